@@ -1,0 +1,207 @@
+"""Bench store tables (SQLModel). One schema for every bench; HQ has its own in sync/.
+
+States of a unit: received → inspecting → graded → (awaiting_approval) → disposed;
+side exits: quarantined, voided. Every change to these rows is made together with an `Event`
+row in the same transaction (see dockstation.events).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, Index, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from dockstation.types import DecimalText, JSONText, UTCDateTime
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _dec(**kw: Any) -> Any:
+    return Field(sa_type=DecimalText, **kw)
+
+
+def _json(default_factory: Any = None, **kw: Any) -> Any:
+    if default_factory is not None:
+        kw["default_factory"] = default_factory
+    return Field(sa_type=JSONText, **kw)
+
+
+class Rma(SQLModel, table=True):
+    rma_id: str = Field(primary_key=True)
+    order_id: str = ""
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    status: str = "open"  # open | cancelled
+    updated_at: datetime = _utc()
+
+
+class RmaLine(SQLModel, table=True):
+    __tablename__ = "rma_line"
+    __table_args__ = (
+        Index("ix_rma_line_tracking", "tracking_number"),
+        Index("ix_rma_line_gtin", "gtin"),
+    )
+    rma_id: str = Field(primary_key=True, foreign_key="rma.rma_id")
+    line_no: int = Field(primary_key=True)
+    sku: str = ""
+    gtin: str | None = None
+    description: str = ""
+    category: str = ""
+    qty: int = 1
+    unit_price: Decimal = _dec(default=Decimal("0"))
+    currency: str = "USD"
+    expected_serial: str | None = None
+    reason_code: str = ""
+    carrier: str | None = None
+    tracking_number: str | None = None
+    received_qty: int = 0
+
+
+class Unit(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_unit_state_lane", "state", "lane"),
+        Index("ix_unit_rma", "rma_id", "line_no"),
+        Index("ix_unit_received_at", "received_at"),
+    )
+    lpn: str = Field(primary_key=True)
+    rma_id: str = Field(foreign_key="rma.rma_id")
+    line_no: int
+    station_id: str
+    sku: str = ""
+    category: str = ""
+    description: str = ""
+    unit_price: Decimal = _dec(default=Decimal("0"))
+    currency: str = "USD"
+    state: str = "received"
+    lane: str = "standard"
+    sla_due_at: datetime | None = _utc(default=None)
+    risk_flags: list[str] = _json(default_factory=list)
+    grade: str | None = None
+    disposition: str | None = None  # the path: restock, open_box, refurbish, ...
+    rule_id: str | None = None
+    policy_version: str | None = None
+    destination: str | None = None
+    recovery_value: Decimal | None = _dec(default=None)
+    refund: str | None = None  # full | partial | none (a recommendation; HQ finance refunds)
+    refund_amount: Decimal | None = _dec(default=None)
+    received_at: datetime = _utc()
+    inspected_at: datetime | None = _utc(default=None)
+    disposed_at: datetime | None = _utc(default=None)
+    received_by: str = ""
+    inspected_by: str | None = None
+    source: str = ""
+    reprints: int = 0
+    updated_at: datetime = _utc()
+
+
+class Inspection(SQLModel, table=True):
+    __table_args__ = (Index("ix_inspection_lpn", "lpn", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lpn: str = Field(foreign_key="unit.lpn")
+    checklist: str  # category key of the checklist used
+    checklist_version: str
+    status: str = "open"  # open | done | cancelled
+    step_index: int = 0
+    answers: dict[str, Any] = _json(default_factory=dict)  # step id -> {"value", "at", "by"}
+    flags: list[str] = _json(default_factory=list)
+    grade_cap: str | None = None
+    suggested_grade: str | None = None
+    grade: str | None = None
+    note: str | None = None
+    started_at: datetime = _utc()
+    started_by: str = ""
+    finished_at: datetime | None = _utc(default=None)
+    finished_by: str | None = None
+
+
+class Decision(SQLModel, table=True):
+    """Every disposition decision of a unit, in order: the first by policy, later overrides."""
+
+    __table_args__ = (Index("ix_decision_lpn", "lpn"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lpn: str = Field(foreign_key="unit.lpn")
+    kind: str = "policy"  # policy | override | redisposition
+    path: str
+    rule_id: str
+    reason: str = ""
+    policy_version: str = ""
+    destination: str | None = None
+    recovery_value: Decimal = _dec(default=Decimal("0"))
+    decided_at: datetime = _utc()
+    decided_by: str = ""
+    approved_by: str | None = None
+    approval_reason: str | None = None
+
+
+class ScanException(SQLModel, table=True):
+    """A scan that could not be received normally. Never dropped; a lead resolves it."""
+
+    __tablename__ = "scan_exception"
+    __table_args__ = (Index("ix_scan_exception_state", "state", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # unknown_code, unknown_rma, cancelled, outside_window, duplicate, invalid_code, ...
+    code: str  # the scanned text, as data (cut to a bounded length)
+    station_id: str
+    at: datetime = _utc()
+    operator: str | None = None
+    detail: str = ""
+    source: str = ""
+    rma_id: str | None = None
+    value: Decimal | None = _dec(default=None)  # value at stake, for margin-leakage KPIs
+    state: str = "open"  # open | matched | quarantined | voided
+    resolved_by: str | None = None
+    resolved_at: datetime | None = _utc(default=None)
+    resolution: str | None = None
+    lpn: str | None = None
+
+
+class PrintJob(SQLModel, table=True):
+    __tablename__ = "print_job"
+    __table_args__ = (Index("ix_print_job_state", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lpn: str = Field(foreign_key="unit.lpn")
+    kind: str = "label"  # label | reprint | test
+    reprint: int = 0
+    fmt: str = "zpl"
+    template: str = "4x6-203"
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = "queued"  # queued | sent | failed
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _utc()
+    next_attempt_at: datetime = _utc()
+    sent_at: datetime | None = _utc(default=None)
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit trail and sync outbox: `(station_id, seq)` unique, seq gap-free."""
+
+    __table_args__ = (Index("ix_event_kind_at", "kind", "at"), Index("ix_event_lpn", "lpn"))
+    station_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    kind: str
+    at: datetime = _utc()
+    operator: str | None = None
+    lpn: str | None = None
+    rma_id: str | None = None
+    payload: dict[str, Any] = _json(default_factory=dict)
+
+
+class Counter(SQLModel, table=True):
+    """Named monotonic counters (the LPN sequence); bumped inside the caller's transaction."""
+
+    name: str = Field(primary_key=True)
+    value: int = 0
+
+
+class KeyValue(SQLModel, table=True):
+    """Small bench state: sync cursors, acked event seq, config version pulled from HQ."""
+
+    __tablename__ = "key_value"
+    key: str = Field(primary_key=True)
+    value: str = ""

@@ -1,0 +1,287 @@
+"""Receiving use cases over the store. Plain Python: no Textual, no serial, no HTTP.
+
+Each function that changes state does it in one write transaction together with its event, and
+returns an `Outcome` only after that transaction committed; the TUI shows and beeps on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from sqlmodel import Session, select
+
+from dockstation import events
+from dockstation.config import CodesConfig, Operator, OperatorsConfig
+from dockstation.models import Rma, RmaLine, ScanException, Unit
+from dockstation.scan import Classified, CodeKind, ScanEvent
+from dockstation.store import Store
+from dockstation.text import bounded, clean
+from dockstation.types import as_utc, utcnow
+
+
+@dataclass(frozen=True)
+class Lane:
+    name: str
+    sla_hours: float
+    flags: tuple[str, ...] = ()
+    reason: str = ""
+
+
+# Triage picks the lane of a unit at receipt (dockstation.policy provides the real one).
+Triage = Callable[[Session, Rma, RmaLine], Lane]
+
+
+def default_triage(session: Session, rma: Rma, line: RmaLine) -> Lane:
+    return Lane("standard", 48.0, reason="default lane")
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What the use cases need to know about this bench."""
+
+    station_id: str
+    codes: CodesConfig
+    operators: OperatorsConfig
+    grace_days: int = 0
+    triage: Triage = default_triage
+
+
+@dataclass(frozen=True)
+class UnitView:
+    lpn: str
+    rma_id: str
+    line_no: int
+    sku: str
+    description: str
+    category: str
+    lane: str
+    sla_due_at: datetime | None
+    received_at: datetime
+    state: str
+    unit_price: Decimal
+    currency: str
+    reason_code: str = ""
+    risk_flags: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, unit: Unit, reason_code: str = "") -> UnitView:
+        return cls(
+            lpn=unit.lpn, rma_id=unit.rma_id, line_no=unit.line_no, sku=unit.sku,
+            description=unit.description, category=unit.category, lane=unit.lane,
+            sla_due_at=unit.sla_due_at, received_at=unit.received_at, state=unit.state,
+            unit_price=unit.unit_price, currency=unit.currency, reason_code=reason_code,
+            risk_flags=tuple(unit.risk_flags or ()),
+        )
+
+
+@dataclass(frozen=True)
+class LineChoice:
+    line_no: int
+    sku: str
+    gtin: str | None
+    description: str
+    qty: int
+    received_qty: int
+
+
+Status = Literal["received", "choose_line", "exception", "signed_in", "ignored"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    message: str
+    unit: UnitView | None = None
+    rma_id: str | None = None
+    lines: tuple[LineChoice, ...] = ()
+    exception_id: int | None = None
+    exception_kind: str | None = None
+    operator: Operator | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "exception"
+
+
+# Clear messages, one per exception kind (shown big, in red, with an error sound).
+MESSAGES = {
+    "signed_out": "Nobody is signed in: scan your badge (OP-…) first",
+    "unknown_badge": "Unknown badge: not in operators.toml",
+    "unknown_rma": "Unknown RMA: not in the manifest",
+    "unknown_tracking": "Unknown tracking number: no RMA has it",
+    "cancelled": "RMA is cancelled: do not receive, set aside for the lead",
+    "outside_window": "Outside the return window",
+    "duplicate": "RMA already fully received",
+    "invalid_code": "Unreadable or invalid code",
+    "unknown_code": "Not a code the bench knows",
+    "wrong_item": "Product does not match any line of this RMA",
+    "not_permitted": "Your role may not do this",
+}
+
+
+def record_exception(
+    session: Session,
+    bench: Bench,
+    *,
+    kind: str,
+    code: str,
+    operator: str | None,
+    source: str,
+    detail: str = "",
+    rma_id: str | None = None,
+    value: Decimal | None = None,
+) -> ScanException:
+    """Record a scan that could not be received, with its event, in the caller's transaction."""
+    exc = ScanException(
+        kind=kind, code=bounded(code), station_id=bench.station_id, at=utcnow(), operator=operator,
+        detail=bounded(detail), source=source, rma_id=rma_id, value=value,
+    )
+    session.add(exc)
+    session.flush()
+    events.record(
+        session, bench.station_id, "exception_recorded", operator=operator, rma_id=rma_id,
+        payload={"id": exc.id, "kind": kind, "code": exc.code, "detail": exc.detail,
+                 "source": source, "value": value},
+    )
+    return exc
+
+
+def _exception(store: Store, bench: Bench, scan: ScanEvent, operator: str | None, kind: str,
+               detail: str = "", rma_id: str | None = None, value: Decimal | None = None) -> Outcome:
+    with store.write() as session:
+        exc = record_exception(session, bench, kind=kind, code=scan.code, operator=operator,
+                               source=scan.source, detail=detail, rma_id=rma_id, value=value)
+    message = MESSAGES.get(kind, kind)
+    if detail:
+        message = f"{message} — {clean(detail, limit=120)}"
+    return Outcome("exception", message, rma_id=rma_id, exception_id=exc.id, exception_kind=kind)
+
+
+def sign_in(store: Store, bench: Bench, scan: ScanEvent, badge: str) -> Outcome:
+    op = bench.operators.by_badge(badge)
+    if op is None:
+        return _exception(store, bench, scan, None, "unknown_badge", f"badge {badge!r}")
+    with store.write() as session:
+        events.record(session, bench.station_id, "operator_signed_in", operator=op.badge,
+                      payload={"name": op.name, "role": op.role, "source": scan.source})
+    return Outcome("signed_in", f"Signed in: {op.name} ({op.role})", operator=op)
+
+
+def sign_out(store: Store, bench: Bench, operator: Operator) -> None:
+    with store.write() as session:
+        events.record(session, bench.station_id, "operator_signed_out", operator=operator.badge)
+
+
+def _find_rma(session: Session, c: Classified) -> tuple[Rma | None, str]:
+    if c.kind is CodeKind.RMA:
+        return session.get(Rma, c.value), "unknown_rma"
+    # Tracking numbers (and digit-only codes that could be either a tracking number or a GTIN)
+    rma_id = session.exec(
+        select(RmaLine.rma_id).where(RmaLine.tracking_number == c.raw).limit(1)
+    ).first()
+    return (session.get(Rma, rma_id) if rma_id else None), "unknown_tracking"
+
+
+def _open_lines(session: Session, rma_id: str) -> list[RmaLine]:
+    return list(session.exec(select(RmaLine).where(RmaLine.rma_id == rma_id).order_by(RmaLine.line_no)))
+
+
+def _choices(lines: list[RmaLine]) -> tuple[LineChoice, ...]:
+    return tuple(LineChoice(l.line_no, l.sku, l.gtin, l.description, l.qty, l.received_qty) for l in lines)
+
+
+def _check_rma(bench: Bench, rma: Rma, now: datetime) -> tuple[str, str] | None:
+    if rma.status == "cancelled":
+        return "cancelled", f"{rma.rma_id}"
+    deadline = as_utc(rma.expires_at) + timedelta(days=bench.grace_days)
+    if now > deadline:
+        return "outside_window", f"{rma.rma_id} expired {deadline:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+def handle_scan(store: Store, bench: Bench, operator: Operator | None, scan: ScanEvent,
+                c: Classified) -> Outcome:
+    """A parcel scan at the receiving screen: RMA, tracking number or unreadable code."""
+    if c.kind is CodeKind.INVALID:
+        return _exception(store, bench, scan, operator and operator.badge, "invalid_code", c.problem or "")
+    if c.kind is CodeKind.UNKNOWN:
+        return _exception(store, bench, scan, operator and operator.badge, "unknown_code")
+    if operator is None:
+        return _exception(store, bench, scan, None, "signed_out")
+    if c.kind not in (CodeKind.RMA, CodeKind.TRACKING, CodeKind.GS1):
+        return Outcome("ignored", f"{c.kind.value} code not used here")
+    now = utcnow()
+    with store.read() as session:
+        rma, missing = _find_rma(session, c)
+        if rma is None:
+            lines: list[RmaLine] = []
+        else:
+            lines = _open_lines(session, rma.rma_id)
+    if rma is None:
+        if c.kind is CodeKind.GS1:
+            return Outcome("ignored", "Product barcode: scan the RMA or the tracking label first")
+        return _exception(store, bench, scan, operator.badge, missing, c.value)
+    if problem := _check_rma(bench, rma, now):
+        return _exception(store, bench, scan, operator.badge, problem[0], problem[1], rma.rma_id)
+    remaining = [l for l in lines if l.received_qty < l.qty]
+    if not remaining:
+        return _exception(store, bench, scan, operator.badge, "duplicate", rma.rma_id, rma.rma_id)
+    if len(lines) == 1 or len(remaining) == 1:
+        return receive_line(store, bench, operator, rma.rma_id, remaining[0].line_no, scan)
+    return Outcome("choose_line", f"{rma.rma_id}: which item is this? Scan its barcode or pick a line",
+                   rma_id=rma.rma_id, lines=_choices(lines))
+
+
+def line_for_gtin(lines: tuple[LineChoice, ...], gtin: str) -> LineChoice | None:
+    """The first line still open whose GTIN matches (GTIN-12/13/14 compared as 14 digits)."""
+    want = gtin.zfill(14)
+    return next((l for l in lines if l.gtin and l.gtin.zfill(14) == want and l.received_qty < l.qty), None)
+
+
+def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, line_no: int,
+                 scan: ScanEvent) -> Outcome:
+    """Create the unit for one line of an RMA: LPN, lane, state rows and event in one transaction."""
+    with store.write() as session:
+        rma = session.get(Rma, rma_id)
+        line = session.get(RmaLine, (rma_id, line_no))
+        if rma is None or line is None:
+            kind, detail = "unknown_rma", f"{rma_id} line {line_no}"
+        elif line.received_qty >= line.qty:
+            kind, detail = "duplicate", f"{rma_id} line {line_no} already received"
+        else:
+            kind = ""
+        if kind:
+            exc = record_exception(session, bench, kind=kind, code=scan.code, operator=operator.badge,
+                                   source=scan.source, detail=detail, rma_id=rma_id)
+            return Outcome("exception", f"{MESSAGES[kind]} — {detail}", rma_id=rma_id,
+                           exception_id=exc.id, exception_kind=kind)
+        assert rma is not None and line is not None
+        now = utcnow()
+        lane = bench.triage(session, rma, line)
+        lpn = f"{bench.station_id}-{events.bump(session, f'lpn:{bench.station_id}'):08d}"
+        unit = Unit(
+            lpn=lpn, rma_id=rma_id, line_no=line_no, station_id=bench.station_id, sku=line.sku,
+            category=line.category, description=line.description, unit_price=line.unit_price,
+            currency=line.currency, state="received", lane=lane.name,
+            sla_due_at=now + timedelta(hours=lane.sla_hours), risk_flags=list(lane.flags),
+            received_at=now, received_by=operator.badge, source=scan.source, updated_at=now,
+        )
+        session.add(unit)
+        line.received_qty += 1
+        session.add(line)
+        events.record(
+            session, bench.station_id, "unit_received", operator=operator.badge, lpn=lpn, rma_id=rma_id,
+            at=now,
+            payload={"line_no": line_no, "sku": line.sku, "category": line.category,
+                     "lane": lane.name, "sla_hours": lane.sla_hours, "lane_reason": lane.reason,
+                     "risk_flags": list(lane.flags), "unit_price": line.unit_price,
+                     "currency": line.currency, "code": scan.code, "source": scan.source},
+        )
+        session.flush()
+        view = UnitView.of(unit, line.reason_code)
+    return Outcome("received", f"Received {lpn}", unit=view, rma_id=rma_id)

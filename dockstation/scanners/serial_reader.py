@@ -1,0 +1,431 @@
+"""Serial (RS-232 / USB-CDC) barcode scanner reader that survives unplugging.
+
+One `SerialReader` per configured scanner runs a blocking pyserial loop in its own daemon
+thread and reports through three plain callbacks (scan, status, warning). It never imports
+Textual: the app passes callbacks that hop onto its event loop (`call_from_thread`/`post_message`).
+
+Framing rules (what the bench gets from the bytes) live in `LineFramer`, which is pure so it can
+be tested without a port:
+- a code ends at the configured terminator; partial bytes are kept across read timeouts;
+- CR/LF are stripped at both ends only (tolerates a scanner sending CRLF when CR is
+  configured); never `str.strip()`, which would remove the GS (0x1d) separators of GS1 codes;
+- a leading AIM symbology identifier (`]` letter digit, e.g. `]C1`) is moved to `symbology`;
+- bytes that do not decode are passed on backslash-escaped (`\\xff`) with a warning, so the
+  receiving core records an exception instead of the scan silently vanishing;
+- over-long lines, partials cut off by an unplug and partials left without terminator are
+  discarded with a warning and never emitted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib
+import logging
+import os
+import re
+import threading
+import time
+import unicodedata
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import serial
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dockstation.scanners.ports import visible
+
+try:  # the shared contract; the fallback below is a verbatim copy until the lead lands scan.py
+    from dockstation.scan import ScanEvent
+except ImportError:  # pragma: no cover - removed once dockstation/scan.py exists
+
+    @dataclass(frozen=True)
+    class ScanEvent:  # type: ignore[no-redef]
+        code: str
+        source: str
+        symbology: str | None
+        at: datetime
+
+
+log = logging.getLogger("dockstation.scanners")
+
+READ_TIMEOUT_S = 0.2  # bounds stop() latency and how often stale partials are checked
+BACKOFF_START_S = 0.1
+BACKOFF_MAX_S = 1.0  # a replugged scanner is reopened within ~1 s of its port reappearing
+STALE_PARTIAL_S = 2.0  # a scanner sends a code back to back; a 2 s gap means no terminator
+EMPTY_FLOOD_COUNT = 20  # more than this many empty lines ...
+EMPTY_FLOOD_WINDOW_S = 1.0  # ... within this window is a terminator misconfiguration
+WARNING_INTERVAL_S = 60.0  # repeat the same kind of configuration warning at most this often
+
+TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
+_AIM_ID = re.compile(r"\][A-Za-z][0-9]")
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)://")
+
+
+class ScannerConfig(BaseModel):
+    """One `[[scanners]]` table of station.toml (to move to dockstation/config.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    port: str = Field(min_length=1)  # device path, /dev/serial/by-id/ link, or pyserial URL
+    baudrate: int = Field(default=9600, gt=0)
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: Literal[1, 1.5, 2] = 1
+    terminator: Literal["CR", "LF", "CRLF"] = "CR"
+    encoding: str = "utf-8"
+    max_length: int = Field(default=4096, gt=0, le=1_000_000)
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        # the name is shown on screen and in every warning: no control characters
+        if visible(value) != value or value.strip() != value:
+            raise ValueError("must be printable text without leading/trailing spaces")
+        return value
+
+    @field_validator("port")
+    @classmethod
+    def _known_url_scheme(cls, value: str) -> str:
+        # pyserial only resolves the handler when opening; a typo would retry forever
+        match = _URL_SCHEME.match(value)
+        if match:
+            scheme = match.group(1).lower()
+            try:
+                importlib.import_module(f"serial.urlhandler.protocol_{scheme}")
+            except ImportError:
+                raise ValueError(f"unknown pyserial URL scheme {scheme!r}") from None
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        try:
+            info = codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}") from None
+        # terminators are matched as ASCII bytes: the codec must encode CR/LF as themselves
+        if not getattr(info, "_is_text_encoding", True) or "\r\n".encode(value) != b"\r\n":
+            raise ValueError(f"encoding {value!r} is not ASCII-compatible")
+        return value
+
+    @property
+    def terminator_bytes(self) -> bytes:
+        return TERMINATORS[self.terminator]
+
+    @property
+    def source(self) -> str:
+        return f"serial:{self.name}"
+
+
+State = Literal["connected", "disconnected", "connecting"]
+
+
+@dataclass(frozen=True)
+class ScannerStatus:
+    name: str
+    state: State
+    detail: str
+    since: datetime  # UTC aware
+
+
+def backoff_delays(start: float = BACKOFF_START_S, cap: float = BACKOFF_MAX_S) -> Iterator[float]:
+    """Reopen delays: 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, …"""
+    delay = start
+    while True:
+        yield delay
+        delay = min(delay * 2, cap)
+
+
+def _control_chars(code: str) -> list[str]:
+    """Control characters other than GS, which GS1 codes use as a field separator."""
+    return sorted({c for c in code if c != "\x1d" and unicodedata.category(c) == "Cc"})
+
+
+def _preview(data: bytes | str, limit: int = 40) -> str:
+    text = data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
+    shown = visible(text[:limit])
+    return shown + "…" if len(text) > limit else shown
+
+
+class LineFramer:
+    """Turns a byte stream into scans and warnings. Not thread-safe: one reader thread owns it."""
+
+    def __init__(
+        self,
+        config: ScannerConfig,
+        on_scan: Callable[[ScanEvent], None],
+        on_warning: Callable[[str], None],
+        *,
+        stale_after: float = STALE_PARTIAL_S,
+        now_utc: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self._term = config.terminator_bytes
+        self._on_scan = on_scan
+        self._on_warning = on_warning
+        self._stale_after = stale_after
+        self._now_utc = now_utc
+        self._buf = bytearray()
+        self._discarding = False  # inside an over-long line: drop until the next terminator
+        self._last_data = 0.0
+        self._empty_times: deque[float] = deque()
+        self._last_warned: dict[str, float] = {}
+
+    def _warn(self, message: str) -> None:
+        self._on_warning(f"scanner {self.config.name!r}: {message}")
+
+    def _warn_limited(self, kind: str, now: float, message: str) -> None:
+        last = self._last_warned.get(kind)
+        if last is None or now - last >= WARNING_INTERVAL_S:
+            self._last_warned[kind] = now
+            self._warn(message)
+
+    @property
+    def pending(self) -> bytes:
+        return bytes(self._buf)
+
+    def feed(self, data: bytes, now: float) -> None:
+        """Bytes just read at monotonic time `now`."""
+        if not data:
+            return
+        self.idle(now)  # a long gap before these bytes ends whatever was pending
+        self._last_data = now
+        self._buf += data
+        term = self._term
+        while True:
+            # search from the start every time: a CRLF split across two reads must still match
+            index = self._buf.find(term)
+            if index < 0:
+                break
+            line = bytes(self._buf[:index])
+            del self._buf[: index + len(term)]
+            if self._discarding:
+                self._discarding = False  # the over-long line ends here; already warned
+                continue
+            self._line(line, now)
+        if not self._discarding and len(self._buf) > self.config.max_length:
+            self._warn(
+                f"discarded {len(self._buf)}+ bytes without terminator "
+                f"(longer than max_length={self.config.max_length}): {_preview(self._buf)!s}"
+            )
+            self._buf.clear()
+            self._discarding = True
+        elif self._discarding:
+            self._buf.clear()
+
+    def idle(self, now: float) -> None:
+        """Called when a read timed out; drops a partial whose terminator never came."""
+        if not self._buf and not self._discarding:
+            return
+        if now - self._last_data < self._stale_after:
+            return
+        if self._discarding:
+            self._discarding = False  # the over-long line ended without terminator
+        elif self._buf.strip(b"\r\n"):
+            self._warn_limited(
+                "stale",
+                now,
+                f"discarded partial code '{_preview(self._buf)}' — no terminator "
+                f"({self.config.terminator}) for {self._stale_after:g} s; check the scanner's "
+                "suffix setting",
+            )
+        self._buf.clear()
+
+    def drop(self, reason: str) -> None:
+        """The port went away (or the reader stops): a cut-off partial is never emitted."""
+        if self._buf.strip(b"\r\n") and not self._discarding:
+            self._warn(f"discarded partial code '{_preview(self._buf)}' cut off by {reason}")
+        self._buf.clear()
+        self._discarding = False
+
+    def _line(self, line: bytes, now: float) -> None:
+        if len(line) > self.config.max_length:
+            self._warn(
+                f"discarded {len(line)}-byte line (longer than "
+                f"max_length={self.config.max_length}): {_preview(line)}"
+            )
+            return
+        raw = line.strip(b"\r\n")  # bytes.strip(arg) removes only CR/LF, never GS
+        if not raw:
+            self._empty_line(now)
+            return
+        try:
+            text = raw.decode(self.config.encoding)
+        except UnicodeDecodeError:
+            text = raw.decode(self.config.encoding, "backslashreplace")
+            self._warn(f"invalid {self.config.encoding} bytes in code, passed on as '{_preview(text, 80)}'")
+        symbology = None
+        if _AIM_ID.match(text):
+            symbology, text = text[:3], text[3:]
+        controls = _control_chars(text)
+        if controls:
+            names = ", ".join(visible(c) for c in controls)
+            self._warn(f"code contains control characters {names}: '{_preview(text, 80)}'")
+        self._on_scan(ScanEvent(code=text, source=self.config.source, symbology=symbology, at=self._now_utc()))
+
+    def _empty_line(self, now: float) -> None:
+        times = self._empty_times
+        times.append(now)
+        while times and now - times[0] > EMPTY_FLOOD_WINDOW_S:
+            times.popleft()
+        if len(times) > EMPTY_FLOOD_COUNT:
+            self._warn_limited("empty", now, "sends empty lines — check terminator setting")
+
+
+def _open_error(port: str, exc: BaseException) -> str:
+    """A technician-readable reason why a port could not be opened."""
+    err = getattr(exc, "errno", None)
+    if err == 2 or isinstance(exc, FileNotFoundError):
+        return f"port not found: {port} (unplugged?)"
+    if err == 13 or isinstance(exc, PermissionError):
+        return f"permission denied on {port} (is the user in the 'dialout' group?)"
+    if err in (11, 16):  # EAGAIN from the exclusive lock, EBUSY
+        return f"port {port} is in use by another program"
+    if "no ports found" in str(exc):  # hwgrep:// found no matching device
+        return f"no port matches {port} (unplugged?)"
+    return f"cannot open {port}: {exc}"
+
+
+class SerialReader:
+    """Reads one serial scanner in a daemon thread until `stop()`; reconnects on its own."""
+
+    def __init__(
+        self,
+        config: ScannerConfig,
+        on_scan: Callable[[ScanEvent], None],
+        on_status: Callable[[ScannerStatus], None],
+        on_warning: Callable[[str], None],
+        *,
+        stale_after: float = STALE_PARTIAL_S,
+    ) -> None:
+        self.config = config
+        self._on_scan = on_scan
+        self._on_status = on_status
+        self._on_warning = on_warning
+        self._framer = LineFramer(
+            config, self._safe(on_scan), self._safe(on_warning), stale_after=stale_after
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status = ScannerStatus(config.name, "disconnected", "not started", datetime.now(UTC))
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def status(self) -> ScannerStatus:
+        return self._status
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            raise RuntimeError(f"scanner {self.name!r} is already running")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"scanner-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 0.5) -> bool:
+        """Ask the thread to end and wait for it; True if it has ended."""
+        self._stop.set()
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def _safe(self, callback: Callable[[object], None]) -> Callable[[object], None]:
+        # a failing consumer (e.g. the app shutting down) must not kill the reader thread
+        def call(arg: object) -> None:
+            try:
+                callback(arg)
+            except Exception:
+                log.exception("scanner %r: callback %r failed", self.name, callback)
+
+        return call
+
+    def _set_status(self, state: State, detail: str) -> None:
+        if (state, detail) == (self._status.state, self._status.detail):
+            return  # retries with the same failure do not spam the screen
+        self._status = ScannerStatus(self.name, state, detail, datetime.now(UTC))
+        self._safe(self._on_status)(self._status)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # a bug here must show up on screen, not end the thread silently
+            log.exception("scanner %r: reader crashed", self.name)
+            self._safe(self._on_warning)(f"scanner {self.name!r}: reader stopped by an error: {exc!r}")
+        finally:
+            self._framer.drop("reader stop")
+            self._set_status("disconnected", "stopped")
+
+    def _loop(self) -> None:
+        self._set_status("connecting", self.config.port)
+        delays = backoff_delays()
+        while not self._stop.is_set():
+            port = self._open()
+            if port is None:
+                self._stop.wait(next(delays))
+                continue
+            delays = backoff_delays()
+            try:
+                self._set_status("connected", self._describe(port))
+                self._pump(port)
+            except OSError as exc:  # SerialException is an OSError: the device vanished
+                self._framer.drop("disconnect")
+                self._set_status("disconnected", f"lost {self.config.port}: {exc}")
+            finally:
+                try:
+                    port.close()
+                except Exception:  # closing a vanished device may fail; it is gone either way
+                    pass
+
+    def _open(self) -> serial.SerialBase | None:
+        cfg = self.config
+        try:
+            # serial_for_url so that hwgrep:// and other URLs work; hwgrep resolves here, so a
+            # missing device fails here and is retried like a missing path
+            port = serial.serial_for_url(cfg.port, do_not_open=True)
+            port.baudrate = cfg.baudrate
+            port.bytesize = cfg.bytesize
+            port.parity = cfg.parity
+            port.stopbits = cfg.stopbits
+            port.timeout = READ_TIMEOUT_S
+            port.xonxoff = False  # 0x11/0x13 inside a code must reach us
+            try:
+                port.exclusive = True  # two programs on one port would split the bytes
+            except ValueError:  # platforms/handlers without the option
+                pass
+            port.open()
+        except Exception as exc:
+            self._set_status("disconnected", _open_error(cfg.port, exc))
+            return None
+        return port
+
+    def _describe(self, port: serial.SerialBase) -> str:
+        device = port.port or self.config.port
+        if os.path.islink(device):
+            device = os.path.realpath(device)
+        return self.config.port if device == self.config.port else f"{self.config.port} → {device}"
+
+    def _pump(self, port: serial.SerialBase) -> None:
+        framer = self._framer
+        while not self._stop.is_set():
+            # read whatever is waiting (at least one byte, or time out) and frame it ourselves:
+            # read_until() only looks at its own bytes, so a CRLF split by a timeout is missed
+            data = port.read(port.in_waiting or 1)
+            now = time.monotonic()
+            if data:
+                framer.feed(data, now)
+            else:
+                framer.idle(now)

@@ -1,0 +1,153 @@
+"""The bench's SQLite store: one file in $DOCKSTATION_HOME, WAL, synchronous=FULL.
+
+pysqlite's own transaction handling defeats SAVEPOINT and BEGIN IMMEDIATE (FIELD-NOTES), so we
+turn it off (`isolation_level=None`) and emit BEGIN ourselves: `BEGIN IMMEDIATE` for the writer
+engine (a writer takes the lock up front and never fails half-way with SQLITE_BUSY on upgrade),
+plain `BEGIN` for readers. Every connection gets the pragmas; `foreign_keys` is per connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import QueuePool
+from sqlmodel import Session, SQLModel
+
+from dockstation import models  # noqa: F401  (registers the tables)
+
+DB_NAME = "dockstation.sqlite3"
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    pass
+
+
+# Schema migrations. A fresh database is created from the models at LATEST; an older one is
+# brought forward one step at a time, each step in its own transaction, so a newer release opens
+# an older bench database without losing a row. Append steps; never edit a released one.
+Migration = Callable[[Any], None]
+
+
+def _v2_exception_value(conn: Any) -> None:
+    # v2: value at stake on exceptions (margin-leakage KPI) and the unit's matched LPN.
+    cols = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(scan_exception)")}
+    if "value" not in cols:
+        conn.exec_driver_sql("ALTER TABLE scan_exception ADD COLUMN value VARCHAR(40)")
+    if "lpn" not in cols:
+        conn.exec_driver_sql("ALTER TABLE scan_exception ADD COLUMN lpn VARCHAR")
+
+
+MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value}
+LATEST = max(MIGRATIONS, default=1)
+
+
+def _configure(engine: Engine, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: the WAL is synced on every commit, so an acknowledged scan survives a power cut.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+
+class Store:
+    """Open (creating or migrating) the bench database at `path`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{self.path}"
+        kw: dict[str, Any] = {
+            "connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+            "poolclass": QueuePool,
+            "pool_size": 4,
+            "max_overflow": 4,
+        }
+        self.engine = create_engine(url, **kw)
+        _configure(self.engine, "BEGIN IMMEDIATE")
+        self.read_engine = create_engine(url, **kw)
+        _configure(self.read_engine, "BEGIN")
+        self._migrate()
+
+    @classmethod
+    def in_home(cls, home: Path) -> Store:
+        return cls(Path(home) / DB_NAME)
+
+    # -- schema ---------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            version = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+            if version > LATEST:
+                raise StoreError(
+                    f"{self.path}: database schema v{version} is newer than this release "
+                    f"(v{LATEST}); install the newer Dockstation, or use another home"
+                )
+            has_tables = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='event'"
+            ).scalar_one()
+            if not has_tables:
+                SQLModel.metadata.create_all(conn)
+                conn.exec_driver_sql(f"PRAGMA user_version={LATEST}")
+                return
+            if version == 0:
+                version = 1  # databases from before versioning were v1
+        for step in range(version + 1, LATEST + 1):
+            with self.engine.begin() as conn:
+                MIGRATIONS[step](conn)
+                # Tables added by later releases: create_all only creates what is missing.
+                SQLModel.metadata.create_all(conn)
+                conn.exec_driver_sql(f"PRAGMA user_version={step}")
+
+    # -- sessions -------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction (BEGIN IMMEDIATE): commits on exit, rolls back on error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def checkpoint(self) -> None:
+        """Long readers can starve auto-checkpointing; the TUI calls this now and then."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def raw_connection(self) -> sqlite3.Connection:
+        """A plain sqlite3 connection with the same pragmas, for bulk loads (manifest import)."""
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.read_engine.dispose()
+
+
+def sql(statement: str) -> Any:
+    return text(statement)
