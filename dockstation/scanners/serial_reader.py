@@ -332,6 +332,10 @@ class SerialReader:
         self._thread = threading.Thread(target=self._run, name=f"scanner-{self.name}", daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the thread to end without waiting (to stop many readers at once)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 0.5) -> bool:
         """Ask the thread to end and wait for it; True if it has ended."""
         self._stop.set()
