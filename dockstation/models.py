@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from dockstation.types import DecimalText, JSONText, UTCDateTime
+from dockstation.types import DecimalText, JSONText, UTCDateTime, utcnow
 
 
 def _utc(**kw: Any) -> Any:
+    if "default" not in kw:
+        kw["default_factory"] = utcnow  # rows get "now" unless told otherwise
     return Field(sa_type=UTCDateTime, **kw)
 
 
