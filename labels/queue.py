@@ -1,0 +1,195 @@
+"""The print queue: one `print_job` row per label, sent in the background.
+
+Enqueueing is part of the caller's transaction (a disposed unit and its label job commit
+together) and does no rendering, so it never slows a scan. `PrintQueue` runs in a thread: it
+renders a job for the printer's format on its first attempt (and keeps the bytes, so retries send
+the same label), sends it, and marks it sent with a `label_printed` event. While the printer is
+unreachable jobs wait, retried with a capped exponential backoff; they all print when it returns,
+oldest first. A job is marked sent right after the printer took it: a crash in between can print
+that one label twice (at-least-once; a raw 9100 port has no job ids to ask about), never lose it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from dockstation import events
+from dockstation.models import PrintJob, Unit
+from dockstation.store import Store
+from dockstation.types import utcnow
+from labels.model import Label, LabelError
+from labels.printers import Printer, PrinterError, dir_url, open_printer
+from labels.render import render
+
+BACKOFF_FIRST = 0.5
+BACKOFF_CAP = 30.0
+FAILING_AFTER = 5  # attempts after which the header calls a waiting job failing
+
+
+def spool_url(home: Path) -> str:
+    """The default printer: label files in $DOCKSTATION_HOME/spool, so a bench without a printer works."""
+    return dir_url(Path(home) / "spool")
+
+
+def label_for(unit: Unit, reprint: int = 0) -> Label:
+    if not unit.disposition:
+        raise LabelError(f"{unit.lpn} has no disposition yet: grade it first")
+    return Label(
+        lpn=unit.lpn, path=unit.disposition, sku=unit.sku, description=unit.description,
+        station_id=unit.station_id, date=unit.disposed_at or utcnow(), grade=unit.grade,
+        lane=unit.lane, destination=unit.destination, rma_id=unit.rma_id, reprint=reprint,
+    )
+
+
+def enqueue_label(session: Session, unit: Unit, *, operator: str | None = None,
+                  kind: str = "label", reprint: int = 0) -> PrintJob:
+    """Queue the unit's label in the caller's transaction (with its `label_queued` event)."""
+    job = PrintJob(lpn=unit.lpn, kind=kind, reprint=reprint, fmt="", template="", data=b"",
+                   created_at=utcnow(), next_attempt_at=utcnow())
+    session.add(job)
+    session.flush()
+    events.record(session, unit.station_id, "label_queued", operator=operator, lpn=unit.lpn,
+                  payload={"job_id": job.id, "reprint": reprint, "kind": kind})
+    return job
+
+
+def reprint(store: Store, station_id: str, operator: str, lpn: str) -> PrintJob:
+    """Reprint a unit's label: the same LPN, never a new one; counted and audited."""
+    with store.write() as session:
+        unit = session.get(Unit, lpn)
+        if unit is None:
+            raise LabelError(f"unknown LPN {lpn}")
+        label_for(unit)  # refuses a unit with no disposition before anything is written
+        unit.reprints += 1
+        session.add(unit)
+        job = enqueue_label(session, unit, operator=operator, kind="reprint", reprint=unit.reprints)
+        events.record(session, station_id, "label_reprinted", operator=operator, lpn=lpn,
+                      payload={"job_id": job.id, "reprint": unit.reprints})
+    return job
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    state: str  # "ok" | "unreachable" | "error"
+    waiting: int
+    failing: int
+    printed: int  # by this pump
+    error: str | None = None
+    retry_in: float | None = None
+
+    @property
+    def text(self) -> str:
+        if self.state == "ok":
+            return f"Printer ok · {self.waiting} waiting"
+        retry = f" (retry in {self.retry_in:.0f}s)" if self.retry_in else ""
+        return f"Printer {self.state} · {self.waiting} waiting{retry}: {self.error}"
+
+    @property
+    def level(self) -> str:
+        return "ok" if self.state == "ok" and not self.failing else "error"
+
+
+def backoff(attempts: int) -> float:
+    return min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
+
+
+class PrintQueue:
+    def __init__(self, store: Store, station_id: str, printer_url: str, template: str = "4x6-203") -> None:
+        self.store = store
+        self.station_id = station_id
+        self.printer: Printer = open_printer(printer_url)
+        self.template = template
+        self._outage = 0  # consecutive unreachable attempts: the backoff is the printer's, not a job's
+        self._hold_until: datetime | None = None
+        self._last_error: str | None = None
+
+    def counts(self) -> tuple[int, int]:
+        with self.store.read() as s:
+            waiting = s.exec(select(func.count()).select_from(PrintJob).where(PrintJob.state == "queued")).one()
+            failing = s.exec(select(func.count()).select_from(PrintJob).where(
+                (PrintJob.state == "failed") | ((PrintJob.state == "queued") & (PrintJob.attempts >= FAILING_AFTER))
+            )).one()
+        return int(waiting), int(failing)
+
+    def _payload(self, job: PrintJob) -> bytes:
+        if job.data and job.fmt == self.printer.wants:
+            return job.data
+        with self.store.read() as s:
+            unit = s.get(Unit, job.lpn)
+            assert unit is not None  # foreign key
+            data = render(label_for(unit, job.reprint), self.printer.wants, self.template)
+        with self.store.write() as s:
+            row = s.get(PrintJob, job.id)
+            assert row is not None
+            row.data, row.fmt, row.template = data, self.printer.wants, self.template
+        return data
+
+    def pump(self, now: datetime | None = None) -> QueueStatus:
+        """Send every job that is due, oldest first; stop at the first unreachable-printer error."""
+        now = now or utcnow()
+        if self._hold_until is not None and now < self._hold_until:
+            waiting, failing = self.counts()
+            retry = (self._hold_until - now).total_seconds()
+            return QueueStatus("unreachable", waiting, failing, 0, self._last_error, retry)
+        with self.store.read() as s:
+            due = s.exec(select(PrintJob).where(PrintJob.state == "queued", PrintJob.next_attempt_at <= now)
+                         .order_by(PrintJob.id)).all()
+        printed = 0
+        for job in due:
+            try:
+                data = self._payload(job)
+            except LabelError as exc:
+                self._finish(job, ok=False, error=f"cannot render: {exc}", final=True)
+                continue
+            try:
+                self.printer.send(data, content_type=self.printer.wants, job_name=f"{job.lpn}-{job.id}")
+            except PrinterError as exc:
+                # Keep the order (oldest first) and hold the whole queue: every job would fail alike.
+                self._finish(job, ok=False, error=exc.reason)
+                self._outage += 1
+                delay = backoff(self._outage)
+                self._hold_until, self._last_error = now + timedelta(seconds=delay), exc.reason
+                waiting, failing = self.counts()
+                return QueueStatus("unreachable", waiting, failing, printed, exc.reason, delay)
+            self._outage, self._hold_until = 0, None
+            self._finish(job, ok=True)
+            printed += 1
+        waiting, failing = self.counts()
+        return QueueStatus("ok", waiting, failing, printed)
+
+    def _finish(self, job: PrintJob, *, ok: bool, error: str | None = None, final: bool = False) -> None:
+        with self.store.write() as s:
+            row = s.get(PrintJob, job.id)
+            assert row is not None
+            row.attempts += 1
+            if ok:
+                row.state, row.sent_at, row.last_error = "sent", utcnow(), None
+                events.record(s, self.station_id, "label_printed", lpn=row.lpn,
+                              payload={"job_id": row.id, "reprint": row.reprint, "printer": self.printer.url})
+            else:
+                row.last_error = error
+                if final:
+                    row.state = "failed"
+                    events.record(s, self.station_id, "label_failed", lpn=row.lpn,
+                                  payload={"job_id": row.id, "reprint": row.reprint, "error": error})
+            s.add(row)
+
+    def run(self, stop: threading.Event, on_status: Callable[[str, str], None], poll: float = 0.5) -> None:
+        """The background loop: pump, report, sleep until the next job is due (or `poll`)."""
+        last = None
+        while not stop.is_set():
+            try:
+                status = self.pump()
+            except Exception as exc:  # a locked or broken database must not kill the worker
+                status = QueueStatus("error", 0, 0, 0, str(exc)[:200], 5.0)
+            if status != last:
+                on_status(status.text, status.level)
+                last = status
+            stop.wait(poll if status.state == "ok" else min(poll * 4, status.retry_in or poll))
