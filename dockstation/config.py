@@ -45,7 +45,7 @@ class GradeDef(Strict):
 
 class Patterns(Strict):
     rma: str = r"^RMA-[A-Z0-9][A-Z0-9-]{2,40}$"
-    lpn: str = r"^(?P<station>[A-Z0-9]{1,8})-(?P<seq>\d{8})$"
+    lpn: str = r"^(?P<station>[A-Z0-9]{1,8})-(?P<seq>[0-9]{8})$"
     badge: str = r"^OP-(?P<badge>[A-Za-z0-9_-]{1,32})$"
     command: str = r"^CMD:(?P<command>[A-Z]+)(?::(?P<arg>[A-Za-z0-9_+-]{1,16}))?$"
     tracking: dict[str, str] = Field(default_factory=dict)

@@ -54,8 +54,17 @@ class Classified:
 
 
 @lru_cache(maxsize=64)
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _rx(pattern: str) -> _Full:
+    # ASCII: `\d` must not accept Arabic-Indic digits; fullmatch: `$` must not accept a trailing LF.
+    return _Full(re.compile(pattern, re.ASCII))
+
+
+class _Full:
+    def __init__(self, rx: re.Pattern[str]) -> None:
+        self.rx = rx
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.rx.fullmatch(text)
 
 
 def ups_check_digit(body: str) -> int:

@@ -105,3 +105,11 @@ def test_event_seq_is_gap_free_across_rolled_back_transactions(bench, manifest):
     with manifest.read() as s:
         seqs = [e.seq for e in s.exec(select(Event).order_by(Event.seq))]
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_lookalike_digits_and_trailing_newline_are_not_lpns(bench):
+    from dockstation.scan import CodeKind
+
+    for code in ["B07-\u0660\u0660\u0660\u0661\u0662\u0663\u0664\u0665", "B07-00012345\n"]:
+        assert classify(code, bench.codes.patterns).kind is not CodeKind.LPN
+    assert classify("B07-00012345", bench.codes.patterns).kind is CodeKind.LPN
