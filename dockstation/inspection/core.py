@@ -1,0 +1,368 @@
+"""Inspection use cases over the store. Plain Python: no Textual.
+
+Every call that changes anything does it in one small write transaction — the `Inspection` row,
+the `Unit` row when its state moves, and one event — and returns an `InspectionView` only after
+that transaction committed, so the screen never shows a step whose previous answer could be lost.
+The open inspection *is* the resume point: `step_index` and `answers` are in the row, so opening
+the unit again after a crash continues where it stopped.
+
+Unit states: received → inspecting (open inspection) → graded (finish); cancel → received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from dockstation import events
+from dockstation.config import Operator
+from dockstation.inspection.answers import (
+    Expected,
+    InvalidAnswer,
+    Response,
+    evaluate,
+    flags_of,
+    lowest_cap,
+    suggest_grade,
+)
+from dockstation.inspection.checklist import Checklist, Checklists, Step
+from dockstation.models import Inspection, RmaLine, Unit
+from dockstation.receiving import Bench
+from dockstation.store import Store
+from dockstation.text import bounded
+from dockstation.types import iso, utcnow
+
+NOTE_LIMIT = 500
+INSPECTABLE = ("received", "inspecting")
+
+
+class InspectionError(Exception):
+    """A request refused before anything was written; the message is for the grader."""
+
+
+class InspectionRefused(InspectionError):
+    """An answer the current step cannot take (e.g. a wrong IMEI check digit); the step stays."""
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    lpn: str
+    sku: str
+    description: str
+    category: str
+    unit_price: Decimal
+    currency: str
+    reason_code: str
+    reason_text: str
+    expected_serial: str | None
+    expected_gtin: str | None
+
+
+@dataclass(frozen=True)
+class InspectionView:
+    """An inspection as committed, with what just happened (`message`, `ok`) for the screen."""
+
+    inspection_id: int
+    status: str  # open | done | cancelled
+    checklist: Checklist
+    step_index: int
+    answers: dict[str, dict[str, Any]]
+    flags: tuple[str, ...]
+    grade_cap: str | None
+    suggested_grade: str
+    grade: str | None
+    note: str | None
+    unit: UnitInfo
+    message: str = ""
+    ok: bool = True
+    resumed: bool = False
+
+    @property
+    def lpn(self) -> str:
+        return self.unit.lpn
+
+    @property
+    def step(self) -> Step | None:
+        """The step to answer now; None once every step is answered (the grade is next)."""
+        steps = self.checklist.steps
+        return steps[self.step_index] if self.step_index < len(steps) else None
+
+    @property
+    def at_grade(self) -> bool:
+        return self.status == "open" and self.step is None
+
+
+@dataclass(frozen=True)
+class InspectionResult:
+    """What the policy and KPIs need of a graded unit."""
+
+    lpn: str
+    inspection_id: int
+    checklist: str
+    checklist_version: str
+    grade: str | None
+    suggested_grade: str | None
+    changed: bool
+    flags: tuple[str, ...]
+    grade_cap: str | None
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    note: str | None = None
+    inspected_at: datetime | None = None
+    inspected_by: str | None = None
+
+
+# -- reading ----------------------------------------------------------------------------------
+def open_inspection_of(session: Session, lpn: str) -> Inspection | None:
+    return session.exec(select(Inspection).where(Inspection.lpn == lpn, Inspection.status == "open")
+                        .order_by(Inspection.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+
+
+def inspection_result(session: Session, lpn: str) -> InspectionResult | None:
+    """The unit's finished inspection (the latest, if it was ever re-inspected), or None."""
+    insp = session.exec(select(Inspection).where(Inspection.lpn == lpn, Inspection.status == "done")
+                        .order_by(Inspection.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+    if insp is None or insp.id is None:
+        return None
+    return InspectionResult(
+        lpn=lpn, inspection_id=insp.id, checklist=insp.checklist, checklist_version=insp.checklist_version,
+        grade=insp.grade, suggested_grade=insp.suggested_grade, changed=insp.grade != insp.suggested_grade,
+        flags=tuple(insp.flags or ()), grade_cap=insp.grade_cap, answers=dict(insp.answers or {}),
+        note=insp.note, inspected_at=insp.finished_at, inspected_by=insp.finished_by,
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _who(operator: Operator | None) -> str:
+    if operator is None:
+        raise InspectionError("Nobody is signed in: scan your badge (OP-…) first")
+    if not operator.can("grader"):
+        raise InspectionError(f"{operator.name} is a {operator.role}: only a grader or a lead may inspect")
+    return operator.badge
+
+
+def _scale(bench: Bench) -> list[str]:
+    return [g.code for g in bench.codes.grades]
+
+
+def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, RmaLine | None]:
+    line = session.get(RmaLine, (unit.rma_id, unit.line_no))
+    reason = line.reason_code if line else ""
+    return UnitInfo(
+        lpn=unit.lpn, sku=unit.sku, description=unit.description, category=unit.category,
+        unit_price=unit.unit_price, currency=unit.currency, reason_code=reason,
+        reason_text=bench.codes.reason_codes.get(reason, reason),
+        expected_serial=(line.expected_serial or None) if line else None,
+        expected_gtin=(line.gtin or None) if line else None,
+    ), line
+
+
+def _view(insp: Inspection, cl: Checklist, info: UnitInfo, bench: Bench, **kw: Any) -> InspectionView:
+    assert insp.id is not None
+    return InspectionView(
+        inspection_id=insp.id, status=insp.status, checklist=cl, step_index=insp.step_index,
+        answers=dict(insp.answers or {}), flags=tuple(insp.flags or ()), grade_cap=insp.grade_cap,
+        suggested_grade=insp.suggested_grade or _scale(bench)[0], grade=insp.grade, note=insp.note,
+        unit=info, **kw,
+    )
+
+
+def _derive(insp: Inspection, cl: Checklist, bench: Bench) -> None:
+    """Flags, cap and suggestion always follow from the answers (so a changed answer un-caps)."""
+    scale = _scale(bench)
+    answers = insp.answers or {}
+    insp.flags = flags_of([s.id for s in cl.steps], answers)
+    insp.grade_cap = lowest_cap(scale, answers)
+    insp.suggested_grade = suggest_grade(scale, answers)
+
+
+def _first_unanswered(cl: Checklist, answers: dict[str, Any], after: int = -1) -> int:
+    return next((i for i, s in enumerate(cl.steps) if i > after and s.id not in answers), len(cl.steps))
+
+
+def _load(session: Session, inspection_id: int, checklists: Checklists) -> tuple[Inspection, Unit, Checklist]:
+    insp = session.get(Inspection, inspection_id)
+    if insp is None:
+        raise InspectionError(f"No inspection #{inspection_id}")
+    if insp.status != "open":
+        raise InspectionError(f"Inspection of {insp.lpn} is already {insp.status}")
+    cl = checklists.get(insp.checklist)
+    if cl is None:
+        raise InspectionError(f"Checklist {insp.checklist!r} is no longer configured")
+    unit = session.get(Unit, insp.lpn)
+    assert unit is not None  # foreign key
+    return insp, unit, cl
+
+
+# -- use cases --------------------------------------------------------------------------------
+def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: str,
+                    checklists: Checklists) -> InspectionView:
+    """Start the inspection of a unit, or resume its open one at the step where it stopped."""
+    badge = _who(operator)
+    with store.write() as session:
+        unit = session.get(Unit, lpn)
+        if unit is None:
+            raise InspectionError(f"{lpn}: no such unit on this bench")
+        info, _ = _unit_info(session, bench, unit)
+        insp = open_inspection_of(session, lpn)
+        if insp is not None:
+            cl = checklists.get(insp.checklist) or checklists.for_category(unit.category)
+            if (cl.key, cl.version) == (insp.checklist, insp.checklist_version):
+                return _view(insp, cl, info, bench, resumed=True,
+                             message=f"Resumed at step {min(insp.step_index + 1, len(cl.steps))}/{len(cl.steps)}")
+            # The checklist changed while this unit was open: keep the answers to steps that still
+            # exist and continue at the first step without one.
+            old = (insp.checklist, insp.checklist_version)
+            keep = {s.id for s in cl.steps}
+            insp.answers = {k: v for k, v in (insp.answers or {}).items() if k in keep}
+            insp.checklist, insp.checklist_version = cl.key, cl.version
+            insp.step_index = _first_unanswered(cl, insp.answers)
+            _derive(insp, cl, bench)
+            session.add(insp)
+            events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
+                          rma_id=unit.rma_id,
+                          payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version,
+                                   "resumed": True, "previous": f"{old[0]} {old[1]}"})
+            return _view(insp, cl, info, bench, resumed=True,
+                         message=f"Checklist updated to version {cl.version}: answers kept where steps remain")
+        if unit.state not in INSPECTABLE:
+            graded = f" (grade {unit.grade})" if unit.grade else ""
+            raise InspectionError(f"{lpn} is {unit.state}{graded}: nothing to inspect")
+        cl = checklists.for_category(unit.category)
+        now = utcnow()
+        insp = Inspection(lpn=lpn, checklist=cl.key, checklist_version=cl.version, status="open",
+                          step_index=0, answers={}, flags=[], suggested_grade=_scale(bench)[0],
+                          started_at=now, started_by=badge)
+        session.add(insp)
+        unit.state, unit.updated_at = "inspecting", now
+        session.add(unit)
+        session.flush()
+        events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
+                      rma_id=unit.rma_id, at=now,
+                      payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version})
+        return _view(insp, cl, info, bench, message=f"{cl.title} checklist, {len(cl.steps)} steps")
+
+
+def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id: int, response: Response,
+           checklists: Checklists, *, expect_step: str | None = None) -> InspectionView:
+    """Answer the current step. InvalidAnswer (an InspectionError) leaves the step where it is."""
+    badge = _who(operator)
+    with store.write() as session:
+        insp, unit, cl = _load(session, inspection_id, checklists)
+        index = insp.step_index
+        if index >= len(cl.steps):
+            raise InspectionError("Every step is answered: confirm the grade (Enter / CMD:DONE)")
+        step = cl.steps[index]
+        if expect_step is not None and step.id != expect_step:
+            raise InspectionError(f"This inspection moved on (now at “{step.short}”): look again")
+        info, _ = _unit_info(session, bench, unit)
+        try:
+            got = evaluate(step, response, Expected(info.expected_serial, info.expected_gtin))
+        except InvalidAnswer as exc:
+            raise InspectionRefused(str(exc)) from None
+        now = utcnow()
+        answers = dict(insp.answers or {})
+        if got.stop:  # nothing after this step applies any more
+            for later in cl.steps[index + 1:]:
+                answers.pop(later.id, None)
+        answers[step.id] = {"value": got.value, "result": got.result, "label": got.label,
+                            "flags": list(got.flags), "grade_cap": got.grade_cap, "at": iso(now), "by": badge,
+                            **got.extra}
+        insp.answers = answers
+        insp.step_index = len(cl.steps) if got.stop else _first_unanswered(cl, answers, index)
+        _derive(insp, cl, bench)
+        session.add(insp)
+        events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
+                      rma_id=unit.rma_id, at=now,
+                      payload={"inspection_id": insp.id, "step": step.id, "index": index, "value": got.value,
+                               "result": got.result, "flags": list(got.flags), "grade_cap": got.grade_cap,
+                               "suggested_grade": insp.suggested_grade})
+        return _view(insp, cl, info, bench, message=got.message, ok=got.result != "fail")
+
+
+def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
+              checklists: Checklists) -> InspectionView:
+    """Go back to the previous answered step; its answer stays until it is answered again."""
+    badge = _who(operator)
+    with store.write() as session:
+        insp, unit, cl = _load(session, inspection_id, checklists)
+        answers = insp.answers or {}
+        before = [i for i, s in enumerate(cl.steps) if i < insp.step_index and s.id in answers]
+        if not before:
+            raise InspectionError("Already at the first step")
+        came_from = cl.steps[insp.step_index].id if insp.step_index < len(cl.steps) else "grade"
+        insp.step_index = before[-1]
+        session.add(insp)
+        events.record(session, bench.station_id, "inspection_step_back", operator=badge, lpn=unit.lpn,
+                      rma_id=unit.rma_id,
+                      payload={"inspection_id": insp.id, "from": came_from, "to": cl.steps[insp.step_index].id})
+        info, _ = _unit_info(session, bench, unit)
+        return _view(insp, cl, info, bench, message=f"Back to “{cl.steps[insp.step_index].short}”")
+
+
+def set_note(store: Store, bench: Bench, operator: Operator | None, inspection_id: int, note: str,
+             checklists: Checklists) -> InspectionView:
+    """The grader's note: typed text, kept as data (bounded), never shown as markup."""
+    badge = _who(operator)
+    text = bounded(note.strip(), NOTE_LIMIT) or None
+    with store.write() as session:
+        insp, unit, cl = _load(session, inspection_id, checklists)
+        insp.note = text
+        session.add(insp)
+        events.record(session, bench.station_id, "inspection_note", operator=badge, lpn=unit.lpn,
+                      rma_id=unit.rma_id, payload={"inspection_id": insp.id, "note": text})
+        info, _ = _unit_info(session, bench, unit)
+        return _view(insp, cl, info, bench, message="Note saved" if text else "Note cleared")
+
+
+def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
+           checklists: Checklists) -> InspectionView:
+    """Abandon the inspection (answers kept in the row and the events); the unit is `received` again."""
+    badge = _who(operator)
+    with store.write() as session:
+        insp, unit, cl = _load(session, inspection_id, checklists)
+        now = utcnow()
+        insp.status, insp.finished_at, insp.finished_by = "cancelled", now, badge
+        unit.state, unit.updated_at = "received", now
+        session.add_all([insp, unit])
+        events.record(session, bench.station_id, "inspection_cancelled", operator=badge, lpn=unit.lpn,
+                      rma_id=unit.rma_id, at=now,
+                      payload={"inspection_id": insp.id, "step_index": insp.step_index,
+                               "answered": len(insp.answers or {})})
+        info, _ = _unit_info(session, bench, unit)
+        return _view(insp, cl, info, bench, message=f"Inspection of {unit.lpn} cancelled")
+
+
+def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
+           checklists: Checklists, grade: str | None = None) -> InspectionView:
+    """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`."""
+    badge = _who(operator)
+    with store.write() as session:
+        insp, unit, cl = _load(session, inspection_id, checklists)
+        if insp.step_index < len(cl.steps):
+            left = len(cl.steps) - insp.step_index
+            raise InspectionError(f"{left} step{'s' if left > 1 else ''} left before the grade")
+        _derive(insp, cl, bench)
+        suggested = insp.suggested_grade or _scale(bench)[0]
+        chosen = grade or suggested
+        if chosen not in _scale(bench):
+            raise InspectionError(f"No grade {chosen!r}: the scale is {', '.join(_scale(bench))}")
+        now = utcnow()
+        insp.status, insp.grade, insp.finished_at, insp.finished_by = "done", chosen, now, badge
+        flags = [*(unit.risk_flags or []), *[f for f in insp.flags if f not in (unit.risk_flags or [])]]
+        unit.state, unit.grade, unit.risk_flags = "graded", chosen, flags
+        unit.inspected_at, unit.inspected_by, unit.updated_at = now, badge, now
+        session.add_all([insp, unit])
+        events.record(session, bench.station_id, "unit_graded", operator=badge, lpn=unit.lpn,
+                      rma_id=unit.rma_id, at=now,
+                      payload={"inspection_id": insp.id, "grade": chosen, "suggested_grade": suggested,
+                               "changed": chosen != suggested, "flags": list(insp.flags),
+                               "grade_cap": insp.grade_cap, "checklist": cl.key,
+                               "checklist_version": cl.version, "category": unit.category,
+                               "unit_price": unit.unit_price})
+        info, _ = _unit_info(session, bench, unit)
+        changed = f" (suggested {suggested})" if chosen != suggested else ""
+        return _view(insp, cl, info, bench, message=f"{unit.lpn} graded {chosen}{changed}")
