@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Index, LargeBinary
+from sqlalchemy import Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 from dockstation.types import DecimalText, JSONText, UTCDateTime, utcnow
@@ -66,7 +66,6 @@ class RmaLine(SQLModel, table=True):
 
 class Unit(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_unit_state_lane", "state", "lane"),
         Index("ix_unit_rma", "rma_id", "line_no"),
         Index("ix_unit_received_at", "received_at"),
     )
@@ -207,3 +206,19 @@ class KeyValue(SQLModel, table=True):
     __tablename__ = "key_value"
     key: str = Field(primary_key=True)
     value: str = ""
+
+
+# Policy triage (dockstation/policy/triage.py) counts a SKU's and a customer's past flagged units
+# on the receiving scan path. A partial index over flagged units only stays small; the order id
+# finds a customer's RMAs. (Existing databases: store migration v3.)
+Index("ix_unit_flagged_sku", Unit.__table__.c.sku, sqlite_where=text("risk_flags != '[]'"))  # type: ignore[attr-defined]
+Index("ix_rma_order_id", Rma.__table__.c.order_id)  # type: ignore[attr-defined]
+
+# KPI lead screen (dockstation/kpis/bench.py), with 100k open units: its pass over the open units
+# (counts, breaches, aging buckets) reads only ix_unit_queue, never the table (which also serves
+# what ix_unit_state_lane does); its page of the most urgent units walks the partial
+# ix_unit_open_due, which holds open units only. (Existing databases: store migration v3.)
+Index("ix_unit_queue", Unit.__table__.c.state, Unit.__table__.c.lane,  # type: ignore[attr-defined]
+      Unit.__table__.c.received_at, Unit.__table__.c.sla_due_at)  # type: ignore[attr-defined]
+Index("ix_unit_open_due", Unit.__table__.c.sla_due_at, Unit.__table__.c.received_at,  # type: ignore[attr-defined]
+      sqlite_where=text("state NOT IN ('disposed', 'voided')"))

@@ -43,7 +43,21 @@ def _v2_exception_value(conn: Any) -> None:
         conn.exec_driver_sql("ALTER TABLE scan_exception ADD COLUMN lpn VARCHAR")
 
 
-MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value}
+def _v3_queue_indexes(conn: Any) -> None:
+    # v3: indexes for triage's flag-history counts and the lead screen's queue (see models.py).
+    # ix_unit_queue (state, lane, …) serves what ix_unit_state_lane did.
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_unit_state_lane")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_unit_flagged_sku ON unit (sku) WHERE risk_flags != '[]'")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_rma_order_id ON rma (order_id)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_unit_queue ON unit (state, lane, received_at, sla_due_at)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_unit_open_due ON unit (sla_due_at, received_at) "
+        "WHERE state NOT IN ('disposed', 'voided')")
+
+
+MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes}
 LATEST = max(MIGRATIONS, default=1)
 
 

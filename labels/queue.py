@@ -86,10 +86,15 @@ class QueueStatus:
 
     @property
     def text(self) -> str:
-        if self.state == "ok":
-            return f"Printer ok · {self.waiting} waiting"
+        """Short, for the header slot; `dockstation labels queue` lists the errors in full."""
+        waiting = f" · {self.waiting} waiting" if self.waiting else ""
+        failing = f" · {self.failing} failing" if self.failing else ""
+        return f"{'ok' if self.state == 'ok' else 'down' if self.state == 'unreachable' else 'error'}{waiting}{failing}"
+
+    @property
+    def detail(self) -> str:
         retry = f" (retry in {self.retry_in:.0f}s)" if self.retry_in else ""
-        return f"Printer {self.state} · {self.waiting} waiting{retry}: {self.error}"
+        return f"printer {self.state}{retry}: {self.error}" if self.error else f"printer {self.state}"
 
     @property
     def level(self) -> str:

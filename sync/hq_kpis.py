@@ -1,11 +1,68 @@
-"""HQ weekly KPI route (stub; the KPI feature fills it in).
+"""HQ weekly KPI report: `GET /api/v1/kpis/weekly?week=YYYY-Www` and the function behind it.
 
-`router` is included by the HQ app under /api/v1; `weekly_report(session, week)` is used by
-`dockstation hq report`.
+`router` is included by the HQ app under /api/v1. `weekly_report(db, week)` is also what
+`dockstation hq report` prints. The figures are computed in SQL over `hq_event` by
+`dockstation.kpis.sql_report` (definitions: docs/kpis.md), per station (with its site) and in
+total; every registered station is listed, an idle one with zeros.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy import select
+
+from dockstation.config import ConfigError, package_config_dir, read_toml, validate
+from dockstation.kpis.config import KpisConfig
+from dockstation.kpis.render import to_json
+from dockstation.kpis.report import KpiReport, ReportOptions
+from dockstation.kpis.sql_report import sql_kpi_report
+from dockstation.kpis.stats import parse_week
+from dockstation.types import utcnow
+from sync.hq_db import HQDatabase, HqStation
+from sync.hq_deps import Db, Station
+
+WEEK_PATTERN = r"^\d{4}-W\d{2}$"
+
+router = APIRouter(tags=["head office"])
+
+
+def report_options(config_dir: Path | None) -> ReportOptions:
+    """Aging buckets and definitions from HQ's kpis.toml (its config bundle dir), else defaults."""
+    cfg = KpisConfig()
+    path = (config_dir if config_dir is not None else package_config_dir()) / "kpis.toml"
+    if path.is_file():
+        cfg = validate(KpisConfig, [(path, read_toml(path))], "kpis.toml")
+    return ReportOptions(cfg.aging.open_days, cfg.report.capital_paths, cfg.report.leakage_flags)
+
+
+def weekly_report(db: HQDatabase, week: str, *, now: datetime | None = None,
+                  options: ReportOptions | None = None) -> KpiReport:
+    """The KPI stack of ISO week `week` over every station's events (ValueError for a bad week)."""
+    start, end = parse_week(week)
+    with db.read() as conn:
+        t = HqStation.__table__
+        sites = {r.station_id: r.site or "" for r in conn.execute(select(t.c.station_id, t.c.site))}
+        return sql_kpi_report(conn, start, end, period=week, sites=sites, as_of=now or utcnow(),
+                              options=options or ReportOptions(), stations=sorted(sites))
+
+
+@router.get("/kpis/weekly", responses={200: {"description": "the week's KPI stack (docs/kpis.md)"},
+                                       401: {"description": "no or bad token"},
+                                       422: {"description": "not an ISO week"}})
+def get_weekly(request: Request, db: Db, _station: Station,
+               week: Annotated[str, Query(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W07")]) -> Response:
+    """Cycle time P50/P90, right first time, recovery by category and path, aging, margin leakage
+    by exception type and working capital released, per station and in total (weeks in UTC)."""
+    try:
+        options = report_options(getattr(request.app.state, "config_dir", None))
+    except ConfigError as exc:
+        raise HTTPException(503, f"HQ's kpis.toml is invalid: {exc}") from None
+    try:
+        report = weekly_report(db, week, options=options)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return Response(to_json(report), media_type="application/json")

@@ -103,3 +103,21 @@ def test_counter_and_seq_survive_reopen(tmp_path):
         assert events.bump(s, "lpn:B07") == 2
         assert events.record(s, "B07", "b").seq == 2
     s2.close()
+
+
+def test_migrating_from_v1_creates_the_later_indexes(tmp_path):
+    path = tmp_path / "bench.sqlite3"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    for name in ("ix_unit_flagged_sku", "ix_rma_order_id", "ix_unit_queue", "ix_unit_open_due"):
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("ALTER TABLE scan_exception DROP COLUMN value")
+    conn.execute("ALTER TABLE scan_exception DROP COLUMN lpn")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    conn.close()
+    assert {"ix_unit_flagged_sku", "ix_rma_order_id", "ix_unit_queue", "ix_unit_open_due"} <= names

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import codecs
+import re
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# pyserial 3.5's URL handlers, named here so config stays free of a serial import: an unknown
+# scheme (a typo like hwgerp://) is refused at load instead of retrying for ever at the bench.
+URL_SCHEMES = {"alt", "cp2110", "hwgrep", "loop", "rfc2217", "socket", "spy"}
+
+
+def encoding_problem(encoding: str) -> str | None:
+    """Why `encoding` cannot frame a serial scanner's lines, or None. Terminators are matched as
+    ASCII bytes, so the codec must encode CR/LF as themselves (utf-16 and rot13 do not)."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return f"unknown encoding {encoding!r}"
+    if not getattr(info, "_is_text_encoding", True) or "\r\n".encode(encoding) != b"\r\n":
+        return f"encoding {encoding!r} is not ASCII-compatible"
+    return None
 
 
 class ScannerConfig(BaseModel):
@@ -21,11 +39,24 @@ class ScannerConfig(BaseModel):
     encoding: str = "utf-8"
     max_length: int = Field(default=4096, gt=0)
 
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if value != value.strip() or any(unicodedata.category(c)[0] == "C" for c in value):
+            raise ValueError("must be printable text without leading or trailing spaces")
+        return value
+
+    @field_validator("port")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+        if m and m[1].lower() not in URL_SCHEMES:
+            raise ValueError(f"unknown pyserial URL scheme {m[1]!r} (known: {', '.join(sorted(URL_SCHEMES))})")
+        return value
+
     @field_validator("encoding")
     @classmethod
     def _known_codec(cls, value: str) -> str:
-        try:
-            codecs.lookup(value)
-        except LookupError as exc:
-            raise ValueError(f"unknown encoding {value!r}") from exc
+        if problem := encoding_problem(value):
+            raise ValueError(problem)
         return value

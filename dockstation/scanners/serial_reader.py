@@ -18,8 +18,6 @@ be tested without a port:
 
 from __future__ import annotations
 
-import codecs
-import importlib
 import logging
 import os
 import re
@@ -33,21 +31,15 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import serial
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dockstation.scan import ScanEvent
+from dockstation.scanners.config import ScannerConfig, encoding_problem
 from dockstation.scanners.ports import visible
 
-try:  # the shared contract; the fallback below is a verbatim copy until the lead lands scan.py
-    from dockstation.scan import ScanEvent
-except ImportError:  # pragma: no cover - removed once dockstation/scan.py exists
-
-    @dataclass(frozen=True)
-    class ScanEvent:  # type: ignore[no-redef]
-        code: str
-        source: str
-        symbology: str | None
-        at: datetime
-
+__all__ = [
+    "LineFramer", "ScanEvent", "ScannerConfig", "ScannerStatus", "SerialReader",
+    "backoff_delays", "encoding_problem", "source_of", "terminator_bytes",
+]
 
 log = logging.getLogger("dockstation.scanners")
 
@@ -61,64 +53,14 @@ WARNING_INTERVAL_S = 60.0  # repeat the same kind of configuration warning at mo
 
 TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
 _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
-_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)://")
 
 
-class ScannerConfig(BaseModel):
-    """One `[[scanners]]` table of station.toml (to move to dockstation/config.py)."""
+def terminator_bytes(config: ScannerConfig) -> bytes:
+    return TERMINATORS[config.terminator]
 
-    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64)
-    port: str = Field(min_length=1)  # device path, /dev/serial/by-id/ link, or pyserial URL
-    baudrate: int = Field(default=9600, gt=0)
-    bytesize: Literal[5, 6, 7, 8] = 8
-    parity: Literal["N", "E", "O", "M", "S"] = "N"
-    stopbits: Literal[1, 1.5, 2] = 1
-    terminator: Literal["CR", "LF", "CRLF"] = "CR"
-    encoding: str = "utf-8"
-    max_length: int = Field(default=4096, gt=0, le=1_000_000)
-
-    @field_validator("name")
-    @classmethod
-    def _printable_name(cls, value: str) -> str:
-        # the name is shown on screen and in every warning: no control characters
-        if visible(value) != value or value.strip() != value:
-            raise ValueError("must be printable text without leading/trailing spaces")
-        return value
-
-    @field_validator("port")
-    @classmethod
-    def _known_url_scheme(cls, value: str) -> str:
-        # pyserial only resolves the handler when opening; a typo would retry forever
-        match = _URL_SCHEME.match(value)
-        if match:
-            scheme = match.group(1).lower()
-            try:
-                importlib.import_module(f"serial.urlhandler.protocol_{scheme}")
-            except ImportError:
-                raise ValueError(f"unknown pyserial URL scheme {scheme!r}") from None
-        return value
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_codec(cls, value: str) -> str:
-        try:
-            info = codecs.lookup(value)
-        except LookupError:
-            raise ValueError(f"unknown encoding {value!r}") from None
-        # terminators are matched as ASCII bytes: the codec must encode CR/LF as themselves
-        if not getattr(info, "_is_text_encoding", True) or "\r\n".encode(value) != b"\r\n":
-            raise ValueError(f"encoding {value!r} is not ASCII-compatible")
-        return value
-
-    @property
-    def terminator_bytes(self) -> bytes:
-        return TERMINATORS[self.terminator]
-
-    @property
-    def source(self) -> str:
-        return f"serial:{self.name}"
+def source_of(config: ScannerConfig) -> str:
+    return f"serial:{config.name}"
 
 
 State = Literal["connected", "disconnected", "connecting"]
@@ -145,8 +87,9 @@ def _control_chars(code: str) -> list[str]:
     return sorted({c for c in code if c != "\x1d" and unicodedata.category(c) == "Cc"})
 
 
-def _preview(data: bytes | str, limit: int = 40) -> str:
-    text = data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
+def _preview(data: bytes | bytearray | str, limit: int = 40, encoding: str = "utf-8") -> str:
+    """A short, screen-safe rendering of (part of) a code for a warning."""
+    text = data if isinstance(data, str) else bytes(data[: limit * 4]).decode(encoding, "backslashreplace")
     shown = visible(text[:limit])
     return shown + "…" if len(text) > limit else shown
 
@@ -162,9 +105,11 @@ class LineFramer:
         *,
         stale_after: float = STALE_PARTIAL_S,
         now_utc: Callable[[], datetime] = lambda: datetime.now(UTC),
+        source: str | None = None,
     ) -> None:
         self.config = config
-        self._term = config.terminator_bytes
+        self.source = source or source_of(config)
+        self._term = terminator_bytes(config)
         self._on_scan = on_scan
         self._on_warning = on_warning
         self._stale_after = stale_after
@@ -183,6 +128,9 @@ class LineFramer:
         if last is None or now - last >= WARNING_INTERVAL_S:
             self._last_warned[kind] = now
             self._warn(message)
+
+    def _show(self, data: bytes | bytearray) -> str:
+        return _preview(data, encoding=self.config.encoding)
 
     @property
     def pending(self) -> bytes:
@@ -210,7 +158,7 @@ class LineFramer:
         if not self._discarding and len(self._buf) > self.config.max_length:
             self._warn(
                 f"discarded {len(self._buf)}+ bytes without terminator "
-                f"(longer than max_length={self.config.max_length}): {_preview(self._buf)!s}"
+                f"(longer than max_length={self.config.max_length}): {self._show(self._buf)}"
             )
             self._buf.clear()
             self._discarding = True
@@ -229,7 +177,7 @@ class LineFramer:
             self._warn_limited(
                 "stale",
                 now,
-                f"discarded partial code '{_preview(self._buf)}' — no terminator "
+                f"discarded partial code '{self._show(self._buf)}' — no terminator "
                 f"({self.config.terminator}) for {self._stale_after:g} s; check the scanner's "
                 "suffix setting",
             )
@@ -238,7 +186,7 @@ class LineFramer:
     def drop(self, reason: str) -> None:
         """The port went away (or the reader stops): a cut-off partial is never emitted."""
         if self._buf.strip(b"\r\n") and not self._discarding:
-            self._warn(f"discarded partial code '{_preview(self._buf)}' cut off by {reason}")
+            self._warn(f"discarded partial code '{self._show(self._buf)}' cut off by {reason}")
         self._buf.clear()
         self._discarding = False
 
@@ -246,7 +194,7 @@ class LineFramer:
         if len(line) > self.config.max_length:
             self._warn(
                 f"discarded {len(line)}-byte line (longer than "
-                f"max_length={self.config.max_length}): {_preview(line)}"
+                f"max_length={self.config.max_length}): {self._show(line)}"
             )
             return
         raw = line.strip(b"\r\n")  # bytes.strip(arg) removes only CR/LF, never GS
@@ -265,7 +213,7 @@ class LineFramer:
         if controls:
             names = ", ".join(visible(c) for c in controls)
             self._warn(f"code contains control characters {names}: '{_preview(text, 80)}'")
-        self._on_scan(ScanEvent(code=text, source=self.config.source, symbology=symbology, at=self._now_utc()))
+        self._on_scan(ScanEvent(code=text, source=self.source, symbology=symbology, at=self._now_utc()))
 
     def _empty_line(self, now: float) -> None:
         times = self._empty_times
@@ -290,8 +238,17 @@ def _open_error(port: str, exc: BaseException) -> str:
     return f"cannot open {port}: {exc}"
 
 
+def _lost_reason(port: str, exc: BaseException) -> str:
+    # pyserial's wording for a vanished USB/pty device, and EIO from in_waiting
+    if "returned no data" in str(exc) or getattr(exc, "errno", None) in (5, 19):  # EIO, ENODEV
+        return f"lost {port} (unplugged?)"
+    return f"lost {port}: {exc}"
+
+
 class SerialReader:
     """Reads one serial scanner in a daemon thread until `stop()`; reconnects on its own."""
+
+    SOURCE_PREFIX = "serial"  # ScanEvent.source is "<prefix>:<name>"
 
     def __init__(
         self,
@@ -303,11 +260,14 @@ class SerialReader:
         stale_after: float = STALE_PARTIAL_S,
     ) -> None:
         self.config = config
-        self._on_scan = on_scan
         self._on_status = on_status
         self._on_warning = on_warning
         self._framer = LineFramer(
-            config, self._safe(on_scan), self._safe(on_warning), stale_after=stale_after
+            config,
+            self._safe(on_scan),
+            self._safe(on_warning),
+            stale_after=stale_after,
+            source=f"{self.SOURCE_PREFIX}:{config.name}",
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -370,10 +330,18 @@ class SerialReader:
             log.exception("scanner %r: reader crashed", self.name)
             self._safe(self._on_warning)(f"scanner {self.name!r}: reader stopped by an error: {exc!r}")
         finally:
-            self._framer.drop("reader stop")
-            self._set_status("disconnected", "stopped")
+            try:
+                self._framer.drop("reader stop")
+            finally:
+                self._set_status("disconnected", "stopped")
 
     def _loop(self) -> None:
+        problem = encoding_problem(self.config.encoding)
+        if problem:  # a configuration error: opening the port would only garble every code
+            self._set_status("disconnected", f"not started: {problem}")
+            self._safe(self._on_warning)(f"scanner {self.name!r}: {problem}; fix station.toml")
+            self._stop.wait()
+            return
         self._set_status("connecting", self.config.port)
         delays = backoff_delays()
         while not self._stop.is_set():
@@ -387,7 +355,7 @@ class SerialReader:
                 self._pump(port)
             except OSError as exc:  # SerialException is an OSError: the device vanished
                 self._framer.drop("disconnect")
-                self._set_status("disconnected", f"lost {self.config.port}: {exc}")
+                self._set_status("disconnected", _lost_reason(self.config.port, exc))
             finally:
                 try:
                     port.close()

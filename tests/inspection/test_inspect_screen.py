@@ -17,7 +17,7 @@ from dockstation.tui.receive import ReceiveScreen
 @pytest.fixture
 def make_app(home, store):
     def make() -> BenchApp:
-        app = BenchApp(home, store=store, triage=default_triage, start_scanners=False)
+        app = BenchApp(home, store=store, triage=default_triage, start_services=False)
         app.wedge_enabled = False  # keys straight to the screen; scans go to the dispatcher (see `scan`)
         return app
 
@@ -219,7 +219,7 @@ async def test_a_clerk_cannot_open_the_inspect_screen_directly(make_app, store, 
 
 def test_inspect_screen_snapshot_80x24(snap_compare, home, store, receive):
     lpn = receive("phones")
-    app = BenchApp(home, store=store, triage=default_triage, start_scanners=False)
+    app = BenchApp(home, store=store, triage=default_triage, start_services=False)
     app.wedge_enabled = False
 
     async def run_before(pilot) -> None:

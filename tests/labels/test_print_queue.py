@@ -107,7 +107,7 @@ def test_printer_down_jobs_wait_then_each_prints_once(bench, store):
     queue = PrintQueue(store, "B07", printer.url)
     down = queue.pump()
     assert down.state == "unreachable" and down.waiting == 3 and down.printed == 0
-    assert "Printer unreachable · 3 waiting" in down.text
+    assert down.text == "down · 3 waiting" and "refused" in down.detail
     # While held by the backoff, nothing is attempted.
     assert queue.pump().printed == 0
     printer.up()

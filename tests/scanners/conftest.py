@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dockstation.scanners.serial_reader import ScannerConfig, SerialReader
+from dockstation.scanners.config import ScannerConfig
+from dockstation.scanners.serial_reader import SerialReader
 
 WAIT_S = 5.0  # generous deadline for anything to happen; never a timing assertion
 

@@ -1,0 +1,282 @@
+"""Disposition use cases over the store: what the policy proposes, and carrying it out.
+
+`propose` only reads. `dispose` is one write transaction: the unit's disposition, a `Decision`
+row, the `unit_disposed` (and, on the first decision, `refund_recommended`) events and the label
+print job commit together or not at all. A refused approval writes nothing but its
+`approval_refused` audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlmodel import Session, select
+
+from dockstation import events
+from dockstation.config import Operator
+from dockstation.models import Decision, Inspection, Rma, RmaLine, Unit
+from dockstation.policy.approvals import ApprovalRefused, approval_needs, lead_for
+from dockstation.policy.config import PATHS, PolicyConfig
+from dockstation.policy.decide import (
+    Facts,
+    PolicyDecision,
+    answer_text,
+    decide,
+    destination,
+    recovery_value,
+    vendor_return_eligible,
+)
+from dockstation.policy.refund import RefundRecommendation, recommend_refund
+from dockstation.receiving.core import Bench
+from dockstation.store import Store
+from dockstation.types import as_utc, utcnow
+
+FIRST_STATES = ("graded", "awaiting_approval")
+DONE_STATES = ("disposed", "quarantined")
+
+
+class DispositionError(Exception):
+    """The unit cannot be disposed now (unknown, not graded yet, voided, unknown path)."""
+
+
+@dataclass(frozen=True)
+class PathOption:
+    path: str
+    destination: str
+    recovery_value: Decimal
+    approval: tuple[str, ...]  # why choosing it needs a lead; empty if it does not
+
+
+@dataclass(frozen=True)
+class Proposal:
+    lpn: str
+    sku: str
+    description: str
+    state: str
+    kind: str  # policy | redisposition
+    facts: Facts
+    decision: PolicyDecision
+    refund: RefundRecommendation
+    approval: tuple[str, ...]  # why accepting the policy's path needs a lead
+    options: tuple[PathOption, ...]  # every path, for an override
+    current_path: str | None = None  # a redisposition: the path the unit has now
+    currency: str = "USD"
+
+    @property
+    def needs_approval(self) -> bool:
+        return bool(self.approval)
+
+    def option(self, path: str) -> PathOption:
+        return next(o for o in self.options if o.path == path)
+
+
+Status = Literal["disposed", "quarantined", "needs_approval", "refused"]
+
+
+@dataclass(frozen=True)
+class DisposeOutcome:
+    status: Status
+    message: str
+    lpn: str
+    kind: str | None = None
+    path: str | None = None
+    rule_id: str | None = None
+    reason: str | None = None
+    destination: str | None = None
+    recovery_value: Decimal | None = None
+    policy_version: str | None = None
+    approval: tuple[str, ...] = ()
+    approved_by: str | None = None
+    approval_reason: str | None = None
+    refund: RefundRecommendation | None = None
+    label_job_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("disposed", "quarantined")
+
+
+# -- facts -------------------------------------------------------------------------------------
+def days_between(start: datetime | None, end: datetime) -> int:
+    if start is None:
+        return 0
+    return max(0, int((as_utc(end) - as_utc(start)).total_seconds() // 86400))
+
+
+def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Facts:
+    """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
+    and days since the RMA was created (the manifest has no purchase date)."""
+    rma = session.get(Rma, unit.rma_id)
+    line = session.get(RmaLine, (unit.rma_id, unit.line_no))
+    insp = session.exec(
+        select(Inspection).where(Inspection.lpn == unit.lpn, Inspection.status == "done")
+        .order_by(Inspection.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).first()
+    raw = (insp.answers or {}) if insp else {}
+    answers = {k: answer_text(v) for k, v in raw.items()}
+    results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
+    flags = frozenset(unit.risk_flags or ()) | frozenset((insp.flags or ()) if insp else ())
+    days = days_between(rma.created_at if rma else None, now)
+    return Facts(
+        category=unit.category, grade=unit.grade or (insp.grade if insp else None),
+        unit_price=Decimal(unit.unit_price), flags=flags, answers=answers, results=results,
+        days_since_purchase=days,
+        vendor_return_eligible=vendor_return_eligible(policy, unit.category, unit.sku, days),
+        reason_code=line.reason_code if line else "", sku=unit.sku,
+    )
+
+
+def _unit(session: Session, lpn: str) -> Unit:
+    unit = session.get(Unit, lpn)
+    if unit is None:
+        raise DispositionError(f"unknown unit {lpn}")
+    if unit.state not in FIRST_STATES + DONE_STATES:
+        raise DispositionError(f"{lpn} is {unit.state}: grade it first" if unit.state in
+                               ("received", "inspecting") else f"{lpn} is {unit.state}")
+    return unit
+
+
+# -- propose -----------------------------------------------------------------------------------
+def _proposal(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Proposal:
+    facts = facts_for(session, policy, unit, now)
+    decision = decide(policy, facts)
+    redispo = unit.state in DONE_STATES
+    options = tuple(
+        PathOption(p, decision.destination if p == decision.path else destination(policy, p, facts.category),
+                   recovery_value(policy, p, facts.grade, facts.category, facts.unit_price),
+                   approval_needs(policy, facts, decision.path, p, redisposition=redispo))
+        for p in PATHS if p in policy.paths
+    )
+    return Proposal(
+        lpn=unit.lpn, sku=unit.sku, description=unit.description, state=unit.state,
+        kind="redisposition" if redispo else "policy", facts=facts, decision=decision,
+        refund=recommend_refund(policy, facts),
+        approval=approval_needs(policy, facts, decision.path, decision.path, redisposition=redispo),
+        options=options, current_path=unit.disposition if redispo else None, currency=unit.currency,
+    )
+
+
+def propose(store: Store, bench: Bench, lpn: str, *, policy: PolicyConfig,
+            now: datetime | None = None) -> Proposal:
+    """What the policy says for a graded (or already disposed) unit, and whether a lead is needed."""
+    with store.read() as session:
+        return _proposal(session, policy, _unit(session, lpn), now or utcnow())
+
+
+# -- approvals ---------------------------------------------------------------------------------
+def _refuse(session: Session, bench: Bench, operator: Operator | None, lpn: str, unit: Unit | None,
+            exc: ApprovalRefused, path: str | None) -> DisposeOutcome:
+    events.record(session, bench.station_id, "approval_refused", operator=operator and operator.badge,
+                  lpn=lpn, rma_id=unit.rma_id if unit else None,
+                  payload={"badge": exc.badge, "reason": exc.reason, "path": path})
+    return DisposeOutcome("refused", f"Approval refused: {exc.reason}", lpn, path=path)
+
+
+def check_approver(store: Store, bench: Bench, operator: Operator | None, lpn: str, badge: str, *,
+                   policy: PolicyConfig, path: str | None = None) -> DisposeOutcome | Operator:
+    """A badge scanned to approve: the lead, or a `refused` outcome (audited) for anyone else."""
+    try:
+        return lead_for(bench.operators, policy, badge)
+    except ApprovalRefused as exc:
+        with store.write() as session:
+            return _refuse(session, bench, operator, lpn, session.get(Unit, lpn), exc, path)
+
+
+# -- dispose -----------------------------------------------------------------------------------
+def dispose(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy: PolicyConfig,
+            path: str | None = None, approver: str | None = None,
+            approval_reason: str | None = None, now: datetime | None = None) -> DisposeOutcome:
+    """Give `lpn` its disposition: the policy's path, or `path` (an override) with a lead.
+
+    Returns `needs_approval` (nothing written) when a lead is needed and `approver` (a badge) is
+    None; `refused` (only the audit event written) when the badge is not a lead's or the reason
+    code is unknown; else `disposed` / `quarantined` after the transaction committed.
+    """
+    if path is not None and path not in PATHS:
+        raise DispositionError(f"unknown path {path!r}")
+    if path is not None and path not in policy.paths:
+        raise DispositionError(f"path {path!r} is not configured in this policy")
+    if not operator.can("grader"):
+        raise DispositionError(f"{operator.name} is a {operator.role}: a grader or a lead disposes")
+    with store.write() as session:
+        unit = _unit(session, lpn)
+        at = now or utcnow()
+        prop = _proposal(session, policy, unit, at)
+        d, facts = prop.decision, prop.facts
+        chosen = path or d.path
+        redispo = prop.kind == "redisposition"
+        kind = "redisposition" if redispo else ("policy" if chosen == d.path else "override")
+        needs = approval_needs(policy, facts, d.path, chosen, redisposition=redispo)
+        lead: Operator | None = None
+        if approver is not None:
+            try:
+                lead = lead_for(bench.operators, policy, approver, approval_reason or "")
+            except ApprovalRefused as exc:
+                return _refuse(session, bench, operator, lpn, unit, exc, chosen)
+        elif needs:
+            return DisposeOutcome("needs_approval", "A lead must approve: " + "; ".join(needs), lpn,
+                                  kind=kind, path=chosen, approval=needs)
+        if chosen == d.path:
+            rule_reason, dest, value = d.reason, d.destination, d.recovery_value
+        else:
+            label = policy.approval_reasons.get(approval_reason or "", approval_reason or "")
+            rule_reason = f"{kind} of {d.path} ({d.rule_id}): {label}"
+            dest = destination(policy, chosen, facts.category)
+            value = recovery_value(policy, chosen, facts.grade, facts.category, facts.unit_price)
+        approved_by = lead.badge if lead else None
+        reason_code = approval_reason if lead else None
+
+        unit.state = "quarantined" if chosen == "quarantine" else "disposed"
+        unit.disposition, unit.rule_id, unit.policy_version = chosen, d.rule_id, d.policy_version
+        unit.destination, unit.recovery_value = dest, value
+        unit.disposed_at = unit.updated_at = at
+        if not redispo:  # the refund follows the unit's condition, not its path: recommended once
+            unit.refund, unit.refund_amount = prop.refund.refund, prop.refund.amount
+        session.add(unit)
+        session.add(Decision(
+            lpn=lpn, kind=kind, path=chosen, rule_id=d.rule_id, reason=rule_reason,
+            policy_version=d.policy_version, destination=dest, recovery_value=value, decided_at=at,
+            decided_by=operator.badge, approved_by=approved_by, approval_reason=reason_code,
+        ))
+        events.record(session, bench.station_id, "unit_disposed", operator=operator.badge, lpn=lpn,
+                      rma_id=unit.rma_id, at=at, payload={
+                          "kind": kind, "path": chosen, "rule_id": d.rule_id, "reason": rule_reason,
+                          "policy_version": d.policy_version, "destination": dest,
+                          "recovery_value": value, "category": unit.category, "grade": facts.grade,
+                          "unit_price": facts.unit_price, "flags": sorted(facts.flags),
+                          "approved_by": approved_by, "approval_reason": reason_code,
+                          "policy_path": d.path, "previous_path": prop.current_path,
+                      })
+        if chosen == "quarantine":  # the unit's state for HQ (events.md): held, not yet gone
+            events.record(session, bench.station_id, "unit_quarantined", operator=operator.badge,
+                          lpn=lpn, rma_id=unit.rma_id, at=at,
+                          payload={"reason": rule_reason, "rule_id": d.rule_id})
+        if not redispo:
+            r = prop.refund
+            events.record(session, bench.station_id, "refund_recommended", operator=operator.badge,
+                          lpn=lpn, rma_id=unit.rma_id, at=at,
+                          payload={"refund": r.refund, "amount": r.amount, "reason": r.reason,
+                                   "rules": list(r.rule_ids), "unit_price": facts.unit_price,
+                                   "currency": unit.currency})
+        session.flush()
+        job_id = queue_label(session, unit, operator)
+    verb = "Quarantined" if chosen == "quarantine" else "Disposed"
+    return DisposeOutcome(
+        "quarantined" if chosen == "quarantine" else "disposed",
+        f"{verb} {lpn}: {chosen.replace('_', ' ')} → {dest}", lpn, kind=kind, path=chosen,
+        rule_id=d.rule_id, reason=rule_reason, destination=dest, recovery_value=value,
+        policy_version=d.policy_version, approval=needs, approved_by=approved_by,
+        approval_reason=reason_code, refund=None if redispo else prop.refund, label_job_id=job_id,
+    )
+
+
+# The one place a disposition queues its label (labels/queue.py), inside the dispose transaction:
+# if queueing fails, the disposition is rolled back with it.
+def queue_label(session: Session, unit: Unit, operator: Operator) -> int | None:
+    from labels.queue import enqueue_label  # here, not at the top: `policy simulate` needs no PIL
+
+    return enqueue_label(session, unit, operator=operator.badge).id

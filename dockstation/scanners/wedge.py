@@ -1,0 +1,155 @@
+"""Keyboard-wedge scanners: telling a scanner's burst of keys from a person typing.
+
+A wedge scanner "types" a whole code in a few milliseconds per character and ends it with a
+terminator (Enter, Tab or LF). People type with gaps of 50–200 ms. `WedgeDetector` is the pure
+rule that separates the two; the TUI feeds it every key (with the time the terminal's input was
+read) and acts on what it returns:
+
+- `ScanCode(code)`: a complete scan. The keys that made it are swallowed (never typed anywhere);
+  GS (0x1d, key `ctrl+right_square_bracket`) is kept inside the code for GS1 parsing.
+- `Release(keys)`: these keys were a person typing; hand them, in order, to the focused widget.
+
+Keys that might still become a scan are *held*. They are released as typing as soon as
+something shows a person (a gap longer than `max_gap_ms`, a key no scanner sends such as an
+arrow or F-key, a burst that runs over `max_duration_ms`, a code shorter than `min_length`, a
+missing `prefix`). Nothing else may tell the detector the time, so the caller also calls
+`flush(now)` from a timer: keys held longer than the gap are then released — a person's single
+key reaches the field at most ~`max_gap_ms` late.
+
+No Textual import: this is tested as plain Python (tests/tui/test_wedge.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockstation.config import WedgeConfig
+
+GS = "\x1d"
+# Textual key names of the configurable terminators (FIELD-NOTES: \r → enter, \n → ctrl+j).
+TERMINATOR_KEYS = {"enter": "enter", "tab": "tab", "lf": "ctrl+j"}
+# A runaway burst (a stuck trigger, a pasted file) is cut into codes of at most this many
+# characters; anything over the scan length limit is refused downstream as an invalid code.
+MAX_HELD = 16384
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    key: str
+    character: str | None
+    at: float  # seconds, the caller's monotonic clock
+
+
+@dataclass(frozen=True)
+class ScanCode:
+    code: str  # prefix and terminator removed; GS kept
+    started: float
+    ended: float
+    terminator: str  # the Textual key name that ended it ("" when cut at MAX_HELD)
+
+
+@dataclass(frozen=True)
+class Release:
+    keys: tuple[HeldKey, ...]
+
+
+Action = ScanCode | Release
+
+
+class WedgeDetector:
+    """Feed it every key; it answers with scans and with keys to release as typing."""
+
+    def __init__(self, config: WedgeConfig) -> None:
+        self.config = config
+        self.max_gap = config.max_gap_ms / 1000.0
+        self.max_duration = config.max_duration_ms / 1000.0
+        self.min_length = config.min_length
+        self.prefix = config.prefix or ""
+        self.terminators = frozenset(TERMINATOR_KEYS[t] for t in config.terminators)
+        self._held: list[HeldKey] = []
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    @property
+    def deadline(self) -> float | None:
+        """When `flush` would release the held keys (None: nothing held)."""
+        return self._held[-1].at + self.max_gap if self._held else None
+
+    def _text(self) -> str:
+        return "".join(k.character or "" for k in self._held)
+
+    def _release(self, *extra: HeldKey) -> list[Action]:
+        keys = (*self._held, *extra)
+        self._held = []
+        return [Release(keys)] if keys else []
+
+    # -- rules ----------------------------------------------------------------------------
+    def feed(self, key: str, character: str | None, at: float) -> list[Action]:
+        """One key event, read at time `at` (seconds). Returns what to do, in order."""
+        current = HeldKey(key, character, at)
+        actions: list[Action] = []
+        if self._held:
+            last, first = self._held[-1], self._held[0]
+            # A person's pace, or a burst too long to be one scan: what was held is typing.
+            if at - last.at > self.max_gap or at - first.at > self.max_duration:
+                actions += self._release()
+
+        if key in self.terminators:
+            actions += self._terminate(current)
+            return actions
+
+        char = character
+        if char is None or (not char.isprintable() and char != GS and not self._held):
+            # A key no scanner sends (arrows, F-keys) or a control key pressed on its own
+            # (ctrl+q, escape, backspace): never delay it. Control characters *inside* a burst
+            # are kept so that the code is recorded, as evidence, as an invalid code.
+            actions += self._release(current)
+            return actions
+
+        if self.prefix and not self._held and not self.prefix.startswith(char):
+            # With a prefix configured, only keys starting with it can be a scan: pass at once.
+            actions += self._release(current)
+            return actions
+
+        self._held.append(current)
+        if self.prefix:
+            text = self._text()
+            head = text[: len(self.prefix)]
+            if not self.prefix.startswith(head):
+                actions += self._release()
+                return actions
+        if len(self._held) >= MAX_HELD:
+            code = self._code()
+            first_at = self._held[0].at
+            self._held = []
+            actions.append(ScanCode(code, first_at, at, ""))
+        return actions
+
+    def _code(self) -> str:
+        return self._text()[len(self.prefix):]
+
+    def _terminate(self, terminator: HeldKey) -> list[Action]:
+        if not self._held:
+            return [Release((terminator,))]
+        text = self._text()
+        if self.prefix and not text.startswith(self.prefix):
+            return self._release(terminator)
+        code = self._code()
+        if len(code) < self.min_length:
+            return self._release(terminator)
+        started = self._held[0].at
+        self._held = []
+        return [ScanCode(code, started, terminator.at, terminator.key)]
+
+    def flush(self, now: float) -> list[Action]:
+        """Called by a timer: release held keys once the gap after the last one has passed."""
+        if self._held and now - self._held[-1].at > self.max_gap:
+            return self._release()
+        return []
+
+    def reset(self) -> list[Action]:
+        """Release everything held (e.g. before the app exits)."""
+        return self._release()

@@ -1,0 +1,386 @@
+"""The bench TUI: `BenchApp` captures scans, runs them one at a time, shows results after commit.
+
+Scans come from three places and all go through ONE dispatcher, strictly in arrival order
+(a queue and a single consumer, so two scans of one burst can never interleave):
+- keyboard-wedge scanners: keys are captured in `on_event` *before* Textual forwards them to the
+  focused widget (a focused `Input` mis-orders bursts, Textual issue #6605) and fed to the pure
+  `WedgeDetector`; keys of a scan are swallowed, a person's keys are passed on unchanged;
+- serial scanners: a `SerialReader` thread per `[[scanners]]` posts `ScanReceived`;
+- the manual entry field (a damaged barcode typed by hand), source "keyboard".
+
+Dispatch: badge → sign in (on any screen); `CMD:LOGOUT` → sign out; otherwise the active
+screen's `async handle_scan(scan, classified) -> bool` may take it; if not, an LPN opens the
+unit and anything else is received on the receiving screen. Store calls run in a thread
+(`asyncio.to_thread`) and the result is shown — and the bell rung — only after they return,
+i.e. after the transaction committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.timer import Timer
+
+from dockstation.config import BenchConfig, Operator, load_bench_config
+from dockstation.models import Unit
+from dockstation.receiving.core import Bench, Outcome, Triage, UnitView, sign_in, sign_out
+from dockstation.scan import Classified, CodeKind, ScanEvent, classify
+from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
+from dockstation.store import Store
+from dockstation.text import clean
+from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
+from dockstation.tui.receive import ReceiveScreen
+from dockstation.tui.services import ServicesMixin
+from dockstation.tui.sound import Pattern, Sounder
+from dockstation.types import utcnow
+
+try:  # Textual's own clock for Message.time (monotonic; perf_counter on Windows)
+    from textual._time import get_time
+except ImportError:  # pragma: no cover
+    from time import monotonic as get_time
+
+log = logging.getLogger("dockstation.tui")
+T = TypeVar("T")
+Job = Callable[[], Awaitable[None]]
+_AIM_ID = re.compile(r"\][A-Za-z][0-9]")
+SLOT_LABELS = {"printer": "print", "sync": "sync"}
+
+
+def load_triage(home: Path, config: BenchConfig) -> Triage:
+    """Lanes from the policy in force at `home`; a bad policy.toml stops the start (ConfigError)."""
+    from dockstation.policy.config import policy_for_home
+    from dockstation.policy.triage import triage_for_home
+
+    policy_for_home(home)  # validate now: the bench never starts half-configured
+    return triage_for_home(home)  # follows policy changes pulled from HQ, keeps the last good
+
+
+class BenchApp(ServicesMixin, App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Dockstation"
+    ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
+    # F-keys and ctrl+q: no scanner ever sends these, so they never clash with a code.
+    BINDINGS = [
+        Binding("f2", "focus_entry", "Type code", id="bench.entry"),
+        Binding("f3", "lead_view", "Lead view", id="bench.lead"),
+        Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
+        Binding("f5", "reprint", "Reprint", id="bench.reprint"),
+        Binding("escape", "back", "Back", show=False, id="bench.back"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="bench.quit"),
+    ]
+
+    operator: reactive[Operator | None] = reactive(None, init=False)
+    status_rev: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, home: Path, *, config: BenchConfig | None = None, store: Store | None = None,
+                 triage: Triage | None = None, clock: Callable[[], Any] = utcnow,
+                 start_services: bool = True) -> None:
+        super().__init__()
+        self.home = Path(home)
+        self.config = config or load_bench_config(self.home)
+        self.store = store or Store.in_home(self.home)
+        st = self.config.station
+        self.bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
+                           grace_days=st.return_grace_days,
+                           triage=triage or load_triage(self.home, self.config))
+        self.clock = clock
+        self.sound = Sounder(self.bell, self.set_timer, enabled=st.sound)
+        self.wedge = WedgeDetector(st.wedge)
+        self.wedge_enabled = True
+        self.scans_done = 0
+        self.slots: dict[str, Slot] = {"scanner:keys": Slot("scan", "keys", "ok")}
+        for sc in st.scanners:
+            self.slots[f"scanner:{sc.name}"] = Slot("scan", sc.name, "off")
+        self.slots["printer"] = Slot("print", "off", "off")
+        self.slots["sync"] = Slot("sync", "off", "off")
+        self._start_services = start_services
+        self._queue: asyncio.Queue[ScanEvent | Job] = asyncio.Queue()
+        self._flush_timer: Timer | None = None
+        self._stops: dict[str, threading.Event] = {}
+        self._readers: list[Any] = []
+        self._outcome: Outcome | None = None
+        self.receive_screen = ReceiveScreen()
+        from dockstation.inspection import load_checklists
+
+        self.checklists = load_checklists(self.home, self.config.codes)  # refused at start if bad
+        self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
+
+    # -- screens ---------------------------------------------------------------------------
+    def get_default_screen(self) -> ReceiveScreen:
+        return self.receive_screen
+
+    def is_demo(self) -> bool:
+        """A home made by `dockstation demo`: it has a DEMO file and the demo badges."""
+        return (self.home / "DEMO").exists() and self.config.operators.by_badge("1001") is not None
+
+    async def go_to_receive(self) -> ReceiveScreen:
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        return self.receive_screen
+
+    def on_mount(self) -> None:
+        self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
+        if self._start_services:
+            self._start_serial_readers()
+            self._start_printer()
+            self._start_sync()
+
+    async def on_unmount(self) -> None:
+        self.stop_services()
+
+    # -- key capture (keyboard wedge) -------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self.wedge_enabled:
+            await self._apply(self.wedge.feed(event.key, event.character, event.time))
+            self._arm_flush()
+            return
+        await super().on_event(event)
+
+    async def _apply(self, actions: list[ScanCode | Release]) -> None:
+        for action in actions:
+            if isinstance(action, ScanCode):
+                code, symbology = action.code, None
+                if _AIM_ID.match(code):  # a scanner set to send AIM identifiers (]C1, ]d2 …)
+                    symbology, code = code[:3], code[3:]
+                self.enqueue_scan(ScanEvent(code, "wedge", symbology, self.clock()))
+            else:
+                for key in action.keys:  # a person typing: on to the focused widget as usual
+                    await super().on_event(events.Key(key.key, key.character))
+
+    def _arm_flush(self) -> None:
+        deadline = self.wedge.deadline
+        if deadline is None or self._flush_timer is not None:
+            return
+        self._flush_timer = self.set_timer(max(0.0, deadline - get_time()) + 0.005, self._flush_due)
+
+    def _flush_due(self) -> None:
+        # Through the message queue, so keys already read but not yet handled go first.
+        self._flush_timer = None
+        self.post_message(WedgeTick())
+
+    async def on_wedge_tick(self, _: WedgeTick) -> None:
+        await self._apply(self.wedge.flush(get_time()))
+        self._arm_flush()
+
+    # -- the one dispatcher ------------------------------------------------------------------
+    def enqueue_scan(self, scan: ScanEvent) -> None:
+        self._queue.put_nowait(scan)
+
+    def enqueue_job(self, job: Job) -> None:
+        """Run `job` in turn with the scans (e.g. a line picked by key), never in between."""
+        self._queue.put_nowait(job)
+
+    def on_scan_received(self, message: ScanReceived) -> None:
+        self.enqueue_scan(message.scan)
+
+    async def _consume(self) -> None:
+        while not self.receive_screen.is_mounted:  # a scan may arrive before the first screen is up
+            await asyncio.sleep(0.01)
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, ScanEvent):
+                await self._handle(item)
+            else:
+                try:
+                    await item()
+                except Exception as exc:  # one failing job must not stop the bench
+                    log.exception("job failed")
+                    self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+
+    async def _handle(self, scan: ScanEvent) -> None:
+        self._outcome = None
+        classified: Classified | None = None
+        try:
+            classified = classify(scan.code, self.config.codes.patterns, scan.symbology)
+            await self.dispatch(scan, classified)
+        except Exception as exc:
+            log.exception("scan %r failed", scan.code[:80])
+            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+        finally:
+            self.scans_done += 1
+            self.post_message(ScanHandled(scan, classified, self._outcome))
+
+    async def dispatch(self, scan: ScanEvent, c: Classified) -> None:
+        handler = getattr(self.screen, "handle_scan", None)
+        if c.kind is CodeKind.BADGE:
+            # A screen awaiting a lead's approval badge (`wants_badge`) gets it first; otherwise
+            # a badge always signs in, whatever the screen.
+            if getattr(self.screen, "wants_badge", False) and handler is not None and await handler(scan, c):
+                return
+            await self._sign_in(scan, c)
+            return
+        if c.kind is CodeKind.COMMAND and c.value == "LOGOUT":
+            await self.sign_out()
+            return
+        if self.operator is not None:
+            if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
+                await self.reprint()
+                return
+            if handler is not None and await handler(scan, c):
+                return
+            if c.kind is CodeKind.LPN:
+                await self._open_unit(scan, c)
+                return
+
+        receive = await self.go_to_receive()
+        await receive.process(scan, c)
+
+    async def in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking (store) call off the event loop; other screens use this too."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    # -- operators -------------------------------------------------------------------------
+    async def _sign_in(self, scan: ScanEvent, c: Classified) -> None:
+        previous, new = self.operator, self.bench.operators.by_badge(c.value)
+
+        def work() -> Outcome:
+            if new is not None and previous is not None and previous.badge != new.badge:
+                sign_out(self.store, self.bench, previous)
+            return sign_in(self.store, self.bench, scan, c.value)
+
+        outcome = await self.in_thread(work)
+        if outcome.status == "signed_in":
+            if previous is None or outcome.operator != previous:
+                await self.go_to_receive()
+            self.operator = outcome.operator
+        self.show_outcome(scan, outcome)
+
+    async def sign_out(self) -> None:
+        operator = self.operator
+        if operator is None:
+            self.show_result("info", "SCAN BADGE", "Nobody is signed in")
+            return
+        await self.in_thread(sign_out, self.store, self.bench, operator)
+        self.operator = None
+        receive = await self.go_to_receive()
+        receive.show_prompt(f"Signed out: {operator.name}", "ok")
+        self.sound.play("ok")
+
+    # -- units -----------------------------------------------------------------------------
+    def _load_unit(self, lpn: str) -> UnitView | None:
+        with self.store.read() as session:
+            unit = session.get(Unit, lpn)
+            return UnitView.of(unit) if unit is not None else None
+
+    async def _open_unit(self, scan: ScanEvent, c: Classified) -> None:
+        view = await self.in_thread(self._load_unit, c.value)
+        receive = await self.go_to_receive()
+        if view is None:
+            self.show_result("error", "NO UNIT", f"No unit {clean(c.value)} on this bench")
+            return
+        self.current_lpn = view.lpn
+        if view.state in ("disposed", "quarantined", "voided"):
+            receive.show_unit(scan, view, f"{view.state} — CMD:REPRINT or F5 reprints its label")
+            self.sound.play("attention")
+        elif self.operator is not None and self.operator.can("grader"):
+            if view.state == "graded":  # inspected already: straight to its disposition
+                from dockstation.tui.disposition import DispositionScreen
+
+                await self.push_screen(DispositionScreen(view.lpn))
+                return
+            from dockstation.tui.inspect import InspectScreen
+
+            await self.push_screen(InspectScreen(view.lpn))
+        else:
+            receive.show_unit(scan, view, "A grader inspects this unit: put it on the inspection shelf")
+            self.sound.play("attention")
+
+    # -- results ---------------------------------------------------------------------------
+    async def reprint(self) -> None:
+        """Reprint the current unit's label: same LPN, counted and audited (labels.queue)."""
+        from labels import LabelError
+        from labels.queue import reprint
+
+        lpn, op = self.current_lpn, self.operator
+        if lpn is None or op is None:
+            self.show_result("warn", "REPRINT", "Scan the unit's LPN first, then reprint")
+            return
+        try:
+            job = await self.in_thread(reprint, self.store, self.bench.station_id, op.badge, lpn)
+        except LabelError as exc:
+            self.show_result("error", "NO LABEL", str(exc))
+            return
+        self.show_result("ok", "REPRINT", f"{lpn}: label reprint #{job.reprint} queued")
+
+    def action_reprint(self) -> None:
+        self.enqueue_job(self.reprint)
+
+    def show_outcome(self, scan: ScanEvent, outcome: Outcome) -> None:
+        """A receiving use case's result (already committed): on screen, in the log, audible."""
+        self._outcome = outcome
+        if outcome.unit is not None:
+            self.current_lpn = outcome.unit.lpn
+        self.receive_screen.show_outcome(scan, outcome)
+        if self.screen is not self.receive_screen:
+            self.notify(clean(outcome.message), severity="information" if outcome.ok else "error", markup=False)
+
+    def show_result(self, state: str, title: str, message: str) -> None:
+        """Any screen: `state` is ok / error / warn / info; plays the matching sound."""
+        pattern: Pattern | None = {"ok": "ok", "error": "error", "warn": "attention"}.get(state)  # type: ignore[assignment]
+        if pattern:
+            self.sound.play(pattern)
+        if self.screen is self.receive_screen:
+            self.receive_screen.show_message(state, title, message)
+        else:
+            severity = {"error": "error", "warn": "warning"}.get(state, "information")
+            self.notify(clean(message), severity=severity, markup=False)  # type: ignore[arg-type]
+
+    def beep(self, ok: bool) -> None:
+        self.sound.play("ok" if ok else "error")
+
+    # -- header slots, scanners and services --------------------------------------------------
+    def header_slots(self) -> list[Slot]:
+        return list(self.slots.values())
+
+    def set_slot(self, slot: str, text: str, level: str) -> None:
+        label = "scan" if slot.startswith("scanner:") else SLOT_LABELS.get(slot, slot)
+        self.slots[slot] = Slot(label, text, level)
+        self.status_rev += 1
+
+    def on_service_status(self, message: ServiceStatus) -> None:
+        self.set_slot(message.slot, message.text, message.level)
+
+    def on_bench_warning(self, message: BenchWarning) -> None:
+        self.notify(clean(message.text), severity="warning", markup=False, timeout=8)
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_focus_entry(self) -> None:
+        if self.screen is self.receive_screen:
+            self.receive_screen.focus_entry()
+
+    def action_lead_view(self) -> None:
+        if self.operator is None or self.operator.role != "lead":
+            who = "nobody is signed in" if self.operator is None else f"{self.operator.role} {self.operator.name}"
+            self.show_result("error", "LEADS ONLY", f"The lead view needs a lead's badge ({who})")
+            return
+        from dockstation.tui.lead import LeadScreen
+
+        if not isinstance(self.screen, LeadScreen):
+            self.push_screen(LeadScreen())
+
+    def action_sign_out(self) -> None:
+        self.enqueue_job(self.sign_out)
+
+    async def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            await self.pop_screen()
+
+    async def action_quit(self) -> None:
+        operator = self.operator
+        if operator is not None:  # the audit trail says when the shift at this bench ended
+            try:
+                await self.in_thread(sign_out, self.store, self.bench, operator)
+            except Exception:
+                log.exception("sign-out on quit failed")
+        self.stop_services()
+        self.exit()

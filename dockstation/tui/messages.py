@@ -1,0 +1,70 @@
+"""Messages between the bench app, its background threads and its screens.
+
+Threads (serial readers, services) only ever talk to the app through `post_message`, which is
+thread-safe; everything that touches widgets then runs on the app's event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from dockstation.receiving.core import Outcome
+from dockstation.scan import Classified, ScanEvent
+
+
+class ScanReceived(Message):
+    """A scan from any source (serial reader thread, manual entry) for the one dispatcher."""
+
+    def __init__(self, scan: ScanEvent) -> None:
+        super().__init__()
+        self.scan = scan
+
+
+class ScanHandled(Message):
+    """A scan went through the dispatcher and its result is on screen (after the commit).
+
+    `outcome` is set when a receiving use case ran; `classified` is None if classification
+    itself failed. Posted to the app; used by tests and by the latency benchmark.
+    """
+
+    def __init__(self, scan: ScanEvent, classified: Classified | None, outcome: Outcome | None) -> None:
+        super().__init__()
+        self.scan = scan
+        self.classified = classified
+        self.outcome = outcome
+
+
+class WedgeTick(Message):
+    """Time to release keys the wedge detector held (queued behind keys already read)."""
+
+
+class ServiceStatus(Message):
+    """A header slot changed: `slot` is "scanner:<name>", "printer", "sync" or a service name.
+
+    `level` is one of "ok", "warn", "error", "off".
+    """
+
+    def __init__(self, slot: str, text: str, level: str) -> None:
+        super().__init__()
+        self.slot = slot
+        self.text = text
+        self.level = level
+
+
+class BenchWarning(Message):
+    """A warning from a background part (e.g. a scanner sending a partial code)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One header slot as shown: its label, text and level."""
+
+    label: str
+    text: str
+    level: str = "off"

@@ -1,0 +1,282 @@
+"""The receiving screen (the bench's default screen): sign in, scan parcels, see each unit.
+
+What the operator sees, top to bottom at 80x24: the status header; one state line (symbol and
+colour: ✔ green received, ✖ red exception, ! amber warning, ● blue prompt); the LPN (or the
+error, or the prompt) in big letters; the lane in big letters; the unit's details; the line
+picker when a multi-line RMA needs to know which item this is; the manual entry field; the log
+of the last results. Every string that came from a scanner or the manifest is shown as
+`Text(clean(s))`, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from dockstation.receiving.core import LineChoice, Outcome, UnitView, handle_scan, line_for_gtin, receive_line
+from dockstation.scan import Classified, CodeKind, ScanEvent
+from dockstation.tui.widgets import BigText, LinePicker, StatusHeader, cell, safe
+
+if TYPE_CHECKING:
+    from dockstation.tui.app import BenchApp
+
+LOG_ROWS = 50
+SYMBOL = {"ok": "✔", "error": "✖", "warn": "!", "info": "●"}
+# Short headlines, drawn big, for each exception kind; the full message is on the state line.
+HEADLINES = {
+    "signed_out": "SCAN BADGE", "unknown_badge": "BAD BADGE", "unknown_rma": "UNKNOWN RMA",
+    "unknown_tracking": "NO SUCH PARCEL", "cancelled": "CANCELLED", "outside_window": "TOO LATE",
+    "duplicate": "DUPLICATE", "invalid_code": "BAD CODE", "unknown_code": "UNKNOWN CODE",
+    "wrong_item": "WRONG ITEM", "not_permitted": "NOT ALLOWED",
+}
+
+
+def sla_text(view: UnitView) -> str:
+    if view.sla_due_at is None:
+        return ""
+    hours = (view.sla_due_at - view.received_at).total_seconds() / 3600
+    return f"SLA {hours:g} h"
+
+
+class ReceiveScreen(Screen[None]):
+    AUTO_FOCUS = "#entry"
+
+    def __init__(self) -> None:
+        super().__init__(id="receive")
+        self.lines: tuple[LineChoice, ...] = ()
+        self.pick_rma: str | None = None
+        self.pick_scan: ScanEvent | None = None
+        self._log_keys: deque[object] = deque()
+        self._log_seq = 0
+
+    @property
+    def bench_app(self) -> BenchApp:
+        return cast("BenchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        with Vertical(id="main", classes="-info"):
+            yield Static("", id="state", markup=False)
+            yield BigText("", id="big")
+            yield BigText("", id="lane")
+            yield Static("", id="details", markup=False)
+            yield LinePicker(id="picker")
+        yield Input(id="entry", max_length=256,
+                    placeholder="Type a code (damaged barcode) + Enter · F2 here")
+        yield DataTable(id="log", cursor_type="none", zebra_stripes=True, show_cursor=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Looked up once: the scan → rendered path touches these on every scan.
+        self._main = self.query_one("#main")
+        self._state = self.query_one("#state", Static)
+        self._big = self.query_one("#big", BigText)
+        self._lane = self.query_one("#lane", BigText)
+        self._details = self.query_one("#details", Static)
+        self._table = table = self.query_one("#log", DataTable)
+        table.add_column("time", width=8, key="time")
+        table.add_column("", width=1, key="sym")
+        # Fixed widths: 80 columns with no horizontal scrollbar; long text ends in "…".
+        table.add_column("code", width=20, key="code")
+        table.add_column("result", width=40, key="result")
+        self.watch(self.app, "operator", self._operator_changed, init=False)
+        self.show_prompt()
+
+    def _operator_changed(self, _: object) -> None:
+        self.end_pick()
+
+    # -- what is on screen -----------------------------------------------------------------
+    def _set(self, state: str, line: Text, big: str, lane: str = "", details: Text | None = None) -> None:
+        self._main.set_classes(f"-{state}")
+        state_text = Text(f" {SYMBOL.get(state, '●')} ", style="bold")
+        state_text.append_text(line)
+        self._state.update(state_text)
+        self._big.update(big)
+        self._lane.update(lane)
+        self._lane.display = bool(lane)
+        self._details.update(details or Text(""))
+
+    def show_prompt(self, note: str | None = None, state: str = "info") -> None:
+        """What to scan next: the badge when signed out, else a parcel. `note` heads it."""
+        app = self.bench_app
+        op = app.operator
+        if op is None:
+            details = Text("Scan your badge (OP-…) to sign in. A damaged code can be typed below (F2).")
+            if app.is_demo():
+                ops = [o for b in ("1001", "2001", "9001") if (o := app.config.operators.by_badge(b))]
+                demo = ", ".join(f"OP-{o.badge} ({o.role})" for o in ops)
+                details.append(f"\nDemo: type {demo} and Enter", style="bold")
+            line = f"{note} — scan your badge" if note else "Scan your badge"
+            self._set(state, safe(line), "SCAN BADGE", details=details)
+        else:
+            line = f"{note} — scan an RMA or tracking label" if note else "Scan an RMA or tracking label"
+            self._set(state, safe(line), "SCAN RMA",
+                      details=safe(f"Signed in: {op.name} ({op.role}). F4 signs out."))
+
+    def show_message(self, state: str, title: str, message: str, code: str | None = None) -> None:
+        details = Text("Code: ").append_text(safe(code)) if code is not None else None
+        self._set(state, safe(message), title, details=details)
+        if code is not None:
+            self.add_log(code, state, message)
+
+    def show_unit(self, scan: ScanEvent, view: UnitView, note: str) -> None:
+        self._set("warn", safe(f"{view.lpn}: {note}"), view.lpn, view.lane, self._unit_details(view))
+        self.add_log(scan.code, "warn", f"{view.lpn} — {note}")
+
+    def _unit_details(self, view: UnitView) -> Text:
+        details = safe(f"{view.rma_id} line {view.line_no} · {view.sku} · {view.description}", "bold")
+        extra = [f"lane {view.lane}", sla_text(view)]
+        if view.reason_code:
+            extra.append(f"reason {view.reason_code}")
+        if view.risk_flags:
+            extra.append("flags " + ", ".join(view.risk_flags))
+        details.append("\n")
+        details.append_text(safe(" · ".join(e for e in extra if e)))
+        return details
+
+    def show_outcome(self, scan: ScanEvent, outcome: Outcome) -> None:
+        """Called by the app with a committed result; plays the matching sound."""
+        sound = self.bench_app.sound
+        if outcome.status == "received" and outcome.unit is not None:
+            view = outcome.unit
+            self.end_pick()
+            self._set("ok", safe(f"Received {view.lpn} · {view.rma_id} line {view.line_no}"),
+                      view.lpn, view.lane, self._unit_details(view))
+            self.add_log(scan.code, "ok", f"{view.lpn} → {view.lane}")
+            sound.play("ok")
+        elif outcome.status == "choose_line":
+            self.start_pick(scan, outcome)
+            self.add_log(scan.code, "info", "which item? pick a line")
+            sound.play("attention")
+        elif outcome.status == "exception":
+            self.end_pick()
+            headline = HEADLINES.get(outcome.exception_kind or "", "EXCEPTION")
+            details = Text("Code: ").append_text(safe(scan.code))
+            details.append(f"\nRecorded as exception #{outcome.exception_id} for the lead.")
+            self._set("error", safe(outcome.message), headline, details=details)
+            self.add_log(scan.code, "error", outcome.message)
+            sound.play("error")
+        elif outcome.status == "signed_in":
+            self.end_pick()
+            self.show_prompt(outcome.message, "ok")
+            self.add_log(scan.code, "ok", outcome.message)
+            sound.play("ok")
+        else:  # ignored: a code that means nothing here
+            self._set("warn", safe(outcome.message), "SCAN RMA", details=Text("Code: ").append_text(safe(scan.code)))
+            self.add_log(scan.code, "warn", outcome.message)
+            sound.play("attention")
+
+    def add_log(self, code: str, state: str, result: str) -> None:
+        """One row, appended; the oldest beyond LOG_ROWS removed (no full refresh)."""
+        table = self._table
+        self._log_seq += 1
+        at = self.bench_app.clock().astimezone()
+        style = {"ok": "green", "error": "bold red", "warn": "yellow"}.get(state, "")
+        key = table.add_row(Text(f"{at:%H:%M:%S}"), Text(SYMBOL.get(state, "●"), style=style),
+                            cell(code, limit=20), cell(result, style, limit=40), key=f"r{self._log_seq}")
+        self._log_keys.append(key)
+        while len(self._log_keys) > LOG_ROWS:
+            table.remove_row(self._log_keys.popleft())
+        table.scroll_end(animate=False, immediate=False)
+
+    def focus_entry(self) -> None:
+        self.query_one("#entry", Input).focus()
+
+    # -- multi-line RMA: which item is this? ------------------------------------------------
+    @property
+    def picking(self) -> bool:
+        return self.pick_rma is not None
+
+    def start_pick(self, scan: ScanEvent, outcome: Outcome) -> None:
+        self.lines, self.pick_rma, self.pick_scan = outcome.lines, outcome.rma_id, scan
+        open_lines = sum(1 for l in outcome.lines if l.received_qty < l.qty)
+        keys = f"1–{min(len(outcome.lines), 9)}" if len(outcome.lines) > 1 else "1"
+        self._set("info", safe(f"{outcome.rma_id}: {open_lines} items open — scan the item's barcode or press {keys}"),
+                  outcome.rma_id or "", details=Text("Esc cancels (nothing is received)."))
+        picker = self.query_one("#picker", LinePicker)
+        picker.set_lines(outcome.lines)
+        picker.display = True
+        picker.focus()
+
+    def end_pick(self) -> None:
+        if self.pick_rma is None:
+            return
+        self.lines, self.pick_rma, self.pick_scan = (), None, None
+        picker = self.query_one("#picker", LinePicker)
+        picker.display = False
+        self.focus_entry()
+
+    def on_line_picker_picked(self, message: LinePicker.Picked) -> None:
+        rma_id, scan = self.pick_rma, self.pick_scan
+        if rma_id is None or scan is None:
+            return
+        self.bench_app.enqueue_job(lambda: self._receive_line(rma_id, message.line_no, scan))
+
+    def on_line_picker_cancelled(self, _: LinePicker.Cancelled) -> None:
+        async def cancel() -> None:
+            if self.picking:
+                rma_id = self.pick_rma
+                self.end_pick()
+                self.show_message("info", "SCAN RMA", f"{rma_id}: cancelled, nothing received — scan the next parcel")
+
+        self.bench_app.enqueue_job(cancel)
+
+    async def _receive_line(self, rma_id: str, line_no: int, scan: ScanEvent) -> None:
+        app = self.bench_app
+        if app.operator is None or self.pick_rma != rma_id:
+            return  # signed out or another parcel was scanned since: this pick is stale
+        outcome = await app.in_thread(receive_line, app.store, app.bench, app.operator, rma_id, line_no, scan)
+        app.show_outcome(scan, outcome)
+
+    async def _pick_by_gtin(self, scan: ScanEvent, c: Classified) -> None:
+        gtin = c.gtin or ""
+        line = line_for_gtin(self.lines, gtin)
+        if line is not None:
+            await self._receive_line(self.pick_rma or "", line.line_no, scan)
+            return
+        on_rma = any(l.gtin and l.gtin.zfill(14) == gtin.zfill(14) for l in self.lines)
+        why = "is already received on this RMA" if on_rma else "is not on the RMA"
+        self._state.update(
+            Text(" ! ", style="bold").append_text(safe(f"This product ({gtin}) {why}: scan another item or press Esc")))
+        self._main.set_classes("-warn")
+        self.add_log(scan.code, "warn", f"product {why}")
+        self.bench_app.sound.play("attention")
+
+    # -- scans -----------------------------------------------------------------------------
+    async def handle_scan(self, scan: ScanEvent, c: Classified) -> bool:
+        """The screen contract: take the scans that mean something here, return True."""
+        if c.kind is CodeKind.LPN:
+            return False  # the app opens the unit
+        if self.picking:
+            if c.kind is CodeKind.GS1 and c.gtin:
+                await self._pick_by_gtin(scan, c)
+                return True
+            if c.kind is CodeKind.COMMAND and c.value == "CANCEL":
+                self.on_line_picker_cancelled(LinePicker.Cancelled())
+                return True
+            self.end_pick()  # any other code ends the pick and is handled as itself
+        await self.process(scan, c)
+        return True
+
+    async def process(self, scan: ScanEvent, c: Classified) -> None:
+        """A parcel (or unusable) code: the receiving use case, then its committed result."""
+        app = self.bench_app
+        self.end_pick()
+        outcome = await app.in_thread(handle_scan, app.store, app.bench, app.operator, scan, c)
+        app.show_outcome(scan, outcome)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "entry":
+            return
+        event.stop()
+        value = event.value.strip(" ")  # only spaces: never GS or other data
+        event.input.clear()
+        if value:
+            app = self.bench_app
+            app.enqueue_scan(ScanEvent(value, "keyboard", None, app.clock()))
