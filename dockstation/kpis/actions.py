@@ -8,14 +8,14 @@ A refused action changes nothing and raises `LeadActionError` with a one-line re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from dockstation import events
 from dockstation.config import Operator
-from dockstation.models import Rma, RmaLine, ScanException, Unit
-from dockstation.receiving.core import Bench, LineChoice
+from dockstation.models import Rma, RmaLine, ScanException
+from dockstation.receiving.core import Bench, LineChoice, receive_in
 from dockstation.store import Store
 from dockstation.text import bounded
 from dockstation.types import utcnow
@@ -84,36 +84,11 @@ def match_exception(store: Store, bench: Bench, lead: Operator | None, exception
         if line.received_qty >= line.qty:
             raise LeadActionError(f"{rma_id} line {line_no} is already fully received")
         now = utcnow()
-        lpn = _receive(session, bench, lead, rma, line, exc, now)
+        lpn = receive_in(session, bench, lead.badge, rma, line, code=exc.code, source="lead-match",
+                         extra={"exception_id": exc.id}, now=now).lpn
         exc.rma_id = rma_id
         _resolve(session, bench, lead, exc, "matched", reason or f"matched to {rma_id} line {line_no}", lpn, now)
     return Resolution(exception_id, "matched", lpn, f"Exception #{exception_id} matched: received {lpn}")
-
-
-def _receive(session: Session, bench: Bench, lead: Operator, rma: Rma, line: RmaLine, exc: ScanException,
-             now: datetime) -> str:
-    # Mirrors receiving.core.receive_line inside our transaction (that function opens its own).
-    # TODO(receiving): share one `receive_in(session, …)` so the unit_received payload has one home.
-    lane = bench.triage(session, rma, line)
-    lpn = f"{bench.station_id}-{events.bump(session, f'lpn:{bench.station_id}'):08d}"
-    session.add(Unit(
-        lpn=lpn, rma_id=rma.rma_id, line_no=line.line_no, station_id=bench.station_id, sku=line.sku,
-        category=line.category, description=line.description, unit_price=line.unit_price,
-        currency=line.currency, state="received", lane=lane.name,
-        sla_due_at=now + timedelta(hours=lane.sla_hours), risk_flags=list(lane.flags),
-        received_at=now, received_by=lead.badge, source="lead-match", updated_at=now,
-    ))
-    line.received_qty += 1
-    session.add(line)
-    events.record(
-        session, bench.station_id, "unit_received", operator=lead.badge, lpn=lpn, rma_id=rma.rma_id, at=now,
-        payload={"line_no": line.line_no, "sku": line.sku, "category": line.category, "lane": lane.name,
-                 "sla_hours": lane.sla_hours, "lane_reason": lane.reason, "risk_flags": list(lane.flags),
-                 "unit_price": line.unit_price, "currency": line.currency, "code": exc.code,
-                 "source": "lead-match", "exception_id": exc.id},
-    )
-    session.flush()
-    return lpn
 
 
 def quarantine_exception(store: Store, bench: Bench, lead: Operator | None, exception_id: int,

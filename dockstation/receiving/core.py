@@ -243,6 +243,35 @@ def line_for_gtin(lines: tuple[LineChoice, ...], gtin: str) -> LineChoice | None
     return next((l for l in lines if l.gtin and l.gtin.zfill(14) == want and l.received_qty < l.qty), None)
 
 
+def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: RmaLine, *, code: str,
+               source: str, extra: dict[str, object] | None = None, now: datetime | None = None) -> UnitView:
+    """Create one unit for `line` in the caller's transaction: LPN, lane, state rows and event.
+
+    The one place a unit is born (a clerk's scan, or a lead matching an exception by hand)."""
+    now = now or utcnow()
+    lane = bench.triage(session, rma, line)
+    lpn = f"{bench.station_id}-{events.bump(session, f'lpn:{bench.station_id}'):08d}"
+    unit = Unit(
+        lpn=lpn, rma_id=rma.rma_id, line_no=line.line_no, station_id=bench.station_id, sku=line.sku,
+        category=line.category, description=line.description, unit_price=line.unit_price,
+        currency=line.currency, state="received", lane=lane.name,
+        sla_due_at=now + timedelta(hours=lane.sla_hours), risk_flags=list(lane.flags),
+        received_at=now, received_by=operator, source=source, updated_at=now,
+    )
+    session.add(unit)
+    line.received_qty += 1
+    session.add(line)
+    events.record(
+        session, bench.station_id, "unit_received", operator=operator, lpn=lpn, rma_id=rma.rma_id, at=now,
+        payload={"line_no": line.line_no, "sku": line.sku, "category": line.category,
+                 "lane": lane.name, "sla_hours": lane.sla_hours, "lane_reason": lane.reason,
+                 "risk_flags": list(lane.flags), "unit_price": line.unit_price,
+                 "currency": line.currency, "code": code, "source": source, **(extra or {})},
+    )
+    session.flush()
+    return UnitView.of(unit, line.reason_code)
+
+
 def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, line_no: int,
                  scan: ScanEvent) -> Outcome:
     """Create the unit for one line of an RMA: LPN, lane, state rows and event in one transaction."""
@@ -261,27 +290,6 @@ def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, li
             return Outcome("exception", f"{MESSAGES[kind]} — {detail}", rma_id=rma_id,
                            exception_id=exc.id, exception_kind=kind)
         assert rma is not None and line is not None
-        now = utcnow()
-        lane = bench.triage(session, rma, line)
-        lpn = f"{bench.station_id}-{events.bump(session, f'lpn:{bench.station_id}'):08d}"
-        unit = Unit(
-            lpn=lpn, rma_id=rma_id, line_no=line_no, station_id=bench.station_id, sku=line.sku,
-            category=line.category, description=line.description, unit_price=line.unit_price,
-            currency=line.currency, state="received", lane=lane.name,
-            sla_due_at=now + timedelta(hours=lane.sla_hours), risk_flags=list(lane.flags),
-            received_at=now, received_by=operator.badge, source=scan.source, updated_at=now,
-        )
-        session.add(unit)
-        line.received_qty += 1
-        session.add(line)
-        events.record(
-            session, bench.station_id, "unit_received", operator=operator.badge, lpn=lpn, rma_id=rma_id,
-            at=now,
-            payload={"line_no": line_no, "sku": line.sku, "category": line.category,
-                     "lane": lane.name, "sla_hours": lane.sla_hours, "lane_reason": lane.reason,
-                     "risk_flags": list(lane.flags), "unit_price": line.unit_price,
-                     "currency": line.currency, "code": scan.code, "source": scan.source},
-        )
-        session.flush()
-        view = UnitView.of(unit, line.reason_code)
+        view = receive_in(session, bench, operator.badge, rma, line, code=scan.code, source=scan.source)
+        lpn = view.lpn
     return Outcome("received", f"Received {lpn}", unit=view, rma_id=rma_id)
