@@ -75,6 +75,7 @@ class BenchApp(ServicesMixin, App[None]):
         Binding("f3", "lead_view", "Lead view", id="bench.lead"),
         Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
         Binding("f5", "reprint", "Reprint", id="bench.reprint"),
+        Binding("f6", "inspect", "Inspect", id="bench.inspect"),
         Binding("escape", "back", "Back", show=False, id="bench.back"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="bench.quit"),
     ]
@@ -314,6 +315,14 @@ class BenchApp(ServicesMixin, App[None]):
 
     def action_reprint(self) -> None:
         self.enqueue_job(self.reprint)
+
+    def action_inspect(self) -> None:
+        """Straight from receipt to inspection: open the current unit (as if its LPN was scanned)."""
+        lpn = self.current_lpn
+        if lpn is None:
+            self.show_result("warn", "INSPECT", "Receive or scan a unit first")
+            return
+        self.enqueue_scan(ScanEvent(lpn, "keyboard", None, self.clock()))
 
     def show_outcome(self, scan: ScanEvent, outcome: Outcome) -> None:
         """A receiving use case's result (already committed): on screen, in the log, audible."""

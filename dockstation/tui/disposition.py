@@ -311,18 +311,24 @@ class DispositionScreen(Screen[None]):
             return
         self.outcome, self.mode = out, "done"
         self._beep(True)
-        self.app.notify(clean(f"{out.message}. Label queued"), title=title(out.path or ""), markup=False)
-        self._back_to_base()
+        self._back_to_base(title(out.path or ""), f"{out.message}. Label queued")
 
-    def _back_to_base(self) -> None:
-        """Back to the receive screen: the app's own way if it has one, else pop to the base.
+    def _back_to_base(self, headline: str | None = None, message: str = "") -> None:
+        """Back to the receive screen (with the result on it, big), else pop to the base.
 
         Never awaited here: this may run in this screen's own handler, and awaiting the removal
         of the screen that is running the handler would wait for ever."""
         go = getattr(self.app, "go_to_receive", None)
         if callable(go):
-            self.app.call_later(go)
+            async def back() -> None:
+                await go()
+                if headline is not None:
+                    self.app.show_result("info", headline, message)  # the sound was played already
+
+            self.app.call_later(back)
             return
+        if headline is not None:
+            self.app.notify(clean(message), title=headline, markup=False)
         stack = self.app.screen_stack
         base = 1 if len(stack) > 1 and stack[0].id == "_default" else 0
         for _ in range(len(stack) - 1 - base):

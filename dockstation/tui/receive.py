@@ -116,8 +116,12 @@ class ReceiveScreen(Screen[None]):
             self._set(state, safe(line), "SCAN BADGE", details=details)
         else:
             line = f"{note} — scan an RMA or tracking label" if note else "Scan an RMA or tracking label"
-            self._set(state, safe(line), "SCAN RMA",
-                      details=safe(f"Signed in: {op.name} ({op.role}). F4 signs out."))
+            details = safe(f"Signed in: {op.name} ({op.role}). F4 signs out.")
+            if app.is_demo():  # the codes to try, written by the demo builder
+                tries = [ln.strip() for ln in (app.home / "DEMO").read_text().splitlines()
+                         if ln.startswith("  ")][:6]
+                details.append_text(safe("\nDemo, try: " + " · ".join(t.split()[0] for t in tries)))
+            self._set(state, safe(line), "SCAN RMA", details=details)
 
     def show_message(self, state: str, title: str, message: str, code: str | None = None) -> None:
         details = Text("Code: ").append_text(safe(code)) if code is not None else None
