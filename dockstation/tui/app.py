@@ -71,8 +71,8 @@ class BenchApp(ServicesMixin, App[None]):
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
     # F-keys and ctrl+q: no scanner ever sends these, so they never clash with a code.
     BINDINGS = [
-        Binding("f2", "focus_entry", "Type code", id="bench.entry"),
-        Binding("f3", "lead_view", "Lead view", id="bench.lead"),
+        Binding("f2", "focus_entry", "Type", id="bench.entry"),
+        Binding("f3", "lead_view", "Lead", id="bench.lead"),
         Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
         Binding("f5", "reprint", "Reprint", id="bench.reprint"),
         Binding("f6", "inspect", "Inspect", id="bench.inspect"),
