@@ -1,5 +1,105 @@
-"""`dockstation manifest` commands (stub: filled in by its feature)."""
+"""`dockstation manifest import FILE.csv` and `dockstation manifest generate FILE.csv`.
+
+Exit codes of `import`: 0 every row loaded; 2 some rows refused (the good rows are loaded; the
+bad ones are listed with their line numbers); 1 the file was refused (nothing loaded).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
-commands: list[click.Command] = []
+from dockstation.cli import Context, config_errors, fail, pass_ctx
+from dockstation.text import clean
+
+SHOWN_ERRORS = 20
+EXIT_ROWS_REFUSED = 2
+
+
+@click.group()
+def manifest() -> None:
+    """Expected returns: load a manifest CSV, or generate one for demos and benchmarks."""
+
+
+def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+    """A rich progress bar on stderr when it is a terminal and the file is big enough to wait for."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    return Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                    console=console, transient=True,
+                    disable=not console.is_terminal or total < 2_000_000)
+
+
+@manifest.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--operator", "operator", default=None, metavar="BADGE",
+              help="Badge recorded on the manifest_imported event.")
+@pass_ctx
+@config_errors
+def import_cmd(ctx: Context, file: Path, operator: str | None) -> None:
+    """Load FILE.csv (Manifest CSV: one row per RMA line, header required, UTF-8).
+
+    Exit 0: all rows loaded; 2: some rows refused (listed), the rest loaded; 1: file refused.
+    """
+    from dockstation.config import load_bench_config
+    from dockstation.manifest import ManifestError, import_manifest
+    from dockstation.store import Store, StoreError
+
+    station_id = load_bench_config(ctx.home).station.station_id
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    try:
+        store = Store.in_home(ctx.home)
+    except (StoreError, OSError) as exc:
+        fail(f"cannot open the bench database in {ctx.home}: {exc}")
+    bar = _progress_bar(file.stat().st_size)
+    try:
+        with bar:
+            task = bar.add_task("import", total=file.stat().st_size)
+            report = import_manifest(store, station_id, file, operator=operator,
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except ManifestError as exc:
+        fail(f"{clean(file)}: file refused: {exc}")
+    finally:
+        store.close()
+    for warning in report.warnings:
+        click.echo(f"dockstation: {clean(file)}: warning: {clean(warning)}", err=True)
+    click.echo(f"{clean(file)}: {report.rows} rows: {report.inserted} inserted, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {report.errors} refused")
+    if report.errors:
+        for err in report.error_rows[:SHOWN_ERRORS]:
+            click.echo(f"  line {err.line}: {clean(err.reason, limit=300)}")
+        if report.errors > SHOWN_ERRORS:
+            click.echo(f"  … and {report.errors - SHOWN_ERRORS} more refused rows")
+        sys.exit(EXIT_ROWS_REFUSED)
+
+
+@manifest.command("generate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rmas", type=click.IntRange(1, 10_000_000), required=True, help="How many RMAs.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same manifest.")
+@click.option("--now", "now_text", default=None, metavar="ISO-TIME",
+              help="The 'now' the return windows are relative to (default: the current time).")
+def generate_cmd(file: Path, rmas: int, seed: int, now_text: str | None) -> None:
+    """Write a realistic generated Manifest CSV (for demos and benchmarks)."""
+    from dockstation.demo import generate_manifest
+
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
+    except ValueError:
+        fail(f"--now: not an ISO 8601 time: {now_text!r}")
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    try:
+        rows = generate_manifest(file, rmas=rmas, seed=seed, now=now)
+    except OSError as exc:
+        fail(f"{file}: cannot write: {exc.strerror or exc}")
+    click.echo(f"{clean(file)}: {rmas} RMAs, {rows} rows")
+
+
+commands: list[click.Command] = [manifest]

@@ -1,0 +1,131 @@
+"""Export units, exceptions and events as CSV or JSON (the Export JSON contract, ARCHITECTURE.md).
+
+Rows are streamed from one read transaction (a consistent snapshot) straight to the output, a
+few thousand at a time, so a million units never sit in memory. Times are ISO 8601 in UTC with
+an explicit offset, decimals are strings (exact), lists/objects are JSON (JSON text in CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, TextIO
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from dockstation.models import Decision, Event, ScanException, Unit
+from dockstation.store import Store
+from dockstation.types import as_utc, dumps, iso
+
+What = Literal["units", "exceptions", "events"]
+Format = Literal["csv", "json"]
+KINDS: tuple[str, ...] = ("units", "exceptions", "events")
+FORMATS: tuple[str, ...] = ("csv", "json")
+CHUNK = 2000
+
+# The contract's keys first, in the contract's order; then the rest of the row.
+UNIT_COLUMNS = (
+    "lpn", "rma_id", "line_no", "sku", "category", "station_id", "state", "lane", "grade",
+    "disposition", "recovery_value", "received_at", "inspected_at", "disposed_at", "received_by",
+    "inspected_by",
+    "description", "unit_price", "currency", "sla_due_at", "risk_flags", "rule_id", "policy_version",
+    "destination", "refund", "refund_amount", "source", "reprints", "updated_at",
+)
+OVERRIDE_COLUMNS = ("override_by", "override_reason", "override_at", "approved_by", "approval_reason")
+EXCEPTION_COLUMNS = (
+    "kind", "code", "station_id", "at", "operator", "detail",
+    "id", "source", "rma_id", "value", "state", "resolution", "resolved_by", "resolved_at", "lpn",
+)
+EVENT_COLUMNS = ("station_id", "seq", "kind", "at", "operator", "lpn", "rma_id", "payload")
+
+
+def columns(what: What) -> tuple[str, ...]:
+    if what == "units":
+        return UNIT_COLUMNS + OVERRIDE_COLUMNS
+    return EXCEPTION_COLUMNS if what == "exceptions" else EVENT_COLUMNS
+
+
+def _units(since: datetime | None) -> Any:
+    # The last override of each unit, if any: who overrode the policy, why, and who approved it.
+    last = (select(Decision.lpn, func.max(Decision.id).label("id"))
+            .where(Decision.kind == "override").group_by(Decision.lpn).subquery())
+    d = aliased(Decision)
+    cols = [getattr(Unit, c) for c in UNIT_COLUMNS] + [
+        d.decided_by.label("override_by"), d.reason.label("override_reason"),
+        d.decided_at.label("override_at"), d.approved_by, d.approval_reason,
+    ]
+    q = (select(*cols).select_from(Unit)
+         .outerjoin(last, last.c.lpn == Unit.lpn).outerjoin(d, d.id == last.c.id))
+    if since is not None:
+        q = q.where(or_(Unit.received_at >= since, Unit.updated_at >= since))
+    return q.order_by(Unit.received_at, Unit.lpn)
+
+
+def _query(what: What, since: datetime | None) -> Any:
+    if what == "units":
+        return _units(since)
+    if what == "exceptions":
+        q = select(*[getattr(ScanException, c) for c in EXCEPTION_COLUMNS])
+        if since is not None:
+            q = q.where(or_(ScanException.at >= since,
+                            and_(ScanException.resolved_at.is_not(None), ScanException.resolved_at >= since)))
+        return q.order_by(ScanException.id)
+    q = select(*[getattr(Event, c) for c in EVENT_COLUMNS])
+    if since is not None:
+        q = q.where(Event.at >= since)
+    return q.order_by(Event.station_id, Event.seq)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: times ISO 8601 UTC, decimals as exact strings."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: like JSON, with lists/objects as compact JSON text and None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return dumps(value)
+    return str(_plain(value))
+
+
+def rows(store: Store, what: What, *, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of an export as dicts (values as in the database: datetimes, Decimals, lists)."""
+    if what not in KINDS:
+        raise ValueError(f"cannot export {what!r}: choose one of {', '.join(KINDS)}")
+    names = columns(what)
+    since = as_utc(since) if since is not None else None
+    with store.read() as session:
+        result = session.execute(_query(what, since).execution_options(yield_per=CHUNK))
+        for row in result:
+            yield dict(zip(names, row, strict=True))
+
+
+def export(store: Store, what: What, fmt: Format, out: TextIO, *, since: datetime | None = None) -> int:
+    """Write the export to `out`; return the number of rows written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: choose csv or json")
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns(what))
+        for row in rows(store, what, since=since):
+            writer.writerow([_cell(v) for v in row.values()])
+            count += 1
+        return count
+    out.write("[")
+    for row in rows(store, what, since=since):
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
