@@ -1,5 +1,62 @@
-"""`dockstation sync` commands (stub: filled in by its feature)."""
+"""`dockstation sync [--full]`: one sync with HQ now, with a progress bar on stderr.
+
+Exit code says what happened: 0 everything pushed and pulled; 2 partly (HQ unreachable or the
+connection lost mid-way: events still pending, run again); 3 refused by HQ (401/403: token);
+4 the configuration HQ sent was refused (the last good one stays); 1 anything else.
+"""
+
+from __future__ import annotations
 
 import click
 
-commands: list[click.Command] = []
+from dockstation.cli import Context, config_errors, fail, pass_ctx
+
+PHASES = {"push": "Pushing events", "manifest": "Pulling manifest", "config": "Pulling config"}
+
+
+@click.command("sync")
+@click.option("--full", is_flag=True,
+              help="Re-push every event (HQ stores each once and fills any gap) and re-pull the whole manifest.")
+@click.option("--page-size", default=20_000, show_default=True, type=click.IntRange(100, 50_000),
+              help="RMAs per manifest page.")
+@pass_ctx
+@config_errors
+def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
+    """Sync with HQ now: push pending events, pull manifest and config changes."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dockstation.config import StationConfig, load_layered
+    from dockstation.store import Store
+    from sync.client import SyncClient
+
+    station = load_layered("station.toml", StationConfig, ctx.home, required=True)
+    if not station.hq.url or not station.hq.token:
+        fail("HQ is not set for this bench: add [hq] url and token to config/station.toml", code=1)
+    store = Store.in_home(ctx.home)
+    client = SyncClient(store, ctx.home, station, page_limit=page_size)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(phase: str, done: int, total: int | None) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            report = client.sync_once(full=full, progress=progress)
+    finally:
+        client.close()
+        store.close()
+    click.echo(f"pushed {report.pushed} events (acked up to seq {report.acked_seq}, {report.pending} pending) · "
+               f"{report.rmas_changed} RMAs / {report.lines_changed} lines changed in {report.pages} page(s) · "
+               f"config {report.config_version[:12] or '-'}{' (updated)' if report.config_updated else ''}")
+    if report.conflicts:
+        click.echo(f"warning: HQ holds different content for event seqs {report.conflicts[:20]}", err=True)
+    if report.exit_code:
+        fail(report.message, code=report.exit_code)
+
+
+commands: list[click.Command] = [sync_cmd]

@@ -1,0 +1,260 @@
+"""HQ tables and database access: SQLite file by default, PostgreSQL (psycopg 3) by URL.
+
+The HQ tables live in their own SQLModel registry (`hq_metadata`), so they never land in a
+bench file and the bench's tables never land at HQ. HQ keeps no state in its processes: every
+answer comes from here, so several workers may serve one PostgreSQL database.
+
+Tables (KPIs and reports read `hq_event`, joined to `hq_station` for the site):
+- `hq_station`  one row per bench: token hash, site, `acked_seq` (highest seq stored without
+                gaps from 1), revoked flag.
+- `hq_event`    every bench event once, `(station_id, seq)` primary key; `at` is the bench's
+                claim, `received_at` HQ's own clock. A unit's state is folded from its events
+                on demand (sync/hq_units.py), so there is no per-unit table to keep in step.
+- `hq_rma`, `hq_rma_line`  the manifest; `change_id` orders changes for the manifest cursor.
+- `hq_config`   config bundle versions HQ has served (audit).
+- `hq_conflict` events a bench re-sent with a seq HQ already holds but different content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Connection, Engine, Index, create_engine, event, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import registry
+from sqlmodel import Field, Session, SQLModel
+
+from dockstation.types import DecimalText, UTCDateTime, utcnow
+
+DEFAULT_DB = "sqlite:///hq.sqlite3"
+ENV_DB = "DOCKSTATION_HQ_DB"
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Fixed keys for pg_advisory_xact_lock: schema creation, and manifest writers (change_id order).
+LOCK_SCHEMA = 0x445354_01
+LOCK_MANIFEST = 0x445354_02
+
+hq_registry = registry()
+
+
+class HQModel(SQLModel, registry=hq_registry):
+    pass
+
+
+hq_metadata = hq_registry.metadata
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class HqStation(HQModel, table=True):
+    __tablename__ = "hq_station"
+    station_id: str = Field(primary_key=True, max_length=16)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    site: str = ""
+    created_at: datetime = _ts()
+    revoked: bool = False
+    acked_seq: int = Field(default=0, sa_type=BigInteger)
+    last_push_at: datetime | None = _ts(default=None)
+
+
+class HqEvent(HQModel, table=True):
+    __tablename__ = "hq_event"
+    __table_args__ = (Index("ix_hq_event_kind_at", "kind", "at"), Index("ix_hq_event_lpn", "lpn"),
+                      Index("ix_hq_event_at", "at"))
+    station_id: str = Field(primary_key=True, max_length=16)
+    seq: int = Field(primary_key=True, sa_type=BigInteger)
+    kind: str = Field(max_length=64)
+    at: datetime = _ts()
+    operator: str | None = None
+    lpn: str | None = None
+    rma_id: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    received_at: datetime = _ts()
+
+
+class HqConflict(HQModel, table=True):
+    __tablename__ = "hq_conflict"
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str
+    seq: int = Field(sa_type=BigInteger)
+    received_at: datetime = _ts()
+    event: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # what the bench sent
+
+
+class HqRma(HQModel, table=True):
+    __tablename__ = "hq_rma"
+    rma_id: str = Field(primary_key=True)
+    order_id: str = ""
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    status: str = "open"
+    updated_at: datetime = _ts()
+    change_id: int = Field(sa_type=BigInteger, index=True, unique=True)
+
+
+class HqRmaLine(HQModel, table=True):
+    __tablename__ = "hq_rma_line"
+    rma_id: str = Field(primary_key=True, foreign_key="hq_rma.rma_id")
+    line_no: int = Field(primary_key=True)
+    sku: str = ""
+    gtin: str | None = None
+    description: str = ""
+    category: str = ""
+    qty: int = 1
+    unit_price: Decimal = Field(default=Decimal("0"), sa_type=DecimalText)
+    currency: str = "USD"
+    expected_serial: str | None = None
+    reason_code: str = ""
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
+class HqConfig(HQModel, table=True):
+    __tablename__ = "hq_config"
+    version: str = Field(primary_key=True)
+    bundle: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    created_at: datetime = _ts()
+
+
+# -- engine ---------------------------------------------------------------------------------
+def _sqlite_engine(url: str, begin: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           pool_size=8, max_overflow=16)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (FIELD-NOTES)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")  # an answered push is on disk
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class HQDatabase:
+    """The HQ database at `url`; tables are created on open (idempotent, safe with many workers)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = normalise_url(url or DEFAULT_DB)
+        self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect == "sqlite":
+            path = make_url(self.url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
+            self.read_engine = _sqlite_engine(self.url, "BEGIN")
+        elif self.dialect == "postgresql":
+            # No server-side prepared statements: a generic plan for `lpn = ANY($1)` made while a
+            # table is small stays a sequential scan as it grows (and PgBouncer in transaction
+            # mode cannot keep them anyway). Planning these short statements is cheap.
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=40, pool_pre_ping=True,
+                                        connect_args={"prepare_threshold": None})
+            self.read_engine = self.engine
+        else:
+            raise ValueError(f"unsupported HQ database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
+        self.create_tables()
+
+    def create_tables(self) -> None:
+        with self.engine.begin() as conn:
+            self.advisory_lock(conn, LOCK_SCHEMA)  # two workers starting at once
+            hq_metadata.create_all(conn)
+
+    def advisory_lock(self, conn: Connection, key: int) -> None:
+        """Serialise a kind of writer until commit. SQLite needs none: BEGIN IMMEDIATE locks the file."""
+        if self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.read_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read-mostly ORM session (KPI queries); commits on exit."""
+        with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def describe(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here; a bare path means a SQLite file."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser()}"
+    return url
+
+
+# -- stations and tokens --------------------------------------------------------------------
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+class StationExists(Exception):
+    pass
+
+
+def add_station(db: HQDatabase, station_id: str, *, site: str = "", rotate: bool = False) -> str:
+    """Register a station (or give it a new token); returns the token, which is stored hashed only."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with db.write() as conn:
+        t = HqStation.__table__
+        row = conn.execute(select(t.c.station_id).where(t.c.station_id == station_id)).first()
+        if row is not None and not rotate:
+            raise StationExists(f"station {station_id} already has a token (use --rotate for a new one)")
+        if row is None:
+            conn.execute(t.insert().values(station_id=station_id, token_hash=hash_token(token), site=site,
+                                           created_at=now, revoked=False, acked_seq=0))
+        else:
+            values: dict[str, Any] = {"token_hash": hash_token(token), "revoked": False}
+            if site:
+                values["site"] = site
+            conn.execute(t.update().where(t.c.station_id == station_id).values(**values))
+    return token
+
+
+def revoke_station(db: HQDatabase, station_id: str) -> bool:
+    t = HqStation.__table__
+    with db.write() as conn:
+        return conn.execute(t.update().where(t.c.station_id == station_id).values(revoked=True)).rowcount > 0
+
+
+def station_for_token(conn: Connection, token: str) -> str | None:
+    """The station a bearer token belongs to, or None (unknown or revoked)."""
+    digest = hash_token(token)
+    t = HqStation.__table__
+    row = conn.execute(select(t.c.station_id, t.c.token_hash, t.c.revoked).where(t.c.token_hash == digest)).first()
+    if row is None or row.revoked or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    return str(row.station_id)

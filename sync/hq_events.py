@@ -1,0 +1,161 @@
+"""Storing a station's event batch at HQ: atomic, idempotent on (station_id, seq), gap-aware.
+
+One transaction per batch:
+1. lock the station's row (`FOR UPDATE`, found by its token on the HTTP path): pushes of one
+   station serialise across every HQ worker, pushes of different stations run side by side;
+2. `INSERT ... ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq`: a retried batch (the bench
+   never heard the answer) stores nothing twice. A seq HQ already holds with *different* content is
+   never overwritten: it is kept in `hq_conflict` and named in the answer;
+3. `acked_seq` = the highest seq stored without gaps from 1, computed from the table (not from
+   process memory: another worker may have stored the events that close a gap).
+Either all of that commits or none of it: a batch cut off mid-way leaves no trace.
+
+Nothing else is written per event: a unit's current state is folded from its events when asked
+(`hq_units.unit_view`), so ingest writes each event once and hq_event stays the one truth.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from dockstation.types import as_utc, utcnow
+from sync import hq_events_pg
+from sync.hq_db import HQDatabase, HqConflict, HqEvent, HqStation
+from sync.protocol import EventAck, EventIn
+
+log = logging.getLogger("dockstation.hq")
+
+EVENTS = HqEvent.__table__
+STATIONS = HqStation.__table__
+CHUNK = 1000
+_CONTENT = ("kind", "at", "operator", "lpn", "rma_id", "payload")
+
+
+class StationRefused(Exception):
+    """The station is unknown or revoked (its token was valid a moment ago)."""
+
+
+def _insert(db: HQDatabase, table: Any) -> Any:
+    return (pg_insert if db.dialect == "postgresql" else sqlite_insert)(table)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _same(stored: Any, incoming: dict[str, Any]) -> bool:
+    for key in _CONTENT:
+        a, b = getattr(stored, key), incoming[key]
+        if key == "at":
+            a, b = as_utc(a), as_utc(b)
+        if a != b:
+            return False
+    return True
+
+
+class Locked:
+    """A station whose row this transaction holds (`FOR UPDATE`): its pushes wait for ours."""
+
+    def __init__(self, station_id: str, acked_seq: int) -> None:
+        self.station_id, self.acked_seq = station_id, acked_seq
+
+
+def lock_station(conn: Connection, *, station_id: str | None = None, token_hash: str | None = None) -> Locked | None:
+    """Lock a live (not revoked) station's row by id or by token hash; None if there is none."""
+    where = STATIONS.c.station_id == station_id if station_id is not None else STATIONS.c.token_hash == token_hash
+    row = conn.execute(select(STATIONS.c.station_id, STATIONS.c.token_hash, STATIONS.c.acked_seq, STATIONS.c.revoked)
+                       .where(where).with_for_update()).first()
+    if row is None or row.revoked:
+        return None
+    if token_hash is not None and not hmac.compare_digest(row.token_hash, token_hash):
+        return None
+    return Locked(row.station_id, int(row.acked_seq))
+
+
+def store_batch(db: HQDatabase, station_id: str, events: list[EventIn]) -> EventAck:
+    """Store one batch of `station_id`'s events in a transaction of its own."""
+    with db.write() as conn:
+        station = lock_station(conn, station_id=station_id)
+        if station is None:
+            raise StationRefused(station_id)
+        return store_locked(conn, db, station, events)
+
+
+def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn]) -> EventAck:
+    """Store a batch inside the caller's transaction, which holds the station's row lock."""
+    now = utcnow()
+    station_id, acked = station.station_id, station.acked_seq
+    rows = [{"station_id": station_id, "seq": e.seq, "kind": e.kind, "at": e.at, "operator": e.operator,
+             "lpn": e.lpn, "rma_id": e.rma_id, "payload": e.payload, "received_at": now}
+            for e in sorted(events, key=lambda e: e.seq)]
+    inserted: set[int] = set()
+    if db.dialect == "postgresql" and rows:
+        inserted = hq_events_pg.insert_events(conn, station_id, events, now)
+    elif rows:
+        stmt = _insert(db, EVENTS).on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(EVENTS.c.seq)
+        for chunk in _chunks(rows):
+            inserted.update(conn.execute(stmt, list(chunk)).scalars())
+    repeated = [r for r in rows if r["seq"] not in inserted]
+    conflicts = _conflicts(conn, station_id, repeated, now) if repeated else []
+    new_acked = _gap_free(conn, station_id, acked, rows)
+    if rows:
+        conn.execute(STATIONS.update().where(STATIONS.c.station_id == station_id)
+                     .values(acked_seq=new_acked, last_push_at=now))
+    return EventAck(station_id=station_id, acked_seq=new_acked, stored=len(inserted),
+                    duplicates=len(repeated) - len(conflicts), conflicts=conflicts, server_time=now)
+
+
+def acked_seq(db: HQDatabase, station_id: str) -> int:
+    with db.read() as conn:
+        value = conn.execute(select(STATIONS.c.acked_seq).where(STATIONS.c.station_id == station_id)).scalar()
+    return int(value or 0)
+
+
+def _conflicts(conn: Connection, station_id: str, repeated: list[dict[str, Any]], now: datetime) -> list[int]:
+    """Seqs HQ already held with other content. Logged and kept aside; the stored event stays."""
+    lo, hi = repeated[0]["seq"], repeated[-1]["seq"]
+    cols = [EVENTS.c.seq, *(EVENTS.c[k] for k in _CONTENT)]
+    stored = {r.seq: r for r in conn.execute(
+        select(*cols).where(EVENTS.c.station_id == station_id, EVENTS.c.seq.between(lo, hi)))}
+    bad = [r for r in repeated if r["seq"] in stored and not _same(stored[r["seq"]], r)]
+    if bad:
+        log.warning("station %s re-sent %d event(s) with different content, kept the stored ones: seqs %s",
+                    station_id, len(bad), [r["seq"] for r in bad][:20])
+        conn.execute(HqConflict.__table__.insert(), [
+            {"station_id": station_id, "seq": r["seq"], "received_at": now,
+             "event": {k: (as_utc(r[k]).isoformat() if k == "at" else r[k]) for k in _CONTENT}}
+            for r in bad])
+    return [r["seq"] for r in bad]
+
+
+def _gap_free(conn: Connection, station_id: str, acked: int, rows: list[dict[str, Any]]) -> int:
+    """Highest seq such that 1..seq are all stored, starting from the known-good `acked`."""
+    seqs = [r["seq"] for r in rows if r["seq"] > acked]
+    if seqs and seqs[0] == acked + 1 and seqs[-1] == acked + len(seqs):
+        # The usual case: the batch continues right after acked, and is now stored (inserted or
+        # already there). Only a stored event right after it (a gap just closed) needs the scan.
+        top = seqs[-1]
+        after = conn.execute(select(EVENTS.c.seq).where(EVENTS.c.station_id == station_id,
+                                                        EVENTS.c.seq == top + 1)).first()
+        if after is None:
+            return top
+        acked = top
+    else:
+        nxt = conn.execute(select(EVENTS.c.seq).where(EVENTS.c.station_id == station_id,
+                                                      EVENTS.c.seq == acked + 1)).first()
+        if nxt is None:
+            return acked
+    end = conn.execute(text(
+        "SELECT min(e.seq) FROM hq_event e WHERE e.station_id = :s AND e.seq > :a AND NOT EXISTS "
+        "(SELECT 1 FROM hq_event n WHERE n.station_id = :s AND n.seq = e.seq + 1)"
+    ), {"s": station_id, "a": acked}).scalar()
+    return int(end)

@@ -1,0 +1,47 @@
+"""PostgreSQL fast path for storing event batches (see hq_events for what a batch does).
+
+SQLAlchemy's executemany turns a 500-event batch into one INSERT with 4,500 placeholders, which
+psycopg parses afresh for every batch (the text differs with the batch size): that parsing alone
+cost HQ about 40% of its time. Here every statement is short and constant, and the rows travel
+as one JSON document (`jsonb_to_recordset`), serialised in one Rust call (pydantic) and unpacked
+by PostgreSQL in C.
+
+Timestamps are sent naive in UTC (the columns are `timestamp without time zone`, UTC by
+convention, as written by dockstation.types.UTCDateTime), so no session time zone can shift them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection
+
+from dockstation.types import as_utc
+from sync.protocol import EventIn
+
+_EVENTS = TypeAdapter(list[EventIn])
+
+# One row back, not one per event: how many were new, and which only when some were not.
+INSERT_EVENTS = (
+    "WITH ins AS (INSERT INTO hq_event (station_id, seq, kind, at, operator, lpn, rma_id, payload, received_at) "
+    "SELECT %(station)s, t.seq, t.kind, t.at AT TIME ZONE 'UTC', t.operator, t.lpn, t.rma_id, "
+    "coalesce(t.payload, '{}'::jsonb), %(now)s "
+    "FROM jsonb_to_recordset(%(events)s::jsonb) "
+    "AS t(seq bigint, kind text, at timestamptz, operator text, lpn text, rma_id text, payload jsonb) "
+    "ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq) "
+    "SELECT count(*), CASE WHEN count(*) < %(n)s THEN array_agg(seq) END FROM ins"
+)
+
+
+def _naive(value: datetime) -> datetime:
+    return as_utc(value).replace(tzinfo=None)
+
+
+def insert_events(conn: Connection, station_id: str, events: list[EventIn], now: datetime) -> set[int]:
+    """Insert the events that are new; return their seqs. The batch goes as one JSON document
+    (serialised by pydantic, canonical ISO times with offsets; PostgreSQL converts them to UTC)."""
+    params = {"station": station_id, "now": _naive(now), "events": _EVENTS.dump_json(events).decode(),
+              "n": len(events)}
+    count, seqs = conn.exec_driver_sql(INSERT_EVENTS, params).one()
+    return {e.seq for e in events} if count == len(events) else set(seqs or ())

@@ -1,0 +1,176 @@
+"""The sync protocol: the wire models shared by the station client and the HQ server.
+
+Every request carries the protocol version: a `protocol` field in every JSON body, and the
+`X-Dockstation-Protocol` header on every request (GETs have no body). HQ refuses a version it does
+not speak with a message saying which ones it does, so a bench and an HQ of different releases
+fail loudly instead of misreading each other.
+
+Times on the wire are ISO 8601 with an offset. HQ sends them canonical (`...T..:..:..ffffff+00:00`)
+so the bench can store manifest pages without parsing every value twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PROTOCOL = 1
+SUPPORTED = frozenset({1})
+PROTOCOL_HEADER = "X-Dockstation-Protocol"
+API = "/api/v1"
+MAX_BATCH = 5000  # events per POST; the client sends ~500
+MAX_PAGE = 50_000  # RMAs per manifest page
+
+# Column order of a manifest page's rows. A page is two flat arrays of arrays, not objects: a
+# bench takes 1M RMAs as rows it can hand to SQLite as they are, with no Python per row.
+RMA_FIELDS = ("rma_id", "order_id", "created_at", "expires_at", "status", "updated_at")
+LINE_FIELDS = ("rma_id", "line_no", "sku", "gtin", "description", "category", "qty", "unit_price",
+               "currency", "expected_serial", "reason_code", "carrier", "tracking_number")
+
+# Files HQ may never set on a bench: who the bench is and who may sign in there stay local.
+LOCAL_ONLY = frozenset({"station.toml", "operators.toml"})
+
+
+class ProtocolError(ValueError):
+    pass
+
+
+def check_protocol(version: int | str | None) -> int:
+    """The version as int, or ProtocolError naming what this side speaks."""
+    try:
+        value = int(version)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ProtocolError(
+            f"missing or unreadable protocol version {version!r}: send the "
+            f"{PROTOCOL_HEADER} header / `protocol` field (this side speaks {sorted(SUPPORTED)})"
+        ) from None
+    if value not in SUPPORTED:
+        raise ProtocolError(
+            f"protocol version {value} is not supported here (this side speaks {sorted(SUPPORTED)}); "
+            "upgrade the older of bench and HQ"
+        )
+    return value
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    protocol: int = PROTOCOL
+
+    @field_validator("protocol")
+    @classmethod
+    def _known(cls, value: int) -> int:
+        try:
+            return check_protocol(value)
+        except ProtocolError as exc:
+            raise ValueError(str(exc)) from None
+
+
+# -- events -------------------------------------------------------------------------------
+class EventIn(BaseModel):
+    """One bench event as pushed. `station_id` may be repeated here but must match the batch."""
+
+    model_config = ConfigDict(extra="forbid")
+    seq: int = Field(ge=1, le=2**62)
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    at: AwareDatetime  # the bench's claim; HQ stamps its own received_at
+    operator: str | None = Field(default=None, max_length=64)
+    lpn: str | None = Field(default=None, max_length=64)
+    rma_id: str | None = Field(default=None, max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    station_id: str | None = Field(default=None, max_length=16)
+
+
+class EventBatch(_Body):
+    """`POST /api/v1/events`. The station is the token's; `station_id` here is only checked."""
+
+    station_id: str = Field(pattern=r"^[A-Z0-9]{1,8}$")
+    events: list[EventIn] = Field(default_factory=list, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _unique_seqs(self) -> EventBatch:
+        seqs = [e.seq for e in self.events]
+        if len(set(seqs)) != len(seqs):
+            raise ValueError("events repeat a seq within one batch")
+        return self
+
+
+class EventAck(_Body):
+    station_id: str
+    acked_seq: int  # highest seq stored without gaps (from 1) for this station
+    stored: int  # events of this batch newly stored
+    duplicates: int  # events HQ already held (a retry), identical
+    conflicts: list[int] = Field(default_factory=list)  # seqs HQ holds with different content
+    server_time: datetime  # so a bench can tell its clock is off
+
+
+# -- manifest -----------------------------------------------------------------------------
+class ManifestPage(_Body):
+    """`GET /api/v1/manifest`: RMAs changed after `after`, whole (header and all lines).
+
+    `rmas` rows are `[*RMA_FIELDS]`, `lines` rows `[*LINE_FIELDS]` (every line of those RMAs);
+    times are UTC as `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`. `cursor` is the next `after`;
+    `more` says whether to ask again now. `remaining` (only with `count=true`) is the number
+    of changed RMAs from this page on, for a progress bar.
+    """
+
+    cursor: str
+    more: bool
+    rma_fields: list[str] = list(RMA_FIELDS)
+    line_fields: list[str] = list(LINE_FIELDS)
+    rmas: list[list[Any]]
+    lines: list[list[Any]]
+    remaining: int | None = None
+
+
+def encode_cursor(change_id: int) -> str:
+    """Opaque to the bench: it only hands the cursor back."""
+    return base64.urlsafe_b64encode(f"c1:{change_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        tag, _, number = raw.partition(":")
+        if tag != "c1" or not number.isdigit():
+            raise ValueError
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ProtocolError(f"not a manifest cursor from this HQ: {cursor[:40]!r}") from None
+
+
+# -- config -------------------------------------------------------------------------------
+class ConfigBundle(_Body):
+    """`GET /api/v1/config`: the files of HQ's config directory; `version` is also the ETag."""
+
+    version: str = Field(pattern=r"^[0-9a-f]{16,64}$")
+    files: dict[str, str]
+
+    @field_validator("files")
+    @classmethod
+    def _safe_names(cls, files: dict[str, str]) -> dict[str, str]:
+        for name in files:
+            check_bundle_name(name)
+        return files
+
+
+def check_bundle_name(name: str) -> str:
+    """A relative `*.toml` path with no way out of the config directory, and not a local file."""
+    parts = name.split("/")
+    if (not name.endswith(".toml") or name.startswith("/") or "\\" in name
+            or any(p in ("", ".", "..") or p.startswith(".") for p in parts) or len(parts) > 3):
+        raise ValueError(f"bad file name in config bundle: {name[:80]!r}")
+    if name in LOCAL_ONLY:
+        raise ValueError(f"{name} is set by each bench, never by HQ")
+    return name
+
+
+class Health(BaseModel):
+    status: str
+    protocol: list[int]
+    database: str
