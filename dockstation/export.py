@@ -50,9 +50,10 @@ def columns(what: What) -> tuple[str, ...]:
 
 
 def _units(since: datetime | None) -> Any:
-    # The last override of each unit, if any: who overrode the policy, why, and who approved it.
+    # The last approved decision of each unit, if any (an override, a redisposition, or a
+    # high-value policy decision): who decided, why, and which lead approved it.
     last = (select(Decision.lpn, func.max(Decision.id).label("id"))
-            .where(Decision.kind == "override").group_by(Decision.lpn).subquery())
+            .where(Decision.approved_by.is_not(None)).group_by(Decision.lpn).subquery())
     d = aliased(Decision)
     cols = [getattr(Unit, c) for c in UNIT_COLUMNS] + [
         d.decided_by.label("override_by"), d.reason.label("override_reason"),
