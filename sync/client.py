@@ -116,7 +116,7 @@ def _check(resp: httpx.Response) -> httpx.Response:
 
 class SyncClient:
     def __init__(self, store: Store, home: Path, station_cfg: StationConfig, *,
-                 transport: httpx.BaseTransport | None = None, batch_size: int = 500,
+                 transport: httpx.BaseTransport | None = None, batch_size: int = 2000,
                  page_limit: int = 5000, timeout: float = 60.0,
                  on_config: Callable[[str], None] | None = None) -> None:
         self.store, self.home, self.station = store, Path(home), station_cfg

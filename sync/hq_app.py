@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,19 +27,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 import sync.hq_kpis
 from dockstation.config import package_config_dir
 from dockstation.types import iso, utcnow
-from sync.bundle import BundleRefused, check_config_dir
+from sync.bundle import BundleRefused, build_bundle, check_config_dir
 from sync.hq_db import ENV_DB, HQDatabase, HqConfig, HqEvent, hash_token
 from sync.hq_deps import BEARER, Db, Station, bearer_token, check_protocol_header, require_protocol
 from sync.hq_events import lock_station, store_locked
 from sync.hq_manifest import CursorAhead, manifest_page
 from sync.hq_units import unit_view
-from sync.protocol import (API, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, Health,
+from sync.protocol import (API, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
                            ManifestPage, ProtocolError, decode_cursor)
 
 log = logging.getLogger("dockstation.hq")
 ENV_CONFIG_DIR = "DOCKSTATION_HQ_CONFIG_DIR"
 ENV_BATCH_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 MAX_BODY = 32 << 20  # a 5000-event batch is a few MB
+_NANOS = re.compile(rb'"at"\s*:\s*"[^"]*\.\d{7}')
 
 
 def _plain(value: Any) -> Any:
@@ -90,7 +92,7 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
         The hot path of HQ: the token is checked inside the batch's own transaction (the
         station's row lock), before the body is read, and the body is validated once, as bytes."""
         token = bearer_token(authorization)
-        body = await request.body()
+        body = await _read_capped(request)
         async with slots:
             return await run_in_threadpool(_post_events, db, token, body)
 
@@ -116,13 +118,15 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
         """The configuration bundle in force; ETag is its version."""
         try:
-            bundle = check_config_dir(request.app.state.config_dir)
+            bundle = build_bundle(request.app.state.config_dir)  # cheap: read and hash
+            etag = f'"{bundle.version}"'
+            if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+                return Response(status_code=304, headers={"ETag": etag})
+            bundle = check_config_dir(request.app.state.config_dir)  # validated before it goes out
         except (BundleRefused, OSError) as exc:
             log.error("config bundle refused at HQ: %s", exc)
             raise HTTPException(503, f"HQ's configuration is invalid, benches keep theirs: {exc}") from None
         etag = f'"{bundle.version}"'
-        if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
-            return Response(status_code=304, headers={"ETag": etag})
         _remember(db, bundle)
         return Response(bundle.model_dump_json(), media_type="application/json", headers={"ETag": etag})
 
@@ -145,6 +149,17 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     return app
 
 
+async def _read_capped(request: Request) -> bytes:
+    """The body, refused past MAX_BODY even when sent chunked (no Content-Length to check first)."""
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HTTPException(413, f"request body larger than {MAX_BODY} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
     with db.write() as conn:
         station = lock_station(conn, token_hash=hash_token(token))
@@ -158,7 +173,27 @@ def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
         sid = station.station_id
         if batch.station_id != sid or any(e.station_id not in (None, sid) for e in batch.events):
             raise HTTPException(403, f"this token belongs to station {sid}: it may only write {sid}'s events")
-        return store_locked(conn, db, station, batch.events)
+        if b"\\u0000" in body:  # rare: PostgreSQL text cannot hold NUL (a scanned control code)
+            return store_locked(conn, db, station, [_without_nul(e) for e in batch.events])
+        # The body goes to PostgreSQL as it came unless a time has more than microseconds (pydantic
+        # truncates, PostgreSQL would round: then pydantic's own serialisation is sent).
+        return store_locked(conn, db, station, batch.events, None if _NANOS.search(body) else body)
+
+
+def _clean_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_clean_nul(k): _clean_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_nul(v) for v in value]
+    return value
+
+
+def _without_nul(event: EventIn) -> EventIn:
+    """The event with NUL replaced by U+FFFD in every string: the same on every push, so a
+    re-sent event still compares equal to the stored one."""
+    return event.model_copy(update={k: _clean_nul(getattr(event, k)) for k in ("operator", "lpn", "rma_id", "payload")})
 
 
 # The events route validates its body itself (once, from bytes): say what it takes in OpenAPI.

@@ -90,28 +90,33 @@ def store_batch(db: HQDatabase, station_id: str, events: list[EventIn]) -> Event
         return store_locked(conn, db, station, events)
 
 
-def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn]) -> EventAck:
-    """Store a batch inside the caller's transaction, which holds the station's row lock."""
+def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn],
+                 body: bytes | None = None) -> EventAck:
+    """Store a batch inside the caller's transaction, which holds the station's row lock.
+    `body`: the request as received, when it holds exactly these events (PostgreSQL reads it)."""
     now = utcnow()
     station_id, acked = station.station_id, station.acked_seq
-    rows = [{"station_id": station_id, "seq": e.seq, "kind": e.kind, "at": e.at, "operator": e.operator,
-             "lpn": e.lpn, "rma_id": e.rma_id, "payload": e.payload, "received_at": now}
-            for e in sorted(events, key=lambda e: e.seq)]
-    inserted: set[int] = set()
-    if db.dialect == "postgresql" and rows:
-        inserted = hq_events_pg.insert_events(conn, station_id, events, now)
-    elif rows:
+    events = sorted(events, key=lambda e: e.seq)
+    if db.dialect == "postgresql":
+        inserted = hq_events_pg.insert_events(conn, station_id, events, now, body) if events else set()
+    else:
+        inserted = set()
         stmt = _insert(db, EVENTS).on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(EVENTS.c.seq)
-        for chunk in _chunks(rows):
+        for chunk in _chunks([_row(station_id, e, now) for e in events]):
             inserted.update(conn.execute(stmt, list(chunk)).scalars())
-    repeated = [r for r in rows if r["seq"] not in inserted]
+    repeated = [_row(station_id, e, now) for e in events if e.seq not in inserted]
     conflicts = _conflicts(conn, station_id, repeated, now) if repeated else []
-    new_acked = _gap_free(conn, station_id, acked, rows)
-    if rows:
+    new_acked = _gap_free(conn, station_id, acked, [e.seq for e in events])
+    if events:
         conn.execute(STATIONS.update().where(STATIONS.c.station_id == station_id)
                      .values(acked_seq=new_acked, last_push_at=now))
     return EventAck(station_id=station_id, acked_seq=new_acked, stored=len(inserted),
                     duplicates=len(repeated) - len(conflicts), conflicts=conflicts, server_time=now)
+
+
+def _row(station_id: str, e: EventIn, now: datetime) -> dict[str, Any]:
+    return {"station_id": station_id, "seq": e.seq, "kind": e.kind, "at": e.at, "operator": e.operator,
+            "lpn": e.lpn, "rma_id": e.rma_id, "payload": e.payload, "received_at": now}
 
 
 def acked_seq(db: HQDatabase, station_id: str) -> int:
@@ -137,9 +142,9 @@ def _conflicts(conn: Connection, station_id: str, repeated: list[dict[str, Any]]
     return [r["seq"] for r in bad]
 
 
-def _gap_free(conn: Connection, station_id: str, acked: int, rows: list[dict[str, Any]]) -> int:
+def _gap_free(conn: Connection, station_id: str, acked: int, batch: list[int]) -> int:
     """Highest seq such that 1..seq are all stored, starting from the known-good `acked`."""
-    seqs = [r["seq"] for r in rows if r["seq"] > acked]
+    seqs = [q for q in batch if q > acked]
     if seqs and seqs[0] == acked + 1 and seqs[-1] == acked + len(seqs):
         # The usual case: the batch continues right after acked, and is now stored (inserted or
         # already there). Only a stored event right after it (a gap just closed) needs the scan.

@@ -23,25 +23,30 @@ from sync.protocol import EventIn
 _EVENTS = TypeAdapter(list[EventIn])
 
 # One row back, not one per event: how many were new, and which only when some were not.
-INSERT_EVENTS = (
+_INSERT = (
     "WITH ins AS (INSERT INTO hq_event (station_id, seq, kind, at, operator, lpn, rma_id, payload, received_at) "
     "SELECT %(station)s, t.seq, t.kind, t.at AT TIME ZONE 'UTC', t.operator, t.lpn, t.rma_id, "
-    "coalesce(t.payload, '{}'::jsonb), %(now)s "
-    "FROM jsonb_to_recordset(%(events)s::jsonb) "
+    "coalesce(t.payload, '{{}}'::jsonb), %(now)s "
+    "FROM jsonb_to_recordset({source}) "
     "AS t(seq bigint, kind text, at timestamptz, operator text, lpn text, rma_id text, payload jsonb) "
     "ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq) "
     "SELECT count(*), CASE WHEN count(*) < %(n)s THEN array_agg(seq) END FROM ins"
 )
+INSERT_EVENTS = _INSERT.format(source="%(events)s::jsonb")
+# The request body itself, when HQ validated it and it needs no change (see hq_app).
+INSERT_FROM_BODY = _INSERT.format(source="(%(events)s::jsonb)->'events'")
 
 
 def _naive(value: datetime) -> datetime:
     return as_utc(value).replace(tzinfo=None)
 
 
-def insert_events(conn: Connection, station_id: str, events: list[EventIn], now: datetime) -> set[int]:
-    """Insert the events that are new; return their seqs. The batch goes as one JSON document
-    (serialised by pydantic, canonical ISO times with offsets; PostgreSQL converts them to UTC)."""
-    params = {"station": station_id, "now": _naive(now), "events": _EVENTS.dump_json(events).decode(),
-              "n": len(events)}
-    count, seqs = conn.exec_driver_sql(INSERT_EVENTS, params).one()
+def insert_events(conn: Connection, station_id: str, events: list[EventIn], now: datetime,
+                  body: bytes | None = None) -> set[int]:
+    """Insert the events that are new; return their seqs. The batch goes as one JSON document:
+    the request `body` as it came when given (validated, strict, so PostgreSQL reads in it what
+    pydantic read), else serialised by pydantic. PostgreSQL converts the times to UTC."""
+    params = {"station": station_id, "now": _naive(now), "n": len(events),
+              "events": body.decode() if body is not None else _EVENTS.dump_json(events).decode()}
+    count, seqs = conn.exec_driver_sql(INSERT_FROM_BODY if body is not None else INSERT_EVENTS, params).one()
     return {e.seq for e in events} if count == len(events) else set(seqs or ())

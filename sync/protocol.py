@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator,
+                      model_validator)
 
 PROTOCOL = 1
 SUPPORTED = frozenset({1})
 PROTOCOL_HEADER = "X-Dockstation-Protocol"
 API = "/api/v1"
-MAX_BATCH = 5000  # events per POST; the client sends ~500
+MAX_BATCH = 5000  # events per POST; the client sends 2,000 (fixed costs per request amortised)
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)", re.ASCII)
 MAX_PAGE = 50_000  # RMAs per manifest page
 
 # Column order of a manifest page's rows. A page is two flat arrays of arrays, not objects: a
@@ -71,17 +74,31 @@ class _Body(BaseModel):
 
 # -- events -------------------------------------------------------------------------------
 class EventIn(BaseModel):
-    """One bench event as pushed. `station_id` may be repeated here but must match the batch."""
+    """One bench event as pushed. `station_id` may be repeated here but must match the batch.
+
+    Strict: a number is not a string here nor a string a number, and `at` is ISO 8601 text, so
+    what HQ stores (PostgreSQL reads the same JSON) is exactly what the bench sent."""
 
     model_config = ConfigDict(extra="forbid")
-    seq: int = Field(ge=1, le=2**62)
-    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    at: AwareDatetime  # the bench's claim; HQ stamps its own received_at
-    operator: str | None = Field(default=None, max_length=64)
-    lpn: str | None = Field(default=None, max_length=64)
-    rma_id: str | None = Field(default=None, max_length=128)
+    seq: StrictInt = Field(ge=1, le=2**62)
+    kind: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    at: AwareDatetime  # ISO 8601 text with an offset (checked below); the bench's claim
+    operator: StrictStr | None = Field(default=None, max_length=64)
+    lpn: StrictStr | None = Field(default=None, max_length=64)
+    rma_id: StrictStr | None = Field(default=None, max_length=128)
     payload: dict[str, Any] = Field(default_factory=dict)
-    station_id: str | None = Field(default=None, max_length=16)
+    station_id: StrictStr | None = Field(default=None, max_length=16)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        # pydantic alone would also take a number of seconds ("1700000000"); PostgreSQL, which
+        # reads the same body, would not. Only ISO 8601 text passes, so both read the same time.
+        if isinstance(value, datetime):  # built in Python (the client), not parsed
+            return value
+        if not isinstance(value, str) or not _ISO.fullmatch(value):
+            raise ValueError("`at` must be ISO 8601 text with an offset, e.g. 2026-11-30T04:00:00+00:00")
+        return value
 
 
 class EventBatch(_Body):

@@ -1,5 +1,5 @@
-"""Manifest pages in a pipeline: a feeder thread downloads, decodes and checks the next pages
-while the bench writes the current one.
+"""Manifest pages in a pipeline: while the bench writes one page, the next is being decoded and
+checked, and the one after that built by HQ and downloaded.
 
 Writing is mostly SQLite's work with the GIL released (executemany steps), so downloading
 overlaps with it; decoding and checking are C-level calls over whole pages and columns. The first page is small, so writing starts at once instead of waiting
@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,26 +59,37 @@ def gc_paused() -> Iterator[None]:
 _DONE = object()
 
 
+# HQ writes cursor and more first: read them from the first bytes and ask for the next page at
+# once, before this one is decoded. Another layout is fine too, only slower (decoded first).
+_HEAD = re.compile(rb'\{"protocol":\d{1,4},"cursor":"([A-Za-z0-9_-]{0,100})","more":(true|false),')
+
+
 class PageFeed:
     """Iterate over checked pages after `after`. `get(params)` does the HTTP GET and raises for
-    anything but 2xx and 410 (410: HQ's manifest was replaced; the feed starts over once)."""
+    anything but 2xx and 410 (410: HQ's manifest was replaced; the feed starts over once).
+
+    Two threads: the fetcher asks HQ for page after page, the decoder decodes and checks them;
+    the consumer writes. Each hand-over queue holds AHEAD pages at most."""
 
     def __init__(self, get: Callable[[dict[str, Any]], httpx.Response], after: str, limit: int) -> None:
         self._get, self._after, self._limit = get, after, limit
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
+        self._raw: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
+        self._pages: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sync-manifest-feed", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._fetch, name="sync-manifest-fetch", daemon=True),
+                         threading.Thread(target=self._decode_all, name="sync-manifest-decode", daemon=True)]
+        for t in self._threads:
+            t.start()
 
-    def _put(self, item: Any) -> None:
+    def _put(self, q: queue.Queue[Any], item: Any) -> None:
         while not self._stop.is_set():
             try:
-                self._queue.put(item, timeout=0.2)
+                q.put(item, timeout=0.2)
                 return
             except queue.Full:
                 continue
 
-    def _run(self) -> None:
+    def _fetch(self) -> None:
         after, first, restarted, size = self._after, True, False, FIRST_PAGE
         try:
             while not self._stop.is_set():
@@ -90,14 +102,39 @@ class PageFeed:
                         raise st.PageError("HQ refuses the manifest cursor even from the start (410)")
                     after, first, restarted, size = "", True, True, FIRST_PAGE
                     continue
-                page = self._decode(resp.content)
-                self._put(page)
-                if not page.more:
+                body = resp.content
+                head = _HEAD.match(body)
+                if head is not None:
+                    cursor, more = head.group(1).decode(), head.group(2) == b"true"
+                    self._put(self._raw, (body, cursor))
+                else:
+                    page = self._decode(body)
+                    cursor, more = page.cursor, page.more
+                    self._put(self._raw, page)
+                if not more:
                     break
-                after, first, size = page.cursor, False, size * 2
-            self._put(_DONE)
+                after, first, size = cursor, False, size * 2
+            self._put(self._raw, _DONE)
         except BaseException as exc:  # handed to the consumer, raised there
-            self._put(exc)
+            self._put(self._raw, exc)
+
+    def _decode_all(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self._raw.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if isinstance(item, tuple):
+                body, cursor = item
+                try:
+                    item = self._decode(body)
+                    if item.cursor != cursor:
+                        raise st.PageError("manifest page: its cursor is not the one it starts with")
+                except BaseException as exc:
+                    item = exc
+            self._put(self._pages, item)
+            if item is _DONE or isinstance(item, BaseException):
+                return
 
     @staticmethod
     def _decode(body: bytes) -> Page:
@@ -120,7 +157,7 @@ class PageFeed:
 
     def __iter__(self) -> Iterator[Page]:
         while True:
-            item = self._queue.get()
+            item = self._pages.get()
             if item is _DONE:
                 return
             if isinstance(item, BaseException):
@@ -128,5 +165,8 @@ class PageFeed:
             yield item
 
     def close(self) -> None:
+        """Stop the threads. A fetch stuck in a read ends with its timeout; nobody waits for it
+        (daemon thread, its page is dropped)."""
         self._stop.set()
-        self._thread.join(60)
+        for t in self._threads:
+            t.join(5)

@@ -47,6 +47,8 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
                 bar.update(tasks[phase], completed=done, total=total)
 
             report = client.sync_once(full=full, progress=progress)
+    except Exception as exc:  # a locked or broken store, a full disk: one line, exit 1
+        fail(f"sync failed: {type(exc).__name__}: {exc}", code=1)
     finally:
         client.close()
         store.close()

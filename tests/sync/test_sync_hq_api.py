@@ -78,12 +78,39 @@ def test_token_scoping_401_without_and_403_for_another_station(hq, hq_db):
     {"at": "2026-11-20T09:00:00"},  # no UTC offset
     {"payload": ["not", "an", "object"]},
     {"surprise": 1},  # unknown field
+    {"seq": "2"},  # strict: a number is a number
+    {"at": 1763629200},  # a unix time is not ISO 8601
+    {"at": "1763629200"},  # nor as text (pydantic would take it, PostgreSQL would not)
+    {"operator": 1001},
 ])
 def test_schema_errors_are_422_and_store_nothing(hq, hq_db, bad):
     token = add_station(hq_db, "B07")
     resp = post(hq, token, [ev(1), ev(2) | bad])
     assert resp.status_code == 422, resp.text
     assert count(hq_db, HqEvent) == 0  # the batch is all or nothing
+
+
+def test_a_nul_in_scanned_text_is_stored_on_every_database_and_stays_idempotent(hq, hq_db):
+    token = add_station(hq_db, "B07")
+    event = ev(1) | {"operator": "10\u000001", "payload": {"code": "A\u0000B", "list": ["\u0000"]}}
+    first = post(hq, token, [event, ev(2)]).json()
+    assert (first["stored"], first["acked_seq"]) == (2, 2)
+    again = post(hq, token, [event]).json()  # re-sent: the same event, not a conflict
+    assert (again["duplicates"], again["conflicts"]) == (1, [])
+    with hq_db.read() as conn:
+        row = conn.execute(select(HqEvent.__table__).where(HqEvent.__table__.c.seq == 1)).one()
+    assert row.operator == "10\ufffd01" and row.payload == {"code": "A\ufffdB", "list": ["\ufffd"]}
+
+
+def test_times_finer_than_microseconds_are_stored_as_validated_and_stay_idempotent(hq, hq_db):
+    token = add_station(hq_db, "B07")
+    event = ev(1) | {"at": "2026-11-20T09:00:00.1234569+01:00"}  # PostgreSQL alone would round
+    assert post(hq, token, [event]).json()["stored"] == 1
+    again = post(hq, token, [event]).json()
+    assert (again["duplicates"], again["conflicts"]) == (1, [])
+    with hq_db.read() as conn:
+        at = conn.execute(select(HqEvent.__table__.c.at)).scalar_one()
+    assert at == datetime(2026, 11, 20, 8, 0, 0, 123456, tzinfo=UTC)
 
 
 def test_unknown_protocol_version_is_refused_with_a_clear_message(hq, hq_db):
@@ -212,6 +239,19 @@ def test_large_bodies_are_refused_before_reading(hq, hq_db):
                      f"Content-Type: application/json\r\nContent-Length: {64 << 20}\r\n\r\n{{".encode())
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_a_chunked_body_is_capped_too(hq, hq_db):
+    token = add_station(hq_db, "B07")
+
+    def chunks():
+        for _ in range(40):  # 40 MB, never announced in a Content-Length
+            yield b" " * (1 << 20)
+
+    resp = httpx.post(f"{hq.url}/api/v1/events", content=chunks(), timeout=60,
+                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert resp.status_code == 413
+    assert count(hq_db, HqEvent) == 0
 
 
 def test_every_request_is_answered_from_the_database(hq, hq_db):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -124,6 +126,19 @@ def test_loop_refused_by_hq_does_not_retry_until_the_token_changes(hq_db, hq, ma
         thread.join(10)
         proxy.close()
     assert_hq_holds_exactly(hq_db, bench)
+
+
+def test_loop_header_warns_of_a_bench_clock_hours_off(hq_db, hq, make_bench, fast_loop, monkeypatch):
+    real = client_mod.utcnow
+    monkeypatch.setattr(client_mod, "utcnow", lambda: real() + timedelta(hours=5, minutes=30))
+    bench = make_bench(url=hq.url)
+    stop, statuses, thread = run_in_thread(bench.client())
+    try:
+        text, level = statuses.wait_for(lambda t, lv: t.startswith("HQ online"))
+    finally:
+        stop.set()
+        thread.join(10)
+    assert level == "warn" and re.fullmatch(r"HQ online · 0 pending · bench clock 5h(29|30)m ahead", text), text
 
 
 def test_loop_without_hq_settings_waits_quietly(make_bench, fast_loop):
