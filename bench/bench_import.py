@@ -1,0 +1,113 @@
+"""Manifest import speed: `import_manifest` vs a raw sqlite3 `executemany` of the same rows.
+
+    .venv/bin/python bench/bench_import.py                  # 100k RMAs (~145k rows), < 2 min
+    .venv/bin/python bench/bench_import.py --rmas 1000000   # the issue's full size (~1.45M rows)
+
+Both sides write into a fresh bench database made by `Store` (same schema and indexes), with the
+same pragmas (WAL, synchronous=NORMAL for the bulk, the same page cache), in the same batches of
+BATCH_ROWS rows, one transaction each. The baseline's rows are parsed before its clock starts: it
+measures the database's share only, so the ratio is what parsing, validation, change detection
+and the event cost on top. Target: ratio ≤ 1.5. Also prints a re-import of the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dockstation import manifest as m
+from dockstation.demo import generate_manifest
+from dockstation.store import Store
+
+
+def fresh_store(path: Path) -> Store:
+    for f in path.parent.glob(path.name + "*"):
+        f.unlink()
+    return Store(path)
+
+
+def run_import(path: Path, db: Path) -> tuple[float, float, m.ImportReport, m.ImportReport]:
+    store = fresh_store(db)
+    t0 = time.perf_counter()
+    first = m.import_manifest(store, "B07", path)
+    t1 = time.perf_counter()
+    again = m.import_manifest(store, "B07", path)
+    t2 = time.perf_counter()
+    store.close()
+    return t1 - t0, t2 - t1, first, again
+
+
+def run_raw(path: Path, db: Path) -> tuple[float, int]:
+    store = fresh_store(db)
+    store.close()
+    positions, width = m._header(path, [])
+    batches = list(m._parse(path, positions, width, m.db_time(datetime.now(UTC))))
+    conn = store.raw_connection()
+    for pragma in m.BULK_PRAGMAS:  # the importer's own (on top of Store.raw_connection's)
+        conn.execute(pragma)
+    rma_sql = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at) "
+               "VALUES (?,?,?,?,?,?)")  # OR IGNORE: an RMA cut by a batch boundary comes twice
+    line_sql = f"INSERT INTO rma_line VALUES ({', '.join('?' * 13)}, 0)"
+    gc.collect()
+    gc.freeze()  # the parsed rows are long-lived: keep the collector from walking them
+    t0 = time.perf_counter()
+    for rmas, lines, *_ in batches:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(rma_sql, rmas)
+        conn.executemany(line_sql, lines)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    rows = sum(len(b[1]) for b in batches)
+    conn.close()
+    del batches
+    gc.unfreeze()
+    gc.collect()
+    return elapsed, rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rmas", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each side; medians are printed")
+    ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ds-bench-", dir=args.dir) as tmp:
+        work = Path(tmp)
+        csv_path = work / "manifest.csv"
+        t0 = time.perf_counter()
+        rows = generate_manifest(csv_path, rmas=args.rmas, seed=args.seed, now=datetime.now(UTC))
+        gen = time.perf_counter() - t0
+        size = csv_path.stat().st_size
+        print(f"manifest: {args.rmas:,} RMAs, {rows:,} rows, {size / 1e6:.1f} MB, generated in {gen:.1f} s")
+        imports, reimports, raws = [], [], []
+        for n in range(args.repeat):
+            first_s, again_s, first, again = run_import(csv_path, work / "import.sqlite3")
+            if n == 0:  # high-water marks before the baseline holds all its rows in memory
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            if first.errors or first.inserted != rows or again.unchanged != rows:
+                print(f"unexpected report: {first.payload()} / {again.payload()}", file=sys.stderr)
+                return 1
+            imports.append(first_s)
+            reimports.append(again_s)
+            raw_s, raw_rows = run_raw(csv_path, work / "raw.sqlite3")
+            assert raw_rows == rows
+            raws.append(raw_s)
+        imp, again, raw = (statistics.median(x) for x in (imports, reimports, raws))
+        print(f"import_manifest:         {imp:7.2f} s  {rows / imp:9,.0f} rows/s")
+        print(f"raw executemany:         {raw:7.2f} s  {rows / raw:9,.0f} rows/s")
+        print(f"ratio import/raw:        {imp / raw:7.2f} x  (target <= 1.5)")
+        print(f"re-import, no changes:   {again:7.2f} s  {rows / again:9,.0f} rows/s")
+        print(f"peak memory (RSS):       {peak:7.0f} MB (the bench process; incl. 64 MiB SQLite page cache)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
