@@ -1,6 +1,6 @@
 """`dockstation hq import-manifest FILE.csv`: the manifest into HQ, each change with a change_id.
 
-The CSV is read and validated by the bench's own importer (dockstation.manifest), so bench and
+The CSV is read and validated by the bench's own reader (dockstation.manifest_csv), so bench and
 HQ accept exactly the same files. Each batch of the parser is one transaction that:
 1. takes the manifest writers' lock (pg_advisory_xact_lock; on SQLite BEGIN IMMEDIATE already
    serialises writers), so change_ids are handed out in commit order (see hq_manifest);
@@ -13,7 +13,8 @@ Lines a file does not name are kept (a file may carry only some lines of an RMA)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +22,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from dockstation import manifest as bench_manifest
-from dockstation.manifest import db_time
+from dockstation.manifest_csv import (
+    RowError,
+    db_time,
+    merge_unknown_reasons,
+    open_manifest,
+    unknown_reason_warnings,
+)
 from dockstation.types import utcnow
 from sync.hq_db import LOCK_MANIFEST, HQDatabase
 from sync.protocol import LINE_FIELDS
@@ -63,36 +69,51 @@ class HqImportReport:
     file: str
     rows: int = 0
     errors: int = 0
-    error_rows: list[Any] = field(default_factory=list)  # dockstation.manifest.RowError
+    error_rows: list[RowError] = field(default_factory=list)
     rmas_new: int = 0
     rmas_changed: int = 0
     rmas_unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
-def _batches(path: Path, report: HqImportReport) -> Iterator[tuple[Any, ...]]:
-    """Validated batches from the bench's streaming parser: (rma rows (rma_id, order_id, created,
-    expires, status, stamp), line rows (rma_id, line_no, *LINE_FIELDS[2:]), file line numbers of
-    the line rows, bytes read, data rows read, first bad rows, bad row count).
+def served_reason_codes() -> Collection[str] | None:
+    """The reason codes of the configuration HQ serves to benches: the package's codes.toml, under
+    $DOCKSTATION_HQ_CONFIG_DIR's when set (as `hq serve --config-dir` sets it for its workers).
+    None when it cannot be read (then codes are not checked)."""
+    from dockstation.config import CodesConfig, ConfigError, package_config_dir, read_toml, validate
 
-    The one place that knows that module's internals; it should export this (see the report)."""
-    size = bench_manifest._check_utf8(path)
-    positions, width = bench_manifest._header(path, report.warnings)
-    stamp = db_time(utcnow())
-    yield from bench_manifest._batches((path, positions, width, stamp), size)
+    try:
+        dirs = [package_config_dir()]
+        if served := os.environ.get("DOCKSTATION_HQ_CONFIG_DIR"):  # sync.hq_app.ENV_CONFIG_DIR
+            dirs.append(Path(served))
+        files = [(d / "codes.toml", read_toml(d / "codes.toml")) for d in dirs if (d / "codes.toml").is_file()]
+        return set(validate(CodesConfig, files, "codes.toml").reason_codes)
+    except (ConfigError, OSError):
+        return None
 
 
-def import_csv(db: HQDatabase, path: Path | str,
-               progress: Callable[[int, int], None] | None = None) -> HqImportReport:
+def import_csv(db: HQDatabase, path: Path | str, progress: Callable[[int, int], None] | None = None, *,
+               reason_codes: Collection[str] | None = None) -> HqImportReport:
     """Load a Manifest CSV at HQ. Bad rows are reported and skipped; re-importing changes nothing.
+    `reason_codes`: the known reason codes (default: served_reason_codes()); a row with another
+    one loads, with a line-numbered warning.
 
-    Raises dockstation.manifest.ManifestError when the whole file is refused."""
+    Raises dockstation.manifest_csv.ManifestError when the whole file is refused."""
     path = Path(path)
     report = HqImportReport(file=path.name)
-    total = path.stat().st_size
+    mf = open_manifest(path)
+    report.warnings.extend(mf.warnings)
+    if reason_codes is None:
+        reason_codes = served_reason_codes()
+        if reason_codes is None:
+            report.warnings.append("reason codes not checked: HQ's codes.toml could not be read")
+    total = mf.size
+    unknown: dict[str | None, list[int]] = {}
     seen: set[tuple[str, int]] = set()  # (rma_id, line_no) of the whole file: the first row wins
     outcome: dict[str, str] = {}  # an RMA split over parser batches is counted once
-    for rma_rows, line_rows, numbers, position, rows, bad, nbad in _batches(path, report):
+    for rma_rows, line_rows, numbers, position, rows, bad, nbad, unknown_part in mf.batches(
+            db_time(utcnow()), reason_codes):
+        merge_unknown_reasons(unknown, unknown_part)
         report.rows += rows
         report.errors += nbad
         report.error_rows.extend(bad[: max(0, MAX_REPORTED - len(report.error_rows))])
@@ -103,7 +124,7 @@ def import_csv(db: HQDatabase, path: Path | str,
             if key in seen:
                 report.errors += 1
                 if len(report.error_rows) < MAX_REPORTED:
-                    report.error_rows.append(bench_manifest.RowError(
+                    report.error_rows.append(RowError(
                         number, f"{line[0]} line {line[1]} appears twice in the file", line[0]))
                 continue
             seen.add(key)
@@ -118,6 +139,7 @@ def import_csv(db: HQDatabase, path: Path | str,
         counts[what] += 1
     report.rmas_new, report.rmas_changed, report.rmas_unchanged = counts["new"], counts["changed"], counts["unchanged"]
     report.error_rows.sort(key=lambda e: e.line)
+    report.warnings.extend(unknown_reason_warnings(unknown))
     return report
 
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from dockstation import events, manifest
+from dockstation import events, manifest, manifest_csv
 from dockstation.cli import main
 from dockstation.manifest import COLUMNS, ManifestError, import_manifest
 from dockstation.models import Event, Rma, RmaLine
@@ -92,6 +92,9 @@ BAD = [
     ({"gtin": "4006381333932"}, "valid check digit"),
     ({"gtin": "40063813339"}, "valid check digit"),
     ({"sku": ""}, "sku: empty"),
+    ({"order_id": ""}, "order_id: empty"),
+    ({"description": "", "category": ""}, "description, category: empty (only carrier, expected_serial, gtin, tracking_number may"),
+    ({"reason_code": ""}, "reason_code: empty"),
     ({"rma_id": "RMA 1"}, "rma_id: must be 1–64 printable characters"),
     ({"currency": "usd"}, "currency: must be a 3-letter"),
 ]
@@ -123,7 +126,7 @@ def test_wrong_field_count_and_disagreeing_rma_rows_are_bad_rows(store, tmp_path
 
 
 def test_disagreements_across_batches_are_caught_too(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(manifest, "BATCH_ROWS", 2)
+    monkeypatch.setattr(manifest_csv, "BATCH_ROWS", 2)
     rows = [row("RMA-A", 1), row("RMA-A", 2), row("RMA-B", 1), row("RMA-A", 3, status="cancelled"),
             row("RMA-B", 2), row("RMA-A", 1, sku="CHANGED"), row("RMA-A", 2)]
     report = import_manifest(store, "B07", write(tmp_path / "m.csv", rows))
@@ -200,7 +203,7 @@ def test_bad_encoding_refuses_the_file_with_its_line(store, tmp_path):
 
 
 def test_the_last_batch_and_the_event_commit_together(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(manifest, "BATCH_ROWS", 2)
+    monkeypatch.setattr(manifest_csv, "BATCH_ROWS", 2)
 
     def broken(*a, **kw):
         raise RuntimeError("disk on fire")
@@ -214,14 +217,14 @@ def test_the_last_batch_and_the_event_commit_together(store, tmp_path, monkeypat
 
 @pytest.fixture
 def parallel(monkeypatch):
-    monkeypatch.setattr(manifest, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(manifest, "_free_core", lambda: True)
+    monkeypatch.setattr(manifest_csv, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(manifest_csv, "_free_core", lambda: True)
 
 
 def test_a_large_file_parses_in_a_child_process_with_the_same_result(store, tmp_path, parallel, monkeypatch):
     calls = []
-    real_popen = manifest.subprocess.Popen
-    monkeypatch.setattr(manifest.subprocess, "Popen", lambda *a, **kw: calls.append(a) or real_popen(*a, **kw))
+    real_popen = manifest_csv.subprocess.Popen
+    monkeypatch.setattr(manifest_csv.subprocess, "Popen", lambda *a, **kw: calls.append(a) or real_popen(*a, **kw))
     rows = [row(f"RMA-P-{i:05d}", 1 + i % 3) for i in range(300)] + [row("RMA-BAD", qty=0)]
     report = import_manifest(store, "B07", write(tmp_path / "m.csv", rows))
     assert len(calls) == 1  # it did run in a child
@@ -230,7 +233,7 @@ def test_a_large_file_parses_in_a_child_process_with_the_same_result(store, tmp_
 
 
 def test_a_parser_process_failure_is_an_error_not_a_hang(store, tmp_path, parallel, monkeypatch):
-    monkeypatch.setattr(manifest.sys, "executable", "/bin/false")
+    monkeypatch.setattr(manifest_csv.sys, "executable", "/bin/false")
     with pytest.raises(RuntimeError, match="manifest parser process failed"):
         import_manifest(store, "B07", write(tmp_path / "m.csv", GOOD))
     with store.read() as s:
@@ -284,7 +287,7 @@ def test_cli_generate_then_import_in_a_real_process(home, tmp_path):
 
 
 def test_an_rma_change_counts_every_row_of_the_rma_across_batches(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(manifest, "BATCH_ROWS", 2)
+    monkeypatch.setattr(manifest_csv, "BATCH_ROWS", 2)
     rows = [row("RMA-S", n) for n in (1, 2, 3)] + [row("RMA-T", 1)]
     assert counts(import_manifest(store, "B07", write(tmp_path / "a.csv", rows))) == (4, 0, 0, 0)
     rows = [row("RMA-S", n, status="cancelled") for n in (1, 2, 3)] + [row("RMA-T", 1)]
@@ -298,13 +301,13 @@ def test_an_rma_change_counts_every_row_of_the_rma_across_batches(store, tmp_pat
     ("2026-03-29T01:30:00+05:45", "2026-03-28 19:45:00.000000"),
 ])
 def test_times_are_stored_as_utc(text, stored):
-    assert manifest._time(text, "created_at") == stored
+    assert manifest_csv._time(text, "created_at") == stored
     assert manifest.db_time(datetime.fromisoformat(text)) == stored
 
 
 def test_a_time_out_of_range_is_a_bad_row():
-    with pytest.raises(manifest._Bad, match="out of range"):
-        manifest._time("0001-01-01T00:00:00+01:00", "created_at")
+    with pytest.raises(manifest_csv._Bad, match="out of range"):
+        manifest_csv._time("0001-01-01T00:00:00+01:00", "created_at")
 
 
 def test_line_numbers_count_physical_lines_of_quoted_fields(store, tmp_path):
@@ -313,3 +316,57 @@ def test_line_numbers_count_physical_lines_of_quoted_fields(store, tmp_path):
     assert counts(report) == (2, 0, 0, 1) and report.error_rows[0].line == 4
     with store.read() as s:
         assert s.get(RmaLine, ("RMA-M1", 1)).description == "two\nlines"
+
+
+# -- reason codes: a code unknown to codes.toml loads, with a line-numbered warning -------------
+def test_an_unknown_reason_code_loads_with_a_line_numbered_warning(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(manifest_csv, "BATCH_ROWS", 2)  # the warning counts rows across batches
+    rows = [*GOOD, row("RMA-R1", reason_code="broken"), row("RMA-R2", reason_code="broken"),
+            row("RMA-R3", reason_code="zz_other")]
+    report = import_manifest(store, "B07", write(tmp_path / "m.csv", rows))
+    assert counts(report) == (6, 0, 0, 0)
+    assert report.warnings == [
+        "line 5: reason_code 'broken' is not in codes.toml [reason_codes]; 2 rows with it, loaded as they are",
+        "line 7: reason_code 'zz_other' is not in codes.toml [reason_codes]; 1 row with it, loaded as they are"]
+    with store.read() as s:
+        assert s.get(RmaLine, ("RMA-R1", 1)).reason_code == "broken"
+
+
+def test_a_site_reason_code_is_known_and_an_explicit_list_wins(store, tmp_path):
+    (store.path.parent / "config").mkdir(exist_ok=True)
+    (store.path.parent / "config" / "codes.toml").write_text('[reason_codes]\nbroken = "Broken"\n')
+    path = write(tmp_path / "m.csv", [row("RMA-R1", reason_code="broken")])
+    assert import_manifest(store, "B07", path).warnings == []
+    report = import_manifest(store, "B07", path, reason_codes={"defective"})
+    assert report.warnings and "'broken'" in report.warnings[0]
+
+
+def test_unknown_reason_codes_are_counted_across_batches_and_in_the_child(store, tmp_path, parallel, monkeypatch):
+    monkeypatch.setattr(manifest_csv, "BATCH_ROWS", 2)  # not seen by the child: its own batches
+    rows = [row(f"RMA-U{i}", reason_code="nope" if i % 2 else "defective") for i in range(9)]
+    report = import_manifest(store, "B07", write(tmp_path / "m.csv", rows))
+    assert report.warnings == ["line 3: reason_code 'nope' is not in codes.toml [reason_codes]; 4 rows "
+                               "with it, loaded as they are"]
+
+
+def test_many_unknown_codes_are_capped_in_the_warnings(tmp_path):
+    rows = [row(f"RMA-C{i}", reason_code=f"c{i}") for i in range(manifest_csv.MAX_UNKNOWN_CODES + 5)]
+    mf = manifest_csv.open_manifest(write(tmp_path / "m.csv", rows))
+    unknown: dict = {}
+    for batch in mf.batches("2026-11-30 00:00:00.000000", reason_codes=()):
+        manifest_csv.merge_unknown_reasons(unknown, batch.unknown_reasons)
+    warnings = manifest_csv.unknown_reason_warnings(unknown)
+    assert len(warnings) == manifest_csv.MAX_UNKNOWN_CODES + 1
+    assert warnings[-1].startswith(f"line {manifest_csv.MAX_UNKNOWN_CODES + 2}: 5 rows with other reason codes")
+
+
+def test_the_public_reader_refuses_a_file_and_yields_batches(tmp_path):
+    with pytest.raises(ManifestError, match="missing required column"):
+        manifest_csv.open_manifest(write(tmp_path / "bad.csv", GOOD, COLUMNS[:-1]))
+    mf = manifest_csv.open_manifest(write(tmp_path / "m.csv", [*GOOD, row("RMA-X", qty=0)],
+                                          [*COLUMNS, "note"]))
+    assert mf.warnings == ["ignored column(s): 'note'"] and mf.size == (tmp_path / "m.csv").stat().st_size
+    (batch,) = mf.batches("2026-11-30 00:00:00.000000")
+    assert [r[0] for r in batch.rmas] == ["RMA-2026-000001", "RMA-2026-000002"]
+    assert batch.numbers == [2, 3, 4] and batch.rows == 4 and batch.nbad == 1 and batch.errors[0].line == 5
+    assert batch.unknown_reasons == {}  # reason_codes=None: not checked
