@@ -7,7 +7,8 @@ scan: the scanner (`e` to type it), 2 not found, 3 n.a.; number: digits, Enter, 
 Everywhere: `b`/Backspace back, `n` note, Esc leave (the inspection stays open and resumes next
 time). At the grade: Enter confirms, a grade letter picks another (Backspace goes back there).
 Scans: CMD:PASS/FAIL/NA/OPTION:<n>/GRADE:<code>/DONE/CANCEL/BACK. Everything from outside
-(manifest, scanner, notes) is drawn as `Text(clean(...))`, never as markup.
+(manifest, scanner, notes) is drawn as `Text(clean(...))`, never as markup: what each part shows
+is in dockstation/tui/inspect_render.py; this module is the screen's flow (keys, scans, calls).
 """
 
 from __future__ import annotations
@@ -23,18 +24,11 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from dockstation import inspection as ins
-from dockstation.inspection.answers import NAMES
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.text import clean
+from dockstation.tui import inspect_render as render
 from dockstation.tui.widgets import BigText, StatusHeader
 from dockstation.types import utcnow
-
-SYMBOL = {"pass": ("✔", "bold green"), "fail": ("✖", "bold red"), "na": ("–", "bold"), "info": ("•", "bold yellow")}
-# The message line after each key or scan: done (ok), done but it failed or flagged something
-# (warn: the answer *was* taken), refused (error: nothing was written, the step stays).
-SAY = {"ok": ("✔", "bold green"), "warn": ("!", "bold yellow"), "error": ("✖", "bold red")}
-GRADE_COLOUR = ["green", "green", "yellow", "darkorange", "red"]  # best first, like the scale
-
 
 def checklists_for(app: Any) -> tuple[ins.Checklists | None, str]:
     """The app's checklists if it loaded them, else this home's (the last good set on an error)."""
@@ -341,9 +335,7 @@ class InspectScreen(Screen[None]):
 
     def _say(self, message: str, state: str, beep: bool = True) -> None:
         self.message = message
-        sym, style = SAY[state]
-        self.query_one("#i-message", Static).update(
-            Text.assemble((f"{sym} ", style), (clean(message, limit=160), style)) if message else Text(""))
+        self.query_one("#i-message", Static).update(render.message(message, state))
         if beep and message:
             self._beep(state)
 
@@ -358,86 +350,18 @@ class InspectScreen(Screen[None]):
     def _draw(self) -> None:
         v = self.view
         assert v is not None
-        u, steps = v.unit, v.checklist.steps
-        self.query_one("#i-head", Static).update(
-            Text(f" INSPECT  {clean(u.lpn, limit=20)}  {clean(u.description, limit=34)}", no_wrap=True))
-        at = min(v.step_index + 1, len(steps))
-        self.query_one("#i-progress", Static).update(Text("GRADE" if v.step is None else f"Step {at}/{len(steps)}"))
-        self.query_one("#i-sub", Static).update(Text(
-            f" {clean(u.category, limit=20) or '—'} · {v.checklist.title} checklist v{v.checklist.version}"
-            f" · {clean(u.sku, limit=20)}", no_wrap=True))
-        self.query_one("#i-side", Static).update(self._side(v))
+        self.query_one("#i-head", Static).update(render.head(v))
+        self.query_one("#i-progress", Static).update(render.progress(v))
+        self.query_one("#i-sub", Static).update(render.sub(v))
+        self.query_one("#i-side", Static).update(render.side(v))
+        panel = (render.grade_panel(v, self.app.bench.codes, self.chosen) if v.step is None
+                 else render.step_panel(v, v.step, self.typed))
+        self.query_one("#i-prompt", Static).update(panel.prompt)
+        self.query_one("#i-help", Static).update(panel.help)
         grade = self.query_one("#i-grade", BigText)
-        grade.display = v.step is None
-        if v.step is None:
-            self._draw_grade(v, grade)
-        else:
-            self._draw_step(v, v.step)
-        hints = "b back · n note · Esc leave (saved) · CMD:CANCEL cancel"
-        if v.step is not None and v.step.kind == "scan":
-            hints = "e type it · " + hints
-        self.query_one("#i-hints", Static).update(Text(" " + hints))
-
-    def _draw_step(self, v: ins.InspectionView, step: ins.Step) -> None:
-        self.query_one("#i-prompt", Static).update(Text(step.prompt))
-        self.query_one("#i-help", Static).update(Text(step.help))
-        keys = Text()
-        if step.kind == "check":
-            keys.append("1 ✔ Pass", "bold green").append("   ").append("2 ✖ Fail", "bold red")
-            if not step.required:
-                keys.append("   ").append("3 – N/A", "bold")
-        elif step.kind == "choice":
-            for i, opt in enumerate(step.options, start=1):
-                keys.append(f"{i}  {opt.label}", "bold")
-                keys.append(f"   CMD:{opt.command}\n" if opt.command else "\n", "dim")
-            keys.rstrip()
-        elif step.kind == "scan":
-            keys.append(f"▶ Scan the {NAMES[step.value or 'serial']}", "bold").append("   2 ✖ Not found", "bold red")
-            if not step.required:
-                keys.append("   3 – N/A", "bold")
-        else:
-            keys.append(f"▶ {self.typed or '_'} {step.unit}", "bold reverse" if self.typed else "bold")
-            keys.append("   Enter ✔" + ("   x – N/A" if not step.required else ""), "bold")
-        if previous := v.answers.get(step.id):
-            sym, style = SYMBOL.get(previous.get("result", "info"), SYMBOL["info"])
-            keys.append("\nwas: ").append(f"{sym} {clean(previous.get('label', ''), limit=40)}", style)
-        self.query_one("#i-keys", Static).update(keys)
-
-    def _draw_grade(self, v: ins.InspectionView, big: BigText) -> None:
-        codes = self.app.bench.codes
-        grade = self.chosen or v.suggested_grade
-        scale = [g.code for g in codes.grades]
-        gdef = codes.grade(grade)
-        self.query_one("#i-prompt", Static).update(Text(f"Grade {grade}: {gdef.name if gdef else ''}"))
-        self.query_one("#i-help", Static).update(Text(gdef.definition if gdef else ""))
-        big.update(f"GRADE {grade}")
-        big.styles.color = GRADE_COLOUR[min(scale.index(grade), len(GRADE_COLOUR) - 1)]
-        keys = Text()
-        keys.append("Enter ✔ confirm", "bold green").append("   change: ").append(" ".join(scale), "bold")
-        if self.chosen:
-            keys.append(f"\n! changed: suggested {v.suggested_grade}, chosen {self.chosen}", "bold yellow")
-        if v.grade_cap:
-            by = [s.short for s in v.checklist.steps if v.answers.get(s.id, {}).get("grade_cap") == v.grade_cap]
-            keys.append(f"\ncapped at {v.grade_cap} by: {', '.join(by)}")
-        self.query_one("#i-keys", Static).update(keys)
-
-    def _side(self, v: ins.InspectionView) -> Text:
-        t = Text()
-        t.append("CUSTOMER SAYS\n", "bold")
-        t.append(clean(v.unit.reason_text or "no reason given", limit=80) + "\n\n", "italic")
-        t.append("OBSERVED\n", "bold")
-        for i, step in enumerate(v.checklist.steps):
-            answer = v.answers.get(step.id)
-            if i == v.step_index:
-                t.append(f"▶ {step.short}\n", "bold reverse")
-            elif answer:
-                sym, style = SYMBOL.get(answer.get("result", "info"), SYMBOL["info"])
-                t.append(f"{sym} ", style).append(f"{step.short}\n")
-            else:
-                t.append(f"· {step.short}\n", "dim")
-        t.append(f"\nSo far: grade {v.suggested_grade}\n", "bold")
-        for flag in v.flags:
-            t.append(f"⚑ {flag}\n", "bold red")
-        if v.note:
-            t.append("Note: ", "bold").append(clean(v.note, limit=60))
-        return t
+        grade.display = panel.grade is not None
+        if panel.grade is not None:
+            grade.update(panel.grade)
+            grade.styles.color = panel.grade_colour
+        self.query_one("#i-keys", Static).update(panel.keys)
+        self.query_one("#i-hints", Static).update(render.hints(v))

@@ -1,0 +1,128 @@
+"""Inspect screen, drawing: what each part of the screen shows for an inspection view.
+
+Pure functions from the core's InspectionView (and the grade scale) to Rich Text, so the screen
+(dockstation/tui/inspect.py) only decides *when* to draw and where. Everything from outside
+(manifest, scanner, notes) goes through `clean(...)` into Text, never as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from dockstation import inspection as ins
+from dockstation.config import CodesConfig
+from dockstation.inspection.answers import NAMES
+from dockstation.text import clean
+
+SYMBOL = {"pass": ("✔", "bold green"), "fail": ("✖", "bold red"), "na": ("–", "bold"), "info": ("•", "bold yellow")}
+# The message line after each key or scan: done (ok), done but it failed or flagged something
+# (warn: the answer *was* taken), refused (error: nothing was written, the step stays).
+SAY = {"ok": ("✔", "bold green"), "warn": ("!", "bold yellow"), "error": ("✖", "bold red")}
+GRADE_COLOUR = ["green", "green", "yellow", "darkorange", "red"]  # best first, like the scale
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The main column: the prompt, its help, the keys (and, at the grade, the big grade)."""
+
+    prompt: Text
+    help: Text
+    keys: Text
+    grade: str | None = None  # "GRADE B" when grading
+    grade_colour: str | None = None
+
+
+def message(text: str, state: str) -> Text:
+    sym, style = SAY[state]
+    return Text.assemble((f"{sym} ", style), (clean(text, limit=160), style)) if text else Text("")
+
+
+def head(v: ins.InspectionView) -> Text:
+    u = v.unit
+    return Text(f" INSPECT  {clean(u.lpn, limit=20)}  {clean(u.description, limit=34)}", no_wrap=True)
+
+
+def progress(v: ins.InspectionView) -> Text:
+    steps = v.checklist.steps
+    at = min(v.step_index + 1, len(steps))
+    return Text("GRADE" if v.step is None else f"Step {at}/{len(steps)}")
+
+
+def sub(v: ins.InspectionView) -> Text:
+    u = v.unit
+    return Text(f" {clean(u.category, limit=20) or '—'} · {v.checklist.title} checklist v{v.checklist.version}"
+                f" · {clean(u.sku, limit=20)}", no_wrap=True)
+
+
+def hints(v: ins.InspectionView) -> Text:
+    text = "b back · n note · Esc leave (saved) · CMD:CANCEL cancel"
+    if v.step is not None and v.step.kind == "scan":
+        text = "e type it · " + text
+    return Text(" " + text)
+
+
+def step_panel(v: ins.InspectionView, step: ins.Step, typed: str) -> Panel:
+    """A step: its prompt and the keys (or scan, or digits typed so far) that answer it."""
+    keys = Text()
+    if step.kind == "check":
+        keys.append("1 ✔ Pass", "bold green").append("   ").append("2 ✖ Fail", "bold red")
+        if not step.required:
+            keys.append("   ").append("3 – N/A", "bold")
+    elif step.kind == "choice":
+        for i, opt in enumerate(step.options, start=1):
+            keys.append(f"{i}  {opt.label}", "bold")
+            keys.append(f"   CMD:{opt.command}\n" if opt.command else "\n", "dim")
+        keys.rstrip()
+    elif step.kind == "scan":
+        keys.append(f"▶ Scan the {NAMES[step.value or 'serial']}", "bold").append("   2 ✖ Not found", "bold red")
+        if not step.required:
+            keys.append("   3 – N/A", "bold")
+    else:
+        keys.append(f"▶ {typed or '_'} {step.unit}", "bold reverse" if typed else "bold")
+        keys.append("   Enter ✔" + ("   x – N/A" if not step.required else ""), "bold")
+    if previous := v.answers.get(step.id):
+        sym, style = SYMBOL.get(previous.get("result", "info"), SYMBOL["info"])
+        keys.append("\nwas: ").append(f"{sym} {clean(previous.get('label', ''), limit=40)}", style)
+    return Panel(Text(step.prompt), Text(step.help), keys)
+
+
+def grade_panel(v: ins.InspectionView, codes: CodesConfig, chosen: str | None) -> Panel:
+    """Every step answered: the suggested (or chosen) grade, to confirm or change."""
+    grade = chosen or v.suggested_grade
+    scale = [g.code for g in codes.grades]
+    gdef = codes.grade(grade)
+    keys = Text()
+    keys.append("Enter ✔ confirm", "bold green").append("   change: ").append(" ".join(scale), "bold")
+    if chosen:
+        keys.append(f"\n! changed: suggested {v.suggested_grade}, chosen {chosen}", "bold yellow")
+    if v.grade_cap:
+        by = [s.short for s in v.checklist.steps if v.answers.get(s.id, {}).get("grade_cap") == v.grade_cap]
+        keys.append(f"\ncapped at {v.grade_cap} by: {', '.join(by)}")
+    return Panel(Text(f"Grade {grade}: {gdef.name if gdef else ''}"), Text(gdef.definition if gdef else ""),
+                 keys, grade=f"GRADE {grade}",
+                 grade_colour=GRADE_COLOUR[min(scale.index(grade), len(GRADE_COLOUR) - 1)])
+
+
+def side(v: ins.InspectionView) -> Text:
+    """The side column: what the customer said, the steps so far, the grade so far, flags, note."""
+    t = Text()
+    t.append("CUSTOMER SAYS\n", "bold")
+    t.append(clean(v.unit.reason_text or "no reason given", limit=80) + "\n\n", "italic")
+    t.append("OBSERVED\n", "bold")
+    for i, step in enumerate(v.checklist.steps):
+        answer = v.answers.get(step.id)
+        if i == v.step_index:
+            t.append(f"▶ {step.short}\n", "bold reverse")
+        elif answer:
+            sym, style = SYMBOL.get(answer.get("result", "info"), SYMBOL["info"])
+            t.append(f"{sym} ", style).append(f"{step.short}\n")
+        else:
+            t.append(f"· {step.short}\n", "dim")
+    t.append(f"\nSo far: grade {v.suggested_grade}\n", "bold")
+    for flag in v.flags:
+        t.append(f"⚑ {flag}\n", "bold red")
+    if v.note:
+        t.append("Note: ", "bold").append(clean(v.note, limit=60))
+    return t
