@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dockstation.scanners.config import ScannerConfig
+from dockstation.scanners.config import ScannerConfig, evdev_device_problem
 
 ENV_HOME = "DOCKSTATION_HOME"
 
@@ -101,6 +101,16 @@ class WedgeConfig(Strict):
     min_length: int = Field(default=4, ge=1)
     max_duration_ms: float = Field(default=1500.0, gt=0)
     prefix: str | None = None
+    # Optional (Linux, `pip install 'dockstation[evdev]'`): read a HID scanner from its input
+    # device instead of the terminal (docs/scanners.md). None: the terminal only.
+    evdev_device: str | None = None
+
+    @field_validator("evdev_device")
+    @classmethod
+    def _event_device(cls, value: str | None) -> str | None:
+        if value is not None and (problem := evdev_device_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class StationConfig(Strict):

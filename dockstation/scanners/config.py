@@ -60,3 +60,17 @@ class ScannerConfig(BaseModel):
         if problem := encoding_problem(value):
             raise ValueError(problem)
         return value
+
+
+# -- [wedge] evdev_device in station.toml -------------------------------------------------------
+_EVDEV_DEVICE = re.compile(r"/dev/input/(?:event[0-9]+|by-(?:id|path)/[!-.0-~]*event[!-.0-~]*)")
+
+
+def evdev_device_problem(path: str) -> str | None:
+    """Why `path` cannot be a wedge scanner's input device, or None. It must be an event device
+    under /dev/input: `/dev/input/by-id/…-event-kbd` (best: it survives replugging), a by-path
+    link, or `/dev/input/eventN`. Whether it exists is found out at run time (it may be unplugged)."""
+    if not _EVDEV_DEVICE.fullmatch(path):
+        return (f"{path!r} is not an input event device: use the scanner's "
+                "/dev/input/by-id/…-event-kbd link (ls /dev/input/by-id), or /dev/input/eventN")
+    return None

@@ -10,15 +10,20 @@ GS (sent as Ctrl+] or Alt+0029) survives. Point it only at the scanner's own
 Keys are translated with a US layout (set the scanner's keyboard country to USA), turned into
 bytes with Enter as CR, and go through the same `LineFramer` rules as serial scanners. The
 reconnect loop is SerialReader's; only opening and reading the device differ.
+
+Switched on by `[wedge] evdev_device = "/dev/input/by-id/…-event-kbd"` in station.toml: the
+bench's services call `start_wedge_reader` (below), which never fails the bench — without
+python-evdev, or without the device, it warns and the terminal wedge goes on as before.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from dockstation.scanners.config import ScannerConfig
 from dockstation.scanners.ports import visible
@@ -30,10 +35,17 @@ from dockstation.scanners.serial_reader import (
     SerialReader,
 )
 
+if TYPE_CHECKING:
+    from dockstation.config import WedgeConfig
+
 try:
     import evdev  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the machine
     evdev = None
+
+log = logging.getLogger("dockstation.scanners")
+NAME = "evdev"  # the reader's name: header slot "scanner:evdev", warnings "scanner 'evdev': …"
+INSTALL_HINT = "pip install 'dockstation[evdev]' (Linux only)"
 
 EV_KEY = 1
 KEY_DOWN, KEY_UP = 1, 0  # value 2 is autorepeat, which scanners do not send
@@ -103,6 +115,12 @@ class KeyTranslator:
         return char
 
 
+def decode_keys(events: Iterable[tuple[int, int]], *, tab_ends_code: bool = False) -> str:
+    """The text a sequence of (key code, value) events types, from a fresh keyboard state. Pure."""
+    keys = KeyTranslator(tab_ends_code=tab_ends_code)
+    return "".join(keys.key(code, value) for code, value in events)
+
+
 class EvdevReader(SerialReader):
     """A wedge scanner's input device read in a thread; same callbacks and states as SerialReader.
 
@@ -123,14 +141,17 @@ class EvdevReader(SerialReader):
         tab_ends_code: bool = False,
         stale_after: float = STALE_PARTIAL_S,
         open_device: Callable[[str], Any] | None = None,
+        source: str | None = None,
     ) -> None:
         if open_device is None:
             if evdev is None:
-                raise RuntimeError("reading /dev/input needs python-evdev: pip install evdev")
+                raise RuntimeError(f"reading /dev/input needs python-evdev: {INSTALL_HINT}")
             open_device = evdev.InputDevice
         # Enter becomes CR below, whatever the serial terminator setting says
         config = config.model_copy(update={"terminator": "CR", "encoding": "utf-8"})
         super().__init__(config, on_scan, on_status, on_warning, stale_after=stale_after)
+        if source is not None:  # default "evdev:<name>"
+            self._framer.source = source
         self._open_device = open_device
         self._grab = grab
         self._tab_ends_code = tab_ends_code
@@ -181,3 +202,55 @@ def _open_error(path: str, exc: BaseException) -> str:
     if err == 16:
         return f"device {path} is grabbed by another program"
     return f"cannot open {path}: {exc}"
+
+
+def start_wedge_reader(
+    wedge: WedgeConfig,
+    on_scan: Callable[[ScanEvent], None],
+    on_status: Callable[[str, str], None],
+    on_warning: Callable[[str], None],
+    *,
+    open_device: Callable[[str], Any] | None = None,
+) -> EvdevReader | None:
+    """Start reading `[wedge] evdev_device`, if set; the running reader, or None.
+
+    Scans go to `on_scan` with source `evdev:<device>`, into the same pipeline as every other
+    scan. `on_status(text, level)` (ok/warn/error) is the header slot; `on_warning(text)` a
+    message for the bench's user. Nothing here stops the bench: without python-evdev, or with
+    the device missing (it is retried until it appears), there is a warning and the terminal
+    wedge goes on. Callbacks are called from the reader's thread.
+    """
+    device = wedge.evdev_device
+    if not device:
+        return None
+    fallback = "scans typed into the terminal still work"
+    if open_device is None and evdev is None:
+        text = f"[wedge] evdev_device is set but python-evdev is not installed: {INSTALL_HINT}; {fallback}"
+        log.warning("%s", text)
+        on_status(f"{NAME}: no evdev", "error")
+        on_warning(text)
+        return None
+    seen = {"connected": False, "warned": False}
+
+    def status(st: ScannerStatus) -> None:
+        level = {"connected": "ok", "connecting": "warn"}.get(st.state, "error")
+        on_status(NAME, level)
+        if st.state == "connected":
+            seen["connected"], seen["warned"] = True, False
+            log.info("evdev scanner: %s", st.detail)
+        elif st.state == "disconnected" and st.detail != "stopped" and not seen["warned"]:
+            # once when the device is missing at start, once each time it is lost; not per retry
+            seen["warned"] = True
+            log.warning("evdev scanner: %s", st.detail)
+            on_warning(f"evdev scanner: {visible(st.detail)}; {fallback}")
+
+    config = ScannerConfig(name=NAME, port=device)
+    try:
+        reader = EvdevReader(config, on_scan, status, on_warning, open_device=open_device,
+                             tab_ends_code="tab" in wedge.terminators, source=f"{NAME}:{device}")
+    except RuntimeError as exc:  # python-evdev vanished between the check and here
+        on_status(f"{NAME}: no evdev", "error")
+        on_warning(f"{exc}; {fallback}")
+        return None
+    reader.start()
+    return reader

@@ -49,6 +49,12 @@ class ServicesMixin:
         self.start_service("sync", SyncClient(self.store, self.home, self.config.station).run)
 
     def _start_serial_readers(self: BenchApp) -> None:
+        from dockstation.scanners.evdev_reader import start_wedge_reader  # [wedge] evdev_device
+
+        evdev = start_wedge_reader(self.config.station.wedge, lambda scan: self.post_message(ScanReceived(scan)),
+                                   lambda text, level: self.post_message(ServiceStatus("scanner:evdev", text, level)),
+                                   lambda text: self.post_message(BenchWarning(text)))
+        self._readers += [evdev] if evdev else []
         scanners = self.config.station.scanners
         if not scanners:
             return

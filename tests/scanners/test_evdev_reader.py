@@ -182,5 +182,5 @@ def test_reader_scans_reconnects_and_grabs(evdev_reader_on, recorder):
 def test_without_python_evdev_the_reader_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(evdev_reader, "evdev", None)
     config = ScannerConfig(name="w", port="/dev/input/event3")
-    with pytest.raises(RuntimeError, match="pip install evdev"):
+    with pytest.raises(RuntimeError, match=r"pip install .dockstation\[evdev\]."):
         EvdevReader(config, print, print, print)
