@@ -29,7 +29,7 @@ from dockstation.config import package_config_dir
 from dockstation.types import iso, utcnow
 from sync.bundle import BundleRefused, build_bundle, check_config_dir
 from sync.hq_db import ENV_DB, HQDatabase, HqConfig, HqEvent, hash_token
-from sync.hq_deps import BEARER, Db, Station, bearer_token, check_protocol_header, require_protocol
+from sync.hq_deps import BEARER, AnyCaller, Db, Station, bearer_token, check_protocol_header, require_protocol
 from sync.hq_events import lock_station, store_locked
 from sync.hq_manifest import CursorAhead, manifest_page
 from sync.hq_units import unit_view
@@ -130,14 +130,23 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
         _remember(db, bundle)
         return Response(bundle.model_dump_json(), media_type="application/json", headers={"ETag": etag})
 
-    @app.get(f"{API}/units/{{lpn}}", tags=["head office"])
-    def get_unit(lpn: str, station: Station, db: Db,
+    @app.get(f"{API}/units/{{lpn}}", tags=["head office"],
+             responses={401: {"description": "no, unknown or revoked token"},
+                        404: {"description": "no such unit (for a station token: none it handled)"}})
+    def get_unit(lpn: str, caller: AnyCaller, db: Db,
                  _p: Annotated[int | None, Depends(check_protocol_header)] = None) -> dict[str, Any]:
-        """Latest state of a unit, folded from the events of every bench that handled it."""
+        """Latest state of a unit, folded from the events of every bench that handled it.
+
+        A reader token reads any unit. A station token reads only units that station handled
+        (HQ holds at least one of its events for the LPN); any other LPN is a 404, the same as
+        a unit HQ does not have, so a bench cannot learn what other stations received."""
         t = HqEvent.__table__
         with db.read() as conn:
             rows = conn.execute(select(t.c.station_id, t.c.seq, t.c.kind, t.c.at, t.c.operator, t.c.lpn,
                                        t.c.rma_id, t.c.payload).where(t.c.lpn == lpn)).all()
+        if not caller.is_reader and not any(r.station_id == caller.name for r in rows):
+            raise HTTPException(404, f"no unit {lpn} handled by station {caller.name} at HQ (a station token reads "
+                                     "only its own units; other stations' units need an HQ reader token)")
         unit = unit_view((dict(r._mapping) for r in rows), utcnow())
         if unit is None:
             raise HTTPException(404, "no such unit at HQ (yet)")

@@ -5,13 +5,14 @@ bench file and the bench's tables never land at HQ. HQ keeps no state in its pro
 answer comes from here, so several workers may serve one PostgreSQL database.
 
 Tables (KPIs and reports read `hq_event`, joined to `hq_station` for the site):
-- `hq_station`  one row per bench: token hash, site, `acked_seq` (highest seq stored without
-                gaps from 1), revoked flag.
+- `hq_station`  one row per bench: its station token's hash, site, `acked_seq` (highest seq
+                stored without gaps from 1), revoked flag.
 - `hq_event`    every bench event once, `(station_id, seq)` primary key; `at` is the bench's
                 claim, `received_at` HQ's own clock. A unit's state is folded from its events
                 on demand (sync/hq_units.py), so there is no per-unit table to keep in step.
 - `hq_rma`, `hq_rma_line`  the manifest; `change_id` orders changes for the manifest cursor.
 - `hq_config`   config bundle versions HQ has served (audit).
+- `hq_reader`   one row per HQ reader (head office's read access): token hash, revoked flag.
 - `hq_conflict` events a bench re-sent with a seq HQ already holds but different content.
 """
 
@@ -22,6 +23,7 @@ import hmac
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -215,7 +217,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
-# -- stations and tokens --------------------------------------------------------------------
+# -- stations, readers and their tokens --------------------------------------------------------
+# Two kinds of bearer token, both random (32 bytes, url-safe) and stored only as SHA-256:
+# - a station token (hq_station) pushes that station's events and pulls manifest and config;
+# - a reader token (hq_reader) reads head-office data across stations (weekly KPIs, any unit).
+# Issuing, rotating and revoking go through `_set_token` for both kinds; every request looks the
+# token up in the database (`token_owner`, and `hq_events.lock_station` on the push path), so a
+# rotated or revoked token stops working at once, on every HQ worker.
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -224,37 +232,113 @@ class StationExists(Exception):
     pass
 
 
-def add_station(db: HQDatabase, station_id: str, *, site: str = "", rotate: bool = False) -> str:
-    """Register a station (or give it a new token); returns the token, which is stored hashed only."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
+class ReaderExists(StationExists):
+    pass
+
+
+class HqReader(HQModel, table=True):
+    """An HQ reader: head office's read access (reports, BI, support tools), not a bench."""
+
+    __tablename__ = "hq_reader"
+    name: str = Field(primary_key=True, max_length=64)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = _ts()
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    kind: str  # "station" | "reader"
+    name: str  # the station id, or the reader's name
+    revoked: bool
+
+
+_KINDS: dict[str, tuple[Any, str]] = {"station": (HqStation.__table__, "station_id"),
+                                      "reader": (HqReader.__table__, "name")}
+
+
+def _set_token(db: HQDatabase, kind: str, name: str, *, issue: bool, rotate: bool = False,
+               values: dict[str, Any] | None = None) -> str | None:
+    """The one place a token changes: `issue` registers `name` (or with `rotate`, replaces its
+    token and lifts a revocation) and returns the new token; `issue=False` revokes. None: no such
+    `name` to revoke."""
+    table, key = _KINDS[kind]
+    token = secrets.token_urlsafe(32) if issue else None
     with db.write() as conn:
-        t = HqStation.__table__
-        row = conn.execute(select(t.c.station_id).where(t.c.station_id == station_id)).first()
+        row = conn.execute(select(table.c[key], table.c.revoked).where(table.c[key] == name)).first()
+        if not issue:
+            if row is None:
+                return None
+            conn.execute(table.update().where(table.c[key] == name).values(revoked=True))
+            return ""
+        assert token is not None
         if row is not None and not rotate:
-            raise StationExists(f"station {station_id} already has a token (use --rotate for a new one)")
+            state = "is revoked (--rotate gives it a new token and lets it in again)" if row.revoked else \
+                "already has a token (use --rotate for a new one)"
+            raise (StationExists if kind == "station" else ReaderExists)(f"{kind} {name} {state}")
         if row is None:
-            conn.execute(t.insert().values(station_id=station_id, token_hash=hash_token(token), site=site,
-                                           created_at=now, revoked=False, acked_seq=0))
+            conn.execute(table.insert().values(**{key: name}, token_hash=hash_token(token), created_at=utcnow(),
+                                               revoked=False, **(values or {})))
         else:
-            values: dict[str, Any] = {"token_hash": hash_token(token), "revoked": False}
-            if site:
-                values["site"] = site
-            conn.execute(t.update().where(t.c.station_id == station_id).values(**values))
+            conn.execute(table.update().where(table.c[key] == name)
+                         .values(token_hash=hash_token(token), revoked=False,
+                                 **{k: v for k, v in (values or {}).items() if v}))
+    return token
+
+
+def add_station(db: HQDatabase, station_id: str, *, site: str = "", rotate: bool = False) -> str:
+    """Register a station (or, `rotate`, give it a new token: the old one stops working and a
+    revoked station is let in again); returns the token, which is stored hashed only."""
+    token = _set_token(db, "station", station_id, issue=True, rotate=rotate,
+                       values={"site": site, **({} if rotate else {"acked_seq": 0})})
+    assert token
+    return token
+
+
+def add_reader(db: HQDatabase, name: str, *, rotate: bool = False) -> str:
+    """Register an HQ reader (or give it a new token); returns the token, stored hashed only."""
+    token = _set_token(db, "reader", name, issue=True, rotate=rotate)
+    assert token
     return token
 
 
 def revoke_station(db: HQDatabase, station_id: str) -> bool:
-    t = HqStation.__table__
-    with db.write() as conn:
-        return conn.execute(t.update().where(t.c.station_id == station_id).values(revoked=True)).rowcount > 0
+    """Shut a station's token out at once (401); its events stay. False: no such station."""
+    return _set_token(db, "station", station_id, issue=False) is not None
+
+
+def revoke_reader(db: HQDatabase, name: str) -> bool:
+    return _set_token(db, "reader", name, issue=False) is not None
+
+
+def token_owner(conn: Connection, token: str) -> TokenOwner | None:
+    """Whose bearer token this is (a station or a reader, revoked or not); None if nobody's."""
+    digest = hash_token(token)
+    for kind, (table, key) in _KINDS.items():
+        row = conn.execute(select(table.c[key], table.c.token_hash, table.c.revoked)
+                           .where(table.c.token_hash == digest)).first()
+        if row is not None and hmac.compare_digest(row.token_hash, digest):
+            return TokenOwner(kind, str(row[0]), bool(row.revoked))
+    return None
 
 
 def station_for_token(conn: Connection, token: str) -> str | None:
-    """The station a bearer token belongs to, or None (unknown or revoked)."""
-    digest = hash_token(token)
+    """The station a bearer token belongs to, or None (unknown, revoked, or a reader's)."""
+    owner = token_owner(conn, token)
+    return owner.name if owner is not None and owner.kind == "station" and not owner.revoked else None
+
+
+def list_stations(db: HQDatabase) -> list[dict[str, Any]]:
+    """Every station, for `dockstation hq list`: id, site, created, revoked, acked seq, last push."""
     t = HqStation.__table__
-    row = conn.execute(select(t.c.station_id, t.c.token_hash, t.c.revoked).where(t.c.token_hash == digest)).first()
-    if row is None or row.revoked or not hmac.compare_digest(row.token_hash, digest):
-        return None
-    return str(row.station_id)
+    with db.read() as conn:
+        rows = conn.execute(select(t.c.station_id, t.c.site, t.c.created_at, t.c.revoked, t.c.acked_seq,
+                                   t.c.last_push_at).order_by(t.c.station_id)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def list_readers(db: HQDatabase) -> list[dict[str, Any]]:
+    t = HqReader.__table__
+    with db.read() as conn:
+        rows = conn.execute(select(t.c.name, t.c.created_at, t.c.revoked).order_by(t.c.name)).all()
+    return [dict(r._mapping) for r in rows]

@@ -1,22 +1,48 @@
 """FastAPI dependencies shared by every HQ router (sync routes here, the KPI routes in hq_kpis).
 
+Who may call what (docs/sync.md, "Tokens"):
+
+| token | may |
+| --- | --- |
+| station (`hq add-station ID`) | push its own events, pull manifest and config, read the units it handled |
+| reader (`hq add-reader NAME`) | read head-office data across stations: weekly KPIs, any unit |
+
 - `get_db`: the HQDatabase of the app (`Depends(get_db)`).
-- `require_station`: the station of the bearer token (401 without a valid one). The station is
-  always taken from the token, never from a request body.
+- `require_caller` (`Caller`): whoever the bearer token belongs to, station or reader; 401 without
+  a token, with one HQ does not know, or with a revoked one. Looked up in the database on every
+  request, so a revoked or rotated token stops working at once on every worker.
+- `require_station` (`Station`): the station of a station token (403 for a reader token). The
+  station is always taken from the token, never from a request body.
+- `require_reader` (`Reader`): a reader token (403 for a station token, saying what it needs).
 - `require_protocol` / `check_protocol_header`: the `X-Dockstation-Protocol` header, required on
   the station routes, checked when present elsewhere.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from sync.hq_db import HQDatabase, station_for_token
+from sync.hq_db import HQDatabase, token_owner
 from sync.protocol import ProtocolError, check_protocol
 
 BEARER = {"WWW-Authenticate": "Bearer"}
+ADD_READER = "dockstation hq add-reader NAME"
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: str  # "station" | "reader"
+    name: str  # station id or reader name
+
+    @property
+    def is_reader(self) -> bool:
+        return self.kind == "reader"
+
+    def describe(self) -> str:
+        return f"reader {self.name}" if self.is_reader else f"station {self.name}"
 
 
 def get_db(request: Request) -> HQDatabase:
@@ -26,18 +52,34 @@ def get_db(request: Request) -> HQDatabase:
 def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "a station token is required: Authorization: Bearer <token>", headers=BEARER)
+        raise HTTPException(401, "a token is required: Authorization: Bearer <token>", headers=BEARER)
     return token.strip()
 
 
-def require_station(db: Annotated[HQDatabase, Depends(get_db)],
-                    authorization: Annotated[str | None, Header()] = None) -> str:
+def require_caller(db: Annotated[HQDatabase, Depends(get_db)],
+                   authorization: Annotated[str | None, Header()] = None) -> Caller:
     token = bearer_token(authorization)
     with db.read() as conn:
-        station = station_for_token(conn, token)
-    if station is None:
-        raise HTTPException(401, "unknown or revoked station token", headers=BEARER)
-    return station
+        owner = token_owner(conn, token)
+    if owner is None:
+        raise HTTPException(401, "unknown token: HQ has no station or reader with it", headers=BEARER)
+    if owner.revoked:
+        raise HTTPException(401, f"the token of {owner.kind} {owner.name} was revoked at HQ", headers=BEARER)
+    return Caller(owner.kind, owner.name)
+
+
+def require_station(caller: Annotated[Caller, Depends(require_caller)]) -> str:
+    if caller.is_reader:
+        raise HTTPException(403, f"this route is for benches: it needs a station token, and {caller.describe()}'s "
+                                 "token only reads head-office data")
+    return caller.name
+
+
+def require_reader(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
+    if not caller.is_reader:
+        raise HTTPException(403, f"this route reads every station's data: it needs an HQ reader token ({ADD_READER}); "
+                                 f"the token of {caller.describe()} may push its events and pull manifest and config")
+    return caller
 
 
 def require_protocol(x_dockstation_protocol: Annotated[str | None, Header()] = None) -> int:
@@ -51,5 +93,7 @@ def check_protocol_header(x_dockstation_protocol: Annotated[str | None, Header()
     return None if x_dockstation_protocol is None else require_protocol(x_dockstation_protocol)
 
 
+AnyCaller = Annotated[Caller, Depends(require_caller)]
 Station = Annotated[str, Depends(require_station)]
+Reader = Annotated[Caller, Depends(require_reader)]
 Db = Annotated[HQDatabase, Depends(get_db)]

@@ -23,7 +23,7 @@ from dockstation.kpis.sql_report import sql_kpi_report
 from dockstation.kpis.stats import parse_week
 from dockstation.types import utcnow
 from sync.hq_db import HQDatabase, HqStation
-from sync.hq_deps import Db, Station
+from sync.hq_deps import Db, Reader
 
 WEEK_PATTERN = r"^\d{4}-W\d{2}$"
 
@@ -51,12 +51,16 @@ def weekly_report(db: HQDatabase, week: str, *, now: datetime | None = None,
 
 
 @router.get("/kpis/weekly", responses={200: {"description": "the week's KPI stack (docs/kpis.md)"},
-                                       401: {"description": "no or bad token"},
+                                       401: {"description": "no, unknown or revoked token"},
+                                       403: {"description": "a station token: KPIs across stations need a reader token"},
                                        422: {"description": "not an ISO week"}})
-def get_weekly(request: Request, db: Db, _station: Station,
+def get_weekly(request: Request, db: Db, _reader: Reader,
                week: Annotated[str, Query(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W07")]) -> Response:
     """Cycle time P50/P90, right first time, recovery by category and path, aging, margin leakage
-    by exception type and working capital released, per station and in total (weeks in UTC)."""
+    by exception type and working capital released, per station and in total (weeks in UTC).
+
+    Every station's figures: an HQ reader token only (`dockstation hq add-reader NAME`); a station
+    token gets 403."""
     try:
         options = report_options(getattr(request.app.state, "config_dir", None))
     except ConfigError as exc:
