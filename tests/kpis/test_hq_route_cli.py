@@ -17,7 +17,7 @@ from kpi_data import SITES, build
 from test_hq_report_sql import insert
 
 from sync.hq_app import create_app
-from sync.hq_db import HQDatabase, add_station
+from sync.hq_db import HQDatabase, add_reader, add_station
 from sync.hq_report_cli import report
 
 
@@ -40,7 +40,8 @@ def _free_port() -> int:
 @pytest.fixture
 def server(hq_db):
     db, _ = hq_db
-    token = add_station(db, "B99", site="HQ")
+    add_station(db, "B99", site="HQ")  # an idle station: listed with zeros
+    token = add_reader(db, "kpi-test")  # the weekly route is for head office readers
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
