@@ -1,15 +1,20 @@
-"""The lead screen's figures, aggregated in SQL over this bench's store.
+"""The lead screen's figures over this bench's store, in one read transaction.
 
-Built for a bench with 100k open units: one pass over the open units' index gives the counts and
-SLA breaches per state and lane; the aging buckets are index range counts (the hour buckets read
-only the young units, the day buckets only the old ones); the queue itself is one page of the most
-urgent units (the table shows counts for the rest); and everything about dispositions comes from
-the `event` table through its (kind, at) index, so it costs what this week did, not all history.
-The (state, lane, received_at, sla_due_at) index `ix_unit_queue` makes all of it index-only.
+Built for a bench with 100k open units (issue 8: a refresh within 100 ms):
+- the open units' counts, aging buckets and SLA breaches are index range counts
+  (`lead_queue.open_units`): no expression is evaluated per unit;
+- the queue itself is one page of the most urgent units, walking the partial index of open
+  units ix_unit_open_due; the table shows counts for the rest;
+- operators' actions today are read from the covering index ix_event_kind_at_op;
+- cycle time, mix and throughput come from each unit's first disposition in the window
+  (`lead_first`); with a `LeadCache` (the lead screen keeps one) a refresh reads only what the
+  events appended since the last one changed.
 
 Timestamps are compared as the store writes them (naive UTC text, microseconds always present),
-so parameters go through `_ts`, never through sqlite3's own datetime adapter.
+so parameters go through `ts`, never through sqlite3's own datetime adapter. The queries run on
+the session's own sqlite3 connection (same transaction, no SQL compilation per refresh).
 """
+
 
 from __future__ import annotations
 
@@ -20,24 +25,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
-
 from dockstation.kpis.config import KpisConfig
-from dockstation.kpis.stats import bucket_labels, dec, percentile
+from dockstation.kpis.lead_first import FirstDispositions, FirstRow, first_dispositions
+from dockstation.kpis.lead_queue import open_units
+from dockstation.kpis.lead_queue import parse_ts as _dt
+from dockstation.kpis.lead_queue import ts as _ts
+from dockstation.kpis.stats import bucket_labels, dec, rank
 from dockstation.store import Store
 from dockstation.types import as_utc
-
-
-def _ts(at: datetime) -> str:
-    return as_utc(at).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _dt(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -128,6 +123,16 @@ class LeadSnapshot:
         return self.queue_edges[index - 1] >= sla
 
 
+
+class LeadCache:
+    """What a lead screen keeps between refreshes so the next one reads only what changed (the
+    first dispositions of the window, see `lead_first`). One per screen; not thread-safe: the
+    screen runs one refresh at a time."""
+
+    def __init__(self) -> None:
+        self.first = FirstDispositions()
+
+
 def starts(now: datetime, tz: tzinfo | None) -> tuple[datetime, datetime]:
     """Start of today and of this week (Monday) in the bench's time zone, as UTC."""
     local = as_utc(now).astimezone(tz) if tz else as_utc(now).astimezone()
@@ -136,23 +141,7 @@ def starts(now: datetime, tz: tzinfo | None) -> tuple[datetime, datetime]:
     return day.astimezone(UTC), week.astimezone(UTC)
 
 
-# The first real disposition of each unit in a window (a policy hold in quarantine is a decision
-# but not a disposition: the unit is still waiting). Later overrides and redispositions are not a
-# second disposal for cycle time, mix or throughput. Bounded by what the bench disposed this week,
-# not by its backlog, so the rows come back (hours ago, cycle hours, path, value) and are summed
-# with the same percentile as HQ's. The hold test reads the payload as the bench writes it
-# (types.dumps: compact, so `"path":"quarantine"` cannot occur inside another string value).
-_NOT_HOLD = "instr({a}.payload, '\"path\":\"quarantine\"') = 0"
-_FIRST = f"""
-SELECT (julianday(:now) - julianday(e.at)) * 24.0, (julianday(e.at) - julianday(u.received_at)) * 24.0,
-       COALESCE(u.disposition, '?'), COALESCE(u.recovery_value, '0')
-FROM event e JOIN unit u ON u.lpn = e.lpn
-WHERE e.kind = 'unit_disposed' AND e.at >= :since AND e.at <= :now AND e.lpn IS NOT NULL
-  AND {_NOT_HOLD.format(a="e")}
-  AND NOT EXISTS (SELECT 1 FROM event p WHERE p.lpn = e.lpn AND p.kind = 'unit_disposed'
-                  AND (p.at < e.at OR (p.at = e.at AND p.seq < e.seq)) AND {_NOT_HOLD.format(a="p")})
-"""
-
+# Operators' actions today, index-only on ix_event_kind_at_op (kind, at, operator).
 _OPERATORS = """
 SELECT operator, kind, COUNT(*), MIN(at), MAX(at) FROM event
 WHERE kind IN ('unit_received', 'unit_graded', 'unit_disposed') AND at >= :day AND at <= :now
@@ -169,35 +158,13 @@ _PAGE_NO_DUE = (f"SELECT {_COLUMNS} FROM unit WHERE state NOT IN ('disposed', 'v
                 f"ORDER BY received_at LIMIT :lim")
 
 
-MAX_TERMS = 500  # scalar subqueries per statement (SQLite allows 2000 result columns)
-
-
-def _range_counts(conn: Any, pairs: list[tuple[str, str]], n_hours: int, n_days: int,
-                  params: dict[str, Any]) -> list[tuple[list[int], list[int]]]:
-    """Per (state, lane): units in hour buckets 0..k-1 (the last is the rest) and in day buckets
-    1..k (the first is the rest). :h{i} / :d{i} are the receipt times at each edge (now − edge):
-    age ≤ edge ⇔ received_at ≥ now − edge, so a unit exactly at an edge is in the younger bucket."""
-    terms: list[str] = []
-    for j, (state, lane) in enumerate(pairs):
-        params[f"s{j}"], params[f"l{j}"] = state, lane
-        base = f"SELECT COUNT(*) FROM unit WHERE state = :s{j} AND lane = :l{j} AND "
-        terms += [f"({base}received_at >= :h{i}{f' AND received_at < :h{i - 1}' if i else ''})"
-                  for i in range(n_hours)]
-        terms += [f"({base}received_at >= :d{i} AND received_at < :d{i - 1})" for i in range(1, n_days)]
-        if n_days:
-            terms.append(f"({base}received_at < :d{n_days - 1})")
-    values: list[int] = []
-    for at in range(0, len(terms), MAX_TERMS):
-        values += list(conn.execute(text("SELECT " + ", ".join(terms[at:at + MAX_TERMS])), params).one())
-    per = n_hours + n_days
-    rows = [[int(v) for v in values[j * per:(j + 1) * per]] for j in range(len(pairs))]
-    return [(row[:n_hours], row[n_hours:]) for row in rows]
-
-
 def lead_snapshot(store: Store, cfg: KpisConfig, *, now: datetime, lane_sla: Mapping[str, float] | None = None,
                   names: Mapping[str, str] | None = None, tz: tzinfo | None = None,
-                  page_rows: int | None = None) -> LeadSnapshot:
-    """Everything the lead screen shows, in one read transaction (a consistent picture)."""
+                  page_rows: int | None = None, cache: LeadCache | None = None) -> LeadSnapshot:
+    """Everything the lead screen shows, in one read transaction (a consistent picture).
+
+    With `cache` (kept by the caller between calls) the first dispositions are brought up to
+    date from the new events instead of read whole; the figures are the same either way."""
     t0 = time.perf_counter()
     now = as_utc(now)
     day, week = starts(now, tz)
@@ -205,11 +172,7 @@ def lead_snapshot(store: Store, cfg: KpisConfig, *, now: datetime, lane_sla: Map
     qe, de = list(cfg.aging.queue_hours), list(cfg.aging.open_days)
     snap = LeadSnapshot(now=now, day_start=day, week_start=week, queue_edges=qe,
                         queue_labels=bucket_labels(qe, "h"), open_labels=bucket_labels(de, "d"))
-    p: dict[str, Any] = {"now": _ts(now), "day": _ts(day), "week": _ts(week)}
-    for i, hours in enumerate(qe):
-        p[f"h{i}"] = _ts(now - timedelta(hours=hours))
-    for i, days in enumerate(de):
-        p[f"d{i}"] = _ts(now - timedelta(days=days))
+    p: dict[str, Any] = {"now": _ts(now), "day": _ts(day)}
     # A unit with no due time of its own falls back to its lane's SLA from the policy.
     lane_cases = []
     for i, (lane, hours) in enumerate(sorted(lane_sla.items())):
@@ -217,100 +180,101 @@ def lead_snapshot(store: Store, cfg: KpisConfig, *, now: datetime, lane_sla: Map
         lane_cases.append(f"WHEN :ln{i} THEN received_at < :lc{i}")
     fallback = f"(CASE lane {' '.join(lane_cases)} ELSE 0 END)" if lane_cases else "0"
     breach = f"COALESCE(sla_due_at < :now, {fallback})"
-    open_where = "state NOT IN ('disposed', 'voided')"
+    hours = cfg.lead.sparkline_hours
+    since = _ts(min(week, now - timedelta(hours=hours)))
 
     with store.read() as s:
-        conn = s.connection()
-        # One pass over the open units (index only): counts and breaches per state and lane ...
-        rows = conn.execute(text(
-            f"SELECT state, lane, COUNT(*), SUM({breach}) FROM unit WHERE {open_where} GROUP BY state, lane"),
-            p).all()
-        # ... then the aging buckets as index range counts, each reading only the rows in its range
-        # (young units for the hour buckets, old ones for the day buckets).
-        ranges = _range_counts(conn, [(r[0], r[1]) for r in rows], len(qe), len(de), p)
-        snap.open_aging = dict.fromkeys(snap.open_labels, 0)
-        for (state, lane, n, breached), (hours, days) in zip(rows, ranges, strict=True):
-            snap.open_units += n
-            snap.breached += int(breached or 0)
-            snap.by_state_lane[(state, lane)] = n
-            lane_counts = snap.queue_buckets.setdefault(lane, [0] * (len(qe) + 1))
-            for i, k in enumerate([*hours, n - sum(hours)]):
-                lane_counts[i] += k
-            snap.breached_by_lane[lane] = snap.breached_by_lane.get(lane, 0) + int(breached or 0)
-            for label, k in zip(snap.open_labels, [n - sum(days), *days], strict=True):
-                snap.open_aging[label] += k
-        snap.lane_sla = {lane: lane_sla.get(lane) for lane in sorted(set(snap.queue_buckets) | set(lane_sla))}
-
-        limit = page_rows or cfg.lead.page_rows
-        page = conn.execute(text(_PAGE.format(breach=breach)), {**p, "lim": limit}).all()
-        if len(page) < limit:
-            page += conn.execute(text(_PAGE_NO_DUE.format(breach=breach)), {**p, "lim": limit - len(page)}).all()
-        for r in page:
-            received = _dt(r[7]) or now
-            snap.queue.append(QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], received, _dt(r[8]),
-                                       (now - received).total_seconds() / 3600, bool(r[9])))
-
-        snap.exceptions_open = conn.execute(text("SELECT COUNT(*) FROM scan_exception WHERE state = 'open'")).scalar_one()
-        for r in conn.execute(text(
+        cur = s.connection().connection.driver_connection.cursor()
+        try:
+            counts = open_units(cur, now, qe, de, lane_sla)
+            limit = page_rows or cfg.lead.page_rows
+            page = cur.execute(_PAGE.format(breach=breach), {**p, "lim": limit}).fetchall()
+            if len(page) < limit:
+                page += cur.execute(_PAGE_NO_DUE.format(breach=breach), {**p, "lim": limit - len(page)}).fetchall()
+            exceptions_open = cur.execute("SELECT COUNT(*) FROM scan_exception WHERE state = 'open'").fetchone()[0]
+            exceptions = cur.execute(
                 "SELECT id, kind, code, at, operator, detail, rma_id, value FROM scan_exception "
-                "WHERE state = 'open' ORDER BY at, id LIMIT :lim"), {"lim": cfg.lead.exception_rows}):
-            at = _dt(r[3]) or now
-            snap.exceptions.append(ExceptionRow(r[0], r[1], r[2], at, r[4], r[5], r[6],
-                                                None if r[7] is None else dec(r[7]),
-                                                (now - at).total_seconds() / 3600))
+                "WHERE state = 'open' ORDER BY at, id LIMIT :lim", {"lim": cfg.lead.exception_rows}).fetchall()
+            operators = cur.execute(_OPERATORS, p).fetchall()
+            julian_now = float(cur.execute("SELECT julianday(:now)", p).fetchone()[0])
+            first = (cache.first.update(cur, store.path, since) if cache is not None
+                     else first_dispositions(cur, since))
+        finally:
+            cur.close()
 
-        snap.operators = _operators(conn, p, now, names or {})
-        hours = cfg.lead.sparkline_hours
-        since = min(week, now - timedelta(hours=hours))
-        first = conn.execute(text(_FIRST), {**p, "since": _ts(since)}).all()
-    _dispositions(snap, first, hours)
+    snap.open_units, snap.breached = counts.total, counts.breached
+    snap.by_state_lane, snap.breached_by_lane = counts.by_state_lane, counts.breached_by_lane
+    snap.queue_buckets = counts.queue_buckets
+    snap.open_aging = dict(zip(snap.open_labels, counts.open_aging, strict=True))
+    snap.lane_sla = {lane: lane_sla.get(lane) for lane in sorted(set(snap.queue_buckets) | set(lane_sla))}
+    for r in page:
+        received = _dt(r[7]) or now
+        snap.queue.append(QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], received, _dt(r[8]),
+                                   (now - received).total_seconds() / 3600, bool(r[9])))
+    snap.exceptions_open = int(exceptions_open)
+    for r in exceptions:
+        at = _dt(r[3]) or now
+        snap.exceptions.append(ExceptionRow(r[0], r[1], r[2], at, r[4], r[5], r[6],
+                                            None if r[7] is None else dec(r[7]),
+                                            (now - at).total_seconds() / 3600))
+    snap.operators = _operators(operators, names or {})
+    _dispositions(snap, first, julian_now, _ts(now), hours)
     snap.elapsed_ms = (time.perf_counter() - t0) * 1000
     return snap
 
 
 def _cycle(hours: list[float]) -> Cycle:
+    """P50 / P90 by nearest rank (stats.percentile), sorting once."""
     if not hours:
         return Cycle(0, None, None)
-    p50, p90 = percentile(hours, 50), percentile(hours, 90)
-    return Cycle(len(hours), round(p50, 2), round(p90, 2))  # type: ignore[arg-type]
+    hours.sort()
+    n = len(hours)
+    return Cycle(n, round(hours[rank(50, n) - 1], 2), round(hours[rank(90, n) - 1], 2))
 
 
-def _dispositions(snap: LeadSnapshot, first: Sequence[Any], spark_hours: int) -> None:
-    """Cycle time today / this week, the mix and the sparkline from the first dispositions
-    (rows of hours ago, cycle hours, path, recovery value)."""
+def _dispositions(snap: LeadSnapshot, first: Sequence[FirstRow], julian_now: float, now: str,
+                  spark_hours: int) -> None:
+    """Cycle time today / this week, the mix and the sparkline from the first dispositions."""
     to_day = (snap.now - snap.day_start).total_seconds() / 3600
     to_week = (snap.now - snap.week_start).total_seconds() / 3600
     spark = [0] * spark_hours
     cyc_day: list[float] = []
     cyc_week: list[float] = []
-    mix: dict[str, list[Any]] = {}
-    for ago, cycle, path, value in first:
-        # julianday differences carry ~1e-9 h of float noise: an event exactly 2 h ago is 2 h ago.
-        ago, cycle = round(ago, 6), None if cycle is None else round(cycle, 6)
+    week: dict[str, list[Decimal]] = {}
+    day: dict[str, list[Decimal]] = {}
+    for at, julian, cycle, path, value in first:
+        if at > now:  # recorded after `now` (a clock ahead): not yet, as of now
+            continue
+        # julianday differences carry ~1e-9 h of float noise: an event exactly 2 h ago is 2 h ago
+        # (the cycle hours were rounded alike when read).
+        ago = round((julian_now - julian) * 24.0, 6)
         if 0 <= ago < spark_hours:
             spark[spark_hours - 1 - int(ago)] += 1
         if ago > to_week:
             continue
-        today = ago <= to_day
-        m = mix.setdefault(path, [0, Decimal(0), 0, Decimal(0)])
-        v = dec(value)
-        m[2] += 1
-        m[3] += v
+        if path in week:
+            week[path].append(value)
+        else:
+            week[path] = [value]
         if cycle is not None:
             cyc_week.append(cycle)
-        if today:
-            m[0] += 1
-            m[1] += v
+        if ago <= to_day:
+            if path in day:
+                day[path].append(value)
+            else:
+                day[path] = [value]
             if cycle is not None:
                 cyc_day.append(cycle)
     snap.cycle_week, snap.cycle_today = _cycle(cyc_week), _cycle(cyc_day)
-    snap.mix = [MixRow(path, *m) for path, m in sorted(mix.items(), key=lambda kv: (-kv[1][2], kv[0]))]
+    mix = [MixRow(path, len(day.get(path, ())), sum(day.get(path, ()), Decimal(0)), len(values),
+                  sum(values, Decimal(0))) for path, values in week.items()]
+    snap.mix = sorted(mix, key=lambda m: (-m.units_week, m.path))
     snap.sparkline = spark
 
 
-def _operators(conn: Any, params: dict[str, Any], now: datetime, names: Mapping[str, str]) -> list[OperatorRow]:
+def _operators(rows: Sequence[Any], names: Mapping[str, str]) -> list[OperatorRow]:
     acc: dict[str, dict[str, Any]] = {}
-    for op, kind, n, first, last in conn.execute(text(_OPERATORS), params):
+    for op, kind, n, first, last in rows:
         a = acc.setdefault(op, {"unit_received": 0, "unit_graded": 0, "unit_disposed": 0,
                                 "first": _dt(first), "last": _dt(last)})
         a[kind] = n
@@ -320,8 +284,8 @@ def _operators(conn: Any, params: dict[str, Any], now: datetime, names: Mapping[
     for op, a in acc.items():
         # Rate over the operator's span today (first to last action), never under an hour, so one
         # early scan does not read as 60 units an hour.
-        hours = max((a["last"] - a["first"]).total_seconds() / 3600, 1.0)
+        span = max((a["last"] - a["first"]).total_seconds() / 3600, 1.0)
         total = a["unit_received"] + a["unit_graded"] + a["unit_disposed"]
         out.append(OperatorRow(op, names.get(op, op), a["unit_received"], a["unit_graded"], a["unit_disposed"],
-                               round(hours, 2), round(total / hours, 1)))
+                               round(span, 2), round(total / span, 1)))
     return sorted(out, key=lambda o: (-o.per_hour, o.badge))
