@@ -24,10 +24,9 @@ from typing import Any, NamedTuple
 
 from dockstation.kpis.stats import dec
 
-REAL = "kind = 'unit_disposed' AND instr(payload, '\"path\":\"quarantine\"') = 0"  # as in ix_event_disposal
-
 
 def _real(alias: str) -> str:
+    """A real disposition of `alias`: the WHERE of ix_event_disposal (store.py), term for term."""
     return f"{alias}.kind = 'unit_disposed' AND instr({alias}.payload, '\"path\":\"quarantine\"') = 0"
 
 
