@@ -4,7 +4,8 @@ One transaction per batch:
 1. lock the station's row (`FOR UPDATE`, found by its token on the HTTP path): pushes of one
    station serialise across every HQ worker, pushes of different stations run side by side;
 2. `INSERT ... ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq`: a retried batch (the bench
-   never heard the answer) stores nothing twice. A seq HQ already holds with *different* content is
+   never heard the answer) stores nothing twice. (On PostgreSQL a batch whose seqs are all above
+   the station's highest stored one, the usual case, is a plain INSERT: see hq_events_pg.) A seq HQ already holds with *different* content is
    never overwritten: it is kept in `hq_conflict` and named in the answer;
 3. `acked_seq` = the highest seq stored without gaps from 1, computed from the table (not from
    process memory: another worker may have stored the events that close a gap).

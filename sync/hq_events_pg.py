@@ -36,6 +36,23 @@ INSERT_EVENTS = _INSERT.format(source="%(events)s::jsonb")
 # The request body itself, when HQ validated it and it needs no change (see hq_app).
 INSERT_FROM_BODY = _INSERT.format(source="(%(events)s::jsonb)->'events'")
 
+# The usual batch: every seq above the highest this station has stored. The caller holds the
+# station's row lock, which every writer of the station's events takes, so none of them can be
+# stored meanwhile: a plain INSERT, without ON CONFLICT's speculative insertion (measured: a
+# sixth of PostgreSQL's time per event). It inserts all of the batch, or nothing when a seq is
+# not above that highest one (then the ON CONFLICT statement runs). Were the lock ever bypassed,
+# the primary key would refuse the batch (an error, the transaction rolled back), never double it.
+_PLAIN = (
+    "INSERT INTO hq_event (station_id, seq, kind, at, operator, lpn, rma_id, payload, received_at) "
+    "SELECT %(station)s::text, t.seq, t.kind, t.at AT TIME ZONE 'UTC', t.operator, t.lpn, t.rma_id, "
+    "coalesce(t.payload, '{{}}'::jsonb), %(now)s "
+    "FROM jsonb_to_recordset({source}) "
+    "AS t(seq bigint, kind text, at timestamptz, operator text, lpn text, rma_id text, payload jsonb) "
+    "WHERE (SELECT coalesce(max(seq), 0) FROM hq_event WHERE station_id = %(station)s::text) < %(lo)s"
+)
+PLAIN_EVENTS = _PLAIN.format(source="%(events)s::jsonb")
+PLAIN_FROM_BODY = _PLAIN.format(source="(%(events)s::jsonb)->'events'")
+
 
 def _naive(value: datetime) -> datetime:
     return as_utc(value).replace(tzinfo=None)
@@ -46,7 +63,9 @@ def insert_events(conn: Connection, station_id: str, events: list[EventIn], now:
     """Insert the events that are new; return their seqs. The batch goes as one JSON document:
     the request `body` as it came when given (validated, strict, so PostgreSQL reads in it what
     pydantic read), else serialised by pydantic. PostgreSQL converts the times to UTC."""
-    params = {"station": station_id, "now": _naive(now), "n": len(events),
+    params = {"station": station_id, "now": _naive(now), "n": len(events), "lo": min(e.seq for e in events),
               "events": body.decode() if body is not None else _EVENTS.dump_json(events).decode()}
+    if conn.exec_driver_sql(PLAIN_FROM_BODY if body is not None else PLAIN_EVENTS, params).rowcount == len(events):
+        return {e.seq for e in events}
     count, seqs = conn.exec_driver_sql(INSERT_FROM_BODY if body is not None else INSERT_EVENTS, params).one()
     return {e.seq for e in events} if count == len(events) else set(seqs or ())

@@ -135,6 +135,19 @@ def test_post_is_idempotent_and_answers_the_gap_free_high_water_mark(hq, hq_db):
     assert count(hq_db, HqEvent) == 6
 
 
+def test_a_batch_partly_stored_already_stores_only_the_new_events(hq, hq_db):
+    # On PostgreSQL a batch above the station's highest stored seq is a plain INSERT; one that
+    # overlaps what HQ holds (or fills a gap below it) must take the ON CONFLICT way instead.
+    token = add_station(hq_db, "B07")
+    post(hq, token, [ev(1), ev(2), ev(3)])
+    overlap = post(hq, token, [ev(2), ev(3), ev(4), ev(5)]).json()
+    assert (overlap["stored"], overlap["duplicates"], overlap["acked_seq"]) == (2, 2, 5)
+    post(hq, token, [ev(8)])
+    below = post(hq, token, [ev(6), ev(7)]).json()  # all new, but below the highest stored
+    assert (below["stored"], below["duplicates"], below["acked_seq"]) == (2, 0, 8)
+    assert count(hq_db, HqEvent) == 8
+
+
 def test_a_conflicting_duplicate_never_overwrites_and_is_flagged(hq, hq_db):
     token = add_station(hq_db, "B07")
     post(hq, token, [ev(1)])
