@@ -84,16 +84,57 @@ def start_hq(db_url: str, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     exe = Path(sys.executable).parent / "dockstation"
     cmd = [str(exe), "hq", "serve", "--db", db_url, "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stderr=log)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return proc, url
         except httpx.TransportError:
+            if proc.poll() is not None:
+                break
             time.sleep(0.05)
     proc.kill()
-    raise SystemExit("HQ did not start")
+    log.seek(0)
+    raise SystemExit("HQ did not start:\n" + log.read().decode(errors="replace")[-2000:])
+
+
+# -- CPU accounting (Linux /proc): where the machine's time went during a timed part ---------
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int | str) -> tuple[str, int, float] | None:
+    """(comm, ppid, CPU seconds) of a process, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
+    return comm, int(rest[1]), (int(rest[11]) + int(rest[12])) / _TICK
+
+
+def cpu_sample(hq_pid: int) -> dict[str, float]:
+    """CPU seconds so far of: the HQ process tree, every PostgreSQL process, this process, and
+    the whole machine (busy, all cores)."""
+    stats = {int(p): st for p in os.listdir("/proc") if p.isdigit() and (st := _stat(p)) is not None}
+    tree, grew = {hq_pid}, True
+    while grew:
+        kids = {p for p, st in stats.items() if st[1] in tree} - tree
+        grew, tree = bool(kids), tree | kids
+    out = {"hq": sum(stats[p][2] for p in tree if p in stats),
+           "postgres": sum(st[2] for st in stats.values() if st[0] == "postgres"),
+           "bench": sum(os.times()[:2])}
+    try:
+        vals = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        out["machine"] = (sum(vals) - vals[3] - vals[4]) / _TICK
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: after[k] - before[k] for k in before if k in after}
 
 
 def stop_hq(proc: subprocess.Popen) -> None:
@@ -172,8 +213,9 @@ async def push_all(url: str, work: list[tuple[str, str, list[bytes]]]) -> int:
     return sum(acks)
 
 
-def ingest_once(args: argparse.Namespace, base: str) -> tuple[float, float, int] | str:
-    """One round in a fresh schema: (HQ events/s, COPY rows/s, rows), or why it could not run."""
+def ingest_once(args: argparse.Namespace, base: str) -> tuple[float, float, int, dict[str, float]] | str:
+    """One round in a fresh schema: (HQ events/s, COPY rows/s, rows, CPU µs per event of HQ,
+    PostgreSQL, the load generator and the machine while HQ ingested), or why it could not run."""
     url, schema, why = pg_schema(base)
     if url is None:
         return why
@@ -193,9 +235,11 @@ def ingest_once(args: argparse.Namespace, base: str) -> tuple[float, float, int]
         total = len(copy_rows)
         proc, hq_url = start_hq(url, args.workers)
         try:
+            cpu0 = cpu_sample(proc.pid)
             start = time.perf_counter()
             acked = asyncio.run(push_all(hq_url, work))
             http_s = time.perf_counter() - start
+            cpu = cpu_used(cpu0, cpu_sample(proc.pid))
         finally:
             stop_hq(proc)
         import psycopg
@@ -215,7 +259,7 @@ def ingest_once(args: argparse.Namespace, base: str) -> tuple[float, float, int]
             copy_s = time.perf_counter() - start
             copied = conn.execute("SELECT count(*) FROM hq_event_copy").fetchone()[0]
         assert stored == copied == total and acked == total, (stored, copied, total, acked)
-        return total / http_s, total / copy_s, total
+        return total / http_s, total / copy_s, total, {k: v / total * 1e6 for k, v in cpu.items()}
     finally:
         drop_schema(base, schema)
 
@@ -240,6 +284,11 @@ def bench_ingest(args: argparse.Namespace) -> None:
           f"({total:,} stored once each)")
     print(f"    PostgreSQL COPY:         {total / copy_rate:7.2f} s  {copy_rate:10,.0f} rows/s")
     print(f"    ratio HQ/COPY:           {ratio:7.2f} x  (target >= 0.5)")
+    cpu = {k: statistics.median(r[3][k] for r in rounds if k in r[3]) for k in rounds[0][3]}
+    print(f"    CPU per event while HQ ingested: HQ {cpu['hq']:.1f} µs, PostgreSQL {cpu['postgres']:.1f} µs, "
+          f"load generator {cpu['bench']:.1f} µs"
+          + (f"; machine busy {cpu['machine']:.1f} of {1e6 / http_rate * (os.cpu_count() or 1):.1f} µs "
+             f"({os.cpu_count()} cores)" if "machine" in cpu else ""))
     if args.repeat > 1:
         print(f"    runs (ratio): {', '.join(f'{r[0] / r[1]:.2f}' for r in rounds)}")
 
@@ -360,7 +409,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2000, help="events per POST (the client's default)")
     ap.add_argument("--rmas", type=int, help="RMAs in the manifest (default 100,000; --full 1,000,000)")
     ap.add_argument("--page", type=int, default=20_000, help="largest manifest page (`dockstation sync` default)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="HQ worker processes")
+    ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                    help="HQ worker processes (default: 2 per core; each waits for PostgreSQL part of the time)")
     ap.add_argument("--hq-db", choices=["postgresql", "sqlite"], default="postgresql", help="HQ database for (b)")
     ap.add_argument("--only", choices=["ingest", "pull"], help="run one part")
     ap.add_argument("--repeat", type=int, default=1, help="run each measurement N times, print medians")
