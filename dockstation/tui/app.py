@@ -11,8 +11,9 @@ Scans come from three places and all go through ONE dispatcher, strictly in arri
 Dispatch: badge → sign in (on any screen); `CMD:LOGOUT` → sign out; otherwise the active
 screen's `async handle_scan(scan, classified) -> bool` may take it; if not, an LPN opens the
 unit and anything else is received on the receiving screen. Store calls run in a thread
-(`asyncio.to_thread`) and the result is shown — and the bell rung — only after they return,
-i.e. after the transaction committed.
+(`asyncio.to_thread`), except a parcel scan's one short transaction, which runs on the event
+loop when the database is free (inline_store.py); either way the result is shown — and the
+bell rung — only after the call returned, i.e. after the transaction committed.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store import Store
 from dockstation.text import clean
+from dockstation.tui.inline_store import InlineStore
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
 from dockstation.tui.sound import Pattern, Sounder
+from dockstation.tui.startup import IdleGC, load_triage
 from dockstation.types import utcnow
 
 try:  # Textual's own clock for Message.time (monotonic; perf_counter on Windows)
@@ -54,15 +57,6 @@ T = TypeVar("T")
 Job = Callable[[], Awaitable[None]]
 _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
-
-
-def load_triage(home: Path, config: BenchConfig) -> Triage:
-    """Lanes from the policy in force at `home`; a bad policy.toml stops the start (ConfigError)."""
-    from dockstation.policy.config import policy_for_home
-    from dockstation.policy.triage import triage_for_home
-
-    policy_for_home(home)  # validate now: the bench never starts half-configured
-    return triage_for_home(home)  # follows policy changes pulled from HQ, keeps the last good
 
 
 class BenchApp(ServicesMixin, App[None]):
@@ -90,6 +84,8 @@ class BenchApp(ServicesMixin, App[None]):
         self.home = Path(home)
         self.config = config or load_bench_config(self.home)
         self.store = store or Store.in_home(self.home)
+        self.inline_store = InlineStore(self.store)
+        self.idle_gc = IdleGC()
         st = self.config.station
         self.bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
                            grace_days=st.return_grace_days,
@@ -136,7 +132,12 @@ class BenchApp(ServicesMixin, App[None]):
             self._start_printer()
             self._start_sync()
 
+    def on_ready(self) -> None:
+        self.idle_gc.start()
+        self.set_interval(IdleGC.TICK_S, self.idle_gc.tick, name="idle-gc")
+
     async def on_unmount(self) -> None:
+        self.idle_gc.stop()
         self.stop_services()
 
     # -- key capture (keyboard wedge) -------------------------------------------------------
@@ -210,6 +211,7 @@ class BenchApp(ServicesMixin, App[None]):
         finally:
             self.scans_done += 1
             self.post_message(ScanHandled(scan, classified, self._outcome))
+            self.call_after_refresh(self.idle_gc.after_scan)  # once the result is painted
 
     async def dispatch(self, scan: ScanEvent, c: Classified) -> None:
         handler = getattr(self.screen, "handle_scan", None)

@@ -10,18 +10,18 @@ of the last results. Every string that came from a scanner or the manifest is sh
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from dockstation.receiving.core import LineChoice, Outcome, UnitView, handle_scan, line_for_gtin, receive_line
 from dockstation.scan import Classified, CodeKind, ScanEvent
-from dockstation.tui.widgets import BigText, LinePicker, StatusHeader, cell, safe
+from dockstation.tui.widgets import BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
 if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
@@ -35,6 +35,30 @@ HEADLINES = {
     "duplicate": "DUPLICATE", "invalid_code": "BAD CODE", "unknown_code": "UNKNOWN CODE",
     "wrong_item": "WRONG ITEM", "not_permitted": "NOT ALLOWED",
 }
+
+
+# Each state's colours, theme variables: (state line background, its text, big text, lane text).
+# Set as inline styles on those three one-line widgets: a class on their container (as app.tcss
+# once did) re-applies the stylesheet to its whole subtree on each change, ~3 ms of a scan.
+STATE_COLOURS = {
+    "ok": ("success", "text", "success", "accent"),
+    "error": ("error", "text", "error", ""),
+    "warn": ("warning", "background", "warning", "accent"),
+    "info": ("primary", "text", "primary-lighten-2", ""),
+}
+
+
+def theme_colour(variables: dict[str, str], name: str) -> tuple[Color, bool]:
+    """A theme variable as a colour and its "auto" flag (`$text` is `auto 87%`: by contrast)."""
+    colour, alpha, auto = Color(255, 255, 255), 1.0, False
+    for token in variables[name].split():
+        if token == "auto":
+            auto = True
+        elif token.endswith("%"):
+            alpha = float(token[:-1]) / 100
+        else:
+            colour = Color.parse(token)
+    return colour.multiply_alpha(alpha), auto
 
 
 def sla_text(view: UnitView) -> str:
@@ -52,8 +76,10 @@ class ReceiveScreen(Screen[None]):
         self.lines: tuple[LineChoice, ...] = ()
         self.pick_rma: str | None = None
         self.pick_scan: ScanEvent | None = None
-        self._log_keys: deque[object] = deque()
-        self._log_seq = 0
+        self._details_shape: tuple[int, int] | None = None  # (width, height) it was laid out for
+        self.state = "info"  # what the state line shows: ok / error / warn / info
+        self._painted: tuple[str, str] | None = None  # (theme, state) the colours are set for
+        self._colours: dict[str, tuple[Color, bool]] = {}
 
     @property
     def bench_app(self) -> BenchApp:
@@ -61,46 +87,75 @@ class ReceiveScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
-        with Vertical(id="main", classes="-info"):
+        with Vertical(id="main"):
             yield Static("", id="state", markup=False)
             yield BigText("", id="big")
             yield BigText("", id="lane")
             yield Static("", id="details", markup=False)
             yield LinePicker(id="picker")
-        yield Input(id="entry", max_length=256,
-                    placeholder="Type a code (damaged barcode) + Enter · F2 here")
-        yield DataTable(id="log", cursor_type="none", zebra_stripes=True, show_cursor=False)
+        entry = Input(id="entry", max_length=256, placeholder="Type a code (damaged barcode) + Enter · F2 here")
+        # A steady cursor: a blinking one repaints twice a second, and a scan landing just after
+        # such a frame waited up to two 60 fps ticks for its own (bench/README.md).
+        entry.cursor_blink = False
+        yield entry
+        yield ScanLog(id="log", max_rows=LOG_ROWS)
         yield Footer()
 
     def on_mount(self) -> None:
         # Looked up once: the scan → rendered path touches these on every scan.
-        self._main = self.query_one("#main")
         self._state = self.query_one("#state", Static)
         self._big = self.query_one("#big", BigText)
         self._lane = self.query_one("#lane", BigText)
         self._details = self.query_one("#details", Static)
-        self._table = table = self.query_one("#log", DataTable)
-        table.add_column("time", width=8, key="time")
-        table.add_column("", width=1, key="sym")
-        # Fixed widths: 80 columns with no horizontal scrollbar; long text ends in "…".
-        table.add_column("code", width=20, key="code")
-        table.add_column("result", width=40, key="result")
+        self._log = self.query_one("#log", ScanLog)
         self.watch(self.app, "operator", self._operator_changed, init=False)
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._paint(self.state))
         self.show_prompt()
 
     def _operator_changed(self, _: object) -> None:
         self.end_pick()
 
     # -- what is on screen -----------------------------------------------------------------
+    def _paint(self, state: str) -> None:
+        """The state's colours on the state line, the big text and the lane (see STATE_COLOURS)."""
+        self.state = state
+        theme = self.app.theme
+        if self._painted == (theme, state):
+            return
+        if self._painted is None or self._painted[0] != theme:
+            variables = self.app.get_css_variables()
+            self._colours = {name: theme_colour(variables, name) for row in STATE_COLOURS.values()
+                             for name in row if name}
+        self._painted = (theme, state)
+        colour = self._colours
+        background, text, big, lane = STATE_COLOURS.get(state, STATE_COLOURS["info"])
+        styles = self._state.styles
+        styles.background = colour[background][0]
+        styles.color, styles.auto_color = colour[text]
+        self._big.styles.color = colour[big][0]
+        self._lane.styles.color = colour[lane][0] if lane else None
+        self._lane.styles.text_style = "bold" if lane else None
+
     def _set(self, state: str, line: Text, big: str, lane: str = "", details: Text | None = None) -> None:
-        self._main.set_classes(f"-{state}")
+        # Each scan changes these widgets: repaints only, a layout only when a height changes
+        # (the lane shown or hidden, the details a line longer or shorter): bench/README.md.
+        self._paint(state)
         state_text = Text(f" {SYMBOL.get(state, '●')} ", style="bold")
         state_text.append_text(line)
-        self._state.update(state_text)
+        self._state.update(state_text, layout=False)  # one line, fixed height
         self._big.update(big)
         self._lane.update(lane)
-        self._lane.display = bool(lane)
-        self._details.update(details or Text(""))
+        if self._lane.display != bool(lane):
+            self._lane.display = bool(lane)
+        # Its height (auto) is its wrapped line count, as Textual measures it: a layout only if
+        # that changed.
+        widget = self._details
+        widget.update(details or Text(""), layout=False)
+        width = widget.content_size.width
+        shape = (width, widget.visual.get_height(widget.styles, width)) if width else None
+        if shape is None or shape != self._details_shape:
+            widget.refresh(layout=True)
+        self._details_shape = shape
 
     def show_prompt(self, note: str | None = None, state: str = "info") -> None:
         """What to scan next: the badge when signed out, else a parcel. `note` heads it."""
@@ -177,17 +232,11 @@ class ReceiveScreen(Screen[None]):
             sound.play("attention")
 
     def add_log(self, code: str, state: str, result: str) -> None:
-        """One row, appended; the oldest beyond LOG_ROWS removed (no full refresh)."""
-        table = self._table
-        self._log_seq += 1
+        """One row, appended at the bottom; the oldest beyond LOG_ROWS dropped (one repaint)."""
         at = self.bench_app.clock().astimezone()
         style = {"ok": "green", "error": "bold red", "warn": "yellow"}.get(state, "")
-        key = table.add_row(Text(f"{at:%H:%M:%S}"), Text(SYMBOL.get(state, "●"), style=style),
-                            cell(code, limit=20), cell(result, style, limit=40), key=f"r{self._log_seq}")
-        self._log_keys.append(key)
-        while len(self._log_keys) > LOG_ROWS:
-            table.remove_row(self._log_keys.popleft())
-        table.scroll_end(animate=False, immediate=False)
+        self._log.add_row(Text(f"{at:%H:%M:%S}"), Text(SYMBOL.get(state, "●"), style=style),
+                          cell(code, limit=20), cell(result, style, limit=40))
 
     def focus_entry(self) -> None:
         self.query_one("#entry", Input).focus()
@@ -235,7 +284,7 @@ class ReceiveScreen(Screen[None]):
         app = self.bench_app
         if app.operator is None or self.pick_rma != rma_id:
             return  # signed out or another parcel was scanned since: this pick is stale
-        outcome = await app.in_thread(receive_line, app.store, app.bench, app.operator, rma_id, line_no, scan)
+        outcome = await app.inline_store.call(receive_line, app.store, app.bench, app.operator, rma_id, line_no, scan)
         app.show_outcome(scan, outcome)
 
     async def _pick_by_gtin(self, scan: ScanEvent, c: Classified) -> None:
@@ -248,7 +297,7 @@ class ReceiveScreen(Screen[None]):
         why = "is already received on this RMA" if on_rma else "is not on the RMA"
         self._state.update(
             Text(" ! ", style="bold").append_text(safe(f"This product ({gtin}) {why}: scan another item or press Esc")))
-        self._main.set_classes("-warn")
+        self._paint("warn")
         self.add_log(scan.code, "warn", f"product {why}")
         self.bench_app.sound.play("attention")
 
@@ -272,7 +321,7 @@ class ReceiveScreen(Screen[None]):
         """A parcel (or unusable) code: the receiving use case, then its committed result."""
         app = self.bench_app
         self.end_pick()
-        outcome = await app.in_thread(handle_scan, app.store, app.bench, app.operator, scan, c)
+        outcome = await app.inline_store.call(handle_scan, app.store, app.bench, app.operator, scan, c)
         app.show_outcome(scan, outcome)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

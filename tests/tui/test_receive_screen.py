@@ -6,7 +6,7 @@ import threading
 
 from rich.text import Text
 from sqlmodel import select
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from dockstation.models import Event, ScanException, Unit
 from dockstation.receiving.core import MESSAGES
@@ -15,15 +15,15 @@ from dockstation.text import clean
 from dockstation.tui.lead import LeadScreen
 from dockstation.tui.messages import ScanReceived
 from dockstation.tui.receive import ReceiveScreen
-from dockstation.tui.widgets import LinePicker
+from dockstation.tui.widgets import LinePicker, ScanLog
 from dockstation.types import utcnow
 
 from tui_helpers import burst, db, scan, see, state_line, wait_for
 
 
 def log_rows(app) -> list[list[str]]:
-    table = app.receive_screen.query_one("#log", DataTable)
-    return [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
+    log = app.receive_screen.query_one("#log", ScanLog)
+    return [[str(c) for c in row] for row in log.rows]
 
 
 async def test_badge_scan_signs_in_and_header_shows_the_operator(make_app, manifest):
@@ -128,7 +128,7 @@ async def test_each_exception_shows_its_message_big_and_red(make_app, manifest):
         for code, kind in cases.items():
             await scan(pilot, app, code)
             assert MESSAGES[kind] in state_line(app), code
-            assert app.receive_screen.query_one("#main").has_class("-error")
+            assert app.receive_screen.state == "error"
             assert "✖" in state_line(app)
             assert app.sound.history[-1] == "error"
     with manifest.read() as s:
@@ -193,8 +193,8 @@ async def test_hostile_codes_change_nothing_but_exception_rows(make_app, manifes
                 await pilot.click("#details")
                 await pilot.click("#log")
         assert [r[2] for r in log_rows(app)[1:4]] == [clean(c, limit=20) for c in HOSTILE_WEDGE[:3]]
-        table = app.receive_screen.query_one("#log", DataTable)
-        assert all(isinstance(c, Text) for n in range(table.row_count) for c in table.get_row_at(n))
+        log = app.receive_screen.query_one("#log", ScanLog)
+        assert all(isinstance(c, Text) for row in log.rows for c in row)
         for code in HOSTILE_SERIAL:  # a serial scanner delivers any bytes at all
             target = app.scans_done + 1
             app.post_message(ScanReceived(ScanEvent(code, "serial:test", None, utcnow())))

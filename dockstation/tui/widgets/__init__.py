@@ -1,8 +1,9 @@
-"""Bench widgets shared by the screens: status header, big text, safe text, line picker."""
+"""Bench widgets shared by the screens: status header, big text, safe text, line picker, scan log."""
 
 from dockstation.tui.widgets.bigtext import BigText, big_rows, big_width
 from dockstation.tui.widgets.header import StatusHeader
 from dockstation.tui.widgets.line_picker import LinePicker
+from dockstation.tui.widgets.scan_log import ScanLog
 from dockstation.tui.widgets.safe import cell, safe
 
-__all__ = ["BigText", "LinePicker", "StatusHeader", "big_rows", "big_width", "cell", "safe"]
+__all__ = ["BigText", "LinePicker", "ScanLog", "StatusHeader", "big_rows", "big_width", "cell", "safe"]

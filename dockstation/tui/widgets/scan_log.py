@@ -1,0 +1,125 @@
+"""The scan log under the entry field: a header line, then the last results, newest at the bottom.
+
+Why not a `DataTable`: on every scan the table added a row, removed the oldest, changed its
+virtual size (a layout) and scrolled to the end after the next refresh (a second frame), and
+re-rendered every visible cell through Rich's padding and cropping (~9 ms of a ~10 ms frame at
+80x24, bench/README.md). This widget has a fixed height, never scrolls and never changes size:
+a new row is a repaint of its own lines only, and each row is rendered once into a `Strip` and
+then reused until it leaves the log.
+
+Rows are `rich.text.Text` cells (the caller passes `clean`ed, markup-free text); columns have
+fixed widths (time 8, symbol 1, code 20, result 40: 80 columns) and long text ends in "…".
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+from textual.widget import Widget
+
+COLUMNS: tuple[tuple[str, int], ...] = (("time", 8), ("", 1), ("code", 20), ("result", 40))
+GAP = "  "
+
+
+class LogRow(NamedTuple):
+    seq: int
+    cells: tuple[Text, Text, Text, Text]
+
+
+def _fit(cell: Text, width: int) -> Text:
+    out = cell.copy()
+    out.truncate(width, overflow="ellipsis", pad=True)
+    return out
+
+
+class ScanLog(Widget):
+    """The last `max_rows` results; as many as fit are shown, the newest on the bottom line."""
+
+    COMPONENT_CLASSES = {"scan-log--header", "scan-log--even-row"}
+    DEFAULT_CSS = """
+    ScanLog {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        & > .scan-log--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .scan-log--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .scan-log--even-row { background: $surface-lighten-1 50%; }
+        &:dark > .scan-log--even-row { background: $surface-darken-1 40%; }
+    }
+    """
+
+    def __init__(self, *, max_rows: int = 50, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: deque[LogRow] = deque(maxlen=max_rows)
+        self._seq = 0
+        self._strips: dict[tuple[int, int], Strip] = {}  # (seq, width) → the rendered row
+
+    # -- content ---------------------------------------------------------------------------
+    def add_row(self, at: Text, symbol: Text, code: Text, result: Text) -> None:
+        """Append one row (the oldest beyond `max_rows` drops out); one repaint, no layout."""
+        self._seq += 1
+        self._rows.append(LogRow(self._seq, (at, symbol, code, result)))
+        if len(self._strips) > 2 * (self._rows.maxlen or 50):
+            live = {0} | {row.seq for row in self._rows}
+            self._strips = {k: v for k, v in self._strips.items() if k[0] in live}
+        self.refresh()
+
+    @property
+    def rows(self) -> list[tuple[Text, Text, Text, Text]]:
+        """The rows kept, oldest first (more than may fit on screen)."""
+        return [row.cells for row in self._rows]
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self._strips.clear()
+        self.refresh()
+
+    # -- rendering (Textual's line API) ----------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # theme or CSS changed: colours of cached rows are stale
+
+    def _line(self, cells: tuple[Text, ...], style: Style) -> Text:
+        line = Text(" ", style=style, no_wrap=True, end="")
+        for n, (cell, (_, width)) in enumerate(zip(cells, COLUMNS)):
+            if n:
+                line.append(GAP)
+            line.append_text(_fit(cell, width))
+        return line
+
+    def _strip(self, line: Text, width: int, style: Style) -> Strip:
+        # Text.render leaves a span-less text unstyled: the row's style goes under every segment.
+        return Strip(list(line.render(self.app.console))).apply_style(style).adjust_cell_length(width, style)
+
+    def render_line(self, y: int) -> Strip:
+        # Called for every line of every frame the log is repainted in: cache hits stay cheap.
+        width, height = self.size
+        if y == 0:
+            header = self._strips.get((0, width))
+            if header is None:
+                style = self.rich_style + self.get_component_styles("scan-log--header").rich_style
+                header = self._strips[0, width] = self._strip(
+                    self._line(tuple(Text(name) for name, _ in COLUMNS), style), width, style)
+            return header
+        rows = self._rows
+        first = max(0, len(rows) - max(0, height - 1))  # the newest rows that fit
+        index = first + y - 1
+        if index >= len(rows):
+            return Strip.blank(width, self.rich_style)
+        row = rows[index]
+        key = (row.seq, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            style = self.rich_style
+            if row.seq % 2:  # zebra stripes follow the row, not its position on screen
+                style = style + self.get_component_styles("scan-log--even-row").rich_style
+            strip = self._strips[key] = self._strip(self._line(row.cells, style), width, style)
+        return strip
