@@ -175,7 +175,8 @@ class ReceiveScreen(Screen[None]):
             if app.is_demo():  # the codes to try, written by the demo builder
                 tries = [ln.strip() for ln in (app.home / "DEMO").read_text().splitlines()
                          if ln.startswith("  ")][:6]
-                details.append_text(safe("\nDemo, try: " + " · ".join(t.split()[0] for t in tries)))
+                details.append("\n")  # outside safe(): it strips control characters, newlines too
+                details.append_text(safe("Demo, try: " + " · ".join(t.split()[0] for t in tries)))
             self._set(state, safe(line), "SCAN RMA", details=details)
 
     def show_message(self, state: str, title: str, message: str, code: str | None = None) -> None:

@@ -130,6 +130,8 @@ def test_redisposition_needs_a_lead_and_keeps_the_refund(store, bench, policy):
     ((), "D", "defective", "full", "100.00"),  # damaged, but the customer says defective: no fee
     (("empty_box",), "F", "changed_mind", "none", "0.00"),
     (("wrong_item", "missing_accessories"), "C", "changed_mind", "none", "0.00"),
+    (("serial_mismatch",), "D", "defective", "none", "0.00"),  # not the unit sold
+    (("activation_locked",), "C", "defective", "none", "0.00"),
 ])
 def test_refund_recommendation(store, bench, policy, flags, grade, reason, refund, amount):
     lpn = graded(store, 8, category="home", grade=grade, price="100.00", flags=flags, reason_code=reason)
