@@ -88,24 +88,34 @@ class FakeDevice:
         self.events: list = []
         self.gone = False
         self.grabbed = False
+        self._lock = threading.Lock()  # the test thread pushes while the reader thread reads
 
     def grab(self) -> None:
         self.grabbed = True
 
     def push(self, events) -> None:
-        self.events += [SimpleNamespace(type=1, code=c, value=v) for c, v in events]
+        with self._lock:
+            self.events += [SimpleNamespace(type=1, code=c, value=v) for c, v in events]
         os.write(self._w, b"x")
 
     def unplug(self) -> None:
         self.gone = True
         os.write(self._w, b"x")
 
+    def _take(self) -> list:
+        with self._lock:
+            events, self.events = self.events, []
+        return events
+
     def read(self):
         # like the kernel: events already queued are read before the unplug shows
-        events, self.events = self.events, []
+        events = self._take()
         if not events:
             os.read(self._r, 1024)
-            if self.gone:
+            events = self._take()  # pushed while the pipe was being drained
+            if events and self.gone:
+                os.write(self._w, b"x")  # the unplug is still to be seen, on the next read
+            elif self.gone:
                 raise OSError(errno.ENODEV, "No such device")
         return iter(events)
 

@@ -91,6 +91,7 @@ def sla_hours(store, lpn: str) -> float:
 
 
 def notices(app: BenchApp) -> list[str]:
+    # notify() posts a message: a toast is listed here only once the app has handled it (wait for it)
     return [str(n.message) for n in app._notifications]  # Textual keeps the toasts shown
 
 
@@ -140,7 +141,7 @@ async def test_a_config_from_hq_applies_between_units_never_mid_inspection(hq_se
         await pilot.press("escape")  # leave the unit (its inspection stays open): now it applies
         await wait(pilot, lambda: isinstance(app.screen, ReceiveScreen), "back to receiving")
         await wait(pilot, lambda: app.config_version == v2, "config v2 applied")
-        assert f"config v{v2[:12]} from HQ applied" in notices(app)
+        await wait(pilot, lambda: f"config v{v2[:12]} from HQ applied" in notices(app), "the notice")
         # every part at once
         assert app.policy.version == "2026.12-1" and app.bench.triage.policy.version == "2026.12-1"
         assert "price_match" in app.bench.codes.reason_codes and app.config.codes is app.bench.codes
@@ -168,7 +169,7 @@ async def test_a_bundle_the_bench_refuses_never_reaches_the_app(hq_served, hq_co
     async with app.run_test(size=(100, 30)) as pilot:
         # the first pull of this bench (it had no HQ layer yet) is applied like any other
         await wait(pilot, lambda: app.config_version == v1, "config v1 applied")
-        assert f"config v{v1[:12]} from HQ applied" in notices(app)
+        await wait(pilot, lambda: f"config v{v1[:12]} from HQ applied" in notices(app), "the notice")
         before: dict[str, Any] = {"policy": app.policy, "bench": app.bench, "checklists": app.checklists}
         edit(hq_config / "policy.toml", ('version = "2026.11-1"', 'version = "2026.12-1"'))
         (hq_config / "categories" / "drones.toml").write_text(
@@ -196,4 +197,5 @@ async def test_a_config_installed_by_dockstation_sync_while_the_tui_runs_is_appl
         # `dockstation sync --full` from cron, in its own process: its own client, no TUI callback
         assert (await app.in_thread(lambda: bench.client().sync_once(full=True))).config_updated
         await wait(pilot, lambda: app.config_version == v2, "config v2 applied by the running TUI")
-        assert app.policy.version == "2026.12-1" and f"config v{v2[:12]} from HQ applied" in notices(app)
+        await wait(pilot, lambda: f"config v{v2[:12]} from HQ applied" in notices(app), "the notice")
+        assert app.policy.version == "2026.12-1"
