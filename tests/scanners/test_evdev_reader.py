@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import errno
-import os
 import threading
-from types import SimpleNamespace
 
 import pytest
+
+from evdev_fakes import FakeDevice
 
 from dockstation.scanners import evdev_reader
 from dockstation.scanners.config import ScannerConfig
@@ -77,56 +77,6 @@ def test_key_codes_match_python_evdev():
     assert (ecodes.KEY_KP0, ecodes.KEY_KP9, ecodes.KEY_CAPSLOCK) == (KP["0"], KP["9"], CAPS)
 
 
-class FakeDevice:
-    """Stands in for evdev.InputDevice: a pipe makes select() see pending events."""
-
-    def __init__(self, bench: FakeBench) -> None:
-        self.bench = bench
-        self.name = "Acme Scanner\x1b[31m"
-        self._r, self._w = os.pipe()
-        self.fd = self._r
-        self.events: list = []
-        self.gone = False
-        self.grabbed = False
-        self._lock = threading.Lock()  # the test thread pushes while the reader thread reads
-
-    def grab(self) -> None:
-        self.grabbed = True
-
-    def push(self, events) -> None:
-        with self._lock:
-            self.events += [SimpleNamespace(type=1, code=c, value=v) for c, v in events]
-        os.write(self._w, b"x")
-
-    def unplug(self) -> None:
-        self.gone = True
-        os.write(self._w, b"x")
-
-    def _take(self) -> list:
-        with self._lock:
-            events, self.events = self.events, []
-        return events
-
-    def read(self):
-        # like the kernel: events already queued are read before the unplug shows
-        events = self._take()
-        if not events:
-            os.read(self._r, 1024)
-            events = self._take()  # pushed while the pipe was being drained
-            if events and self.gone:
-                os.write(self._w, b"x")  # the unplug is still to be seen, on the next read
-            elif self.gone:
-                raise OSError(errno.ENODEV, "No such device")
-        return iter(events)
-
-    def close(self) -> None:
-        for fd in (self._r, self._w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
 class FakeBench:
     """Plugs fake devices in and out; open_device finds the current one or raises ENOENT."""
 
@@ -135,7 +85,7 @@ class FakeBench:
         self.opened = threading.Event()
 
     def plug(self) -> FakeDevice:
-        self.device = FakeDevice(self)
+        self.device = FakeDevice("Acme Scanner\x1b[31m")
         return self.device
 
     def open_device(self, path: str) -> FakeDevice:

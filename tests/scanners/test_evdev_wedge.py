@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from evdev_fakes import FakeDevice
+
 from dockstation.config import ConfigError, StationConfig, WedgeConfig, load_layered
 from dockstation.scanners import evdev_reader
 from dockstation.scanners.evdev_reader import decode_keys, start_wedge_reader
@@ -87,37 +89,6 @@ def test_without_python_evdev_a_clear_warning_and_no_reader(monkeypatch, caplog)
     assert "python-evdev is not installed" in warning and "pip install 'dockstation[evdev]'" in warning
     assert "terminal still work" in warning
     assert "python-evdev is not installed" in caplog.text
-
-
-class FakeDevice:
-    """evdev.InputDevice's surface: fd (a pipe for select), read(), grab(), close(), name."""
-
-    name = "Acme Wedge"
-
-    def __init__(self) -> None:
-        self._r, self._w = os.pipe()
-        self.fd, self.events, self.grabbed = self._r, [], False
-
-    def grab(self) -> None:
-        self.grabbed = True
-
-    def push(self, events) -> None:
-        from types import SimpleNamespace
-
-        self.events += [SimpleNamespace(type=1, code=c, value=v) for c, v in events]
-        os.write(self._w, b"x")
-
-    def read(self):
-        events, self.events = self.events, []
-        os.read(self._r, 1024)
-        return iter(events)
-
-    def close(self) -> None:
-        for fd in (self._r, self._w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 def test_a_missing_device_warns_once_then_connects_and_scans_with_its_source():

@@ -3,9 +3,9 @@ python-evdev the header and a warning say so, and the terminal wedge keeps worki
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 
+from evdev_fakes import FakeDevice
 from tui_helpers import burst, wait_for
 
 from dockstation.models import Event
@@ -29,33 +29,6 @@ def typed(text: str) -> list[tuple[int, int]]:
     return out
 
 
-class FakeDevice:
-    name = "Acme Wedge"
-
-    def __init__(self) -> None:
-        self._r, self._w = os.pipe()
-        self.fd, self.events = self._r, []
-
-    def grab(self) -> None:
-        pass
-
-    def push(self, text: str) -> None:
-        self.events += [SimpleNamespace(type=1, code=c, value=v) for c, v in typed(text)]
-        os.write(self._w, b"x")
-
-    def read(self):
-        events, self.events = self.events, []
-        os.read(self._r, 1024)
-        return iter(events)
-
-    def close(self) -> None:
-        for fd in (self._r, self._w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
 def with_evdev(home) -> None:
     station = home / "config" / "station.toml"
     station.write_text(station.read_text() + f'\n[wedge]\nevdev_device = "{DEVICE}"\n')
@@ -69,7 +42,7 @@ async def test_scans_from_the_evdev_device_are_received_with_their_source(make_a
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.slots.get("scanner:evdev") and app.slots["scanner:evdev"].level == "ok",
                        "evdev slot ok")
-        device.push("OP-9001\rRMA-2026-000001\r")
+        device.push(typed("OP-9001\rRMA-2026-000001\r"))
         await wait_for(pilot, lambda: app.current_lpn is not None, "a unit received from the evdev device")
     with app.store.read() as s:
         received = s.exec(select(Event).where(Event.kind == "unit_received")).one()
