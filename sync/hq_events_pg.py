@@ -22,14 +22,17 @@ from sync.protocol import EventIn
 
 _EVENTS = TypeAdapter(list[EventIn])
 
-# One row back, not one per event: how many were new, and which only when some were not.
-_INSERT = (
-    "WITH ins AS (INSERT INTO hq_event (station_id, seq, kind, at, operator, lpn, rma_id, payload, received_at) "
-    "SELECT %(station)s, t.seq, t.kind, t.at AT TIME ZONE 'UTC', t.operator, t.lpn, t.rma_id, "
+# The batch's rows from one JSON document ({source}), as hq_event rows.
+_ROWS = (
+    "INSERT INTO hq_event (station_id, seq, kind, at, operator, lpn, rma_id, payload, received_at) "
+    "SELECT %(station)s::text, t.seq, t.kind, t.at AT TIME ZONE 'UTC', t.operator, t.lpn, t.rma_id, "
     "coalesce(t.payload, '{{}}'::jsonb), %(now)s "
     "FROM jsonb_to_recordset({source}) "
     "AS t(seq bigint, kind text, at timestamptz, operator text, lpn text, rma_id text, payload jsonb) "
-    "ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq) "
+)
+# One row back, not one per event: how many were new, and which only when some were not.
+_INSERT = (
+    "WITH ins AS (" + _ROWS + "ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq) "
     "SELECT count(*), CASE WHEN count(*) < %(n)s THEN array_agg(seq) END FROM ins"
 )
 INSERT_EVENTS = _INSERT.format(source="%(events)s::jsonb")
@@ -43,12 +46,7 @@ INSERT_FROM_BODY = _INSERT.format(source="(%(events)s::jsonb)->'events'")
 # not above that highest one (then the ON CONFLICT statement runs). Were the lock ever bypassed,
 # the primary key would refuse the batch (an error, the transaction rolled back), never double it.
 _PLAIN = (
-    "INSERT INTO hq_event (station_id, seq, kind, at, operator, lpn, rma_id, payload, received_at) "
-    "SELECT %(station)s::text, t.seq, t.kind, t.at AT TIME ZONE 'UTC', t.operator, t.lpn, t.rma_id, "
-    "coalesce(t.payload, '{{}}'::jsonb), %(now)s "
-    "FROM jsonb_to_recordset({source}) "
-    "AS t(seq bigint, kind text, at timestamptz, operator text, lpn text, rma_id text, payload jsonb) "
-    "WHERE (SELECT coalesce(max(seq), 0) FROM hq_event WHERE station_id = %(station)s::text) < %(lo)s"
+    _ROWS + "WHERE (SELECT coalesce(max(seq), 0) FROM hq_event WHERE station_id = %(station)s::text) < %(lo)s"
 )
 PLAIN_EVENTS = _PLAIN.format(source="%(events)s::jsonb")
 PLAIN_FROM_BODY = _PLAIN.format(source="(%(events)s::jsonb)->'events'")
