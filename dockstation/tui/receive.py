@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
 
 LOG_ROWS = 50
+EXCEPTION_LANE = "SET ASIDE"  # an exception parcel goes to the lead's shelf, not into a lane
 SYMBOL = {"ok": "✔", "error": "✖", "warn": "!", "info": "●"}
 # Short headlines, drawn big, for each exception kind; the full message is on the state line.
 HEADLINES = {
@@ -42,7 +43,7 @@ HEADLINES = {
 # once did) re-applies the stylesheet to its whole subtree on each change, ~3 ms of a scan.
 STATE_COLOURS = {
     "ok": ("success", "text", "success", "accent"),
-    "error": ("error", "text", "error", ""),
+    "error": ("error", "text", "error", "error"),
     "warn": ("warning", "background", "warning", "accent"),
     "info": ("primary", "text", "primary-lighten-2", ""),
 }
@@ -219,7 +220,9 @@ class ReceiveScreen(Screen[None]):
             headline = HEADLINES.get(outcome.exception_kind or "", "EXCEPTION")
             details = Text("Code: ").append_text(safe(scan.code))
             details.append(f"\nRecorded as exception #{outcome.exception_id} for the lead.")
-            self._set("error", safe(outcome.message), headline, details=details)
+            # Where the parcel goes, in the lane's place: the clerk's next move, and the same
+            # layout as a receipt (no re-layout between the two, the commonest scans).
+            self._set("error", safe(outcome.message), headline, EXCEPTION_LANE, details=details)
             self.add_log(scan.code, "error", outcome.message)
             sound.play("error")
         elif outcome.status == "signed_in":
