@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
 
 LOG_ROWS = 50
-EXCEPTION_LANE = "SET ASIDE"  # an exception parcel goes to the lead's shelf, not into a lane
+# The clerk's next move after an exception, big in the lane's place: a parcel the bench cannot
+# take goes to the lead's shelf; a code that is not a parcel's problem says what to do instead.
+NEXT_MOVE = {
+    "signed_out": "SIGN IN", "unknown_badge": "SEE LEAD", "not_permitted": "SEE LEAD",
+    "invalid_code": "RESCAN", "unknown_code": "RESCAN", "duplicate": "ALREADY IN",
+}
+SET_ASIDE = "SET ASIDE"  # unknown, cancelled, too late, wrong item: for the lead's shelf
 SYMBOL = {"ok": "✔", "error": "✖", "warn": "!", "info": "●"}
 # Short headlines, drawn big, for each exception kind; the full message is on the state line.
 HEADLINES = {
@@ -220,9 +226,10 @@ class ReceiveScreen(Screen[None]):
             headline = HEADLINES.get(outcome.exception_kind or "", "EXCEPTION")
             details = Text("Code: ").append_text(safe(scan.code))
             details.append(f"\nRecorded as exception #{outcome.exception_id} for the lead.")
-            # Where the parcel goes, in the lane's place: the clerk's next move, and the same
-            # layout as a receipt (no re-layout between the two, the commonest scans).
-            self._set("error", safe(outcome.message), headline, EXCEPTION_LANE, details=details)
+            # The clerk's next move in the lane's place: also the same layout as a receipt (no
+            # re-layout between the two, the commonest scans; bench/README.md, bench_scan.py).
+            move = NEXT_MOVE.get(outcome.exception_kind or "", SET_ASIDE)
+            self._set("error", safe(outcome.message), headline, move, details=details)
             self.add_log(scan.code, "error", outcome.message)
             sound.play("error")
         elif outcome.status == "signed_in":

@@ -14,7 +14,7 @@ from dockstation.scan import ScanEvent
 from dockstation.text import clean
 from dockstation.tui.lead import LeadScreen
 from dockstation.tui.messages import ScanReceived
-from dockstation.tui.receive import ReceiveScreen
+from dockstation.tui.receive import NEXT_MOVE, ReceiveScreen
 from dockstation.tui.widgets import LinePicker, ScanLog
 from dockstation.types import utcnow
 
@@ -125,12 +125,15 @@ async def test_each_exception_shows_its_message_big_and_red(make_app, manifest):
         await scan(pilot, app, "OP-1001", "RMA-2026-000001")
         await scan(pilot, app, "RMA-2026-000001")
         assert MESSAGES["duplicate"] in state_line(app)
+        assert app.receive_screen.query_one("#lane").text == "ALREADY IN"
         for code, kind in cases.items():
             await scan(pilot, app, code)
             assert MESSAGES[kind] in state_line(app), code
             assert app.receive_screen.state == "error"
             assert "✖" in state_line(app)
             assert app.sound.history[-1] == "error"
+            lane = app.receive_screen.query_one("#lane")  # the next move, big
+            assert lane.display and lane.text == NEXT_MOVE.get(kind, "SET ASIDE"), code
     with manifest.read() as s:
         kinds = [r.kind for r in s.exec(select(ScanException).order_by(ScanException.id))]
     assert kinds == ["signed_out", "duplicate", *cases.values()]
