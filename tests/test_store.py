@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import select
+from store_helpers import rewind_schema
 
 from dockstation import events
 from dockstation.models import Event, Rma, ScanException
@@ -64,13 +65,7 @@ def test_a_newer_release_migrates_an_older_database_without_losing_rows(tmp_path
         s.add(ScanException(kind="unknown_rma", code="RMA-X-1", station_id="B07"))
         events.record(s, "B07", "exception_recorded")
     old.close()
-    # Make it a v1 database: the columns v2 added are not there yet.
-    conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE scan_exception DROP COLUMN value")
-    conn.execute("ALTER TABLE scan_exception DROP COLUMN lpn")
-    conn.execute("PRAGMA user_version=1")
-    conn.commit()
-    conn.close()
+    rewind_schema(path, 1)  # a v1 database: the columns v2 added are not there yet
 
     new = Store(path)
     assert new.schema_version() == LATEST
@@ -108,14 +103,7 @@ def test_counter_and_seq_survive_reopen(tmp_path):
 def test_migrating_from_v1_creates_the_later_indexes(tmp_path):
     path = tmp_path / "bench.sqlite3"
     Store(path).close()
-    conn = sqlite3.connect(path)
-    for name in ("ix_unit_flagged_sku", "ix_rma_order_id", "ix_unit_queue", "ix_unit_open_due"):
-        conn.execute(f"DROP INDEX {name}")
-    conn.execute("ALTER TABLE scan_exception DROP COLUMN value")
-    conn.execute("ALTER TABLE scan_exception DROP COLUMN lpn")
-    conn.execute("PRAGMA user_version=1")
-    conn.commit()
-    conn.close()
+    rewind_schema(path, 1, ("ix_unit_flagged_sku", "ix_rma_order_id", "ix_unit_queue", "ix_unit_open_due"))
     Store(path).close()
     conn = sqlite3.connect(path)
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}

@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC
 
 from bench_seed import LANES, NOW, seed
+from store_helpers import rewind_schema
 
 from dockstation.kpis.bench import LeadCache, lead_snapshot
 from dockstation.kpis.config import KpisConfig
@@ -37,12 +38,7 @@ def test_a_v3_bench_database_gains_the_lead_indexes(tmp_path):
     seed(store)
     expected = figures(store)
     store.close()
-    conn = sqlite3.connect(path)  # make it what release v3 left behind
-    for name in V4:
-        conn.execute(f"DROP INDEX {name}")
-    conn.execute("PRAGMA user_version=3")
-    conn.commit()
-    conn.close()
+    rewind_schema(path, 3, V4)  # make it what release v3 left behind
 
     store = Store(path)
     try:
@@ -60,14 +56,7 @@ def test_a_v3_bench_database_gains_the_lead_indexes(tmp_path):
 def test_a_v1_bench_database_migrates_through_v4(tmp_path):
     path = tmp_path / "bench.sqlite3"
     Store(path).close()
-    conn = sqlite3.connect(path)
-    for name in (*V4, "ix_unit_queue", "ix_unit_open_due"):
-        conn.execute(f"DROP INDEX {name}")
-    conn.execute("ALTER TABLE scan_exception DROP COLUMN value")
-    conn.execute("ALTER TABLE scan_exception DROP COLUMN lpn")
-    conn.execute("PRAGMA user_version=1")
-    conn.commit()
-    conn.close()
+    rewind_schema(path, 1, (*V4, "ix_unit_queue", "ix_unit_open_due"))
     store = Store(path)
     try:
         assert store.schema_version() == LATEST

@@ -1,0 +1,21 @@
+"""Make a bench database look like an older release left it, for the migration tests."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def rewind_schema(path, version: int, drop_indexes=()) -> None:
+    """Drop `drop_indexes` (those later releases added), and before v2 the scan_exception columns
+    v2 added; set user_version to `version`. The rows stay, as an older release would have them."""
+    conn = sqlite3.connect(path)
+    try:
+        for name in drop_indexes:
+            conn.execute(f"DROP INDEX {name}")
+        if version < 2:
+            conn.execute("ALTER TABLE scan_exception DROP COLUMN value")
+            conn.execute("ALTER TABLE scan_exception DROP COLUMN lpn")
+        conn.execute(f"PRAGMA user_version={int(version)}")
+        conn.commit()
+    finally:
+        conn.close()
