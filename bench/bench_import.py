@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dockstation import manifest as m
+from dockstation import manifest_csv
 from dockstation.demo import generate_manifest
 from dockstation.store import Store
 
@@ -47,8 +48,8 @@ def run_import(path: Path, db: Path) -> tuple[float, float, m.ImportReport, m.Im
 def run_raw(path: Path, db: Path) -> tuple[float, int]:
     store = fresh_store(db)
     store.close()
-    positions, width = m._header(path, [])
-    batches = list(m._parse(path, positions, width, m.db_time(datetime.now(UTC))))
+    positions, width = manifest_csv.read_header(path, [])  # parsed in-process, before the clock
+    batches = list(manifest_csv.parse(path, positions, width, manifest_csv.db_time(datetime.now(UTC))))
     conn = store.raw_connection()
     for pragma in m.BULK_PRAGMAS:  # the importer's own (on top of Store.raw_connection's)
         conn.execute(pragma)

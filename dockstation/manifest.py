@@ -38,8 +38,6 @@ from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manife
     open_manifest,
     unknown_reason_warnings,
 )
-from dockstation.manifest_csv import parse as _parse  # noqa: F401 — bench/bench_import.py
-from dockstation.manifest_csv import read_header as _header  # noqa: F401 — bench/bench_import.py
 from dockstation.store import Store
 
 BULK_PRAGMAS = (
