@@ -10,7 +10,8 @@ Tables (KPIs and reports read `hq_event`, joined to `hq_station` for the site):
 - `hq_event`    every bench event once, `(station_id, seq)` primary key; `at` is the bench's
                 claim, `received_at` HQ's own clock. A unit's state is folded from its events
                 on demand (sync/hq_units.py), so there is no per-unit table to keep in step.
-- `hq_rma`, `hq_rma_line`  the manifest; `change_id` orders changes for the manifest cursor.
+- `hq_rma`, `hq_rma_line`  the manifest; `change_id` orders changes for the manifest cursor
+                (each line carries its RMA's).
 - `hq_config`   config bundle versions HQ has served (audit).
 - `hq_reader`   one row per HQ reader (head office's read access): token hash, revoked flag.
 - `hq_conflict` events a bench re-sent with a seq HQ already holds but different content.
@@ -29,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Connection, Engine, Index, create_engine, event, select, text
+from sqlalchemy import JSON, BigInteger, Connection, Engine, Index, create_engine, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import registry
@@ -119,6 +120,9 @@ class HqRmaLine(HQModel, table=True):
     reason_code: str = ""
     carrier: str | None = None
     tracking_number: str | None = None
+    # The RMA's change_id, kept on its lines, so a manifest page reads its lines as one index
+    # range. Joined by rma_id instead, PostgreSQL chose to scan every line for every page.
+    change_id: int = Field(default=0, sa_type=BigInteger, index=True)
 
 
 class HqConfig(HQModel, table=True):
@@ -177,6 +181,7 @@ class HQDatabase:
         with self.engine.begin() as conn:
             self.advisory_lock(conn, LOCK_SCHEMA)  # two workers starting at once
             hq_metadata.create_all(conn)
+            _add_line_change_id(conn)
 
     def advisory_lock(self, conn: Connection, key: int) -> None:
         """Serialise a kind of writer until commit. SQLite needs none: BEGIN IMMEDIATE locks the file."""
@@ -206,6 +211,17 @@ class HQDatabase:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+def _add_line_change_id(conn: Connection) -> None:
+    """HQ databases made before lines carried their RMA's change_id: add it and fill it in
+    (create_all adds tables, never columns). Runs once, under the schema lock."""
+    if any(c["name"] == "change_id" for c in inspect(conn).get_columns("hq_rma_line")):
+        return
+    conn.exec_driver_sql("ALTER TABLE hq_rma_line ADD COLUMN change_id BIGINT NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("UPDATE hq_rma_line SET change_id = "
+                         "(SELECT change_id FROM hq_rma WHERE hq_rma.rma_id = hq_rma_line.rma_id)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_hq_rma_line_change_id ON hq_rma_line (change_id)")
 
 
 def normalise_url(url: str) -> str:

@@ -5,7 +5,8 @@ HQ accept exactly the same files. Each batch of the parser is one transaction th
 1. takes the manifest writers' lock (pg_advisory_xact_lock; on SQLite BEGIN IMMEDIATE already
    serialises writers), so change_ids are handed out in commit order (see hq_manifest);
 2. reads what HQ holds for the batch's RMAs and compares, as stored text, field by field;
-3. gives every new or changed RMA `max(change_id) + 1, + 2, ...` and upserts it with its lines.
+3. gives every new or changed RMA `max(change_id) + 1, + 2, ...` and upserts it with its lines,
+   which carry the same change_id (lines the file does not name are moved along with it).
 An unchanged RMA is not written: re-importing a file changes nothing and moves no cursor.
 Lines a file does not name are kept (a file may carry only some lines of an RMA).
 """
@@ -48,20 +49,23 @@ _PG_UPSERT_HEADS = (
     "FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(rma_id text, order_id text, created_at timestamp, "
     "expires_at timestamp, status text, change_id bigint) ON CONFLICT (rma_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*_HEAD, "updated_at", "change_id")))
+_LINE_COLS = (*LINE_FIELDS, "change_id")
 _PG_UPSERT_LINES = (
-    f"INSERT INTO hq_rma_line ({', '.join(LINE_FIELDS)}) SELECT {', '.join(f't.{c}' for c in LINE_FIELDS)} "
+    f"INSERT INTO hq_rma_line ({', '.join(_LINE_COLS)}) SELECT {', '.join(f't.{c}' for c in _LINE_COLS)} "
     "FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(rma_id text, line_no int, sku text, gtin text, "
     "description text, category text, qty int, unit_price text, currency text, expected_serial text, "
-    "reason_code text, carrier text, tracking_number text) ON CONFLICT (rma_id, line_no) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _LINE))
+    "reason_code text, carrier text, tracking_number text, change_id bigint) ON CONFLICT (rma_id, line_no) "
+    "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in (*_LINE, "change_id")))
 # SQLite: the stored DATETIME text is SQLAlchemy's, the same as the parser's (db_time).
 _LITE_UPSERT_HEADS = (
     "INSERT INTO hq_rma (rma_id, order_id, created_at, expires_at, status, updated_at, change_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rma_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*_HEAD, "updated_at", "change_id")))
 _LITE_UPSERT_LINES = (
-    f"INSERT INTO hq_rma_line ({', '.join(LINE_FIELDS)}) VALUES ({', '.join('?' * len(LINE_FIELDS))}) "
-    "ON CONFLICT (rma_id, line_no) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _LINE))
+    f"INSERT INTO hq_rma_line ({', '.join(_LINE_COLS)}) VALUES ({', '.join('?' * len(_LINE_COLS))}) "
+    "ON CONFLICT (rma_id, line_no) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in (*_LINE, "change_id")))
+# Lines HQ holds that the file does not name follow their RMA's new change_id.
+_MOVE_LINE = "UPDATE hq_rma_line SET change_id = %s WHERE rma_id = %s AND line_no = %s"
 
 
 @dataclass
@@ -174,9 +178,12 @@ def _import(db: HQDatabase, rmas: dict[str, tuple[Any, ...]], lines: dict[str, l
             touched.append(rid)
         if touched:
             base = conn.exec_driver_sql("SELECT coalesce(max(change_id), 0) FROM hq_rma").scalar_one()
-            heads = [(rid, *rmas[rid], base + n) for n, rid in enumerate(touched, start=1)]
-            rows = [l for rid in touched for l in lines.get(rid, ())]
-            _write(conn, db.dialect, heads, rows, now)
+            change = {rid: base + n for n, rid in enumerate(touched, start=1)}
+            heads = [(rid, *rmas[rid], change[rid]) for rid in touched]
+            rows = [(*l, change[rid]) for rid in touched for l in lines.get(rid, ())]
+            named = {(r[0], r[1]) for r in rows}
+            kept = [(change[key[0]], *key) for key in old_lines if key[0] in change and key not in named]
+            _write(conn, db.dialect, heads, rows, kept, now)
     return result
 
 
@@ -202,17 +209,21 @@ def _existing(conn: Connection, dialect: str, ids: list[str]) -> tuple[dict[str,
 
 
 def _write(conn: Connection, dialect: str, heads: list[tuple[Any, ...]], rows: list[tuple[Any, ...]],
-           now: datetime) -> None:
+           kept: list[tuple[Any, ...]], now: datetime) -> None:
     if dialect == "postgresql":
         head_keys = ("rma_id", *_HEAD, "change_id")
         conn.exec_driver_sql(_PG_UPSERT_HEADS, {"now": now.replace(tzinfo=None), "rows": json.dumps(
             [dict(zip(head_keys, h, strict=True)) for h in heads], separators=(",", ":"))})
         if rows:
             conn.exec_driver_sql(_PG_UPSERT_LINES, {"rows": json.dumps(
-                [dict(zip(LINE_FIELDS, r, strict=True)) for r in rows], separators=(",", ":"))})
+                [dict(zip(_LINE_COLS, r, strict=True)) for r in rows], separators=(",", ":"))})
+        if kept:
+            conn.connection.driver_connection.cursor().executemany(_MOVE_LINE, kept)
         return
     raw = conn.connection.driver_connection
     stamp = db_time(now)
     raw.executemany(_LITE_UPSERT_HEADS, [(*h[:5], stamp, h[5]) for h in heads])
     if rows:
         raw.executemany(_LITE_UPSERT_LINES, rows)
+    if kept:
+        raw.executemany(_MOVE_LINE.replace("%s", "?"), kept)

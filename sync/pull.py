@@ -2,8 +2,11 @@
 checked, and the one after that built by HQ and downloaded.
 
 Writing is mostly SQLite's work with the GIL released (executemany steps), so downloading
-overlaps with it; decoding and checking are C-level calls over whole pages and columns. The first page is small, so writing starts at once instead of waiting
-for HQ to build a full page; two pages are kept ready at most (bounded memory).
+overlaps with it. Decoding holds the GIL, and stalls the writer meanwhile, so it is kept short:
+msgspec decodes a canonical page straight into checked row tuples (station_store.fast_page,
+about 4x faster than json.loads plus the checks it replaced). The first page is small, so
+writing starts at once instead of waiting for HQ to build a full page; two pages are kept ready
+at most (bounded memory).
 """
 
 from __future__ import annotations
@@ -33,13 +36,9 @@ class Page:
     cursor: str
     more: bool
     remaining: int | None
-    data: dict[str, Any]  # the decoded page
-    rows: tuple[list[Any], list[Any]] | None  # its rows, if station_store.fast_rows took them
-
-    @property
-    def size(self) -> int:
-        rmas = self.data.get("rmas")
-        return len(rmas) if isinstance(rmas, list) else 0
+    data: dict[str, Any] | bytes  # the page: decoded by json, or as it came when fast_page took it
+    rows: tuple[list[Any], list[Any]] | None  # its rows, if station_store.fast_page took them
+    size: int  # RMAs on the page
 
 
 @contextmanager
@@ -138,7 +137,12 @@ class PageFeed:
 
     @staticmethod
     def _decode(body: bytes) -> Page:
-        try:
+        with gc_paused():
+            fast = st.fast_page(body)
+        if fast is not None:
+            check_protocol(fast.protocol)
+            return Page(fast.cursor, fast.more, fast.remaining, body, (fast.rmas, fast.lines), len(fast.rmas))
+        try:  # not HQ's canonical form: decoded as plain JSON, checked and converted on writing
             with gc_paused():
                 page = json.loads(body)
             check_protocol(page.get("protocol"))
@@ -147,9 +151,9 @@ class PageFeed:
             remaining = page.get("remaining")
             if type(page.get("cursor")) is not str or type(page.get("more")) is not bool:
                 raise st.PageError("manifest page without a cursor")
-            with gc_paused():
-                rows = st.fast_rows(page)
-            return Page(page["cursor"], page["more"], None if remaining is None else int(remaining), page, rows)
+            rmas = page.get("rmas")
+            size = len(rmas) if isinstance(rmas, list) else 0
+            return Page(page["cursor"], page["more"], None if remaining is None else int(remaining), page, None, size)
         except st.PageError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

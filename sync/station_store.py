@@ -11,13 +11,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections import deque
 from operator import itemgetter
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -84,13 +88,13 @@ def events_after(store: Store, station_id: str, after: int, limit: int) -> list[
 
 
 # -- manifest in ------------------------------------------------------------------------------
-# A page's rows go to executemany as the lists json.loads made: no Python per row. Before that,
-# `fast_rows` checks, a whole column at a time with C-level builtins, what could hurt the bench
-# later: ids, statuses, real canonical times, whole-number line_no/qty, decimal prices. The rest
-# is safe by SQLite itself: text columns take any scalar as text, a NULL in a NOT NULL column or
-# a line whose RMA is unknown is refused, and so is a nested value or a row of the wrong width.
-# Anything fast_rows does not accept goes through `page_rows`, which converts the other valid
-# forms (another UTC offset, an exponent in a price) or says exactly what is wrong.
+# A page's rows go to executemany as the tuples msgspec decoded them into: no Python per row.
+# msgspec checks, in C as it decodes, each row's width and types, ids of 1-128 characters,
+# statuses, and line_no/qty as whole numbers >= 1; `fast_page` then checks the times (canonical
+# UTC, real dates) and prices (plain decimals) a whole column at a time. The rest is safe by
+# SQLite itself: a line whose RMA is unknown is refused by its foreign key, and so is a NULL in a
+# NOT NULL column. Anything fast_page does not take goes through `page_rows`, which converts the
+# other valid forms (another UTC offset, an exponent in a price) or says exactly what is wrong.
 def _ts_sql(v: str) -> str:  # canonical wire time -> the bench's stored text (naive UTC)
     return f"substr({v}, 1, 10) || ' ' || substr({v}, 12, 15)"
 
@@ -104,51 +108,59 @@ LINE_UPSERT = (
     f"INSERT INTO rma_line ({', '.join(LINE_FIELDS)}, received_qty) VALUES ({', '.join('?' * len(LINE_FIELDS))}, 0)"
     " ON CONFLICT (rma_id, line_no) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in LINE_FIELDS[2:])
     + " WHERE " + " OR ".join(f"rma_line.{c} IS NOT excluded.{c}" for c in LINE_FIELDS[2:]))
-_CANON_TS = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00\n)*")
+# Canonical times: month, day, hour, minute and second in range; whether the day exists in its
+# month is checked once per distinct date (a page holds a few hundred), not once per value.
+_CANON_TS = re.compile(r"(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+                       r"\.\d{6}\+00:00\n)*")
 _CANON_PRICE = re.compile(r"(?:\d{1,18}(?:\.\d{1,10})?\n)*")
-_COL = {name: itemgetter(i) for i, name in enumerate(LINE_FIELDS)}
-_RCOL = {name: itemgetter(i) for i, name in enumerate(RMA_FIELDS)}
+_DATE = itemgetter(slice(0, 10))
 _NONE = type(None)
 
+RmaId = Annotated[str, Meta(min_length=1, max_length=128)]
+Whole = Annotated[int, Meta(ge=1)]
 
-def _canon_times(col: list[Any]) -> bool:
-    if not set(map(type, col)) <= {str} or not _CANON_TS.fullmatch("\n".join(col) + "\n"):
+
+class WirePage(msgspec.Struct, frozen=True):
+    """A manifest page as HQ writes it (protocol.ManifestPage), rows typed column by column."""
+
+    protocol: int
+    cursor: str
+    more: bool
+    rma_fields: list[str]
+    line_fields: list[str]
+    rmas: list[tuple[RmaId, str, str, str, Literal["open", "cancelled"], str]]
+    lines: list[tuple[RmaId, Whole, str, str | None, str, str, Whole, str, str, str | None, str,
+                      str | None, str | None]]
+    remaining: int | None = None
+
+
+_WIRE = msgspec.json.Decoder(WirePage)
+
+
+def _canon_times(col: list[str]) -> bool:
+    if not _CANON_TS.fullmatch("\n".join(col) + "\n"):
         return False
     try:
-        deque(map(datetime.fromisoformat, col), maxlen=0)  # real dates: no 2026-02-30
+        deque(map(date.fromisoformat, set(map(_DATE, col))), maxlen=0)  # no 2026-02-30
     except ValueError:
         return False
     return True
 
 
-def fast_rows(page: dict[str, Any]) -> tuple[list[Any], list[Any]] | None:
-    """The page's own rows if HQ's canonical forms check out, else None (take `page_rows`)."""
-    rmas, lines = page.get("rmas"), page.get("lines")
-    if type(rmas) is not list or type(lines) is not list:
+def fast_page(body: bytes) -> WirePage | None:
+    """HQ's page decoded into rows ready for RMA_UPSERT and LINE_UPSERT, if it is in HQ's
+    canonical form throughout; else None (take `page_rows`, which also says what is wrong)."""
+    try:
+        page = _WIRE.decode(body)
+    except msgspec.MsgspecError:
         return None
-    if page.get("rma_fields") != list(RMA_FIELDS) or page.get("line_fields") != list(LINE_FIELDS):
+    if page.rma_fields != list(RMA_FIELDS) or page.line_fields != list(LINE_FIELDS):
         return None
-    if rmas:
-        if not set(map(type, rmas)) <= {list} or set(map(len, rmas)) != {len(RMA_FIELDS)}:
-            return None
-        ids = list(map(_RCOL["rma_id"], rmas))
-        if not set(map(type, ids)) <= {str} or min(map(len, ids)) < 1 or max(map(len, ids)) > 128:
-            return None
-        if not set(map(_RCOL["status"], rmas)) <= STATUSES:
-            return None
-        if not all(_canon_times(list(map(_RCOL[c], rmas))) for c in ("created_at", "expires_at", "updated_at")):
-            return None
-    if lines:
-        if not set(map(type, lines)) <= {list} or set(map(len, lines)) != {len(LINE_FIELDS)}:
-            return None
-        for name in ("line_no", "qty"):
-            col = list(map(_COL[name], lines))
-            if not set(map(type, col)) <= {int} or min(col) < 1:
-                return None
-        prices = list(map(_COL["unit_price"], lines))
-        if not set(map(type, prices)) <= {str} or not _CANON_PRICE.fullmatch("\n".join(prices) + "\n"):
-            return None
-    return rmas, lines
+    if page.rmas and not all(_canon_times(list(map(itemgetter(i), page.rmas))) for i in (2, 3, 5)):
+        return None
+    if page.lines and not _CANON_PRICE.fullmatch("\n".join(map(itemgetter(7), page.lines)) + "\n"):
+        return None
+    return page
 
 
 class _Refused(Exception):
@@ -174,15 +186,22 @@ def write_page(store: Store, station_id: str, rmas: list[Any], lines: list[Any],
     return changed
 
 
-def write_page_checked(store: Store, station_id: str, page: dict[str, Any], cursor: str,
+def write_page_checked(store: Store, station_id: str, page: dict[str, Any] | bytes, cursor: str,
                        rows: tuple[list[Any], list[Any]] | None = None) -> tuple[int, int]:
-    """`write_page` of a decoded page: its own rows when `fast_rows` took them (pass them as
-    `rows`), else `page_rows`' conversion; a page nothing can take raises PageError."""
+    """`write_page` of a page (decoded, or its JSON): the rows `fast_page` made when given as
+    `rows`, else `page_rows`' conversion; a page nothing can take raises PageError."""
     if rows is not None:
         try:
             return write_page(store, station_id, *rows, cursor)
         except _Refused:
             pass
+    if isinstance(page, bytes):
+        try:
+            page = json.loads(page)
+        except ValueError as exc:
+            raise PageError(f"unreadable manifest page from HQ: {str(exc)[:120]}") from None
+        if type(page) is not dict:
+            raise PageError("unreadable manifest page from HQ: not a JSON object")
     rmas, lines = page_rows(page)
     try:
         return write_page(store, station_id, rmas, lines, cursor)

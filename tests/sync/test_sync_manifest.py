@@ -125,3 +125,47 @@ def test_unit_fold_is_the_benchs_story_in_seq_order():
     late = hq_units.fold({**hq_units.new_unit("B07-00000002"), "state": "graded"},
                          ev(1, "unit_received", sku="T") | {"lpn": "B07-00000002"}, at)
     assert (late["state"], late["sku"]) == ("graded", "T")
+
+
+def test_a_change_to_some_lines_sends_the_rma_with_all_its_lines(hq_db):
+    """A file may carry only some lines of an RMA; the page with the change still has them all
+    (a page finds lines by the RMA's change_id, which the unnamed line must follow)."""
+    two = {"RMA-7": [(*rma("RMA-7")[1]["RMA-7"][0][:1], n, *rma("RMA-7")[1]["RMA-7"][0][2:]) for n in (1, 2)]}
+    import_rmas(hq_db, rma("RMA-7")[0], two)
+    import_rmas(hq_db, *rma("RMA-8"))
+    _, before = read_all(hq_db)
+    assert sorted(l[1] for l in before["RMA-7"]) == [1, 2]
+    page = json.loads(manifest_page(hq_db, 0, 1000))
+    after = decode_cursor(page["cursor"])
+    assert import_rmas(hq_db, *rma("RMA-7", desc="Lamp, line 1 changed")) == (0, 1, 0)  # names line 1 only
+    rows, lines = read_all(hq_db, after=after)
+    assert [r[0] for r in rows] == ["RMA-7"]
+    assert sorted((l[1], l[4]) for l in lines["RMA-7"]) == [(1, "Lamp, line 1 changed"), (2, "Lamp")]
+    assert list(lines) == ["RMA-7"]  # and nothing of RMA-8
+
+
+def test_an_hq_database_from_before_line_change_ids_is_brought_forward(db_url):
+    """Lines used to be joined to their RMA by rma_id; opening an older database adds the
+    lines' change_id, fills it from their RMAs, and pages carry every line."""
+    from sqlalchemy import inspect, text
+
+    from sync.hq_db import HQDatabase
+
+    db = HQDatabase(db_url)
+    for i in (1, 2, 3):
+        import_rmas(db, *rma(f"RMA-{i}"))
+    with db.write() as conn:  # as an earlier release left it
+        conn.exec_driver_sql("DROP INDEX ix_hq_rma_line_change_id")
+        conn.exec_driver_sql("ALTER TABLE hq_rma_line DROP COLUMN change_id")
+    db.dispose()
+    db = HQDatabase(db_url)
+    try:
+        with db.read() as conn:
+            assert "ix_hq_rma_line_change_id" in {i["name"] for i in inspect(conn).get_indexes("hq_rma_line")}
+            assert conn.execute(text("SELECT count(*) FROM hq_rma_line l JOIN hq_rma r ON r.rma_id = l.rma_id "
+                                     "WHERE l.change_id = r.change_id")).scalar_one() == 3
+        rows, lines = read_all(db, limit=2)
+        assert [r[0] for r in rows] == ["RMA-1", "RMA-2", "RMA-3"] and sorted(lines) == ["RMA-1", "RMA-2", "RMA-3"]
+        HQDatabase(db_url).dispose()  # a second open finds nothing to do
+    finally:
+        db.dispose()
