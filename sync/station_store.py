@@ -15,6 +15,7 @@ import json
 import re
 import sqlite3
 from collections import deque
+from collections.abc import Sequence
 from operator import itemgetter
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -111,9 +112,21 @@ LINE_UPSERT = (
 # Canonical times: month, day, hour, minute and second in range; whether the day exists in its
 # month is checked once per distinct date (a page holds a few hundred), not once per value.
 _CANON_TS = re.compile(r"(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-                       r"\.\d{6}\+00:00\n)*")
-_CANON_PRICE = re.compile(r"(?:\d{1,18}(?:\.\d{1,10})?\n)*")
+                       r"\.\d{6}\+00:00\n)*", re.ASCII)
+_CANON_PRICE = re.compile(r"(?:\d{1,18}(?:\.\d{1,10})?\n)*", re.ASCII)  # ASCII: \d is 0-9 only
 _DATE = itemgetter(slice(0, 10))
+
+
+def _every(pattern: re.Pattern[str], col: Sequence[str]) -> bool:
+    """Whether every value of the column matches `pattern` (a `(?:…\\n)*` of one value per
+    line), in one pass. The newline count keeps a value with a newline of its own (two canonical
+    prices in one, say) from passing as two values."""
+    if not col:
+        return True
+    joined = "\n".join(col) + "\n"
+    return joined.count("\n") == len(col) and pattern.fullmatch(joined) is not None
+
+
 _NONE = type(None)
 
 RmaId = Annotated[str, Meta(min_length=1, max_length=128)]
@@ -138,7 +151,7 @@ _WIRE = msgspec.json.Decoder(WirePage)
 
 
 def _canon_times(col: list[str]) -> bool:
-    if not _CANON_TS.fullmatch("\n".join(col) + "\n"):
+    if not _every(_CANON_TS, col):
         return False
     try:
         deque(map(date.fromisoformat, set(map(_DATE, col))), maxlen=0)  # no 2026-02-30
@@ -158,7 +171,7 @@ def fast_page(body: bytes) -> WirePage | None:
         return None
     if page.rmas and not all(_canon_times(list(map(itemgetter(i), page.rmas))) for i in (2, 3, 5)):
         return None
-    if page.lines and not _CANON_PRICE.fullmatch("\n".join(map(itemgetter(7), page.lines)) + "\n"):
+    if page.lines and not _every(_CANON_PRICE, list(map(itemgetter(7), page.lines))):
         return None
     return page
 
@@ -229,7 +242,7 @@ def _canon_ts(value: Any) -> str:
 
 def _times(col: tuple[Any, ...], name: str) -> tuple[Any, ...] | list[str]:
     _types(col, {str}, name)
-    if _CANON_TS.fullmatch("\n".join(col) + "\n" if col else ""):
+    if _every(_CANON_TS, col):
         try:
             deque(map(datetime.fromisoformat, col), maxlen=0)  # real dates (no 2026-02-30)
             return col
@@ -289,7 +302,7 @@ def page_rows(page: dict[str, Any]) -> tuple[list[Any], list[Any]]:
         if not set(c[0]) <= ids:
             raise PageError("manifest page: a line of an RMA that is not on the page")
         price = LINE_FIELDS.index("unit_price")
-        if not _CANON_PRICE.fullmatch("\n".join(c[price]) + "\n"):
+        if not _every(_CANON_PRICE, c[price]):
             c[price] = tuple(map(_price, c[price]))
             lines = list(zip(*c, strict=True))
     return rmas, lines

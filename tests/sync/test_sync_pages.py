@@ -70,11 +70,12 @@ def test_a_canonical_page_goes_straight_to_sqlite(bench_store):
 def test_other_valid_forms_take_the_python_way(bench_store):
     p = edit(("rmas", 0, 2), "2026-11-20T12:00:00+02:00")  # another offset, no microseconds
     p["lines"][0][7] = "7E+2"
+    p["lines"][1][7] = "\u0663.50"  # an Arabic-Indic 3: stored as ASCII digits
     assert fast(p) is None
     st.write_page_checked(bench_store, "B07", json.dumps(p).encode(), p["cursor"])  # as it came
     rmas, lines, _ = stored(bench_store)
     assert rmas[0][1] == "2026-11-20T10:00:00+00:00"
-    assert ("RMA-1", 1, "7E+2", 1, "04006381333931") in lines
+    assert ("RMA-1", 1, "7E+2", 1, "04006381333931") in lines and ("RMA-2", 1, "3.50", 2, None) in lines
 
 
 @pytest.mark.parametrize("path,value", [
@@ -82,6 +83,7 @@ def test_other_valid_forms_take_the_python_way(bench_store):
     (("rmas", 0, 3), "2026-13-01T10:00:00.000000+00:00"),
     (("rmas", 1, 3), "2026-04-31T10:00:00.000000+00:00"),
     (("rmas", 0, 5), "2026-11-20T24:00:00.000000+00:00"),
+    (("rmas", 0, 2), f"{T}\n{T}"),  # two canonical times in one value
     (("rmas", 0, 5), "2026-11-20T10:00:00.000000"),  # no offset
     (("rmas", 0, 4), "lost"),
     (("rmas", 0, 0), ""),
@@ -94,6 +96,7 @@ def test_other_valid_forms_take_the_python_way(bench_store):
     (("lines", 0, 0), "R" * 129),
     (("lines", 0, 7), "-1.00"),
     (("lines", 0, 7), "12abc"),
+    (("lines", 0, 7), "1.00\n2.00"),  # would be stored, and break every read of the line
     (("lines", 0, 2), None),  # sku is required
     (("lines", 1, 0), "RMA-9"),  # a line of an RMA the page does not carry
 ])
