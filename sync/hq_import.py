@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from dockstation.manifest_csv import (
     RowError,
@@ -65,7 +65,7 @@ _LITE_UPSERT_LINES = (
     f"INSERT INTO hq_rma_line ({', '.join(_LINE_COLS)}) VALUES ({', '.join('?' * len(_LINE_COLS))}) "
     "ON CONFLICT (rma_id, line_no) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in (*_LINE, "change_id")))
 # Lines HQ holds that the file does not name follow their RMA's new change_id.
-_MOVE_LINE = "UPDATE hq_rma_line SET change_id = %s WHERE rma_id = %s AND line_no = %s"
+_MOVE_LINE = text("UPDATE hq_rma_line SET change_id = :change_id WHERE rma_id = :rma_id AND line_no = :line_no")
 
 
 @dataclass
@@ -217,13 +217,11 @@ def _write(conn: Connection, dialect: str, heads: list[tuple[Any, ...]], rows: l
         if rows:
             conn.exec_driver_sql(_PG_UPSERT_LINES, {"rows": json.dumps(
                 [dict(zip(_LINE_COLS, r, strict=True)) for r in rows], separators=(",", ":"))})
-        if kept:
-            conn.connection.driver_connection.cursor().executemany(_MOVE_LINE, kept)
-        return
-    raw = conn.connection.driver_connection
-    stamp = db_time(now)
-    raw.executemany(_LITE_UPSERT_HEADS, [(*h[:5], stamp, h[5]) for h in heads])
-    if rows:
-        raw.executemany(_LITE_UPSERT_LINES, rows)
+    else:
+        raw = conn.connection.driver_connection
+        stamp = db_time(now)
+        raw.executemany(_LITE_UPSERT_HEADS, [(*h[:5], stamp, h[5]) for h in heads])
+        if rows:
+            raw.executemany(_LITE_UPSERT_LINES, rows)
     if kept:
-        raw.executemany(_MOVE_LINE.replace("%s", "?"), kept)
+        conn.execute(_MOVE_LINE, [{"change_id": c, "rma_id": r, "line_no": n} for c, r, n in kept])

@@ -3,8 +3,8 @@ checked, and the one after that built by HQ and downloaded.
 
 Writing is mostly SQLite's work with the GIL released (executemany steps), so downloading
 overlaps with it. Decoding holds the GIL, and stalls the writer meanwhile, so it is kept short:
-msgspec decodes a canonical page straight into checked row tuples (station_store.fast_page,
-about 4x faster than json.loads plus the checks it replaced). The first page is small, so
+msgspec decodes a canonical page straight into checked row tuples (station_store.fast_page:
+about 67 ms per 20k-RMA page, against 119 ms for json.loads plus the checks it replaced). The first page is small, so
 writing starts at once instead of waiting for HQ to build a full page; two pages are kept ready
 at most (bounded memory).
 """
