@@ -31,6 +31,7 @@ from dockstation import events
 from dockstation.manifest import db_time
 from dockstation.models import Event, KeyValue
 from dockstation.store import Store
+from dockstation.text import clean
 from dockstation.types import iso
 from sync.protocol import LINE_FIELDS, RMA_FIELDS
 
@@ -212,7 +213,7 @@ def write_page_checked(store: Store, station_id: str, page: dict[str, Any] | byt
         try:
             page = json.loads(page)
         except ValueError as exc:
-            raise PageError(f"unreadable manifest page from HQ: {str(exc)[:120]}") from None
+            raise PageError(f"unreadable manifest page from HQ: {clean(exc, limit=120)}") from None
         if type(page) is not dict:
             raise PageError("unreadable manifest page from HQ: not a JSON object")
     rmas, lines = page_rows(page)
