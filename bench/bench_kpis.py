@@ -319,7 +319,7 @@ def hq_events(n_events: int, seed: int):
 
 
 def bench_hq(args: argparse.Namespace, work: Path) -> None:
-    from sync.hq_db import HQDatabase
+    from sync.hq.db import HQDatabase
 
     n = 1_000_000 if args.full else args.events
     url = f"sqlite:///{work / 'hq.sqlite3'}"
@@ -369,7 +369,7 @@ def bench_hq(args: argparse.Namespace, work: Path) -> None:
 def bench_pg(url: str, n: int, seed: int, week: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from sync.hq_db import hq_metadata, normalise_url
+    from sync.hq.db import hq_metadata, normalise_url
 
     url = normalise_url(url)
     schema = f"kpi_bench_{uuid.uuid4().hex[:8]}"

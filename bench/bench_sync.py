@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from dockstation.config import StationConfig  # noqa: E402
 from dockstation.store import Store  # noqa: E402
-from sync.hq_db import HQDatabase, add_station  # noqa: E402
+from sync.hq.db import HQDatabase, add_station  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 KINDS = ("unit_received", "inspection_started", "unit_graded", "unit_disposed")
@@ -346,7 +346,7 @@ def raw_load(home: Path, pages: list[tuple[list[Any], list[Any]]]) -> float:
 
 def bench_pull(args: argparse.Namespace, work: Path) -> None:
     from dockstation.demo import generate_manifest
-    from sync.hq_import import import_csv
+    from sync.hq.manifest_import import import_csv
     from sync.station_store import page_rows
 
     base = os.environ.get("DOCKSTATION_TEST_PG_URL", PG_DEFAULT)

@@ -1,7 +1,7 @@
 """Manifest CSV: read and validate a file of the Manifest CSV contract into batches of rows.
 
 The one reader of manifest files: the bench's import (dockstation.manifest) writes its batches
-into SQLite, HQ's (sync.hq_import) into the HQ database, so bench and HQ accept exactly the same
+into SQLite, HQ's (sync.hq.manifest_import) into the HQ database, so bench and HQ accept exactly the same
 files. Public API:
 
     mf = open_manifest(path)            # ManifestError if the whole file is refused

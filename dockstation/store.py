@@ -84,7 +84,9 @@ def _v4_lead_indexes(conn: Any) -> None:
 
 
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes}
-LATEST = max(MIGRATIONS, default=1)
+# Versions with no step of their own (a release that only added tables, which create_all makes):
+# the database still moves up to them. Bump LATEST when a release changes the schema.
+LATEST = 4
 
 
 def _configure(engine: Engine, begin: str) -> None:
@@ -151,7 +153,8 @@ class Store:
                 version = 1  # databases from before versioning were v1
         for step in range(version + 1, LATEST + 1):
             with self.engine.begin() as conn:
-                MIGRATIONS[step](conn)
+                if step in MIGRATIONS:
+                    MIGRATIONS[step](conn)
                 # Tables added by later releases: create_all only creates what is missing.
                 SQLModel.metadata.create_all(conn)
                 conn.exec_driver_sql(f"PRAGMA user_version={step}")

@@ -17,7 +17,7 @@ from dockstation.kpis.render import report_dict
 from dockstation.kpis.report import EventRow, weekly_report
 from dockstation.kpis.sql_report import sql_weekly_report
 from dockstation.types import utcnow
-from sync.hq_db import HQDatabase, HqEvent, HqStation, hq_metadata
+from sync.hq.db import HQDatabase, HqEvent, HqStation, hq_metadata
 
 PG_URL = os.environ.get("DOCKSTATION_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from kpi_data import SITES, build
 from test_hq_report_sql import insert
 
-from sync.hq_app import create_app
-from sync.hq_db import HQDatabase, add_reader, add_station
-from sync.hq_report_cli import report
+from sync.hq.app import create_app
+from sync.hq.db import HQDatabase, add_reader, add_station
+from sync.hq.report_cli import report
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from dockstation.store import Store
-from sync.hq_app import create_app
-from sync.hq_db import HQDatabase, add_station
+from sync.hq.app import create_app
+from sync.hq.db import HQDatabase, add_station
 from netfaults import FaultProxy, HQServer
 from sync_support import BenchSide
 

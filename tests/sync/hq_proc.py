@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import event
 
-from sync.hq_app import create_app
+from sync.hq.app import create_app
 
 
 def main() -> None:

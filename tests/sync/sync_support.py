@@ -15,7 +15,7 @@ from dockstation.config import StationConfig, load_layered
 from dockstation.models import Event
 from dockstation.store import Store
 from sync.client import SyncClient
-from sync.hq_db import HQDatabase, HqEvent
+from sync.hq.db import HQDatabase, HqEvent
 
 
 @dataclass

@@ -27,7 +27,7 @@ from dockstation.tui.receive import ReceiveScreen
 from dockstation.types import utcnow
 from sync import station_store as st
 from sync.bundle import build_bundle
-from sync.hq_app import create_app
+from sync.hq.app import create_app
 
 OPERATORS = """
 [[operators]]

@@ -15,8 +15,8 @@ from netfaults import HQServer
 from sqlalchemy import func, select
 
 from dockstation.cli import main
-from sync.hq_app import create_app
-from sync.hq_db import HqEvent, HqReader, add_reader, add_station, hash_token, revoke_reader, revoke_station
+from sync.hq.app import create_app
+from sync.hq.db import HqEvent, HqReader, add_reader, add_station, hash_token, revoke_reader, revoke_station
 from sync.protocol import PROTOCOL_HEADER
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 
 from dockstation import manifest_csv
 from dockstation.manifest_csv import COLUMNS, ManifestError
-from sync.hq_import import import_csv, served_reason_codes
+from sync.hq.manifest_import import import_csv, served_reason_codes
 
 
 def row(rma: str, line: int = 1, **kw: object) -> dict[str, object]:

@@ -12,11 +12,11 @@ from sqlalchemy import delete, select, update
 
 from dockstation.config import CodesConfig, load_layered, package_config_dir
 from dockstation.models import Event, Rma, RmaLine
-from sync import hq_app
+from sync.hq import app as hq_app
 from sync.bundle import BundleRefused, build_bundle, install_bundle
-from sync.hq_app import create_app
-from sync.hq_db import HqEvent, HqStation
-from sync.hq_import import import_rmas
+from sync.hq.app import create_app
+from sync.hq.db import HqEvent, HqStation
+from sync.hq.manifest_import import import_rmas
 from sync.protocol import ConfigBundle, encode_cursor
 from sync.station_store import CONFIG_ERROR, CURSOR, kv_get, kv_put
 from sync_support import assert_hq_holds_exactly, hq_events

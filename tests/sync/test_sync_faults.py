@@ -21,9 +21,9 @@ import pytest
 from netfaults import FaultProxy, HQServer, free_port
 from sqlalchemy import func, select
 
-from sync.hq_app import create_app
-from sync.hq_db import HqEvent, HqRma
-from sync.hq_import import import_rmas
+from sync.hq.app import create_app
+from sync.hq.db import HqEvent, HqRma
+from sync.hq.manifest_import import import_rmas
 from sync.station_store import ACKED, kv_get
 
 from sync_support import assert_hq_holds_exactly, bench_events, hq_events

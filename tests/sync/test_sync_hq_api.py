@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from sync.hq_db import HqConflict, HqEvent, HqStation, add_station, hash_token, revoke_station
+from sync.hq.db import HqConflict, HqEvent, HqStation, add_station, hash_token, revoke_station
 from sync.protocol import PROTOCOL_HEADER
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -229,7 +229,7 @@ def test_config_bundle_has_a_version_etag_and_never_local_files(hq, hq_db):
 def test_hq_refuses_to_serve_an_invalid_config(tmp_path, hq_db):
     from netfaults import HQServer
 
-    from sync.hq_app import create_app
+    from sync.hq.app import create_app
 
     bad = tmp_path / "hqconfig"
     bad.mkdir()
@@ -271,8 +271,8 @@ def test_every_request_is_answered_from_the_database(hq, hq_db):
     """Two app instances (two 'workers') over one database give the same answers."""
     from netfaults import HQServer
 
-    from sync.hq_app import create_app
-    from sync.hq_db import HQDatabase
+    from sync.hq.app import create_app
+    from sync.hq.db import HQDatabase
 
     token = add_station(hq_db, "B07")
     other_db = HQDatabase(hq_db.url)

@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from dockstation.cli import main
 from sync import client as client_mod
-from sync import hq_app, loop
+from sync import loop
+from sync.hq import app as hq_app
 from sync.bundle import build_bundle
-from sync.hq_app import create_app
-from sync.hq_db import HQDatabase, HqStation, hash_token
+from sync.hq.app import create_app
+from sync.hq.db import HQDatabase, HqStation, hash_token
 from sync_support import assert_hq_holds_exactly
 
 CSV_HEAD = ("rma_id,order_id,created_at,expires_at,status,line_no,sku,gtin,description,category,qty,"

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync import hq_units
-from sync.hq_import import import_rmas
-from sync.hq_manifest import manifest_page
+from sync.hq import units as hq_units
+from sync.hq.manifest_import import import_rmas
+from sync.hq.manifest import manifest_page
 from sync.protocol import ProtocolError, decode_cursor, encode_cursor
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
@@ -149,7 +149,7 @@ def test_an_hq_database_from_before_line_change_ids_is_brought_forward(db_url):
     lines' change_id, fills it from their RMAs, and pages carry every line."""
     from sqlalchemy import inspect, text
 
-    from sync.hq_db import HQDatabase
+    from sync.hq.db import HQDatabase
 
     db = HQDatabase(db_url)
     for i in (1, 2, 3):

@@ -1,6 +1,6 @@
 """`dockstation hq report --week YYYY-Www [--format table|csv|json] [--db URL]`.
 
-The `hq` command group (dockstation/cli/hq.py) attaches `report` from here. Same figures as
+The `hq` command group (sync/hq/cli.py) attaches `report` from here. Same figures as
 GET /api/v1/kpis/weekly (definitions: docs/kpis.md). The `--db` option matches every other `hq`
 command; it is declared here rather than imported, because cli/hq.py imports this module while
 it is itself being imported.
@@ -31,7 +31,7 @@ def report(db_url: str, week: str | None, fmt: str, config_dir: Path | None) -> 
     from dockstation.kpis.render import to_json, to_table, write_csv
     from dockstation.kpis.stats import parse_week, week_of
     from dockstation.types import utcnow
-    from sync.hq_kpis import report_options, weekly_report
+    from sync.hq.kpis import report_options, weekly_report
 
     week = week or week_of(utcnow())
     try:

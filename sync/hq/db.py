@@ -9,7 +9,7 @@ Tables (KPIs and reports read `hq_event`, joined to `hq_station` for the site):
                 stored without gaps from 1), revoked flag.
 - `hq_event`    every bench event once, `(station_id, seq)` primary key; `at` is the bench's
                 claim, `received_at` HQ's own clock. A unit's state is folded from its events
-                on demand (sync/hq_units.py), so there is no per-unit table to keep in step.
+                on demand (sync/hq/units.py), so there is no per-unit table to keep in step.
 - `hq_rma`, `hq_rma_line`  the manifest; `change_id` orders changes for the manifest cursor
                 (each line carries its RMA's).
 - `hq_config`   config bundle versions HQ has served (audit).

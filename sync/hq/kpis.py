@@ -22,8 +22,8 @@ from dockstation.kpis.report import KpiReport, ReportOptions
 from dockstation.kpis.sql_report import sql_kpi_report
 from dockstation.kpis.stats import parse_week
 from dockstation.types import utcnow
-from sync.hq_db import HQDatabase, HqStation
-from sync.hq_deps import Db, Reader
+from sync.hq.db import HQDatabase, HqStation
+from sync.hq.deps import Db, Reader
 
 WEEK_PATTERN = r"^\d{4}-W\d{2}$"
 

@@ -1,4 +1,4 @@
-"""The manifest at HQ, out: `GET /api/v1/manifest` pages by change cursor (in: sync/hq_import.py).
+"""The manifest at HQ, out: `GET /api/v1/manifest` pages by change cursor (in: sync/hq/manifest_import.py).
 
 Every change to an RMA (new, changed header or line, cancelled) gives the RMA a new `change_id`,
 and a page is "RMAs with change_id > cursor, in change_id order". That cursor is only safe if a
@@ -17,7 +17,7 @@ import json
 
 from sqlalchemy import Connection, func, select, text
 
-from sync.hq_db import HQDatabase, HqRma
+from sync.hq.db import HQDatabase, HqRma
 from sync.protocol import LINE_FIELDS, PROTOCOL, RMA_FIELDS, encode_cursor
 
 RMAS = HqRma.__table__

@@ -5,7 +5,7 @@ One transaction per batch:
    station serialise across every HQ worker, pushes of different stations run side by side;
 2. `INSERT ... ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq`: a retried batch (the bench
    never heard the answer) stores nothing twice. (On PostgreSQL a batch whose seqs are all above
-   the station's highest stored one, the usual case, is a plain INSERT: see hq_events_pg.) A seq HQ already holds with *different* content is
+   the station's highest stored one, the usual case, is a plain INSERT: see events_pg.) A seq HQ already holds with *different* content is
    never overwritten: it is kept in `hq_conflict` and named in the answer;
 3. `acked_seq` = the highest seq stored without gaps from 1, computed from the table (not from
    process memory: another worker may have stored the events that close a gap).
@@ -28,8 +28,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dockstation.types import as_utc, utcnow
-from sync import hq_events_pg
-from sync.hq_db import HQDatabase, HqConflict, HqEvent, HqStation
+from sync.hq import events_pg as hq_events_pg
+from sync.hq.db import HQDatabase, HqConflict, HqEvent, HqStation
 from sync.protocol import EventAck, EventIn
 
 log = logging.getLogger("dockstation.hq")

@@ -31,7 +31,7 @@ from dockstation.manifest_csv import (
     unknown_reason_warnings,
 )
 from dockstation.types import utcnow
-from sync.hq_db import LOCK_MANIFEST, HQDatabase
+from sync.hq.db import LOCK_MANIFEST, HQDatabase
 from sync.protocol import LINE_FIELDS
 
 _HEAD = ("order_id", "created_at", "expires_at", "status")
@@ -39,7 +39,7 @@ _LINE = LINE_FIELDS[2:]  # all but rma_id, line_no
 MAX_REPORTED = 1000
 _RANK = {"unchanged": 0, "changed": 1, "new": 2}
 
-# PostgreSQL: short constant statements, rows as one JSON document (see hq_events_pg).
+# PostgreSQL: short constant statements, rows as one JSON document (see sync/hq/events_pg.py).
 _PG_HEADS = ("SELECT rma_id, order_id, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US'), "
              "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS.US'), status FROM hq_rma WHERE rma_id = ANY(%(ids)s)")
 _PG_LINES = f"SELECT {', '.join(LINE_FIELDS)} FROM hq_rma_line WHERE rma_id = ANY(%(ids)s)"
@@ -88,7 +88,7 @@ def served_reason_codes() -> Collection[str] | None:
 
     try:
         dirs = [package_config_dir()]
-        if served := os.environ.get("DOCKSTATION_HQ_CONFIG_DIR"):  # sync.hq_app.ENV_CONFIG_DIR
+        if served := os.environ.get("DOCKSTATION_HQ_CONFIG_DIR"):  # sync.hq.app.ENV_CONFIG_DIR
             dirs.append(Path(served))
         files = [(d / "codes.toml", read_toml(d / "codes.toml")) for d in dirs if (d / "codes.toml").is_file()]
         return set(validate(CodesConfig, files, "codes.toml").reason_codes)

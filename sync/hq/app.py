@@ -1,7 +1,7 @@
 """The HQ server: a FastAPI app over HQDatabase. Every answer comes from the database.
 
 Run it with `dockstation hq serve`, or under any ASGI server with several workers:
-`uvicorn --factory sync.hq_app:app_from_env --workers 4` (DOCKSTATION_HQ_DB, DOCKSTATION_HQ_CONFIG_DIR).
+`uvicorn --factory sync.hq.app:app_from_env --workers 4` (DOCKSTATION_HQ_DB, DOCKSTATION_HQ_CONFIG_DIR).
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-import sync.hq_kpis
+import sync.hq.kpis
 from dockstation.config import package_config_dir
 from dockstation.types import iso, utcnow
 from sync.bundle import BundleRefused, build_bundle, check_config_dir
-from sync.hq_db import ENV_DB, HQDatabase, HqConfig, HqEvent, hash_token
-from sync.hq_deps import BEARER, AnyCaller, Db, Station, bearer_token, check_protocol_header, require_protocol
-from sync.hq_events import lock_station, store_locked
-from sync.hq_manifest import CursorAhead, manifest_page
-from sync.hq_units import unit_view
+from sync.hq.db import ENV_DB, HQDatabase, HqConfig, HqEvent, hash_token
+from sync.hq.deps import BEARER, AnyCaller, Db, Station, bearer_token, check_protocol_header, require_protocol
+from sync.hq.events import lock_station, store_locked
+from sync.hq.manifest import CursorAhead, manifest_page
+from sync.hq.units import unit_view
 from sync.protocol import (API, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
                            ManifestPage, ProtocolError, decode_cursor)
 
@@ -153,7 +153,7 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
         return {k: _plain(v) for k, v in unit.items()}
 
     # The KPI routes (owned by the KPI feature) share the prefix and the dependencies in hq_deps.
-    app.include_router(sync.hq_kpis.router, prefix=API)
+    app.include_router(sync.hq.kpis.router, prefix=API)
     app.openapi = _openapi_with_batch(app)  # type: ignore[method-assign]
     return app
 
@@ -236,6 +236,6 @@ def _remember(db: HQDatabase, bundle: ConfigBundle) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ASGI servers running several workers: `uvicorn --factory sync.hq_app:app_from_env`."""
+    """Factory for ASGI servers running several workers: `uvicorn --factory sync.hq.app:app_from_env`."""
     cfg = os.environ.get(ENV_CONFIG_DIR)
     return create_app(os.environ.get(ENV_DB), config_dir=Path(cfg) if cfg else None)

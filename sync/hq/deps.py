@@ -25,7 +25,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from sync.hq_db import HQDatabase, token_owner
+from sync.hq.db import HQDatabase, token_owner
 from sync.protocol import ProtocolError, check_protocol
 
 BEARER = {"WWW-Authenticate": "Bearer"}
