@@ -39,6 +39,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store import Store
 from dockstation.text import clean
+from dockstation.tui.grading import GradingMixin
 from dockstation.tui.inline_store import InlineStore
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
@@ -59,12 +60,13 @@ _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
 
 
-class BenchApp(ServicesMixin, App[None]):
+class BenchApp(GradingMixin, ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
     # F-keys and ctrl+q: no scanner ever sends these, so they never clash with a code.
     BINDINGS = [
+        Binding("f1", "help", "Help", id="bench.help"),
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
         Binding("f3", "lead_view", "Lead", id="bench.lead"),
         Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
@@ -111,6 +113,8 @@ class BenchApp(ServicesMixin, App[None]):
 
         self.checklists = load_checklists(self.home, self.config.codes)  # refused at start if bad
         self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
+        self.in_hand: str | None = None  # the unit a grader just received (grading.py)
+        self._load_station_keymap()  # station.toml [keys]: refused at start if bad
 
     # -- screens ---------------------------------------------------------------------------
     def get_default_screen(self) -> ReceiveScreen:
@@ -126,6 +130,7 @@ class BenchApp(ServicesMixin, App[None]):
         return self.receive_screen
 
     def on_mount(self) -> None:
+        self._apply_station_keymap()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
         if self._start_services:
             self._start_serial_readers()
@@ -229,6 +234,8 @@ class BenchApp(ServicesMixin, App[None]):
             if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
                 await self.reprint()
                 return
+            if self.screen is self.receive_screen and await self.take_for_hand(scan, c):
+                return
             if handler is not None and await handler(scan, c):
                 return
             if c.kind is CodeKind.LPN:
@@ -256,6 +263,7 @@ class BenchApp(ServicesMixin, App[None]):
             if previous is None or outcome.operator != previous:
                 await self.go_to_receive()
             self.operator = outcome.operator
+            self.set_hand(None)
         self.show_outcome(scan, outcome)
 
     async def sign_out(self) -> None:
@@ -265,6 +273,7 @@ class BenchApp(ServicesMixin, App[None]):
             return
         await self.in_thread(sign_out, self.store, self.bench, operator)
         self.operator = None
+        self.set_hand(None)
         receive = await self.go_to_receive()
         receive.show_prompt(f"Signed out: {operator.name}", "ok")
         self.sound.play("ok")
@@ -291,9 +300,7 @@ class BenchApp(ServicesMixin, App[None]):
 
                 await self.push_screen(DispositionScreen(view.lpn))
                 return
-            from dockstation.tui.inspect import InspectScreen
-
-            await self.push_screen(InspectScreen(view.lpn))
+            await self.inspect_unit(view.lpn)
         else:
             receive.show_unit(scan, view, "A grader inspects this unit: put it on the inspection shelf")
             self.sound.play("attention")
@@ -331,7 +338,12 @@ class BenchApp(ServicesMixin, App[None]):
         self._outcome = outcome
         if outcome.unit is not None:
             self.current_lpn = outcome.unit.lpn
+        if outcome.status == "received" and outcome.unit is not None and self.may_grade():
+            self.in_hand = outcome.unit.lpn  # its first inspection input opens it (grading.py)
+        elif outcome.status in ("received", "exception", "choose_line"):
+            self.in_hand = None  # another parcel: the last unit was put down
         self.receive_screen.show_outcome(scan, outcome)
+        self.receive_screen.hand_changed()
         if self.screen is not self.receive_screen:
             self.notify(clean(outcome.message), severity="information" if outcome.ok else "error", markup=False)
 
@@ -365,6 +377,20 @@ class BenchApp(ServicesMixin, App[None]):
         self.notify(clean(message.text), severity="warning", markup=False, timeout=8)
 
     # -- actions ---------------------------------------------------------------------------
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as the docs and the command sheet write them: Enter, Esc, F1 (footer and help)."""
+        from dockstation.tui.keymap import key_label
+
+        return binding.key_display or key_label(binding.key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("focus_entry", "inspect"):  # the receiving screen's: not in other footers
+            from textual.screen import ModalScreen
+
+            base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
+            return base is self.receive_screen
+        return True
+
     def action_focus_entry(self) -> None:
         if self.screen is self.receive_screen:
             self.receive_screen.focus_entry()

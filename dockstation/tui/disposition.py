@@ -78,11 +78,13 @@ class DispositionScreen(Screen[None]):
     DispositionScreen #body { height: 1fr; padding: 0 1; }
     DispositionScreen #status { height: 2; padding: 0 1; }
     """
+    HELP_TITLE = "Disposition"
     BINDINGS = [
-        Binding("enter", "accept", "Accept"),
-        Binding("o", "override", "Override"),
-        Binding("escape", "back", "Back"),
-        *[Binding(str(n), f"pick({n})", show=False) for n in range(1, 10)],
+        Binding("enter", "accept", "Accept", id="disposition.accept"),
+        Binding("o", "override", "Override", id="disposition.override"),
+        Binding("escape", "back", "Back", id="disposition.back"),
+        *[Binding(str(n), f"pick({n})", f"Pick {n}", show=False, group=Binding.Group("Pick a path / a reason"),
+                  id=f"disposition.pick{n}") for n in range(1, 10)],
     ]
 
     def __init__(self, lpn: str) -> None:
@@ -245,6 +247,10 @@ class DispositionScreen(Screen[None]):
         self.render_all()
 
     # -- scans ---------------------------------------------------------------------------------
+    def help_commands(self) -> list[tuple[str, str]]:
+        return [("CMD:DONE", "Accept the decision"), ("CMD:CANCEL", "Back one step"),
+                ("OP-<lead badge>", "A lead approves an override")]
+
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
         """Badge scans while awaiting a lead, and CMD:DONE / CMD:CANCEL; anything else: not ours."""
         kind = classified.kind

@@ -1,34 +1,38 @@
-"""Inspect screen: one checklist step at a time, answered by a key or a command barcode.
+"""Inspect screen: one checklist step at a time, answered by a key, a command barcode or a scan.
 
 A thin shell over dockstation.inspection: each key or scan calls one use case (in a thread, in
 turn with the scans: keys go through `app.enqueue_job`), which commits the answer and its event;
-only then is the next step drawn. Keys by step kind: check 1 pass / 2 fail / 3 n.a.; choice 1–9;
-scan: the scanner (`e` to type it), 2 not found, 3 n.a.; number: digits, Enter, `x` n.a.
-Everywhere: `b`/Backspace back, `n` note, Esc leave (the inspection stays open and resumes next
-time). At the grade: Enter confirms, a grade letter picks another (Backspace goes back there).
-Scans: CMD:PASS/FAIL/NA/OPTION:<n>/GRADE:<code>/DONE/CANCEL/BACK. Everything from outside
-(manifest, scanner, notes) is drawn as `Text(clean(...))`, never as markup: what each part shows
-is in dockstation/tui/inspect_render.py; this module is the screen's flow (keys, scans, calls).
+only then is the next step drawn. Keys are bindings with ids (dockstation/tui/inspect_keys.py),
+enabled per step kind (`check_action`), so the footer and the F1 help show what works now:
+check 1 pass / 2 fail / 3 n.a.; choice 1–9; scan: the scanner (`e` to type it), 2 not found,
+3 n.a.; number: digits, Enter, `x` n.a.; `a` all pass; `b` back, `n` note, Esc leave (the
+inspection stays open and resumes next time). At the grade: Enter confirms, a grade letter picks
+another. A scanned value answers its own step wherever the checklist stands (fastpath.py).
+Everything from outside (manifest, scanner, notes) is drawn as `Text(clean(...))`, never as
+markup: what each part shows is in dockstation/tui/inspect_render.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 from dockstation import inspection as ins
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.text import clean
+from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
 from dockstation.tui.widgets import BigText, StatusHeader
 from dockstation.types import utcnow
+
 
 def checklists_for(app: Any) -> tuple[ins.Checklists | None, str]:
     """The app's checklists if it loaded them, else this home's (the last good set on an error)."""
@@ -38,8 +42,14 @@ def checklists_for(app: Any) -> tuple[ins.Checklists | None, str]:
     return ins.load_or_last_good(app.config.home, app.bench.codes)
 
 
+def scanned(c: Classified) -> ins.Scanned:
+    return ins.Scanned(c.raw, gtin=c.gtin, serial=c.serial, loose=c.kind is CodeKind.UNKNOWN)
+
+
 class InspectScreen(Screen[None]):
-    AUTO_FOCUS = ""  # no auto focus: keys go to the screen; an input takes focus only while open
+    AUTO_FOCUS = ""  # no auto focus: keys go to the bindings; an input takes focus only while open
+    HELP_TITLE = "Inspection"
+    BINDINGS = keys.BINDINGS
     # Ids are prefixed: the app's stylesheet styles #main, #entry … of every screen.
     DEFAULT_CSS = """
     #i-title { height: 1; background: $primary; color: $text; text-style: bold; }
@@ -59,15 +69,16 @@ class InspectScreen(Screen[None]):
     #i-hints { height: 1; background: $panel; }
     """
 
-    def __init__(self, lpn: str) -> None:
+    def __init__(self, lpn: str, view: ins.InspectionView | None = None) -> None:
         super().__init__()
         self.lpn = lpn
-        self.view: ins.InspectionView | None = None
+        self.view = view  # given when the app opened the inspection already (in the dispatcher)
         self.checklists: ins.Checklists | None = None
         self.chosen: str | None = None  # a grade picked instead of the suggestion (saved on confirm)
         self.typed = ""  # digits of a number step
         self.switch_to: str | None = None  # an LPN waiting for "switch?" to be answered
         self.message = ""  # the last message shown (tests read it)
+        self.ready = asyncio.Event()  # mounted and drawn: the app may hand it the first input
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -87,9 +98,21 @@ class InspectScreen(Screen[None]):
         yield Static(id="i-ask", markup=False)
         yield Input(id="i-note", max_length=500, placeholder="note: Enter saves, Esc cancels")
         yield Static(id="i-hints", markup=False)
+        yield Footer()
 
     async def on_mount(self) -> None:
-        await self._open()
+        scale = [g.code for g in self.app.bench.codes.grades]
+        for binding in reversed(keys.grade_bindings(scale)):  # first on their key: they win at the grade
+            self._bindings.key_to_bindings.setdefault(binding.key, []).insert(0, binding)
+        try:
+            if self.view is not None:
+                self.checklists, _ = checklists_for(self.app)
+                self._draw()
+                self._say(self.view.message, "ok", beep=False)
+            else:
+                await self._open()
+        finally:
+            self.ready.set()
 
     async def _open(self) -> None:
         self.checklists, warning = checklists_for(self.app)
@@ -100,6 +123,18 @@ class InspectScreen(Screen[None]):
 
     # -- calling the core (off the event loop, results drawn after the commit) ---------------
     async def _call(self, fn: Callable[..., Any], *args: Any, first: bool = False, **kw: Any) -> bool:
+        """Run a use case; draw its committed result, or say why it was refused."""
+        try:
+            view = await self._run(fn, *args, first=first, **kw)
+        except ins.InspectionError as exc:
+            self._fail(str(exc)) if first else self._say(str(exc), "error")
+            return False
+        if view is None:
+            return False
+        await self._show(view)
+        return True
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, first: bool = False, **kw: Any) -> Any:
         app = self.app
         if first:
             call = (fn, app.store, app.bench, app.operator, *args)
@@ -108,15 +143,15 @@ class InspectScreen(Screen[None]):
             call = (fn, app.store, app.bench, app.operator, self.view.inspection_id, *args)
             kw["checklists"] = self.checklists
         in_thread = getattr(app, "in_thread", None)
-        try:
-            view = await in_thread(*call, **kw) if in_thread else call[0](*call[1:], **kw)
-        except ins.InspectionError as exc:
-            self._fail(str(exc)) if first else self._say(str(exc), "error")
-            return False
+        return await in_thread(*call, **kw) if in_thread else call[0](*call[1:], **kw)
+
+    async def _show(self, view: ins.InspectionView) -> None:
         self.view, self.typed = view, ""
+        if view.status == "done":
+            await self._graded(view)
+            return
         self._draw()
         self._say(view.message, "ok" if view.ok else "warn")
-        return True
 
     def _job(self, work: Callable[[], Awaitable[Any]]) -> None:
         """A key's work, run in turn with the scans (never in between two of them)."""
@@ -127,6 +162,12 @@ class InspectScreen(Screen[None]):
         enqueue = getattr(self.app, "enqueue_job", None)
         enqueue(job) if enqueue else self.run_worker(job(), exclusive=False)
 
+    def _log(self, state: str, text: str) -> None:
+        """Into the receiving screen's scan log (every result is in the log)."""
+        receive = getattr(self.app, "receive_screen", None)
+        if receive is not None and receive.is_mounted:
+            receive.add_log(self.lpn, state, text)
+
     async def _respond(self, verb: str, value: str = "", c: Classified | None = None,
                        expect: str | None = None) -> None:
         step = self.view.step if self.view else None
@@ -136,31 +177,69 @@ class InspectScreen(Screen[None]):
         response = ins.Response(verb, value, gtin=c.gtin if c else None, serial=c.serial if c else None)  # type: ignore[arg-type]
         await self._call(ins.answer, response, expect_step=expect or step.id)
 
-    async def _back(self) -> None:
+    async def all_pass(self, _: str = "") -> None:
+        await self._call(ins.all_pass)
+
+    async def take_value(self, c: Classified, *, strict: bool = False) -> bool:
+        """A scanned value for whichever step it answers. True if it was this unit's value (taken,
+        or refused with the reason on screen); False if it is none of this unit's values."""
+        try:
+            view = await self._run(ins.answer_scan, scanned(c), strict=strict)
+        except ins.InspectionError as exc:
+            self._say(str(exc), "error")
+            return True
+        if view is None:
+            return False
+        await self._show(view)
+        return True
+
+    async def back(self, _: str = "") -> None:
         self.chosen = None
         await self._call(ins.step_back)
 
     async def _confirm(self) -> None:
-        if await self._call(ins.finish, grade=self.chosen):
-            from dockstation.tui.disposition import DispositionScreen  # the policy feature's screen
+        await self._call(ins.finish, grade=self.chosen)
 
-            await self.app.switch_screen(DispositionScreen(self.lpn))
+    async def _graded(self, view: ins.InspectionView) -> None:
+        """Graded (after the commit): logged, then the disposition takes over this screen's place."""
+        from dockstation.tui.disposition import DispositionScreen  # the policy feature's screen
 
-    async def _cancel(self) -> None:
+        self._log("ok", view.message)
+        hand = getattr(self.app, "hand_done", None)
+        if callable(hand):
+            hand(self.lpn)
+        self._beep("ok")
+        await self.app.switch_screen(DispositionScreen(self.lpn))
+
+    async def cancel(self, _: str = "") -> None:
         if await self._call(ins.cancel):
+            text = f"Inspection of {self.lpn} cancelled: the unit is received again, not inspected"
+            self._log("warn", text)
+            hand = getattr(self.app, "hand_done", None)
+            if callable(hand):
+                hand(self.lpn)
+            self._back_to_receive("warn", "CANCELLED", text)
+
+    def _leave(self) -> None:
+        v = self.view
+        if v is not None and v.status == "open":
+            at = "the grade" if v.step is None else f"step {v.step_index + 1}/{len(v.checklist.steps)}"
+            text = f"Inspection of {self.lpn} kept open at {at}: scan its LPN (or 1 / a) to resume"
+            self._log("info", text)
+            keep = getattr(self.app, "hand_keep", None)
+            if callable(keep):
+                keep(self.lpn)
+            self._back_to_receive("info", "KEPT", text)
+        else:
             self.app.pop_screen()
 
-    def _pick_grade(self, code: str) -> None:
-        assert self.view is not None
-        scale = [g.code for g in self.app.bench.codes.grades]
-        if code not in scale:
-            self._say(f"No grade {code}: the scale is {' '.join(scale)}", "error")
-        elif self.view.step is not None:
-            self._say("Answer the remaining steps before grading", "error")
-        else:
-            self.chosen = None if code == self.view.suggested_grade else code
-            self._draw()
-            self._say(f"Grade {code} picked: Enter / CMD:DONE confirms", "ok", beep=False)
+    def _back_to_receive(self, state: str, title: str, text: str) -> None:
+        """Pop this screen and say what became of the unit there, replacing the last unit's result."""
+        app = self.app
+        app.pop_screen()
+        receive = getattr(app, "receive_screen", None)
+        if receive is not None and app.screen_stack[-1] is receive:
+            receive.show_message(state, title, text)
 
     # -- scans: the app offers every scan here first ------------------------------------------
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
@@ -183,12 +262,12 @@ class InspectScreen(Screen[None]):
             return True
         self._ask(None)
         if c.kind is CodeKind.COMMAND:
-            return await self._command(c)
+            return await self.run_command(c)
         step = self.view.step
-        if step is not None and step.kind == "scan" and c.kind in (CodeKind.GS1, CodeKind.UNKNOWN, CodeKind.TRACKING):
-            await self._respond("value", c.raw, c)  # an IMEI may classify as a tracking number
-        elif step is not None and step.kind == "number" and c.kind is CodeKind.UNKNOWN:
+        if step is not None and step.kind == "number" and c.kind is CodeKind.UNKNOWN and _number(c.raw):
             await self._respond("value", c.raw)
+        elif c.kind in (CodeKind.GS1, CodeKind.UNKNOWN, CodeKind.TRACKING) and await self.take_value(c):
+            pass  # a value of this unit, given to its step wherever the checklist stands
         elif c.kind in (CodeKind.RMA, CodeKind.TRACKING):
             self._say("Finish or cancel this inspection before receiving", "error")
         elif c.kind is CodeKind.INVALID:
@@ -197,22 +276,30 @@ class InspectScreen(Screen[None]):
             self._say(f"Not an answer to this step: {c.raw}", "error")
         return True
 
-    async def _command(self, c: Classified) -> bool:
-        arg = c.arg or ""
-        actions: dict[str, Callable[[], Awaitable[Any] | None]] = {
-            "PASS": lambda: self._respond("pass"), "FAIL": lambda: self._respond("fail"),
-            "NA": lambda: self._respond("na"), "OPTION": lambda: self._respond("option", arg),
-            "GRADE": lambda: self._pick_grade(arg.upper()), "DONE": self._enter, "CANCEL": self._cancel,
-            "BACK": self._back,
-        }
-        action = actions.get(c.value)
-        if action is None:
+    async def run_command(self, c: Classified) -> bool:
+        """A command barcode, through the screen's one table (inspect_keys.COMMANDS)."""
+        entry = keys.COMMANDS.get(c.value)
+        if entry is None:
             return False  # REPRINT and others: the app's
-        if (pending := action()) is not None:
-            await pending
+        await getattr(self, entry[0])(c.arg or "")
         return True
 
-    async def _enter(self) -> None:
+    async def cmd_pass(self, _: str) -> None:
+        await self._respond("pass")
+
+    async def cmd_fail(self, _: str) -> None:
+        await self._respond("fail")
+
+    async def cmd_na(self, _: str) -> None:
+        await self._respond("na")
+
+    async def cmd_option(self, arg: str) -> None:
+        await self._respond("option", arg)
+
+    async def cmd_grade(self, arg: str) -> None:
+        self._pick_grade(arg.upper())
+
+    async def cmd_done(self, _: str) -> None:
         assert self.view is not None
         step = self.view.step
         if step is None:
@@ -223,10 +310,23 @@ class InspectScreen(Screen[None]):
             left = len(self.view.checklist.steps) - self.view.step_index
             self._say(f"{left} step{'s' if left > 1 else ''} left before the grade", "error")
 
+    def _pick_grade(self, code: str) -> None:
+        assert self.view is not None
+        scale = [g.code for g in self.app.bench.codes.grades]
+        if code not in scale:
+            self._say(f"No grade {code}: the scale is {' '.join(scale)}", "error")
+        elif self.view.step is not None:
+            self._say("Answer the remaining steps before grading", "error")
+        else:
+            self.chosen = None if code == self.view.suggested_grade else code
+            self._draw()
+            self._say(f"Grade {code} picked: Enter / CMD:DONE confirms", "ok", beep=False)
+
     def _ask(self, lpn: str | None) -> None:
         self.switch_to = lpn
         ask = self.query_one("#i-ask", Static)
         ask.display = lpn is not None
+        self.refresh_bindings()
         if lpn is not None:
             ask.update(Text(f" Switch to {clean(lpn, limit=30)}? The current inspection is saved and can be "
                             "resumed.  y or scan it again: switch · n: stay"))
@@ -235,64 +335,109 @@ class InspectScreen(Screen[None]):
     async def _switch(self) -> None:
         target, self.switch_to = self.switch_to, None
         if target:
-            await self.app.switch_screen(InspectScreen(target))
+            opened = await open_screen(self.app, target)
+            if opened is not None:
+                self._log("info", f"inspection kept open; switched to {target}")
+                await self.app.switch_screen(opened)
 
-    # -- keys ------------------------------------------------------------------------------
-    def on_key(self, event: events.Key) -> None:
-        if any(box.has_focus and box.display for box in self.query(Input)):
-            if event.key == "escape":
-                self._close_inputs()
-                event.stop()
-            return
-        if self._key(event.key, event.character or ""):
-            event.stop()
-            event.prevent_default()
-
-    def _key(self, key: str, ch: str) -> bool:
-        """Handle one key; False leaves it to the app's bindings."""
+    # -- keys: bindings (inspect_keys.BINDINGS), enabled per step ------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in keys.GATED:
+            return True
         if self.switch_to is not None:
-            if key in ("y", "enter"):
-                self._job(self._switch)
-            else:
-                self._ask(None)
-            return True
-        if key == "escape":
-            self.app.pop_screen()
-            return True
-        if self.view is None or self.view.status != "open":
+            return action in ("switch", "stay", "leave")
+        if action in ("switch", "stay"):
             return False
-        step, expect = self.view.step, (self.view.step.id if self.view.step else None)
-        if step is None and ch and ch.upper() in [g.code for g in self.app.bench.codes.grades]:
-            self._pick_grade(ch.upper())
-        elif key == "backspace" and self.typed:
+        v = self.view
+        if v is None or v.status != "open":
+            return action == "leave"
+        if action in ("leave", "note", "erase"):
+            return True
+        step = v.step
+        if step is None:  # the grade
+            return (action == "confirm" or action == "back"
+                    or (action == "grade" and str(parameters[0]) in [g.code for g in self.app.bench.codes.grades]))
+        verb = str(parameters[0]) if parameters else ""
+        kind = step.kind
+        if action == "answer":
+            return (kind == "check" and (verb != "na" or not step.required)
+                    or kind == "scan" and verb == "na" and not step.required)
+        if action == "option":
+            return kind == "choice" and int(verb) <= len(step.options)
+        if action == "submit":
+            return kind == "number" and bool(self.typed)
+        if action == "skip_number":
+            return kind == "number" and not step.required
+        return {"not_found": kind == "scan", "digit": kind == "number", "type_value": kind == "scan",
+                "all_pass": True, "back": True}.get(action, False)
+
+    def action_answer(self, verb: str) -> None:
+        expect = self.view.step.id if self.view and self.view.step else None
+        self._job(lambda: self._respond(verb, expect=expect))
+
+    def action_not_found(self) -> None:
+        self.action_answer("fail")
+
+    def action_option(self, n: int) -> None:
+        expect = self.view.step.id if self.view and self.view.step else None
+        self._job(lambda: self._respond("option", str(n), expect=expect))
+
+    def action_digit(self, ch: str) -> None:
+        self.typed = (self.typed + ch)[:12]
+        self._draw()
+
+    def action_submit(self) -> None:
+        self._job(self.cmd_done_key)
+
+    async def cmd_done_key(self) -> None:
+        await self.cmd_done("")
+
+    def action_skip_number(self) -> None:
+        self.action_answer("na")
+
+    def action_type_value(self) -> None:
+        self._open_input("#i-entry", "")
+
+    def action_confirm(self) -> None:
+        self._job(self._confirm)
+
+    def action_grade(self, code: str) -> None:
+        self._pick_grade(code)
+
+    def action_all_pass(self) -> None:
+        self._job(self.all_pass)
+
+    def action_back(self) -> None:
+        self._job(self.back)
+
+    def action_erase(self) -> None:
+        if self._inputs_open():
+            return
+        if self.typed:
             self.typed = self.typed[:-1]
             self._draw()
-        elif key in ("b", "backspace"):
-            self._job(self._back)
-        elif key == "n":
-            self._open_input("#i-note", self.view.note or "")
-        elif key == "enter":
-            self._job(self._enter)
-        elif step is None:
-            return False
-        elif step.kind == "number" and ch and (ch.isdigit() or ch in ".,"):
-            self.typed = (self.typed + ch)[:12]
-            self._draw()
-        elif step.kind == "number" and key == "x":
-            self._job(lambda: self._respond("na", expect=expect))
-        elif step.kind == "choice" and ch.isdigit() and ch != "0":
-            self._job(lambda: self._respond("option", ch, expect=expect))
-        elif step.kind in ("check", "scan") and key in ("1", "2", "3"):
-            verb = {"1": "pass", "2": "fail", "3": "na"}[key]
-            if step.kind == "scan" and verb == "pass":
-                self._say("Scan the value, or press e to type it", "error")
-            else:
-                self._job(lambda: self._respond(verb, expect=expect))
-        elif step.kind == "scan" and key == "e":
-            self._open_input("#i-entry", "")
         else:
-            return False
-        return True
+            self.action_back()
+
+    def action_note(self) -> None:
+        self._open_input("#i-note", self.view.note or "" if self.view else "")
+
+    def action_leave(self) -> None:
+        if self._inputs_open():
+            self._close_inputs()
+        elif self.switch_to is not None:
+            self._ask(None)
+        else:
+            self._leave()
+
+    def action_switch(self) -> None:
+        self._job(self._switch)
+
+    def action_stay(self) -> None:
+        self._ask(None)
+
+    def _inputs_open(self) -> bool:
+        return any(box.display for box in self.query(Input))
 
     def _open_input(self, selector: str, value: str) -> None:
         box = self.query_one(selector, Input)
@@ -345,6 +490,7 @@ class InspectScreen(Screen[None]):
         for name in ("#i-progress", "#i-sub", "#i-help", "#i-keys", "#i-side"):
             self.query_one(name, Static).update(Text(""))
         self.query_one("#i-hints", Static).update(Text(" Esc back"))
+        self.refresh_bindings()
         self._say(message, "error")
 
     def _draw(self) -> None:
@@ -365,3 +511,34 @@ class InspectScreen(Screen[None]):
             grade.styles.color = panel.grade_colour
         self.query_one("#i-keys", Static).update(panel.keys)
         self.query_one("#i-hints", Static).update(render.hints(v))
+        self.refresh_bindings()  # the footer shows the keys of this step
+
+    def help_commands(self) -> list[tuple[str, str]]:
+        return keys.command_help()
+
+
+def _number(raw: str) -> bool:
+    try:
+        float(raw.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
+    """Open (or resume) the unit's inspection in the dispatcher, before its screen exists, so the
+    next scan in the queue finds it open. A refusal is shown on the current screen."""
+    checklists, _ = checklists_for(app)
+    if checklists is None:
+        app.show_result("error", "NO CHECKLISTS", "The checklists failed to load: see the notice")
+        return None
+    try:
+        view = await app.in_thread(ins.open_inspection, app.store, app.bench, app.operator, lpn, checklists)
+    except ins.InspectionError as exc:
+        app.show_result("error", "CANNOT INSPECT", str(exc))
+        return None
+    receive = getattr(app, "receive_screen", None)
+    if receive is not None and receive.is_mounted:
+        what = view.message if view.resumed else f"inspection started · {view.checklist.title} checklist"
+        receive.add_log(lpn, "info", what)
+    return InspectScreen(lpn, view=view)

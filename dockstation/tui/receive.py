@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -77,6 +79,15 @@ def sla_text(view: UnitView) -> str:
 
 class ReceiveScreen(Screen[None]):
     AUTO_FOCUS = "#entry"
+    HELP_TITLE = "Receiving"
+    # The unit in hand (a grader just received it): its first answer opens its inspection
+    # (grading.py). The ids are the inspect screen's, so a station's remap moves both.
+    BINDINGS = [
+        Binding("a", "hand('all_pass')", "All pass", id="inspect.all_pass"),
+        Binding("1", "hand('pass')", "Pass", id="inspect.pass"),
+        Binding("2", "hand('fail')", "Fail", show=False, id="inspect.fail"),
+        Binding("3", "hand('na')", "N/A", show=False, id="inspect.na"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="receive")
@@ -251,6 +262,59 @@ class ReceiveScreen(Screen[None]):
 
     def focus_entry(self) -> None:
         self.query_one("#entry", Input).focus()
+
+    # -- the unit in hand (dockstation/tui/grading.py) ------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hand":
+            app = self.bench_app
+            return app.in_hand is not None and app.may_grade() and not self.picking
+        return True
+
+    def action_hand(self, verb: str) -> None:
+        self.bench_app.hand_key(verb)
+
+    def hand_changed(self) -> None:
+        """A unit in hand: keys answer it, so the entry field lets go of the focus (if empty);
+        none: the entry takes the focus back (a clerk types a damaged code straight away)."""
+        if not self.is_mounted:
+            return
+        entry = self.query_one("#entry", Input)
+        if self.bench_app.in_hand is not None and self.bench_app.may_grade():
+            if entry.has_focus and not entry.value:
+                self.set_focus(None)
+        elif self.focused is None and not self.picking:
+            entry.focus()
+        self.refresh_bindings()
+
+    def on_screen_resume(self) -> None:
+        self.hand_changed()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the entry has let go of the focus: a key no binding takes starts typing."""
+        if self.focused is not None or not event.is_printable or not event.character:
+            return
+        active = self.active_bindings.get(event.key)
+        if active is not None and active.enabled:
+            return
+        entry = self.query_one("#entry", Input)
+        entry.focus()
+        entry.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
+
+    def help_commands(self) -> list[tuple[str, str]]:
+        from dockstation.tui.inspect_keys import COMMANDS
+
+        out = [("RMA / tracking label", "Receive the parcel's unit"),
+               ("CMD:CANCEL", "While picking a line: cancel (nothing is received)")]
+        if self.bench_app.in_hand is not None:
+            lpn = self.bench_app.in_hand
+            out.append(("CMD:ALLPASS", f"All pass for {lpn} (opens its inspection)"))
+            out += [(f"CMD:{name}", f"Answer {lpn}'s first step (opens its inspection)") for name in ("PASS", "FAIL", "NA")]
+            out.append(("serial / IMEI / GTIN", f"{lpn}'s value: opens its inspection, answers its step"))
+        else:
+            out.append(("CMD:ALLPASS …", f"after a grader receives a unit: {COMMANDS['ALLPASS'][1].lower()}"))
+        return out
 
     # -- multi-line RMA: which item is this? ------------------------------------------------
     @property
