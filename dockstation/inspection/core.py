@@ -263,8 +263,11 @@ def _complete(cl: Checklist, insp: Inspection) -> bool:
 def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit,
                      cl: Checklist, got: Answer | None) -> str | None:
     """After CMD:ALLPASS the answer to the last step it waited for grades the unit at once, unless
-    that answer failed (a serial that does not match): then the grader sees why, at the grade."""
-    if insp.all_pass and _complete(cl, insp) and (got is None or got.result != "fail"):
+    a scanned value failed (a serial that does not match, not found): then the grader sees why,
+    at the grade, and confirms it there."""
+    answers = insp.answers or {}
+    surprise = any(answers.get(s.id, {}).get("result") == "fail" for s in cl.steps if s.kind == "scan")
+    if insp.all_pass and _complete(cl, insp) and not surprise and (got is None or got.result != "fail"):
         return _grade(session, bench, badge, insp, unit, cl)
     return None
 

@@ -81,8 +81,13 @@ def needs(steps: list[Step]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+FAILED_VALUE = "All pass — but a scanned value failed: look, then confirm the grade (Enter / CMD:DONE)"
+
+
 def all_pass_prompt(cl: Checklist, answers: dict[str, Any]) -> str:
     left = waiting(cl, answers)
+    if not left:
+        return FAILED_VALUE
     verb = "scan" if all(s.kind == "scan" for s in left) else "give"
     return f"All pass — now {verb} {needs(left)} to finish"
 
@@ -114,7 +119,10 @@ def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_i
                       rma_id=unit.rma_id,
                       payload={"inspection_id": insp.id, "answered": answered, "waiting": left})
         graded = _finish_all_pass(session, bench, badge, insp, unit, cl, None)
-        message = f"All pass: {graded}" if graded else all_pass_prompt(cl, insp.answers or {})
+        if graded:
+            message = f"All pass: {graded}"
+        else:
+            message = all_pass_prompt(cl, insp.answers or {}) if left else FAILED_VALUE
         return _view(insp, cl, info, bench, message=message)
 
 
@@ -189,7 +197,8 @@ def match_value(cl: Checklist, answers: dict[str, Any], current: int, expected: 
             return i, ""
     for i in order:  # this unit's serial is known, and this is not it: say so, record nothing
         st = steps[i]
-        if st.value != "gtin" and expected.serial and (s.serial or (st.value == "imei" and _valid_imei(s.raw))):
+        kind_like = s.serial or (_valid_imei(s.raw) if st.value == "imei" else s.loose)
+        if st.value != "gtin" and expected.serial and kind_like:
             name = NAMES[st.value or "serial"]
             return None, (f"{clean(s.serial or s.raw, limit=40)} is not this unit's {name} (the manifest says "
                           f"{clean(expected.serial, limit=40)}): at the {name} step it is recorded as a mismatch")
