@@ -204,7 +204,8 @@ class InspectScreen(Screen[None]):
         """Graded (after the commit): logged, then the disposition takes over this screen's place."""
         from dockstation.tui.disposition import DispositionScreen  # the policy feature's screen
 
-        self._log("ok", view.message)
+        changed = f" (suggested {view.suggested_grade})" if view.grade != view.suggested_grade else ""
+        self._log("ok", f"graded {view.grade}{changed}" + (" · all pass" if view.all_pass else ""))
         hand = getattr(self.app, "hand_done", None)
         if callable(hand):
             hand(self.lpn)
@@ -214,7 +215,7 @@ class InspectScreen(Screen[None]):
     async def cancel(self, _: str = "") -> None:
         if await self._call(ins.cancel):
             text = f"Inspection of {self.lpn} cancelled: the unit is received again, not inspected"
-            self._log("warn", text)
+            self._log("warn", "inspection cancelled: received again")
             hand = getattr(self.app, "hand_done", None)
             if callable(hand):
                 hand(self.lpn)
@@ -225,7 +226,7 @@ class InspectScreen(Screen[None]):
         if v is not None and v.status == "open":
             at = "the grade" if v.step is None else f"step {v.step_index + 1}/{len(v.checklist.steps)}"
             text = f"Inspection of {self.lpn} kept open at {at}: scan its LPN (or 1 / a) to resume"
-            self._log("info", text)
+            self._log("info", f"inspection kept open at {at}")
             keep = getattr(self.app, "hand_keep", None)
             if callable(keep):
                 keep(self.lpn)

@@ -280,10 +280,13 @@ class ReceiveScreen(Screen[None]):
             return
         entry = self.query_one("#entry", Input)
         if self.bench_app.in_hand is not None and self.bench_app.may_grade():
+            self.AUTO_FOCUS = ""  # coming back to this screen must not give the entry the keys again
             if entry.has_focus and not entry.value:
                 self.set_focus(None)
-        elif self.focused is None and not self.picking:
-            entry.focus()
+        else:
+            self.AUTO_FOCUS = "#entry"
+            if self.focused is None and not self.picking:
+                entry.focus()
         self.refresh_bindings()
 
     def on_screen_resume(self) -> None:
@@ -297,6 +300,7 @@ class ReceiveScreen(Screen[None]):
         if active is not None and active.enabled:
             return
         entry = self.query_one("#entry", Input)
+        entry.select_on_focus = False  # the keys that follow go after this one, not over it
         entry.focus()
         entry.insert_text_at_cursor(event.character)
         event.stop()
