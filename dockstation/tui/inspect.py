@@ -30,6 +30,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.text import clean
 from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
+from dockstation.tui.keymap import key_label, keys_of
 from dockstation.tui.widgets import BigText, StatusHeader
 from dockstation.types import utcnow
 
@@ -501,8 +502,8 @@ class InspectScreen(Screen[None]):
         self.query_one("#i-progress", Static).update(render.progress(v))
         self.query_one("#i-sub", Static).update(render.sub(v))
         self.query_one("#i-side", Static).update(render.side(v))
-        panel = (render.grade_panel(v, self.app.bench.codes, self.chosen) if v.step is None
-                 else render.step_panel(v, v.step, self.typed))
+        panel = (render.grade_panel(v, self.app.bench.codes, self.chosen, self._key) if v.step is None
+                 else render.step_panel(v, v.step, self.typed, self._key))
         self.query_one("#i-prompt", Static).update(panel.prompt)
         self.query_one("#i-help", Static).update(panel.help)
         grade = self.query_one("#i-grade", BigText)
@@ -516,6 +517,11 @@ class InspectScreen(Screen[None]):
 
     def help_commands(self) -> list[tuple[str, str]]:
         return keys.command_help()
+
+    def _key(self, binding_id: str) -> str:
+        """The key shown for a binding in the panel: the station's (keymap), else the default."""
+        binding = keys.BY_ID.get(binding_id)
+        return key_label(keys_of(self.app, binding)) if binding else render.default_key(binding_id)
 
 
 def _number(raw: str) -> bool:

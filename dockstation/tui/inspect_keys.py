@@ -41,6 +41,8 @@ BINDINGS: list[Binding] = [
     Binding("escape", "leave", "Leave", id="inspect.leave"),
 ]
 
+BY_ID = {b.id: b for b in BINDINGS if b.id}
+
 # Actions the screen gates by step (check_action); anything else (the app's) is always enabled.
 GATED = {"switch", "stay", "answer", "not_found", "option", "digit", "submit", "skip_number", "type_value",
          "confirm", "all_pass", "back", "erase", "note", "leave", "grade"}

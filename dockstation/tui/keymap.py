@@ -123,35 +123,34 @@ def _keys_after(bindings: Iterable[Binding], keymap: dict[str, str]) -> dict[str
 
 def _refuse_clashes(config: BenchConfig, spaces: dict[str, list[Binding]], keymap: dict[str, str]) -> None:
     """A remapped key may not land on a key another binding of the same screen (or the app) has,
-    unless the two shared a key in the defaults already (the step decides between those)."""
+    unless the two shared a key in the defaults already (the step decides between those). Grade
+    letters are exempt: at the grade, letters pick grades (as `a` and `b` do by default)."""
     app = spaces["app"]
     for name, bindings in spaces.items():
         pool = bindings if name == "app" else [*bindings, *app]
         default = _keys_after(pool, {})
         after = _keys_after(pool, keymap)
         for moved in (i for i in keymap if i in after):
-            for other, keys in after.items():
-                if other == moved or not (keys & after[moved]):
-                    continue
-                if default[other] & default[moved] and other not in keymap:
-                    continue  # siblings by design (e.g. 1: pass / option 1 / digit 1)
-                if other in keymap and default[other] & default[moved] and keys == after[moved]:
-                    continue  # both moved together
-                shared = sorted(keys & after[moved])[0]
+            clash = sorted(other for other, keys in after.items()
+                           if other != moved and keys & after[moved] and not other.startswith("inspect.grade_")
+                           and not (default[other] & default[moved] and (other not in keymap or keys == after[moved])))
+            if clash:
+                shared = sorted(after[clash[0]] & after[moved])[0]
                 raise ConfigError(_where(config.home, moved), f"keys.{moved}",
-                                  f"{shared!r} is already the key of {other} on the same screen")
+                                  f"{shared!r} is already the key of {', '.join(clash)} on the same screen")
 
 
 def expand(keymap: dict[str, str], scale: list[str]) -> dict[str, str]:
-    """`keymap` plus the siblings of each remapped binding at their default keys (see the quirk
-    above), so Textual's keymap moves only what the station asked to move."""
+    """`keymap` plus, at their default keys, the bindings that share an old or a new key with a
+    remapped one (see the quirk above), so Textual's keymap moves only what the station asked."""
     if not keymap:
         return {}
     out = dict(keymap)
     for bindings in catalogue(scale).values():
-        moved_keys = {b.key for b in bindings if b.id in keymap}
+        touched = {b.key for b in bindings if b.id in keymap}
+        touched |= {k for b in bindings if b.id in keymap for k in keymap[b.id].split(",")}
         for b in bindings:
-            if b.id and b.id not in out and b.key in moved_keys:
+            if b.id and b.id not in out and b.key in touched:
                 out[b.id] = b.key
     return out
 
