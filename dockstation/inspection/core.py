@@ -201,8 +201,25 @@ def _load(session: Session, bench: Bench, inspection_id: int,
     return insp, unit, checklists.effective(base, info.expected_serial), info
 
 
+def answer_row(got: Answer, badge: str, at: datetime) -> dict[str, Any]:
+    """An answer as the inspection row keeps it (`Inspection.answers[step_id]`)."""
+    return {"value": got.value, "result": got.result, "label": got.label, "flags": list(got.flags),
+            "grade_cap": got.grade_cap, "at": iso(at), "by": badge, **got.extra}
+
+
+def answered_payload(inspection_id: int | None, step: Step, index: int, got: Answer, suggested: str | None,
+                     *, all_pass: bool = False) -> dict[str, Any]:
+    """The `inspection_answered` event's payload (docs/events.md)."""
+    payload = {"inspection_id": inspection_id, "step": step.id, "index": index, "value": got.value,
+               "result": got.result, "flags": list(got.flags), "grade_cap": got.grade_cap,
+               "suggested_grade": suggested}
+    if all_pass:
+        payload["all_pass"] = True
+    return payload
+
+
 def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
-            index: int, got: Answer, *, all_pass: bool = False) -> None:
+            index: int, got: Answer) -> None:
     """Store one answer to step `index` with its event. The inspection moves on only if that
     step was the current one (a value scanned out of order leaves the grader where they were)."""
     step = cl.steps[index]
@@ -211,9 +228,7 @@ def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: 
     if got.stop:  # nothing after this step applies any more
         for later in cl.steps[index + 1:]:
             answers.pop(later.id, None)
-    answers[step.id] = {"value": got.value, "result": got.result, "label": got.label,
-                        "flags": list(got.flags), "grade_cap": got.grade_cap, "at": iso(now), "by": badge,
-                        **got.extra}
+    answers[step.id] = answer_row(got, badge, now)
     insp.answers = answers
     if got.stop:
         insp.step_index = len(cl.steps)
@@ -221,13 +236,9 @@ def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: 
         insp.step_index = _first_unanswered(cl, answers, index)
     _derive(insp, cl, bench)
     session.add(insp)
-    payload = {"inspection_id": insp.id, "step": step.id, "index": index, "value": got.value,
-               "result": got.result, "flags": list(got.flags), "grade_cap": got.grade_cap,
-               "suggested_grade": insp.suggested_grade}
-    if all_pass:
-        payload["all_pass"] = True
     events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
-                  rma_id=unit.rma_id, at=now, payload=payload)
+                  rma_id=unit.rma_id, at=now,
+                  payload=answered_payload(insp.id, step, index, got, insp.suggested_grade))
 
 
 def _grade(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,

@@ -34,6 +34,7 @@ from dockstation.inspection.answers import (
     same_gtin,
     same_imei,
     same_serial,
+    suggest_grade,
 )
 from dockstation.inspection.checklist import Checklist, Checklists, Step
 from dockstation.inspection.core import (
@@ -41,6 +42,7 @@ from dockstation.inspection.core import (
     InspectionRefused,
     InspectionView,
     _complete,
+    _derive,
     _finish_all_pass,
     _first_unanswered,
     _load,
@@ -48,12 +50,15 @@ from dockstation.inspection.core import (
     _unit_info,
     _view,
     _who,
+    answer_row,
+    answered_payload,
     open_inspection_of,
 )
 from dockstation.models import Unit
 from dockstation.receiving import Bench
 from dockstation.store import Store
 from dockstation.text import clean
+from dockstation.types import utcnow
 
 
 def passing(step: Step) -> Response | None:
@@ -98,22 +103,31 @@ def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_i
     badge = _who(operator)
     with store.write() as session:
         insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
-        expected = Expected(info.expected_serial, info.expected_gtin)
-        answered: list[str] = []
+        expected, scale = Expected(info.expected_serial, info.expected_gtin), [g.code for g in bench.codes.grades]
+        # Answers first, then the row once and the events: one UPDATE of the inspection, not one
+        # per answer (each event's insert flushes the session).
+        answers, done, now = dict(insp.answers or {}), [], utcnow()
         if not _complete(cl, insp):
             for index, step in enumerate(cl.steps):
                 response = passing(step)
-                if step.id in (insp.answers or {}) or response is None:
+                if step.id in answers or response is None:
                     continue
                 try:
                     got = evaluate(step, response, expected)
                 except InvalidAnswer:  # e.g. a site's choice whose plain option is n.a. on a required step
                     continue
-                _record(session, bench, badge, insp, unit, cl, index, got, all_pass=True)
-                answered.append(step.id)
-            insp.step_index = _first_unanswered(cl, insp.answers or {})
+                answers[step.id] = answer_row(got, badge, now)
+                done.append((index, step, got, suggest_grade(scale, answers)))
+            insp.answers = answers
+            insp.step_index = _first_unanswered(cl, answers)
+            _derive(insp, cl, bench)
         insp.all_pass = True
         session.add(insp)
+        for index, step, got, suggested in done:
+            events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
+                          rma_id=unit.rma_id, at=now,
+                          payload=answered_payload(insp.id, step, index, got, suggested, all_pass=True))
+        answered = [step.id for _, step, _, _ in done]
         left = [] if _complete(cl, insp) else [s.id for s in waiting(cl, insp.answers or {})]
         events.record(session, bench.station_id, "inspection_all_pass", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id,

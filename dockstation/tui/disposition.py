@@ -15,7 +15,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from dockstation.tui.widgets import BenchFooter
 
 from dockstation.config import Operator
 from dockstation.policy.config import PolicyConfig, policy_for_home
@@ -103,7 +105,7 @@ class DispositionScreen(Screen[None]):
         yield Static(Text(""), id="path")
         yield Static(Text(""), id="body")
         yield Static(Text(""), id="status")
-        yield Footer()
+        yield BenchFooter()
 
     @property
     def policy(self) -> PolicyConfig:
@@ -115,7 +117,12 @@ class DispositionScreen(Screen[None]):
         return self.mode == "await_badge"
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Store work off the event loop when the app offers it (BenchApp.in_thread)."""
+        """Store work: on the event loop when the database is free (propose reads, dispose writes
+        one transaction: inline_store.py; in a thread it waited for the GIL while this screen was
+        being drawn, bench_flow.py), else off it (BenchApp.in_thread)."""
+        inline = getattr(self.app, "inline_store", None)
+        if inline is not None:
+            return await inline.call(fn, *args, **kwargs)
         in_thread = getattr(self.app, "in_thread", None)
         if in_thread is not None:
             return await in_thread(fn, *args, **kwargs)  # type: ignore[no-any-return]

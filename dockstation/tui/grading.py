@@ -37,6 +37,7 @@ class GradingMixin:
     """Mixed into BenchApp."""
 
     in_hand: str | None = None
+    inspect_screen: InspectScreen | None = None  # one, installed, reused for every unit
 
     # -- the keymap of this station (station.toml [keys]) -------------------------------------
     def _load_station_keymap(self: BenchApp) -> None:
@@ -87,8 +88,8 @@ class GradingMixin:
             from dockstation.tui.inspect import checklists_for, scanned
 
             checklists, _ = checklists_for(self)
-            if checklists is None or not await self.in_thread(ins.scan_fits, self.store, self.bench, lpn,
-                                                              checklists, scanned(c)):
+            if checklists is None or not await self.inline_store.call(ins.scan_fits, self.store, self.bench, lpn,
+                                                                      checklists, scanned(c)):
                 return False
             await self.inspect_unit(lpn, lambda screen: screen.take_value(c, strict=True))
             return True
@@ -115,7 +116,8 @@ class GradingMixin:
         if screen is None:
             return
         self.current_lpn = lpn
-        await self.push_screen(screen)
+        if screen is not self.screen:
+            await self.push_screen(screen)
         await screen.ready.wait()
         if first is not None and screen.is_current:
             await first(screen)

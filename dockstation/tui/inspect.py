@@ -23,7 +23,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from dockstation import inspection as ins
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
@@ -31,7 +31,7 @@ from dockstation.text import clean
 from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
 from dockstation.tui.keymap import key_label, keys_of
-from dockstation.tui.widgets import BigText, StatusHeader
+from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
 from dockstation.types import utcnow
 
 
@@ -99,7 +99,7 @@ class InspectScreen(Screen[None]):
         yield Static(id="i-ask", markup=False)
         yield Input(id="i-note", max_length=500, placeholder="note: Enter saves, Esc cancels")
         yield Static(id="i-hints", markup=False)
-        yield Footer()
+        yield BenchFooter()
 
     async def on_mount(self) -> None:
         scale = [g.code for g in self.app.bench.codes.grades]
@@ -114,6 +114,18 @@ class InspectScreen(Screen[None]):
                 await self._open()
         finally:
             self.ready.set()
+
+    def load(self, lpn: str, view: ins.InspectionView) -> None:
+        """Show another unit's (opened) inspection: the bench keeps one inspect screen and reuses
+        it, since building a screen and removing it cost more than a step (bench_flow.py)."""
+        self.lpn, self.view = lpn, view
+        self.chosen, self.typed, self.message = None, "", ""
+        self.checklists, _ = checklists_for(self.app)
+        if self.is_mounted:
+            self._close_inputs()
+            self._ask(None)
+            self._draw()
+            self._say(view.message, "ok", beep=False)
 
     async def _open(self) -> None:
         self.checklists, warning = checklists_for(self.app)
@@ -143,8 +155,7 @@ class InspectScreen(Screen[None]):
             assert self.view is not None
             call = (fn, app.store, app.bench, app.operator, self.view.inspection_id, *args)
             kw["checklists"] = self.checklists
-        in_thread = getattr(app, "in_thread", None)
-        return await in_thread(*call, **kw) if in_thread else call[0](*call[1:], **kw)
+        return await _store_call(app, *call, **kw)
 
     async def _show(self, view: ins.InspectionView) -> None:
         self.view, self.typed = view, ""
@@ -156,8 +167,11 @@ class InspectScreen(Screen[None]):
 
     def _job(self, work: Callable[[], Awaitable[Any]]) -> None:
         """A key's work, run in turn with the scans (never in between two of them)."""
+        pressed_on = self.view.inspection_id if self.view else None
+
         async def job() -> None:
-            if self.is_current:  # a scan before it may have switched to another screen
+            # A scan before it may have switched to another screen, or this screen to another unit.
+            if self.is_current and (self.view.inspection_id if self.view else None) == pressed_on:
                 await work()
 
         enqueue = getattr(self.app, "enqueue_job", None)
@@ -337,10 +351,12 @@ class InspectScreen(Screen[None]):
     async def _switch(self) -> None:
         target, self.switch_to = self.switch_to, None
         if target:
+            left = self.lpn
             opened = await open_screen(self.app, target)
             if opened is not None:
-                self._log("info", f"inspection kept open; switched to {target}")
-                await self.app.switch_screen(opened)
+                self.app.receive_screen.add_log(left, "info", f"inspection kept open; switched to {target}")
+                if opened is not self:
+                    await self.app.switch_screen(opened)
 
     # -- keys: bindings (inspect_keys.BINDINGS), enabled per step ------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -524,6 +540,17 @@ class InspectScreen(Screen[None]):
         return key_label(keys_of(self.app, binding)) if binding else render.default_key(binding_id)
 
 
+async def _store_call(app: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """Every inspection use case writes one transaction, as its last store step: it may run on
+    the event loop when the database is free (inline_store.py: no thread hop, no wait for the GIL
+    while a frame is painted), else in a thread."""
+    inline = getattr(app, "inline_store", None)
+    if inline is not None:
+        return await inline.call(fn, *args, **kw)
+    in_thread = getattr(app, "in_thread", None)
+    return await in_thread(fn, *args, **kw) if in_thread else fn(*args, **kw)
+
+
 def _number(raw: str) -> bool:
     try:
         float(raw.replace(",", "."))
@@ -540,7 +567,7 @@ async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
         app.show_result("error", "NO CHECKLISTS", "The checklists failed to load: see the notice")
         return None
     try:
-        view = await app.in_thread(ins.open_inspection, app.store, app.bench, app.operator, lpn, checklists)
+        view = await _store_call(app, ins.open_inspection, app.store, app.bench, app.operator, lpn, checklists)
     except ins.InspectionError as exc:
         app.show_result("error", "CANNOT INSPECT", str(exc))
         return None
@@ -548,4 +575,10 @@ async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
     if receive is not None and receive.is_mounted:
         what = view.message if view.resumed else f"inspection started · {view.checklist.title} checklist"
         receive.add_log(lpn, "info", what)
-    return InspectScreen(lpn, view=view)
+    screen = getattr(app, "inspect_screen", None)
+    if screen is None:  # the first inspection of this run: the screen every later one reuses
+        screen = app.inspect_screen = InspectScreen(lpn, view=view)
+        app.install_screen(screen, "inspect")
+    else:
+        screen.load(lpn, view)
+    return screen

@@ -19,11 +19,11 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from dockstation.receiving.core import LineChoice, Outcome, UnitView, handle_scan, line_for_gtin, receive_line
 from dockstation.scan import Classified, CodeKind, ScanEvent
-from dockstation.tui.widgets import BigText, LinePicker, ScanLog, StatusHeader, cell, safe
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
 if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
@@ -98,6 +98,7 @@ class ReceiveScreen(Screen[None]):
         self.state = "info"  # what the state line shows: ok / error / warn / info
         self._painted: tuple[str, str] | None = None  # (theme, state) the colours are set for
         self._colours: dict[str, tuple[Color, bool]] = {}
+        self._hand_shown = False  # the unit-in-hand keys are in the footer
 
     @property
     def bench_app(self) -> BenchApp:
@@ -117,7 +118,7 @@ class ReceiveScreen(Screen[None]):
         entry.cursor_blink = False
         yield entry
         yield ScanLog(id="log", max_rows=LOG_ROWS)
-        yield Footer()
+        yield BenchFooter()
 
     def on_mount(self) -> None:
         # Looked up once: the scan → rendered path touches these on every scan.
@@ -279,7 +280,8 @@ class ReceiveScreen(Screen[None]):
         if not self.is_mounted:
             return
         entry = self.query_one("#entry", Input)
-        if self.bench_app.in_hand is not None and self.bench_app.may_grade():
+        hand = self.bench_app.in_hand is not None and self.bench_app.may_grade()
+        if hand:
             self.AUTO_FOCUS = ""  # coming back to this screen must not give the entry the keys again
             if entry.has_focus and not entry.value:
                 self.set_focus(None)
@@ -287,7 +289,9 @@ class ReceiveScreen(Screen[None]):
             self.AUTO_FOCUS = "#entry"
             if self.focused is None and not self.picking:
                 entry.focus()
-        self.refresh_bindings()
+        if hand != self._hand_shown:  # the footer's keys change (not on every scan: bench_scan.py)
+            self._hand_shown = hand
+            self.refresh_bindings()
 
     def on_screen_resume(self) -> None:
         self.hand_changed()

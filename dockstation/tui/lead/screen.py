@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
 
 from dockstation.config import ConfigError
 from dockstation.kpis.bench import LeadCache, LeadSnapshot, lead_snapshot
@@ -19,7 +19,7 @@ from dockstation.kpis.config import KpisConfig, load_kpis_config, load_lane_slas
 from dockstation.text import clean
 from dockstation.tui.lead import render
 from dockstation.tui.lead.exceptions import ExceptionActions
-from dockstation.tui.widgets import BigText, LinePicker, StatusHeader
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, StatusHeader
 
 log = logging.getLogger("dockstation.tui.lead")
 View = tuple[str, ...]  # a table row as plain values (render.*_view)
@@ -72,7 +72,7 @@ class LeadScreen(ExceptionActions):
             yield BigText("LEADS ONLY", id="refused-big")
             yield Static(Text("✖ The lead view needs a lead's badge. Scan a lead's badge, then F3. Esc goes back.",
                               style="bold red"), id="refused")
-            yield Footer()
+            yield BenchFooter()
             return
         yield Static("", id="lead-summary", markup=False)
         with TabbedContent(id="tabs"):
@@ -91,7 +91,7 @@ class LeadScreen(ExceptionActions):
                 with VerticalScroll():
                     yield Static("", id="kpis", markup=False)
                     yield Sparkline([], id="spark", summary_function=max)
-        yield Footer()
+        yield BenchFooter()
 
     def on_mount(self) -> None:
         if not self.allowed:
