@@ -344,6 +344,8 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
             self.in_hand = None  # another parcel: the last unit was put down
         self.receive_screen.show_outcome(scan, outcome)
         self.receive_screen.hand_changed()
+        if self.in_hand is not None and outcome.status == "received":
+            self.receive_screen.show_hand_hint()
         if self.screen is not self.receive_screen:
             self.notify(clean(outcome.message), severity="information" if outcome.ok else "error", markup=False)
 

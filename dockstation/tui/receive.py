@@ -293,6 +293,14 @@ class ReceiveScreen(Screen[None]):
             self._hand_shown = hand
             self.refresh_bindings()
 
+    def show_hand_hint(self) -> None:
+        """Under the unit just received by a grader: how to grade it now, with no LPN scan."""
+        hint = Text("Grade it now: a all pass · 1 pass · or scan CMD:ALLPASS, its serial or GTIN",
+                    style="bold")
+        details = self._details.content
+        text = details.copy() if isinstance(details, Text) else Text(str(details))
+        self._details.update(text.append("\n").append_text(hint) if text.plain else hint)
+
     def on_screen_resume(self) -> None:
         self.hand_changed()
 
