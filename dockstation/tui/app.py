@@ -30,6 +30,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.timer import Timer
 
 from dockstation.config import BenchConfig, Operator, load_bench_config
@@ -387,8 +388,6 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("focus_entry", "inspect"):  # the receiving screen's: not in other footers
-            from textual.screen import ModalScreen
-
             base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
             return base is self.receive_screen
         return True

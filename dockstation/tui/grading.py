@@ -20,6 +20,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
+from textual import events
+from textual.widgets import Input
+
 from dockstation import inspection as ins
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.tui.keymap import expand, load_keymap
@@ -27,6 +31,7 @@ from dockstation.tui.keymap import expand, load_keymap
 if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
     from dockstation.tui.inspect import InspectScreen
+    from dockstation.tui.receive import ReceiveScreen
 
 ANSWERS = ("PASS", "FAIL", "NA", "OPTION", "ALLPASS")  # commands that answer the unit in hand
 VALUES = (CodeKind.GS1, CodeKind.UNKNOWN, CodeKind.TRACKING)
@@ -110,8 +115,6 @@ class GradingMixin:
 
     async def inspect_unit(self: BenchApp, lpn: str, first: First | None = None) -> None:
         """Open the unit's inspection (in the dispatcher), show it, then give it `first`."""
-        from dockstation.tui.inspect import open_screen
-
         screen = await open_screen(self, lpn)
         if screen is None:
             return
@@ -121,3 +124,114 @@ class GradingMixin:
         await screen.ready.wait()
         if first is not None and screen.is_current:
             await first(screen)
+
+
+
+class HandOnReceive:
+    """The receiving screen's side of the unit in hand (mixed into ReceiveScreen): its keys'
+    actions, the entry field's focus, typing that starts with a key no binding takes, the hint."""
+
+    def check_action(self: ReceiveScreen, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hand":
+            app = self.bench_app
+            return app.in_hand is not None and app.may_grade() and not self.picking
+        return True
+
+    def action_hand(self: ReceiveScreen, verb: str) -> None:
+        self.bench_app.hand_key(verb)
+
+    def hand_changed(self: ReceiveScreen) -> None:
+        """A unit in hand: keys answer it, so the entry field lets go of the focus (if empty);
+        none: the entry takes the focus back (a clerk types a damaged code straight away)."""
+        if not self.is_mounted:
+            return
+        entry = self.query_one("#entry", Input)
+        hand = self.bench_app.in_hand is not None and self.bench_app.may_grade()
+        if hand:
+            self.AUTO_FOCUS = ""  # coming back to this screen must not give the entry the keys again
+            if entry.has_focus and not entry.value:
+                self.set_focus(None)
+        else:
+            self.AUTO_FOCUS = "#entry"
+            if self.focused is None and not self.picking:
+                entry.focus()
+        if hand != self._hand_shown:  # the footer's keys change (not on every scan: bench_scan.py)
+            self._hand_shown = hand
+            self.refresh_bindings()
+
+    def show_hand_hint(self: ReceiveScreen) -> None:
+        """Under the unit just received by a grader: how to grade it now, with no LPN scan."""
+        hint = Text("Grade it now: a all pass · 1 pass · or scan CMD:ALLPASS, its serial or GTIN",
+                    style="bold")
+        details = self._details.content
+        text = details.copy() if isinstance(details, Text) else Text(str(details))
+        self._details.update(text.append("\n").append_text(hint) if text.plain else hint)
+
+    def on_screen_resume(self: ReceiveScreen) -> None:
+        self.hand_changed()
+
+    def on_key(self: ReceiveScreen, event: events.Key) -> None:
+        """Typing while the entry has let go of the focus: a key no binding takes starts typing."""
+        if self.focused is not None or not event.is_printable or not event.character:
+            return
+        active = self.active_bindings.get(event.key)
+        if active is not None and active.enabled:
+            return
+        entry = self.query_one("#entry", Input)
+        entry.select_on_focus = False  # the keys that follow go after this one, not over it
+        entry.focus()
+        entry.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
+
+    def help_commands(self: ReceiveScreen) -> list[tuple[str, str]]:
+        from dockstation.tui.inspect_keys import COMMANDS
+
+        out = [("RMA / tracking label", "Receive the parcel's unit"),
+               ("CMD:CANCEL", "While picking a line: cancel (nothing is received)")]
+        if self.bench_app.in_hand is not None:
+            lpn = self.bench_app.in_hand
+            out.append(("CMD:ALLPASS", f"All pass for {lpn} (opens its inspection)"))
+            out += [(f"CMD:{name}", f"Answer {lpn}'s first step (opens its inspection)") for name in ("PASS", "FAIL", "NA")]
+            out.append(("serial / IMEI / GTIN", f"{lpn}'s value: opens its inspection, answers its step"))
+        else:
+            out.append(("CMD:ALLPASS …", f"after a grader receives a unit: {COMMANDS['ALLPASS'][1].lower()}"))
+        return out
+
+
+async def store_call(app: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """Every inspection use case writes one transaction, as its last store step: it may run on
+    the event loop when the database is free (inline_store.py: no thread hop, no wait for the GIL
+    while a frame is painted), else in a thread."""
+    inline = getattr(app, "inline_store", None)
+    if inline is not None:
+        return await inline.call(fn, *args, **kw)
+    in_thread = getattr(app, "in_thread", None)
+    return await in_thread(fn, *args, **kw) if in_thread else fn(*args, **kw)
+
+
+async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
+    """Open (or resume) the unit's inspection in the dispatcher, before its screen exists, so the
+    next scan in the queue finds it open. A refusal is shown on the current screen."""
+    from dockstation.tui.inspect import InspectScreen, checklists_for
+
+    checklists, _ = checklists_for(app)
+    if checklists is None:
+        app.show_result("error", "NO CHECKLISTS", "The checklists failed to load: see the notice")
+        return None
+    try:
+        view = await store_call(app, ins.open_inspection, app.store, app.bench, app.operator, lpn, checklists)
+    except ins.InspectionError as exc:
+        app.show_result("error", "CANNOT INSPECT", str(exc))
+        return None
+    receive = getattr(app, "receive_screen", None)
+    if receive is not None and receive.is_mounted:
+        what = view.message if view.resumed else f"inspection started · {view.checklist.title} checklist"
+        receive.add_log(lpn, "info", what)
+    screen = getattr(app, "inspect_screen", None)
+    if screen is None:  # the first inspection of this run: the screen every later one reuses
+        screen = app.inspect_screen = InspectScreen(lpn, view=view)
+        app.install_screen(screen, "inspect")
+    else:
+        screen.load(lpn, view)
+    return screen

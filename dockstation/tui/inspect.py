@@ -30,6 +30,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.text import clean
 from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
+from dockstation.tui.grading import store_call
 from dockstation.tui.keymap import key_label, keys_of
 from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
 from dockstation.types import utcnow
@@ -47,7 +48,7 @@ def scanned(c: Classified) -> ins.Scanned:
     return ins.Scanned(c.raw, gtin=c.gtin, serial=c.serial, loose=c.kind is CodeKind.UNKNOWN)
 
 
-class InspectScreen(Screen[None]):
+class InspectScreen(keys.InspectKeys, Screen[None]):
     AUTO_FOCUS = ""  # no auto focus: keys go to the bindings; an input takes focus only while open
     HELP_TITLE = "Inspection"
     BINDINGS = keys.BINDINGS
@@ -155,7 +156,7 @@ class InspectScreen(Screen[None]):
             assert self.view is not None
             call = (fn, app.store, app.bench, app.operator, self.view.inspection_id, *args)
             kw["checklists"] = self.checklists
-        return await _store_call(app, *call, **kw)
+        return await store_call(app, *call, **kw)
 
     async def _show(self, view: ins.InspectionView) -> None:
         self.view, self.typed = view, ""
@@ -292,40 +293,6 @@ class InspectScreen(Screen[None]):
             self._say(f"Not an answer to this step: {c.raw}", "error")
         return True
 
-    async def run_command(self, c: Classified) -> bool:
-        """A command barcode, through the screen's one table (inspect_keys.COMMANDS)."""
-        entry = keys.COMMANDS.get(c.value)
-        if entry is None:
-            return False  # REPRINT and others: the app's
-        await getattr(self, entry[0])(c.arg or "")
-        return True
-
-    async def cmd_pass(self, _: str) -> None:
-        await self._respond("pass")
-
-    async def cmd_fail(self, _: str) -> None:
-        await self._respond("fail")
-
-    async def cmd_na(self, _: str) -> None:
-        await self._respond("na")
-
-    async def cmd_option(self, arg: str) -> None:
-        await self._respond("option", arg)
-
-    async def cmd_grade(self, arg: str) -> None:
-        self._pick_grade(arg.upper())
-
-    async def cmd_done(self, _: str) -> None:
-        assert self.view is not None
-        step = self.view.step
-        if step is None:
-            await self._confirm()
-        elif step.kind == "number" and self.typed:
-            await self._respond("value", self.typed)
-        else:
-            left = len(self.view.checklist.steps) - self.view.step_index
-            self._say(f"{left} step{'s' if left > 1 else ''} left before the grade", "error")
-
     def _pick_grade(self, code: str) -> None:
         assert self.view is not None
         scale = [g.code for g in self.app.bench.codes.grades]
@@ -351,108 +318,14 @@ class InspectScreen(Screen[None]):
     async def _switch(self) -> None:
         target, self.switch_to = self.switch_to, None
         if target:
+            from dockstation.tui.grading import open_screen
+
             left = self.lpn
             opened = await open_screen(self.app, target)
             if opened is not None:
                 self.app.receive_screen.add_log(left, "info", f"inspection kept open; switched to {target}")
                 if opened is not self:
                     await self.app.switch_screen(opened)
-
-    # -- keys: bindings (inspect_keys.BINDINGS), enabled per step ------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action not in keys.GATED:
-            return True
-        if self.switch_to is not None:
-            return action in ("switch", "stay", "leave")
-        if action in ("switch", "stay"):
-            return False
-        v = self.view
-        if v is None or v.status != "open":
-            return action == "leave"
-        if action in ("leave", "note", "erase"):
-            return True
-        step = v.step
-        if step is None:  # the grade
-            return (action == "confirm" or action == "back"
-                    or (action == "grade" and str(parameters[0]) in [g.code for g in self.app.bench.codes.grades]))
-        verb = str(parameters[0]) if parameters else ""
-        kind = step.kind
-        if action == "answer":
-            return (kind == "check" and (verb != "na" or not step.required)
-                    or kind == "scan" and verb == "na" and not step.required)
-        if action == "option":
-            return kind == "choice" and int(verb) <= len(step.options)
-        if action == "submit":
-            return kind == "number" and bool(self.typed)
-        if action == "skip_number":
-            return kind == "number" and not step.required
-        return {"not_found": kind == "scan", "digit": kind == "number", "type_value": kind == "scan",
-                "all_pass": True, "back": True}.get(action, False)
-
-    def action_answer(self, verb: str) -> None:
-        expect = self.view.step.id if self.view and self.view.step else None
-        self._job(lambda: self._respond(verb, expect=expect))
-
-    def action_not_found(self) -> None:
-        self.action_answer("fail")
-
-    def action_option(self, n: int) -> None:
-        expect = self.view.step.id if self.view and self.view.step else None
-        self._job(lambda: self._respond("option", str(n), expect=expect))
-
-    def action_digit(self, ch: str) -> None:
-        self.typed = (self.typed + ch)[:12]
-        self._draw()
-
-    def action_submit(self) -> None:
-        self._job(self.cmd_done_key)
-
-    async def cmd_done_key(self) -> None:
-        await self.cmd_done("")
-
-    def action_skip_number(self) -> None:
-        self.action_answer("na")
-
-    def action_type_value(self) -> None:
-        self._open_input("#i-entry", "")
-
-    def action_confirm(self) -> None:
-        self._job(self._confirm)
-
-    def action_grade(self, code: str) -> None:
-        self._pick_grade(code)
-
-    def action_all_pass(self) -> None:
-        self._job(self.all_pass)
-
-    def action_back(self) -> None:
-        self._job(self.back)
-
-    def action_erase(self) -> None:
-        if self._inputs_open():
-            return
-        if self.typed:
-            self.typed = self.typed[:-1]
-            self._draw()
-        else:
-            self.action_back()
-
-    def action_note(self) -> None:
-        self._open_input("#i-note", self.view.note or "" if self.view else "")
-
-    def action_leave(self) -> None:
-        if self._inputs_open():
-            self._close_inputs()
-        elif self.switch_to is not None:
-            self._ask(None)
-        else:
-            self._leave()
-
-    def action_switch(self) -> None:
-        self._job(self._switch)
-
-    def action_stay(self) -> None:
-        self._ask(None)
 
     def _inputs_open(self) -> bool:
         return any(box.display for box in self.query(Input))
@@ -540,45 +413,9 @@ class InspectScreen(Screen[None]):
         return key_label(keys_of(self.app, binding)) if binding else render.default_key(binding_id)
 
 
-async def _store_call(app: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    """Every inspection use case writes one transaction, as its last store step: it may run on
-    the event loop when the database is free (inline_store.py: no thread hop, no wait for the GIL
-    while a frame is painted), else in a thread."""
-    inline = getattr(app, "inline_store", None)
-    if inline is not None:
-        return await inline.call(fn, *args, **kw)
-    in_thread = getattr(app, "in_thread", None)
-    return await in_thread(fn, *args, **kw) if in_thread else fn(*args, **kw)
-
-
 def _number(raw: str) -> bool:
     try:
         float(raw.replace(",", "."))
     except ValueError:
         return False
     return True
-
-
-async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
-    """Open (or resume) the unit's inspection in the dispatcher, before its screen exists, so the
-    next scan in the queue finds it open. A refusal is shown on the current screen."""
-    checklists, _ = checklists_for(app)
-    if checklists is None:
-        app.show_result("error", "NO CHECKLISTS", "The checklists failed to load: see the notice")
-        return None
-    try:
-        view = await _store_call(app, ins.open_inspection, app.store, app.bench, app.operator, lpn, checklists)
-    except ins.InspectionError as exc:
-        app.show_result("error", "CANNOT INSPECT", str(exc))
-        return None
-    receive = getattr(app, "receive_screen", None)
-    if receive is not None and receive.is_mounted:
-        what = view.message if view.resumed else f"inspection started · {view.checklist.title} checklist"
-        receive.add_log(lpn, "info", what)
-    screen = getattr(app, "inspect_screen", None)
-    if screen is None:  # the first inspection of this run: the screen every later one reuses
-        screen = app.inspect_screen = InspectScreen(lpn, view=view)
-        app.install_screen(screen, "inspect")
-    else:
-        screen.load(lpn, view)
-    return screen

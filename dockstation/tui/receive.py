@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
@@ -23,6 +22,7 @@ from textual.widgets import Input, Static
 
 from dockstation.receiving.core import LineChoice, Outcome, UnitView, handle_scan, line_for_gtin, receive_line
 from dockstation.scan import Classified, CodeKind, ScanEvent
+from dockstation.tui.grading import HandOnReceive
 from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def sla_text(view: UnitView) -> str:
     return f"SLA {hours:g} h"
 
 
-class ReceiveScreen(Screen[None]):
+class ReceiveScreen(HandOnReceive, Screen[None]):
     AUTO_FOCUS = "#entry"
     HELP_TITLE = "Receiving"
     # The unit in hand (a grader just received it): its first answer opens its inspection
@@ -263,74 +263,6 @@ class ReceiveScreen(Screen[None]):
 
     def focus_entry(self) -> None:
         self.query_one("#entry", Input).focus()
-
-    # -- the unit in hand (dockstation/tui/grading.py) ------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "hand":
-            app = self.bench_app
-            return app.in_hand is not None and app.may_grade() and not self.picking
-        return True
-
-    def action_hand(self, verb: str) -> None:
-        self.bench_app.hand_key(verb)
-
-    def hand_changed(self) -> None:
-        """A unit in hand: keys answer it, so the entry field lets go of the focus (if empty);
-        none: the entry takes the focus back (a clerk types a damaged code straight away)."""
-        if not self.is_mounted:
-            return
-        entry = self.query_one("#entry", Input)
-        hand = self.bench_app.in_hand is not None and self.bench_app.may_grade()
-        if hand:
-            self.AUTO_FOCUS = ""  # coming back to this screen must not give the entry the keys again
-            if entry.has_focus and not entry.value:
-                self.set_focus(None)
-        else:
-            self.AUTO_FOCUS = "#entry"
-            if self.focused is None and not self.picking:
-                entry.focus()
-        if hand != self._hand_shown:  # the footer's keys change (not on every scan: bench_scan.py)
-            self._hand_shown = hand
-            self.refresh_bindings()
-
-    def show_hand_hint(self) -> None:
-        """Under the unit just received by a grader: how to grade it now, with no LPN scan."""
-        hint = Text("Grade it now: a all pass · 1 pass · or scan CMD:ALLPASS, its serial or GTIN",
-                    style="bold")
-        details = self._details.content
-        text = details.copy() if isinstance(details, Text) else Text(str(details))
-        self._details.update(text.append("\n").append_text(hint) if text.plain else hint)
-
-    def on_screen_resume(self) -> None:
-        self.hand_changed()
-
-    def on_key(self, event: events.Key) -> None:
-        """Typing while the entry has let go of the focus: a key no binding takes starts typing."""
-        if self.focused is not None or not event.is_printable or not event.character:
-            return
-        active = self.active_bindings.get(event.key)
-        if active is not None and active.enabled:
-            return
-        entry = self.query_one("#entry", Input)
-        entry.select_on_focus = False  # the keys that follow go after this one, not over it
-        entry.focus()
-        entry.insert_text_at_cursor(event.character)
-        event.stop()
-        event.prevent_default()
-
-    def help_commands(self) -> list[tuple[str, str]]:
-        from dockstation.tui.inspect_keys import COMMANDS
-
-        out = [("RMA / tracking label", "Receive the parcel's unit"),
-               ("CMD:CANCEL", "While picking a line: cancel (nothing is received)")]
-        if self.bench_app.in_hand is not None:
-            lpn = self.bench_app.in_hand
-            out.append(("CMD:ALLPASS", f"All pass for {lpn} (opens its inspection)"))
-            out += [(f"CMD:{name}", f"Answer {lpn}'s first step (opens its inspection)") for name in ("PASS", "FAIL", "NA")]
-            out.append(("serial / IMEI / GTIN", f"{lpn}'s value: opens its inspection, answers its step"))
-        else:
-            out.append(("CMD:ALLPASS …", f"after a grader receives a unit: {COMMANDS['ALLPASS'][1].lower()}"))
-        return out
 
     # -- multi-line RMA: which item is this? ------------------------------------------------
     @property
