@@ -40,10 +40,18 @@ from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store import Store
 from dockstation.text import clean
 from dockstation.tui.inline_store import InlineStore
-from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
+from dockstation.tui.messages import (
+    BenchWarning,
+    ScanHandled,
+    ScanReceived,
+    ServiceStatus,
+    Slot,
+    SoundFailed,
+    WedgeTick,
+)
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
-from dockstation.tui.sound import Pattern, Sounder
+from dockstation.tui.sound import Pattern, Sounder, choose
 from dockstation.tui.startup import IdleGC, load_triage
 from dockstation.types import utcnow
 
@@ -89,9 +97,11 @@ class BenchApp(ServicesMixin, App[None]):
         st = self.config.station
         self.bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
                            grace_days=st.return_grace_days,
-                           triage=triage or load_triage(self.home, self.config))
+                           triage=triage or load_triage(self.home, self.config),
+                           receipt_label=st.printer.receipt_label)
         self.clock = clock
-        self.sound = Sounder(self.bell, self.set_timer, enabled=st.sound)
+        # The bell until mounted (headless or not is known then): on_mount picks audio if it can.
+        self.sound = Sounder(lambda: self.bell(), self.set_timer, enabled=st.sound != "off")
         self.wedge = WedgeDetector(st.wedge)
         self.wedge_enabled = True
         self.scans_done = 0
@@ -126,6 +136,7 @@ class BenchApp(ServicesMixin, App[None]):
         return self.receive_screen
 
     def on_mount(self) -> None:
+        self._choose_sound()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
         if self._start_services:
             self._start_serial_readers()
@@ -139,6 +150,25 @@ class BenchApp(ServicesMixin, App[None]):
     async def on_unmount(self) -> None:
         self.idle_gc.stop()
         self.stop_services()
+        self.sound.close()
+
+    # -- sounds (tui/sound.py) ---------------------------------------------------------------
+    def _choose_sound(self) -> None:
+        st = self.config.station
+        choice = choose(st.sound, st.sound_player, headless=self.is_headless)
+        if choice.why:
+            log.warning("sound: %s", choice.why)
+            self.notify(clean(choice.why), severity="warning", markup=False, timeout=8)
+        if choice.mode == "audio" and self.sound.enabled:
+            self.sound = Sounder(lambda: self.bell(), self.set_timer, choice=choice,
+                                 on_fail=lambda pattern, why: self._post(SoundFailed(pattern, why)))
+
+    def on_sound_failed(self, message: SoundFailed) -> None:
+        first = self.sound.failures == 0
+        gave_up = self.sound.audio_failed(message.pattern, message.why)  # type: ignore[arg-type]
+        if first or gave_up:
+            then = "the terminal bell sounds from now on" if gave_up else "the terminal bell sounded instead"
+            self.notify(clean(f"Sound: {message.why} — {then}"), severity="warning", markup=False, timeout=8)
 
     # -- key capture (keyboard wedge) -------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:

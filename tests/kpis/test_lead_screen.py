@@ -144,7 +144,8 @@ async def test_void_match_and_quarantine_by_key_and_scan(lead_app, store, manife
         assert rows["duplicate"].state == "matched" and rows["duplicate"].lpn
         assert rows["unknown_code"].state == "quarantined" and rows["unknown_code"].resolved_by == "9001"
         kinds = [e.kind for e in s.exec(select(Event).where(Event.operator == "9001").order_by(Event.seq))]
-    assert kinds[-4:] == ["exception_resolved", "unit_received", "exception_resolved", "exception_resolved"]
+    assert kinds[-5:] == ["exception_resolved", "unit_received", "label_queued",  # the matched unit's receipt label
+                          "exception_resolved", "exception_resolved"]
 
 
 def test_lead_screen_snapshot_80x24(snap_compare, lead_app):
