@@ -40,18 +40,11 @@ from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store import Store
 from dockstation.text import clean
 from dockstation.tui.inline_store import InlineStore
-from dockstation.tui.messages import (
-    BenchWarning,
-    ScanHandled,
-    ScanReceived,
-    ServiceStatus,
-    Slot,
-    SoundFailed,
-    WedgeTick,
-)
+from dockstation.tui.feedback import FeedbackMixin
+from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
-from dockstation.tui.sound import Pattern, Sounder, choose
+from dockstation.tui.sound import Pattern, Sounder
 from dockstation.tui.startup import IdleGC, load_triage
 from dockstation.types import utcnow
 
@@ -67,10 +60,14 @@ _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
 
 
-class BenchApp(ServicesMixin, App[None]):
+class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
+    # Screens get -wide (120 columns and up) and -tall (40 rows and up): big text grows there
+    # (app.tcss; widgets/bigtext.py picks the largest font that fits).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     # F-keys and ctrl+q: no scanner ever sends these, so they never clash with a code.
     BINDINGS = [
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
@@ -131,9 +128,19 @@ class BenchApp(ServicesMixin, App[None]):
         return (self.home / "DEMO").exists() and self.config.operators.by_badge("1001") is not None
 
     async def go_to_receive(self) -> ReceiveScreen:
+        await self.settle_screens()
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         return self.receive_screen
+
+    async def settle_screens(self) -> None:
+        """Moving on never leaves work half-done: before the app leaves its screens (a scan for
+        another unit or parcel, a sign-out, another badge, quitting), each screen with a `settle`
+        method finishes or parks what it shows (the disposition screen: docs/tui.md)."""
+        for screen in reversed(self.screen_stack):
+            settle = getattr(screen, "settle", None)
+            if callable(settle):
+                await settle()
 
     def on_mount(self) -> None:
         self._choose_sound()
@@ -151,24 +158,6 @@ class BenchApp(ServicesMixin, App[None]):
         self.idle_gc.stop()
         self.stop_services()
         self.sound.close()
-
-    # -- sounds (tui/sound.py) ---------------------------------------------------------------
-    def _choose_sound(self) -> None:
-        st = self.config.station
-        choice = choose(st.sound, st.sound_player, headless=self.is_headless)
-        if choice.why:
-            log.warning("sound: %s", choice.why)
-            self.notify(clean(choice.why), severity="warning", markup=False, timeout=8)
-        if choice.mode == "audio" and self.sound.enabled:
-            self.sound = Sounder(lambda: self.bell(), self.set_timer, choice=choice,
-                                 on_fail=lambda pattern, why: self._post(SoundFailed(pattern, why)))
-
-    def on_sound_failed(self, message: SoundFailed) -> None:
-        first = self.sound.failures == 0
-        gave_up = self.sound.audio_failed(message.pattern, message.why)  # type: ignore[arg-type]
-        if first or gave_up:
-            then = "the terminal bell sounds from now on" if gave_up else "the terminal bell sounded instead"
-            self.notify(clean(f"Sound: {message.why} — {then}"), severity="warning", markup=False, timeout=8)
 
     # -- key capture (keyboard wedge) -------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -276,6 +265,9 @@ class BenchApp(ServicesMixin, App[None]):
     async def _sign_in(self, scan: ScanEvent, c: Classified) -> None:
         previous, new = self.operator, self.bench.operators.by_badge(c.value)
 
+        if new is not None and previous is not None and previous.badge != new.badge:
+            await self.settle_screens()  # the previous operator's decision on screen, by them
+
         def work() -> Outcome:
             if new is not None and previous is not None and previous.badge != new.badge:
                 sign_out(self.store, self.bench, previous)
@@ -293,6 +285,7 @@ class BenchApp(ServicesMixin, App[None]):
         if operator is None:
             self.show_result("info", "SCAN BADGE", "Nobody is signed in")
             return
+        await self.settle_screens()
         await self.in_thread(sign_out, self.store, self.bench, operator)
         self.operator = None
         receive = await self.go_to_receive()
@@ -316,7 +309,7 @@ class BenchApp(ServicesMixin, App[None]):
             receive.show_unit(scan, view, f"{view.state} — CMD:REPRINT or F5 reprints its label")
             self.sound.play("attention")
         elif self.operator is not None and self.operator.can("grader"):
-            if view.state == "graded":  # inspected already: straight to its disposition
+            if view.state in ("graded", "awaiting_approval"):  # inspected already: its disposition
                 from dockstation.tui.disposition import DispositionScreen
 
                 await self.push_screen(DispositionScreen(view.lpn))
@@ -324,6 +317,9 @@ class BenchApp(ServicesMixin, App[None]):
             from dockstation.tui.inspect import InspectScreen
 
             await self.push_screen(InspectScreen(view.lpn))
+        elif view.state == "awaiting_approval":
+            receive.show_unit(scan, view, "it waits for a lead's approval: put it on the lead's shelf")
+            self.sound.play("attention")
         else:
             receive.show_unit(scan, view, "A grader inspects this unit: put it on the inspection shelf")
             self.sound.play("attention")
@@ -417,6 +413,10 @@ class BenchApp(ServicesMixin, App[None]):
             await self.pop_screen()
 
     async def action_quit(self) -> None:
+        try:  # a decision on screen is carried out or parked, as when moving on
+            await self.settle_screens()
+        except Exception:
+            log.exception("settling the screens on quit failed")
         operator = self.operator
         if operator is not None:  # the audit trail says when the shift at this bench ended
             try:

@@ -186,7 +186,7 @@ class ServicesMixin:
         for screen in self.screen_stack:
             if isinstance(screen, InspectScreen):
                 return f"the inspection of {screen.lpn}"
-            if isinstance(screen, DispositionScreen) and screen.mode not in ("done", "error"):
+            if isinstance(screen, DispositionScreen) and screen.mode not in ("done", "error"):  # open
                 return f"the disposition of {screen.lpn}"
         return None
 
