@@ -395,6 +395,16 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         if self.screen is self.receive_screen:
             self.receive_screen.focus_entry()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that mean nothing on the screen shown are off there (and out of its footer, which
+        must fit 80 columns): the entry field and F6 belong to the receive screen, F3 not to the
+        lead view itself."""
+        if action in ("focus_entry", "inspect"):
+            return self.screen is self.receive_screen
+        if action == "lead_view":
+            return self.screen.id != "lead"
+        return True
+
     def action_lead_view(self) -> None:
         if self.operator is None or self.operator.role != "lead":
             who = "nobody is signed in" if self.operator is None else f"{self.operator.role} {self.operator.name}"

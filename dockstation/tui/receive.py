@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
 
 LOG_ROWS = 50
+CODE_CHARS = 68  # a code shown under "Code: " on one line of an 80-column screen (the whole one is logged)
 # The clerk's next move after an exception, big in the lane's place: a parcel the bench cannot
 # take goes to the lead's shelf; a code that is not a parcel's problem says what to do instead.
 NEXT_MOVE = {
@@ -227,7 +228,7 @@ class ReceiveScreen(Screen[None]):
             headline = HEADLINES.get(outcome.exception_kind or "", "EXCEPTION")
             # The exception's number first: a long code wraps below it, never pushes it off screen.
             details = Text(f"Recorded as exception #{outcome.exception_id} for the lead.\nCode: ")
-            details.append_text(safe(scan.code))
+            details.append_text(safe(scan.code, limit=CODE_CHARS))  # cut to one line (80 columns)
             # The clerk's next move in the lane's place: also the same layout as a receipt (no
             # re-layout between the two, the commonest scans; bench/README.md, bench_scan.py).
             move = NEXT_MOVE.get(outcome.exception_kind or "", SET_ASIDE)

@@ -184,3 +184,13 @@ def test_lead_kpis_tab_snapshot_80x24(snap_compare, lead_app):
         await press(pilot, "4")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_lead_approvals_tab_snapshot_80x24(snap_compare, lead_app):
+    app = lead_app()
+
+    async def run_before(pilot):
+        await open_lead(pilot, app)
+        await press(pilot, "5")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

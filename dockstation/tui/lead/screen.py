@@ -47,11 +47,13 @@ class LeadScreen(ApprovalActions, ExceptionActions):
     LeadScreen #spark { height: 3; margin: 0 1; }
     """
     BINDINGS = [
-        Binding("m", "match", "Match", id="lead.match"),
-        Binding("q", "quarantine", "Quarantine", id="lead.quarantine"),
-        Binding("v", "void", "Void", id="lead.void"),
-        Binding("a", "approve", "Approve", id="lead.approve"),
-        Binding("c", "change", "Change", id="lead.change"),
+        # The actions of one tab are listed on that tab's note line, not in the footer: all of them
+        # would not fit 80 columns.
+        Binding("m", "match", "Match", show=False, id="lead.match"),
+        Binding("q", "quarantine", "Quarantine", show=False, id="lead.quarantine"),
+        Binding("v", "void", "Void", show=False, id="lead.void"),
+        Binding("a", "approve", "Approve", show=False, id="lead.approve"),
+        Binding("c", "change", "Change", show=False, id="lead.change"),
         Binding("r", "refresh", "Refresh", id="lead.refresh"),
         *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, 6)),
         Binding("escape", "cancel", "Back", id="lead.cancel"),
