@@ -132,3 +132,19 @@ def test_hq_folds_the_wait_and_its_end(store, bench, policy):
     rows = [dict(station_id=e.station_id, seq=e.seq, kind=e.kind, at=e.at, operator=e.operator, lpn=e.lpn,
                  payload=e.payload) for e in events_of(store, lpn)]
     assert unit_view(rows, utcnow())["state"] == "disposed"
+
+
+def test_the_units_export_shows_what_a_waiting_unit_waits_with(store, bench, policy):
+    import io
+    import json
+
+    from dockstation.export import export
+
+    lpn = graded(store, 11, category="home", grade="D", price="399.00")
+    settle(store, bench, operator(bench, "grader"), lpn, policy=policy)
+    out = io.StringIO()
+    export(store, "units", "json", out)
+    [row] = [u for u in json.loads(out.getvalue()) if u["lpn"] == lpn]
+    assert (row["state"], row["awaiting_path"], row["awaiting_requested_by"]) == (
+        "awaiting_approval", "liquidate", "2001")
+    assert row["awaiting_since"].endswith("+00:00")
