@@ -49,7 +49,7 @@ T = TypeVar("T")
 OPEN = ("proposal", "choose_path", "await_badge", "choose_reason", "confirm_leave")  # not carried out yet
 MOVING_ON = (CodeKind.LPN, CodeKind.RMA, CodeKind.TRACKING)
 
-__all__ = ["LOOK", "DispositionScreen", "title"]
+__all__ = ["DispositionScreen"]
 
 
 class DispositionScreen(Screen[None]):
