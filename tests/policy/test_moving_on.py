@@ -152,6 +152,8 @@ async def test_a_lead_changes_the_path_of_a_waiting_override(app, store):
         await wait_for(pilot, lambda: isinstance(app.screen, LeadScreen) and app.screen.refreshes >= 1, "lead view")
         lead = app.screen
         assert lead.waiting[0].path == "donate" and lead.waiting[0].policy_path == "open_box"
+        await dispatch(pilot, app, lpn)  # the lead holds the unit: its LPN selects its row
+        assert isinstance(app.screen, LeadScreen) and lead.query_one("#tabs").active == "tab-approvals"
         await press(pilot, "c")  # change: the paths, then the reason
         assert lead.mode == "change_path"
         keys = lead.query_one("#approval-pick").keys

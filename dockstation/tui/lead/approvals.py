@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 from dockstation.policy.awaiting import Waiting, approve, title
 from dockstation.policy.config import PolicyConfig, policy_for_home
 from dockstation.policy.dispose import DispositionError
+from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
 from dockstation.tui.lead.render import hours_text, money
 from dockstation.tui.widgets import cell
@@ -118,6 +119,20 @@ class ApprovalActions(Screen[None]):
 
     def action_change(self) -> None:
         self._start_approval("change_path")
+
+    async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
+        """The LPN of a unit awaiting approval (the lead holds it) selects its row; `a` approves."""
+        if classified.kind is CodeKind.LPN and self.mode is None and \
+                any(w.lpn == classified.value for w in self.waiting):
+            self.query_one("#tabs", TabbedContent).active = TAB
+            self._fill(TAB)
+            table = self.query_one("#approvals", DataTable)
+            table.move_cursor(row=table.get_row_index(classified.value))
+            table.focus()
+            self.bench_app.report("info", "", f"{classified.value}: awaiting approval, selected: a approves, "
+                                  "c changes", code=scan.code, log="selected: a approve · c change")
+            return True
+        return await super().handle_scan(scan, classified)  # type: ignore[misc, no-any-return]
 
     def action_cancel(self) -> None:
         if self.mode in MODES:
