@@ -82,6 +82,7 @@ class DispositionScreen(Screen[None]):
         self.outcome: DisposeOutcome | None = None
         self.busy = False  # a store call is running: a second Enter must not dispose twice
         self._ready = asyncio.Event()  # the first proposal is loaded (or failed)
+        self._resumed = False  # shown once already: a later ScreenResume is a return from above
 
     # -- plumbing ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -145,7 +146,8 @@ class DispositionScreen(Screen[None]):
 
     async def on_screen_resume(self) -> None:
         """Back from a screen on top (the lead view): the unit may have changed meanwhile."""
-        if self.proposal is not None and self.mode in OPEN:
+        resumed, self._resumed = self._resumed, True
+        if resumed and self.proposal is not None and self.mode in OPEN and not self.busy:
             await self.load(keep_mode=True)
 
     async def load(self, keep_mode: bool = False) -> None:
@@ -347,24 +349,12 @@ class DispositionScreen(Screen[None]):
         finally:
             self.busy = False
         self.outcome = out
-        state, headline, message, log = self._result(out)
+        state, headline, message, log = render.settled(out)
         if leaving:
             self.mode = "done"
             self._report(state, headline, message, log=log)
         else:
             self._finish(state, headline, message, log)
-
-    @staticmethod
-    def _result(out: DisposeOutcome) -> tuple[str, str, str, str]:
-        """(state, headline, message, scan log text) of a settled decision."""
-        path = title(out.path or "")
-        if out.status == "awaiting_approval":
-            again = "still waits" if out.extra.get("again") else "waits"
-            return ("warn", "AWAITS LEAD", f"{out.lpn} {again} for a lead's approval ({path}): "
-                    "put it on the lead's shelf", f"awaits a lead: {path}")
-        if out.status == "unchanged":
-            return "info", path, out.message, f"unchanged: {path}"
-        return "ok", path, f"{out.message}. Label queued", f"{out.status} → {out.path} · label queued"
 
     async def _dispose(self, path: str | None, approver: str | None = None, reason: str | None = None) -> None:
         operator = self.app.operator

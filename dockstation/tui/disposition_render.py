@@ -11,7 +11,7 @@ from datetime import datetime
 from rich.text import Text
 
 from dockstation.policy.config import PolicyConfig
-from dockstation.policy.dispose import Proposal
+from dockstation.policy.dispose import DisposeOutcome, Proposal
 from dockstation.text import clean
 
 # Colour and symbol per path (background, text): the path's word is printed big too, and the
@@ -109,3 +109,15 @@ def body(p: Proposal, mode: str, path: str, policy: PolicyConfig, *, lead_name: 
     else:
         out.append("Enter, CMD:DONE or the next scan accepts · o override · Esc back\n", style="dim")
     return out
+
+
+def settled(out: DisposeOutcome) -> tuple[str, str, str, str]:
+    """(state, headline, message, scan log text) of a decision the grader moved on from."""
+    path = title(out.path or "")
+    if out.status == "awaiting_approval":
+        again = "still waits" if out.extra.get("again") else "waits"
+        return ("warn", "AWAITS LEAD", f"{out.lpn} {again} for a lead's approval ({path}): "
+                "put it on the lead's shelf", f"awaits a lead: {path}")
+    if out.status == "unchanged":
+        return "info", path, out.message, f"unchanged: {path}"
+    return "ok", path, f"{out.message}. Label queued", f"{out.status} → {out.path} · label queued"
