@@ -333,6 +333,13 @@ class ReceiveScreen(Screen[None]):
             if c.kind is CodeKind.COMMAND and c.value == "CANCEL":
                 self.on_line_picker_cancelled(LinePicker.Cancelled())
                 return True
+            if c.kind is CodeKind.COMMAND:  # means nothing here: refused, and the pick goes on
+                self.add_log(scan.code, "error", "refused: nothing done — pick the line")
+                self.bench_app.sound.play("error")
+                self._state.update(Text(" ✖ ", style="bold").append_text(
+                    safe(f"{clean(c.raw, limit=40)} means nothing here: scan the item or press its number")))
+                self._paint("error")
+                return True
             self.end_pick()  # any other code ends the pick and is handled as itself
         await self.process(scan, c)
         return True

@@ -242,3 +242,17 @@ async def test_stray_commands_are_refused_on_the_receive_and_lead_screens(app, s
     with store.read() as s:
         assert s.exec(select(Unit)).all() == []
     assert [e.kind for e in events_of(store)] == ["operator_signed_in"]
+
+
+async def test_a_stray_command_during_a_line_pick_is_refused_and_the_pick_goes_on(app, store):
+    add_rma(store, "RMA-2026-000888", [dict(sku="A", description="A", category="toys"),
+                                       dict(sku="B", description="B", category="toys")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await dispatch(pilot, app, "OP-1001", "RMA-2026-000888")
+        assert app.receive_screen.picking
+        app.sound.history.clear()
+        await dispatch(pilot, app, "CMD:PASS")
+        assert app.receive_screen.picking and list(app.sound.history) == ["error"]
+        assert "means nothing here" in str(app.receive_screen.query_one("#state").visual)
+    with store.read() as s:
+        assert s.exec(select(Unit)).all() == []
