@@ -186,7 +186,15 @@ def test_lead_kpis_tab_snapshot_80x24(snap_compare, lead_app):
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
-def test_lead_approvals_tab_snapshot_80x24(snap_compare, lead_app):
+def test_lead_approvals_tab_snapshot_80x24(snap_compare, lead_app, store):
+    from datetime import timedelta
+
+    from dockstation.models import ApprovalRequest
+
+    with store.write() as s:  # the seeded unit awaiting approval, as a grader left it
+        s.add(ApprovalRequest(lpn="B07-00000007", path="donate", policy_path="liquidate", rule_id="r",
+                              kind="override", why=["path donate instead of the policy's liquidate"],
+                              requested_at=NOW - timedelta(hours=2), requested_by="2001"))
     app = lead_app()
 
     async def run_before(pilot):

@@ -31,24 +31,29 @@ MODES = ("approve_reason", "change_path", "change_reason")
 
 
 def approval_view(w: Waiting, names: dict[str, str], now_hours: float) -> tuple[str, ...]:
-    asked = title(w.path) if w.path == w.policy_path else f"{title(w.path)}≠{title(w.policy_path)}"
+    policy = "=" if w.path == w.policy_path else title(w.policy_path)  # an override: what it overrides
     age = now_hours - w.since.timestamp() / 3600
-    return (w.lpn, asked, hours_text(age), names.get(w.graded_by or "", w.graded_by or "–"),
-            money(w.unit_price), "; ".join(w.why))
+    who = w.graded_by or w.requested_by
+    return (w.lpn, title(w.path), policy, hours_text(max(0.0, age)), names.get(who, who or "–"),
+            money(w.unit_price))
 
 
 def approval_cells(view: tuple[str, ...]) -> tuple[Text, ...]:
-    lpn, asked, age, by, price, why = view
-    return (Text("!", style="bold yellow"), cell(lpn, "bold"), cell(asked, "bold"), Text(age), cell(by),
-            Text(price), cell(why, limit=120))
+    lpn, asked, policy, age, by, price = view
+    return (Text("!", style="bold yellow"), cell(lpn, "bold"), cell(asked, "bold"), cell(policy), Text(age),
+            cell(by), Text(price))
 
 
-def approvals_note(count: int, shown: int) -> Text:
+def approvals_note(count: int, shown: int, selected: Waiting | None = None) -> Text:
+    """The tab's first line: how many wait, the keys, and why the selected one needs a lead."""
     if not count:
         return Text("✔ Nothing awaits approval", style="green", no_wrap=True)
     more = f" (oldest {shown} shown)" if count > shown else ""
-    return Text(f"! {count} awaiting approval{more} · a approve · c change the path", style="bold yellow",
-                no_wrap=True, overflow="ellipsis")
+    out = Text(f"! {count} awaiting approval{more} · a approve · c change", style="bold yellow",
+               no_wrap=True, overflow="ellipsis")
+    if selected is not None and selected.why:
+        out.append(clean(f" · {selected.lpn[-4:]}: {'; '.join(selected.why)}"), style="")
+    return out
 
 
 class ApprovalActions(Screen[None]):
@@ -134,6 +139,12 @@ class ApprovalActions(Screen[None]):
             return True
         return await super().handle_scan(scan, classified)  # type: ignore[misc, no-any-return]
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "approvals" and self.mode is None:
+            self.query_one("#approvals-note", Static).update(
+                approvals_note(getattr(self, "waiting_count", len(self.waiting)), len(self.waiting),
+                               self._selected_waiting()))
+
     def action_cancel(self) -> None:
         if self.mode in MODES:
             self._end_approval()
@@ -146,7 +157,7 @@ class ApprovalActions(Screen[None]):
         picker.display = False
         self.query_one("#approvals", DataTable).focus()
         self.query_one("#approvals-note", Static).update(
-            approvals_note(len(self.waiting), len(self.waiting)))
+            approvals_note(len(self.waiting), len(self.waiting), self._selected_waiting()))
 
     def on_choice_picker_picked(self, message: ChoicePicker.Picked) -> None:
         message.stop()

@@ -127,8 +127,8 @@ class LeadScreen(ApprovalActions, ExceptionActions):
         for label, w in [("#", 5), ("age", 6), ("kind", 16), ("code", max(12, width + 2)), ("by", 6), ("value", 9)]:
             x.add_column(label, width=w, key=label)
         a = self.query_one("#approvals", DataTable)
-        for label, w in [("", 1), ("LPN", 12), ("asked", 14), ("age", 6), ("graded by", 12), ("price", 9),
-                         ("why", max(10, width - 4))]:
+        for label, w in [("", 1), ("LPN", 12), ("asked", 13), ("policy", 13), ("age", 6),
+                         ("graded by", max(10, width - 4)), ("price", 9)]:
             a.add_column(label, width=w, key=label or "sym")
         o = self.query_one("#operators", DataTable)
         for label, w in [("operator", 20), ("recv", 5), ("graded", 6), ("disp", 5), ("hours", 6), ("units/h", 8)]:
@@ -192,7 +192,8 @@ class LeadScreen(ApprovalActions, ExceptionActions):
             self._fill_table("#approvals", [(w.lpn, approval_view(w, names, hours)) for w in self.waiting],
                              approval_cells)
             if self.mode not in ("approve_reason", "change_path", "change_reason"):
-                self._set_text("#approvals-note", approvals_note(self.waiting_count, len(self.waiting)))
+                self._set_text("#approvals-note", approvals_note(self.waiting_count, len(self.waiting),
+                                                                 self._selected_waiting()))
         elif tab == "tab-kpis":
             self._set_text("#kpis", render.kpis(s))
             spark = self.query_one("#spark", Sparkline)
