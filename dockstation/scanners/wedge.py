@@ -16,6 +16,15 @@ missing `prefix`). Nothing else may tell the detector the time, so the caller al
 `flush(now)` from a timer: keys held longer than the gap are then released — a person's single
 key reaches the field at most ~`max_gap_ms` late.
 
+Control characters from a scanner are never keys (issue 14: a burst `ab\x11` was replayed as
+keys and its DC1 hit ctrl+q). A control key is held like a character, so one that starts a
+burst becomes part of the code (recorded as an invalid code); and when held keys that came as a
+burst (two or more within the gap) are released as typing after all, their control characters
+are dropped — only the terminator that ended them is passed on. A control key pressed on its
+own is a person's (or indistinguishable from one): it is released after the gap, which is why
+quitting also asks for a confirmation no burst can give (tui/quit.py). Backspace and Delete
+pass at once: a person holds them down and their auto-repeat is as fast as a scanner.
+
 No Textual import: this is tested as plain Python (tests/tui/test_wedge.py).
 """
 
@@ -26,6 +35,8 @@ from dataclasses import dataclass
 from dockstation.config import WedgeConfig
 
 GS = "\x1d"
+# Editing keys a person holds down (auto-repeat is scanner-fast): never held, never dropped.
+EDITING_KEYS = frozenset({"backspace", "delete"})
 # Textual key names of the configurable terminators (FIELD-NOTES: \r → enter, \n → ctrl+j).
 TERMINATOR_KEYS = {"enter": "enter", "tab": "tab", "lf": "ctrl+j"}
 # A runaway burst (a stuck trigger, a pasted file) is cut into codes of at most this many
@@ -82,7 +93,10 @@ class WedgeDetector:
         return "".join(k.character or "" for k in self._held)
 
     def _release(self, *extra: HeldKey) -> list[Action]:
-        keys = (*self._held, *extra)
+        held = self._held
+        if len(held) + len(extra) > 1:  # a burst after all: its control characters are not keys
+            held = [k for k in held if k.character is None or k.character.isprintable()]
+        keys = (*held, *extra)
         self._held = []
         return [Release(keys)] if keys else []
 
@@ -102,10 +116,10 @@ class WedgeDetector:
             return actions
 
         char = character
-        if char is None or (not char.isprintable() and char != GS and not self._held):
-            # A key no scanner sends (arrows, F-keys) or a control key pressed on its own
-            # (ctrl+q, escape, backspace): never delay it. Control characters *inside* a burst
-            # are kept so that the code is recorded, as evidence, as an invalid code.
+        if char is None or (key in EDITING_KEYS and not self._held):
+            # A key no scanner sends (arrows, F-keys), or a person's backspace: never delay it.
+            # Any other control key is held like a character (module doc): inside a burst it
+            # stays in the code, which is recorded, as evidence, as an invalid code.
             actions += self._release(current)
             return actions
 

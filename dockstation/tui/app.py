@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.timer import Timer
 
@@ -63,7 +65,8 @@ class BenchApp(ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
-    # F-keys and ctrl+q: no scanner ever sends these, so they never clash with a code.
+    # F-keys: no wedge scanner sends these, so they never clash with a code. ctrl+q only asks
+    # (tui/quit.py): a scanner can send DC1, and no burst can answer the question.
     BINDINGS = [
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
         Binding("f3", "lead_view", "Lead", id="bench.lead"),
@@ -112,6 +115,18 @@ class BenchApp(ServicesMixin, App[None]):
         self.checklists = load_checklists(self.home, self.config.codes)  # refused at start if bad
         self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver, with input that no byte can kill (tui/driver.py)."""
+        driver = super().get_driver_class()
+        if sys.platform != "win32":
+            from textual.drivers.linux_driver import LinuxDriver
+
+            if driver is LinuxDriver:
+                from dockstation.tui.driver import BenchDriver
+
+                return BenchDriver
+        return driver
+
     # -- screens ---------------------------------------------------------------------------
     def get_default_screen(self) -> ReceiveScreen:
         return self.receive_screen
@@ -157,7 +172,9 @@ class BenchApp(ServicesMixin, App[None]):
                 self.enqueue_scan(ScanEvent(code, "wedge", symbology, self.clock()))
             else:
                 for key in action.keys:  # a person typing: on to the focused widget as usual
-                    await super().on_event(events.Key(key.key, key.character))
+                    event = events.Key(key.key, key.character)
+                    event.time = key.at  # when it was read: the quit question judges by it
+                    await super().on_event(event)
 
     def _arm_flush(self) -> None:
         deadline = self.wedge.deadline
@@ -387,6 +404,14 @@ class BenchApp(ServicesMixin, App[None]):
             await self.pop_screen()
 
     async def action_quit(self) -> None:
+        """ctrl+q (and Textual's own quit binding): ask; only a person's Y quits (tui/quit.py)."""
+        from dockstation.tui.quit import QuitScreen
+
+        if not isinstance(self.screen, QuitScreen):
+            self.sound.play("attention")
+            await self.push_screen(QuitScreen())
+
+    async def quit_now(self) -> None:
         operator = self.operator
         if operator is not None:  # the audit trail says when the shift at this bench ended
             try:
