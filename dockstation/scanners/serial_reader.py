@@ -12,8 +12,15 @@ be tested without a port:
 - a leading AIM symbology identifier (`]` letter digit, e.g. `]C1`) is moved to `symbology`;
 - bytes that do not decode are passed on backslash-escaped (`\\xff`) with a warning, so the
   receiving core records an exception instead of the scan silently vanishing;
-- over-long lines, partials cut off by an unplug and partials left without terminator are
-  discarded with a warning and never emitted.
+- a pause ends a fragment: a scanner sends a code back to back, so bytes followed by silence
+  longer than `idle_ms` (the scanner's `[[scanners]] idle_ms`) without their terminator are a
+  fragment (noise, a code cut off by a cable pulled out) — reported and dropped, so the next
+  code reads cleanly instead of being glued to it (issue 14). Silence is *observed*, not
+  guessed from clocks: only reads that waited and got nothing count (`LineFramer.quiet`), so a
+  reader thread held up by a busy machine, which then finds the rest of a code waiting, never
+  cuts that code in two;
+- over-long lines, partials cut off by an unplug and fragments are discarded with a warning and
+  never emitted.
 """
 
 from __future__ import annotations
@@ -43,13 +50,13 @@ __all__ = [
 
 log = logging.getLogger("dockstation.scanners")
 
-READ_TIMEOUT_S = 0.2  # bounds stop() latency and how often stale partials are checked
+READ_TIMEOUT_S = 0.2  # bounds stop() latency; reads wait at most this (or idle_ms, if shorter)
 BACKOFF_START_S = 0.1
 BACKOFF_MAX_S = 1.0  # a replugged scanner is reopened within ~1 s of its port reappearing
-STALE_PARTIAL_S = 2.0  # a scanner sends a code back to back; a 2 s gap means no terminator
 EMPTY_FLOOD_COUNT = 20  # more than this many empty lines ...
 EMPTY_FLOOD_WINDOW_S = 1.0  # ... within this window is a terminator misconfiguration
 WARNING_INTERVAL_S = 60.0  # repeat the same kind of configuration warning at most this often
+FRAGMENT_WARNING_INTERVAL_S = 5.0  # on screen at most this often; every fragment is logged
 
 TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
 _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
@@ -103,7 +110,6 @@ class LineFramer:
         on_scan: Callable[[ScanEvent], None],
         on_warning: Callable[[str], None],
         *,
-        stale_after: float = STALE_PARTIAL_S,
         now_utc: Callable[[], datetime] = lambda: datetime.now(UTC),
         source: str | None = None,
     ) -> None:
@@ -112,20 +118,20 @@ class LineFramer:
         self._term = terminator_bytes(config)
         self._on_scan = on_scan
         self._on_warning = on_warning
-        self._stale_after = stale_after
+        self.idle = config.idle_ms / 1000.0
         self._now_utc = now_utc
         self._buf = bytearray()
         self._discarding = False  # inside an over-long line: drop until the next terminator
-        self._last_data = 0.0
+        self._quiet = 0.0  # silence observed since the last byte (seconds)
         self._empty_times: deque[float] = deque()
         self._last_warned: dict[str, float] = {}
 
     def _warn(self, message: str) -> None:
         self._on_warning(f"scanner {self.config.name!r}: {message}")
 
-    def _warn_limited(self, kind: str, now: float, message: str) -> None:
+    def _warn_limited(self, kind: str, now: float, message: str, interval: float = WARNING_INTERVAL_S) -> None:
         last = self._last_warned.get(kind)
-        if last is None or now - last >= WARNING_INTERVAL_S:
+        if last is None or now - last >= interval:
             self._last_warned[kind] = now
             self._warn(message)
 
@@ -136,12 +142,17 @@ class LineFramer:
     def pending(self) -> bytes:
         return bytes(self._buf)
 
+    @property
+    def read_timeout(self) -> float:
+        """How long one read should wait: a read that waited this long and got nothing is
+        `quiet(read_timeout)`, silence observed on the line."""
+        return min(READ_TIMEOUT_S, self.idle)
+
     def feed(self, data: bytes, now: float) -> None:
         """Bytes just read at monotonic time `now`."""
         if not data:
             return
-        self.idle(now)  # a long gap before these bytes ends whatever was pending
-        self._last_data = now
+        self._quiet = 0.0
         self._buf += data
         term = self._term
         while True:
@@ -165,23 +176,35 @@ class LineFramer:
         elif self._discarding:
             self._buf.clear()
 
-    def idle(self, now: float) -> None:
-        """Called when a read timed out; drops a partial whose terminator never came."""
+    def quiet(self, seconds: float, now: float) -> None:
+        """A read waited `seconds` and got nothing: the line was silent that long. Once the
+        silence since the last byte reaches `idle`, a pending fragment ends (module doc)."""
         if not self._buf and not self._discarding:
             return
-        if now - self._last_data < self._stale_after:
+        self._quiet += seconds
+        if self._quiet + 1e-9 < self.idle:
             return
+        pending = bytes(self._buf)
+        self._buf.clear()
         if self._discarding:
             self._discarding = False  # the over-long line ended without terminator
-        elif self._buf.strip(b"\r\n"):
+            return
+        term = self._term
+        if len(term) > 1 and pending.endswith(term[:1]):
+            # CRLF configured, the CR came and the LF did not: the code itself is complete
+            self._line(pending[: -1], now)
+            return
+        if pending.strip(b"\r\n"):
+            log.warning("scanner %r: discarded a %d-byte fragment (no terminator within %g ms)",
+                        self.config.name, len(pending), self.config.idle_ms)
             self._warn_limited(
-                "stale",
+                "fragment",
                 now,
-                f"discarded partial code '{self._show(self._buf)}' — no terminator "
-                f"({self.config.terminator}) for {self._stale_after:g} s; check the scanner's "
-                "suffix setting",
+                f"discarded fragment '{self._show(pending)}' — no terminator "
+                f"({self.config.terminator}) within {self.config.idle_ms:g} ms (noise, a code cut "
+                "off, or check the scanner's suffix setting); scan again",
+                FRAGMENT_WARNING_INTERVAL_S,
             )
-        self._buf.clear()
 
     def drop(self, reason: str) -> None:
         """The port went away (or the reader stops): a cut-off partial is never emitted."""
@@ -256,8 +279,6 @@ class SerialReader:
         on_scan: Callable[[ScanEvent], None],
         on_status: Callable[[ScannerStatus], None],
         on_warning: Callable[[str], None],
-        *,
-        stale_after: float = STALE_PARTIAL_S,
     ) -> None:
         self.config = config
         self._on_status = on_status
@@ -266,7 +287,6 @@ class SerialReader:
             config,
             self._safe(on_scan),
             self._safe(on_warning),
-            stale_after=stale_after,
             source=f"{self.SOURCE_PREFIX}:{config.name}",
         )
         self._stop = threading.Event()
@@ -372,7 +392,7 @@ class SerialReader:
             port.bytesize = cfg.bytesize
             port.parity = cfg.parity
             port.stopbits = cfg.stopbits
-            port.timeout = READ_TIMEOUT_S
+            port.timeout = self._framer.read_timeout  # an empty read is observed silence
             port.xonxoff = False  # 0x11/0x13 inside a code must reach us
             try:
                 port.exclusive = True  # two programs on one port would split the bytes
@@ -399,5 +419,5 @@ class SerialReader:
             now = time.monotonic()
             if data:
                 framer.feed(data, now)
-            else:
-                framer.idle(now)
+            else:  # the read waited its whole timeout: that much silence, for certain
+                framer.quiet(port.timeout, now)
