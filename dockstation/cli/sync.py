@@ -30,7 +30,11 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
     from dockstation.store import Store
     from sync.client import SyncClient
 
+    from dockstation import logs
+
+    logs.setup(ctx.home)  # the nightly sync's outcome in the bench's log, like the TUI's
     station = load_layered("station.toml", StationConfig, ctx.home, required=True)
+    logs.add_secret(station.hq.token)
     if not station.hq.url or not station.hq.token:
         fail("HQ is not set for this bench: add [hq] url and token to config/station.toml", code=1)
     store = Store.in_home(ctx.home)

@@ -34,12 +34,13 @@ from textual.driver import Driver
 from textual.reactive import reactive
 from textual.timer import Timer
 
-from dockstation.config import BenchConfig, Operator, load_bench_config
+from dockstation.config import BenchConfig, Operator, load_bench_config, operators_problem
 from dockstation.models import Unit
 from dockstation.receiving.core import Bench, Outcome, Triage, UnitView, sign_in, sign_out
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store import Store
+from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
 from dockstation.tui.inline_store import InlineStore
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
@@ -142,6 +143,9 @@ class BenchApp(ServicesMixin, App[None]):
 
     def on_mount(self) -> None:
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
+        if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
+            log.warning("%s", problem)
+            self.notify(problem, title="NO OPERATORS", severity="error", timeout=3600, markup=False)
         if self._start_services:
             self._start_serial_readers()
             self._start_printer()
@@ -213,8 +217,7 @@ class BenchApp(ServicesMixin, App[None]):
                 try:
                     await item()
                 except Exception as exc:  # one failing job must not stop the bench
-                    log.exception("job failed")
-                    self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+                    self.show_failure(exc, "a job")
 
     async def _handle(self, scan: ScanEvent) -> None:
         self._outcome = None
@@ -223,8 +226,7 @@ class BenchApp(ServicesMixin, App[None]):
             classified = classify(scan.code, self.config.codes.patterns, scan.symbology)
             await self.dispatch(scan, classified)
         except Exception as exc:
-            log.exception("scan %r failed", scan.code[:80])
-            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+            self.show_failure(exc, f"a scan ({scan.source})")  # never the code itself in the log
         finally:
             self.scans_done += 1
             self.post_message(ScanHandled(scan, classified, self._outcome))
@@ -362,6 +364,18 @@ class BenchApp(ServicesMixin, App[None]):
         else:
             severity = {"error": "error", "warn": "warning"}.get(state, "information")
             self.notify(clean(message), severity=severity, markup=False)  # type: ignore[arg-type]
+
+    def show_failure(self, exc: Exception, what: str) -> None:
+        """A scan or job that raised: a store failure says what happened and what to do (DISK
+        FULL — nothing was recorded; …), anything else is an internal error; both with the error
+        sound, both in the log."""
+        failure = explain_failure(exc)
+        if failure is not None:
+            log.error("%s not recorded: %s (%s)", what, failure.title, type(exc).__name__)
+            self.show_result("error", failure.title, failure.message)
+        else:
+            log.error("%s failed", what, exc_info=exc)
+            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
 
     def beep(self, ok: bool) -> None:
         self.sound.play("ok" if ok else "error")
