@@ -211,7 +211,7 @@ def operators_problem(config: BenchConfig) -> str | None:
     path = config.home / "config" / "operators.toml"
     if config.operators.operators:
         return None
-    if not any((d / "operators.toml").is_file() for d in layer_dirs(config.home)):
+    if not any((d / "operators.toml").is_file() for d in layer_dirs(config.home)[1:]):  # the home's own
         return f"nobody can sign in: {path} is missing — add the bench's [[operators]] (docs/configuration.md)"
     return f"nobody can sign in: no [[operators]] in {path} — add them (docs/configuration.md)"
 

@@ -49,6 +49,16 @@ class RedactingFormatter(logging.Formatter):
         return self.redact(super().format(record))
 
 
+class QuietRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A log file that cannot be written (disk full, read-only) never disturbs the bench: the
+    default prints "--- Logging error ---" to stderr, which is the TUI's terminal."""
+
+    failed_writes = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self.failed_writes += 1
+
+
 _handler: logging.handlers.RotatingFileHandler | None = None
 _formatter = RedactingFormatter(FORMAT)
 
@@ -73,7 +83,7 @@ def setup(home: Path, *, level: int = logging.INFO) -> Path | None:
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
+        handler = QuietRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
                                                        encoding="utf-8", delay=False)
     except OSError:
         return None
@@ -81,8 +91,7 @@ def setup(home: Path, *, level: int = logging.INFO) -> Path | None:
     handler.setLevel(level)
     root = logging.getLogger()
     if _handler is not None:
-        root.removeHandler(_handler)
-        _handler.close()
+        teardown()
     root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
@@ -98,5 +107,8 @@ def teardown() -> None:
     global _handler
     if _handler is not None:
         logging.getLogger().removeHandler(_handler)
-        _handler.close()
+        try:
+            _handler.close()
+        except (OSError, ValueError):  # a file already gone: nothing to close
+            pass
         _handler = None

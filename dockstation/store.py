@@ -185,7 +185,9 @@ class Store:
     def checkpoint(self) -> None:
         """Long readers can starve auto-checkpointing; the TUI calls this now and then."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # On the DBAPI connection: through SQLAlchemy it would run inside the BEGIN IMMEDIATE
+            # the engine emits, where SQLite refuses a checkpoint ("database table is locked").
+            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
 
     def raw_connection(self) -> sqlite3.Connection:
         """A plain sqlite3 connection with the same pragmas, for bulk loads (manifest import)."""

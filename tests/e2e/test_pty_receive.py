@@ -41,14 +41,14 @@ def _own_terminal() -> None:
 class BenchTerminal:
     """`dockstation --home HOME run` on a pty; everything it writes is collected."""
 
-    def __init__(self, home: Path | None, *args: str, cwd: Path | None = None) -> None:
+    def __init__(self, home: Path | None, *args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ()) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         env = {k: v for k, v in os.environ.items() if k != "DOCKSTATION_HOME"}
         env.update(TERM="xterm-256color", COLUMNS="80", LINES="24", LANG="C.UTF-8", LC_ALL="C.UTF-8")
         home_args = ["--home", str(home)] if home is not None else []
         self.proc = subprocess.Popen(
-            [str(SCRIPT), *home_args, *(args or ("run",))], cwd=cwd,
+            [*prefix, str(SCRIPT), *home_args, *(args or ("run",))], cwd=cwd,
             stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=_own_terminal, close_fds=True,
         )
         os.close(slave)
@@ -142,8 +142,9 @@ def wait_for_unit(home: Path, lpn: str) -> None:
 def terminal(home, manifest):
     terms: list[BenchTerminal] = []
 
-    def start(*args: str, home: Path | None = home, cwd: Path | None = None) -> BenchTerminal:
-        term = BenchTerminal(home, *args, cwd=cwd)
+    def start(*args: str, home: Path | None = home, cwd: Path | None = None,
+              prefix: tuple[str, ...] = ()) -> BenchTerminal:
+        term = BenchTerminal(home, *args, cwd=cwd, prefix=prefix)
         terms.append(term)
         return term
 
