@@ -7,6 +7,8 @@ connection lost mid-way: events still pending, run again); 3 refused by HQ (401/
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from dockstation.cli import Context, config_errors, fail, pass_ctx
@@ -56,6 +58,9 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
     finally:
         client.close()
         store.close()
+    logging.getLogger("dockstation.sync").log(
+        logging.INFO if report.outcome == "ok" else logging.WARNING, "sync%s: %s — pushed %d, %d pending, %d RMAs changed",
+        " --full" if full else "", report.outcome, report.pushed, report.pending, report.rmas_changed)
     click.echo(f"pushed {report.pushed} events (acked up to seq {report.acked_seq}, {report.pending} pending) · "
                f"{report.rmas_changed} RMAs / {report.lines_changed} lines changed in {report.pages} page(s) · "
                f"config {report.config_version[:12] or '-'}{' (updated)' if report.config_updated else ''}")
