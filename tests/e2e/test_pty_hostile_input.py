@@ -117,3 +117,21 @@ def test_quit_asks_and_stays_on_no(terminal, home, manifest):  # noqa: F811
     kinds = [k for (k,) in conn.execute("SELECT kind FROM event ORDER BY seq")]
     conn.close()
     assert kinds[-1] == "operator_signed_out"  # quitting ends the shift in the audit trail
+
+
+def test_an_escape_sequence_in_a_burst_is_never_an_f_key(terminal, home, manifest):  # noqa: F811
+    # ESC O S is F4 (sign out) to the terminal's parser; a QR code can hold it.
+    term = signed_in(terminal)
+    term.write(b"RMA-2026-000002\x1bOS\r")
+    rows = wait_for_exceptions(term, home, 1)
+    assert rows == [("invalid_code", "RMA-2026-000002\x1b")]
+    pause_between_bursts()
+    term.write(b"\x1bOS\r")  # on its own, but with its terminator: a burst
+    pause_between_bursts()
+    still_works(term, home)  # still signed in: F4 never reached the bench
+    conn = sqlite3.connect(home / DB_NAME)
+    kinds = [k for (k,) in conn.execute("SELECT kind FROM event ORDER BY seq")]
+    conn.close()
+    assert "operator_signed_out" not in kinds
+    assert quit_deliberately(term) == 0
+

@@ -104,12 +104,29 @@ def test_a_lone_enter_passes_straight_through():
     assert d.held == 0
 
 
-def test_keys_no_scanner_sends_pass_at_once_and_release_what_was_held():
+def test_an_f_key_on_its_own_is_a_persons_after_the_gap():
+    d = det(max_gap_ms=60)
+    assert d.feed("f2", None, 0.0) == []
+    assert released(d.flush(0.07)) == "<f2>"
+
+
+def test_an_f_key_inside_a_burst_is_an_escape_sequence_a_scanner_typed_never_a_key():
+    # ESC O S typed by a scanner (a hostile QR code) is parsed by the terminal into F4 (sign out)
     d = det()
     d.feed("a", "a", 0.0)
-    out = d.feed("f2", None, 0.001)
-    assert released(out) == "a<f2>"
-    assert d.held == 0
+    d.feed("f4", None, 0.001)
+    assert released(d.flush(1.0)) == "a"
+    actions = []
+    for i, (key, char) in enumerate([("R", "R"), ("M", "M"), ("A", "A"), ("-", "-"), ("1", "1"), ("f4", None)]):
+        actions += d.feed(key, char, 2.0 + i * 0.002)
+    actions += d.feed("enter", "\r", 2.02)
+    assert scans(actions) == ["RMA-1\x1b"]  # recorded as an invalid code, not received as RMA-1
+
+
+def test_arrows_pass_at_once_even_auto_repeated():
+    d = det(max_gap_ms=60)
+    out = [a for i in range(5) for a in d.feed("down", None, i * 0.03)]
+    assert released(out) == "<down>" * 5 and d.held == 0
 
 
 def test_a_control_key_on_its_own_is_a_persons_after_the_gap():
