@@ -29,7 +29,7 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from dockstation.config import StationConfig, load_layered
-    from dockstation.store import Store
+    from dockstation.store import Store, StoreError
     from sync.client import SyncClient
 
     from dockstation import logs
@@ -39,7 +39,10 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
     logs.add_secret(station.hq.token)
     if not station.hq.url or not station.hq.token:
         fail("HQ is not set for this bench: add [hq] url and token to config/station.toml", code=1)
-    store = Store.in_home(ctx.home)
+    try:
+        store = Store.in_home(ctx.home)
+    except (StoreError, OSError) as exc:  # a read-only home, a full disk: what and what to do
+        fail(f"cannot open the bench database: {exc}")
     client = SyncClient(store, ctx.home, station, page_limit=page_size)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -54,7 +57,10 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
 
             report = client.sync_once(full=full, progress=progress)
     except Exception as exc:  # a locked or broken store, a full disk: one line, exit 1
-        fail(f"sync failed: {type(exc).__name__}: {exc}", code=1)
+        from dockstation.store_failures import explain
+
+        failure = explain(exc)
+        fail(f"sync failed: {failure.summary if failure else f'{type(exc).__name__}: {exc}'}", code=1)
     finally:
         client.close()
         store.close()
