@@ -91,6 +91,13 @@ class HQConfig(Strict):
 class PrinterConfig(Strict):
     url: str | None = None  # None: spool files in $DOCKSTATION_HOME/spool (dir://)
     template: Literal["4x6-203", "4x6-300", "4x2-203", "4x2-300"] = "4x6-203"
+    # The LPN label printed at receipt (docs/labels.md): on unless a site turns it off; 4x2 in,
+    # by default at `template`'s resolution.
+    receipt_label: bool = True
+    receipt_template: Literal["4x2-203", "4x2-300"] | None = None
+
+
+SoundMode = Literal["auto", "audio", "bell", "off"]
 
 
 class WedgeConfig(Strict):
@@ -120,11 +127,19 @@ class StationConfig(Strict):
     scanners: list[ScannerConfig] = Field(default_factory=list)
     printer: PrinterConfig = PrinterConfig()
     wedge: WedgeConfig = WedgeConfig()
-    sound: bool = True
+    # auto: tones through the audio device when there is one (not over SSH), else the terminal
+    # bell; audio / bell / off force one (docs/tui.md, Sounds). true and false are auto and off.
+    sound: SoundMode = "auto"
+    sound_player: str | None = Field(default=None, min_length=1, max_length=200)
     return_grace_days: int = Field(default=0, ge=0)
     # Key remapping by binding id, e.g. "inspect.all_pass" = "space" (docs/tui.md, Keys); the ids
     # and keys are checked against the screens' bindings when the TUI starts (tui/keymap.py).
     keys: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("sound", mode="before")
+    @classmethod
+    def _sound_bool(cls, value: object) -> object:
+        return {True: "auto", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @field_validator("scanners")
     @classmethod
@@ -192,12 +207,31 @@ def layer_dirs(home: Path | None) -> list[Path]:
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; a latin-1 editor's é is a typical culprit
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(str(path), "", f"not UTF-8 text: byte 0x{data[exc.start]:02X} at line {line}, "
+                          f"column {column}; save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
+
+
+def operators_problem(config: BenchConfig) -> str | None:
+    """Why nobody could sign in at this bench, or None: no operators.toml, or one with no
+    operators. Not an error that stops the bench (HQ may still send one), but said at start."""
+    path = config.home / "config" / "operators.toml"
+    if config.operators.operators:
+        return None
+    if not any((d / "operators.toml").is_file() for d in layer_dirs(config.home)[1:]):  # the home's own
+        return f"nobody can sign in: {path} is missing — add the bench's [[operators]] (docs/configuration.md)"
+    return f"nobody can sign in: no [[operators]] in {path} — add them (docs/configuration.md)"
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Index, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel
 
 from dockstation import models  # noqa: F401  (registers the tables)
 from dockstation.models import Event, Unit
+from dockstation.store_failures import explain
 
 DB_NAME = "dockstation.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -91,12 +93,21 @@ def _v5_inspection_all_pass(conn: Any) -> None:
         conn.exec_driver_sql("ALTER TABLE inspection ADD COLUMN all_pass BOOLEAN NOT NULL DEFAULT 0")
 
 
+def _v6_print_job_label(conn: Any) -> None:
+    # v6: which label a print job prints (the receipt label came with issue 13); every job
+    # before it printed the disposition label. (The approval_request table: create_all.)
+    cols = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(print_job)")}
+    if "label" not in cols:
+        conn.exec_driver_sql("ALTER TABLE print_job ADD COLUMN label VARCHAR NOT NULL DEFAULT 'disposition'")
+
+
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
-                                    5: _v5_inspection_all_pass}
+                                    5: _v5_inspection_all_pass, 6: _v6_print_job_label}
 # Versions with no step of their own (a release that only added tables, which create_all makes):
 # the database still moves up to them. Bump LATEST when a release changes the schema.
 LATEST = 4
 LATEST = max(LATEST, 5)  # v5: inspection.all_pass
+LATEST = max(LATEST, 6)
 
 
 def _configure(engine: Engine, begin: str) -> None:
@@ -128,12 +139,19 @@ class Store:
             "poolclass": QueuePool,
             "pool_size": 4,
             "max_overflow": 4,
+            # Errors (shown, logged) name the statement but never its values: customer data.
+            "hide_parameters": True,
         }
         self.engine = create_engine(url, **kw)
         _configure(self.engine, "BEGIN IMMEDIATE")
         self.read_engine = create_engine(url, **kw)
         _configure(self.read_engine, "BEGIN")
-        self._migrate()
+        try:
+            self._migrate()
+        except DBAPIError as exc:  # a full disk, a read-only home, a damaged file: say which
+            self.close()
+            failure = explain(exc)
+            raise StoreError(f"{self.path}: {failure.summary if failure else exc}") from exc
 
     @classmethod
     def in_home(cls, home: Path) -> Store:
@@ -186,7 +204,9 @@ class Store:
     def checkpoint(self) -> None:
         """Long readers can starve auto-checkpointing; the TUI calls this now and then."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # On the DBAPI connection: through SQLAlchemy it would run inside the BEGIN IMMEDIATE
+            # the engine emits, where SQLite refuses a checkpoint ("database table is locked").
+            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
 
     def raw_connection(self) -> sqlite3.Connection:
         """A plain sqlite3 connection with the same pragmas, for bulk loads (manifest import)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,19 +30,22 @@ from typing import Any, TypeVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.timer import Timer
 
-from dockstation.config import BenchConfig, Operator, load_bench_config
+from dockstation.config import BenchConfig, Operator, load_bench_config, operators_problem
 from dockstation.models import Unit
 from dockstation.receiving.core import Bench, Outcome, Triage, UnitView, sign_in, sign_out
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store import Store
+from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
 from dockstation.tui.grading import GradingMixin
 from dockstation.tui.inline_store import InlineStore
+from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
@@ -61,11 +65,16 @@ _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
 
 
-class BenchApp(GradingMixin, ServicesMixin, App[None]):
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
-    # F-keys and ctrl+q: no scanner ever sends these, so they never clash with a code.
+    # Screens get -wide (120 columns and up) and -tall (40 rows and up): big text grows there
+    # (app.tcss; widgets/bigtext.py picks the largest font that fits).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
+    # F-keys: no wedge scanner sends these, so they never clash with a code. ctrl+q only asks
+    # (tui/quit.py): a scanner can send DC1, and no burst can answer the question.
     BINDINGS = [
         Binding("f1", "help", "Help", id="bench.help"),
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
@@ -92,9 +101,11 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
         st = self.config.station
         self.bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
                            grace_days=st.return_grace_days,
-                           triage=triage or load_triage(self.home, self.config))
+                           triage=triage or load_triage(self.home, self.config),
+                           receipt_label=st.printer.receipt_label)
         self.clock = clock
-        self.sound = Sounder(self.bell, self.set_timer, enabled=st.sound)
+        # The bell until mounted (headless or not is known then): on_mount picks audio if it can.
+        self.sound = Sounder(lambda: self.bell(), self.set_timer, enabled=st.sound != "off")
         self.wedge = WedgeDetector(st.wedge)
         self.wedge_enabled = True
         self.scans_done = 0
@@ -117,6 +128,18 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
         self.in_hand: str | None = None  # the unit a grader just received (grading.py)
         self._load_station_keymap()  # station.toml [keys]: refused at start if bad
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver, with input that no byte can kill (tui/driver.py)."""
+        driver = super().get_driver_class()
+        if sys.platform != "win32":
+            from textual.drivers.linux_driver import LinuxDriver
+
+            if driver is LinuxDriver:
+                from dockstation.tui.driver import BenchDriver
+
+                return BenchDriver
+        return driver
+
     # -- screens ---------------------------------------------------------------------------
     def get_default_screen(self) -> ReceiveScreen:
         return self.receive_screen
@@ -126,13 +149,27 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
         return (self.home / "DEMO").exists() and self.config.operators.by_badge("1001") is not None
 
     async def go_to_receive(self) -> ReceiveScreen:
+        await self.settle_screens()
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         return self.receive_screen
 
+    async def settle_screens(self) -> None:
+        """Moving on never leaves work half-done: before the app leaves its screens (a scan for
+        another unit or parcel, a sign-out, another badge, quitting), each screen with a `settle`
+        method finishes or parks what it shows (the disposition screen: docs/tui.md)."""
+        for screen in reversed(self.screen_stack):
+            settle = getattr(screen, "settle", None)
+            if callable(settle):
+                await settle()
+
     def on_mount(self) -> None:
         self._apply_station_keymap()
+        self._choose_sound()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
+        if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
+            log.warning("%s", problem)
+            self.notify(problem, title="NO OPERATORS", severity="error", timeout=3600, markup=False)
         if self._start_services:
             self._start_serial_readers()
             self._start_printer()
@@ -145,6 +182,7 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
     async def on_unmount(self) -> None:
         self.idle_gc.stop()
         self.stop_services()
+        self.sound.close()
 
     # -- key capture (keyboard wedge) -------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -163,7 +201,9 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
                 self.enqueue_scan(ScanEvent(code, "wedge", symbology, self.clock()))
             else:
                 for key in action.keys:  # a person typing: on to the focused widget as usual
-                    await super().on_event(events.Key(key.key, key.character))
+                    event = events.Key(key.key, key.character)
+                    event.time = key.at  # when it was read: the quit question judges by it
+                    await super().on_event(event)
 
     def _arm_flush(self) -> None:
         deadline = self.wedge.deadline
@@ -202,8 +242,7 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
                 try:
                     await item()
                 except Exception as exc:  # one failing job must not stop the bench
-                    log.exception("job failed")
-                    self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+                    self.show_failure(exc, "a job")
 
     async def _handle(self, scan: ScanEvent) -> None:
         self._outcome = None
@@ -212,8 +251,7 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
             classified = classify(scan.code, self.config.codes.patterns, scan.symbology)
             await self.dispatch(scan, classified)
         except Exception as exc:
-            log.exception("scan %r failed", scan.code[:80])
-            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+            self.show_failure(exc, f"a scan ({scan.source})")  # never the code itself in the log
         finally:
             self.scans_done += 1
             self.post_message(ScanHandled(scan, classified, self._outcome))
@@ -254,6 +292,9 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
     async def _sign_in(self, scan: ScanEvent, c: Classified) -> None:
         previous, new = self.operator, self.bench.operators.by_badge(c.value)
 
+        if new is not None and previous is not None and previous.badge != new.badge:
+            await self.settle_screens()  # the previous operator's decision on screen, by them
+
         def work() -> Outcome:
             if new is not None and previous is not None and previous.badge != new.badge:
                 sign_out(self.store, self.bench, previous)
@@ -272,6 +313,7 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
         if operator is None:
             self.show_result("info", "SCAN BADGE", "Nobody is signed in")
             return
+        await self.settle_screens()
         await self.in_thread(sign_out, self.store, self.bench, operator)
         self.operator = None
         self.set_hand(None)
@@ -296,12 +338,15 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
             receive.show_unit(scan, view, f"{view.state} — CMD:REPRINT or F5 reprints its label")
             self.sound.play("attention")
         elif self.operator is not None and self.operator.can("grader"):
-            if view.state == "graded":  # inspected already: straight to its disposition
+            if view.state in ("graded", "awaiting_approval"):  # inspected already: its disposition
                 from dockstation.tui.disposition import DispositionScreen
 
                 await self.push_screen(DispositionScreen(view.lpn))
                 return
             await self.inspect_unit(view.lpn)
+        elif view.state == "awaiting_approval":
+            receive.show_unit(scan, view, "it waits for a lead's approval: put it on the lead's shelf")
+            self.sound.play("attention")
         else:
             receive.show_unit(scan, view, "A grader inspects this unit: put it on the inspection shelf")
             self.sound.play("attention")
@@ -361,6 +406,18 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
             severity = {"error": "error", "warn": "warning"}.get(state, "information")
             self.notify(clean(message), severity=severity, markup=False)  # type: ignore[arg-type]
 
+    def show_failure(self, exc: Exception, what: str) -> None:
+        """A scan or job that raised: a store failure says what happened and what to do (DISK
+        FULL — nothing was recorded; …), anything else is an internal error; both with the error
+        sound, both in the log."""
+        failure = explain_failure(exc)
+        if failure is not None:
+            log.error("%s not recorded: %s (%s)", what, failure.title, type(exc).__name__)
+            self.show_result("error", failure.title, failure.message)
+        else:
+            log.error("%s failed", what, exc_info=exc)
+            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+
     def beep(self, ok: bool) -> None:
         self.sound.play("ok" if ok else "error")
 
@@ -386,15 +443,20 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
 
         return binding.key_display or key_label(binding.key)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("focus_entry", "inspect"):  # the receiving screen's: not in other footers
-            base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
-            return base is self.receive_screen
-        return True
-
     def action_focus_entry(self) -> None:
         if self.screen is self.receive_screen:
             self.receive_screen.focus_entry()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that mean nothing on the screen shown are off there (and out of its footer, which
+        must fit 80 columns): the entry field and F6 belong to the receive screen, F3 not to the
+        lead view itself. Under a modal (the F1 help), the screen below it decides."""
+        base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
+        if action in ("focus_entry", "inspect"):
+            return base is self.receive_screen
+        if action == "lead_view":
+            return base is None or base.id != "lead"
+        return True
 
     def action_lead_view(self) -> None:
         if self.operator is None or self.operator.role != "lead":
@@ -414,6 +476,18 @@ class BenchApp(GradingMixin, ServicesMixin, App[None]):
             await self.pop_screen()
 
     async def action_quit(self) -> None:
+        """ctrl+q (and Textual's own quit binding): ask; only a person's Y quits (tui/quit.py)."""
+        from dockstation.tui.quit import QuitScreen
+
+        if not isinstance(self.screen, QuitScreen):
+            self.sound.play("attention")
+            await self.push_screen(QuitScreen())
+
+    async def quit_now(self) -> None:
+        try:  # a decision on screen is carried out or parked, as when moving on
+            await self.settle_screens()
+        except Exception:
+            log.exception("settling the screens on quit failed")
         operator = self.operator
         if operator is not None:  # the audit trail says when the shift at this bench ended
             try:

@@ -46,6 +46,11 @@ BINDINGS: list[Binding] = [
     Binding("n", "stay", "Stay", id="inspect.stay"),
     Binding("n", "note", "Note", id="inspect.note"),
     Binding("escape", "leave", "Leave", id="inspect.leave"),
+    # The app's keys, kept off this footer (the step's keys need its 80 columns; F1 lists them):
+    # same keys, same ids (a station's remap moves them here too), the app's actions.
+    Binding("f3", "app.lead_view", "Lead", show=False, id="bench.lead"),
+    Binding("f4", "app.sign_out", "Sign out", show=False, id="bench.sign_out"),
+    Binding("f5", "app.reprint", "Reprint", show=False, id="bench.reprint"),
 ]
 
 BY_ID = {b.id: b for b in BINDINGS if b.id}

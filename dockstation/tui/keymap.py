@@ -48,6 +48,7 @@ def catalogue(scale: list[str]) -> dict[str, list[Binding]]:
     from dockstation.tui.lead import LeadScreen
     from dockstation.tui.receive import ReceiveScreen
     from dockstation.tui.widgets import LinePicker
+    from dockstation.tui.widgets.choice_picker import ChoicePicker
 
     def flat(node: Any) -> list[Binding]:
         return list(Binding.make_bindings(node.BINDINGS))
@@ -55,7 +56,7 @@ def catalogue(scale: list[str]) -> dict[str, list[Binding]]:
     return {
         "app": flat(BenchApp), "receive": flat(ReceiveScreen), "picker": flat(LinePicker),
         "inspect": [*grade_bindings(scale), *flat(InspectScreen)], "disposition": flat(DispositionScreen),
-        "lead": flat(LeadScreen), "help": flat(HelpScreen),
+        "lead": flat(LeadScreen), "choice": flat(ChoicePicker), "help": flat(HelpScreen),
     }
 
 

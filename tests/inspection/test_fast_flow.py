@@ -56,7 +56,8 @@ def values_of(home, bench_codes, category: str, **line: object) -> list[str]:
 def disposed(store, lpn: str) -> bool:
     with store.read() as s:
         unit = s.get(Unit, lpn)
-        jobs = s.exec(select(PrintJob).where(PrintJob.lpn == lpn, PrintJob.kind == "label")).all()
+        jobs = s.exec(select(PrintJob).where(PrintJob.lpn == lpn, PrintJob.kind == "label",
+                                             PrintJob.label == "disposition")).all()
     return unit is not None and unit.state == "disposed" and len(jobs) == 1
 
 

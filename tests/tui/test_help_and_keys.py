@@ -146,8 +146,9 @@ async def test_keys_remapped_in_station_toml_work_and_show(home, store):
         await pilot.press("space")  # the unit in hand: all pass by the station's key
         await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.view.all_pass, "all pass")
         await scan(pilot, app, IMEI)
-        await until(pilot, lambda: isinstance(app.screen, DispositionScreen), "graded")
-        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, DispositionScreen) and app.screen.mode == "proposal",
+                    "graded")
+        await pilot.press("enter")
         await until(pilot, lambda: app.screen is app.receive_screen, "back")
         await scan(pilot, app, "RMA-K-2")
         assert "p" in app.screen.active_bindings and "1" not in app.screen.active_bindings

@@ -16,6 +16,7 @@ from textual.widgets import Footer
 
 class BenchFooter(Footer):
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("compact", True)  # every screen's keys in 80 columns, F1 Help included
         super().__init__(**kwargs)
         self._shown: tuple[Any, ...] | None = None
 
