@@ -1,6 +1,6 @@
 """The grader's fast path: inputs per all-pass unit, and the software's own time per unit.
 
-    .venv/bin/python bench/bench_flow.py                  # 40 units per default category
+    .venv/bin/python bench/bench_flow.py                  # 20 units per default category, < 2 min
     .venv/bin/python bench/bench_flow.py --units 200
 
 A demo bench home (its config, policy and badges) gets, per default category, N open RMAs of one
@@ -224,7 +224,7 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--units", type=int, default=40, help="units per category (the first one more, not counted)")
+    ap.add_argument("--units", type=int, default=20, help="units per category (the first one more, not counted)")
     ap.add_argument("--keys", action="store_true", help="a and Enter instead of CMD:ALLPASS and CMD:DONE")
     ap.add_argument("--gap-ms", type=float, default=50.0, help="idle time before each input (not timed)")
     ap.add_argument("--prefix", default=None, help="with --keys: the scanners' prefix ([wedge] prefix), so typed "
