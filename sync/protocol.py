@@ -14,11 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator,
-                      model_validator)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 PROTOCOL = 1
 SUPPORTED = frozenset({1})
@@ -27,6 +26,7 @@ API = "/api/v1"
 MAX_BATCH = 5000  # events per POST; the client sends 2,000 (fixed costs per request amortised)
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)", re.ASCII)
 MAX_PAGE = 50_000  # RMAs per manifest page
+MAX_CHANGE_ID = 2**63 - 1  # a manifest cursor holds a change_id: a signed 64-bit integer in both databases
 
 # Column order of a manifest page's rows. A page is two flat arrays of arrays, not objects: a
 # bench takes 1M RMAs as rows it can hand to SQLite as they are, with no Python per row.
@@ -61,7 +61,8 @@ def check_protocol(version: int | str | None) -> int:
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    protocol: int = PROTOCOL
+    # Strict, and the schema names the versions: what OpenAPI says is exactly what HQ takes.
+    protocol: StrictInt = Field(default=PROTOCOL, json_schema_extra={"enum": sorted(SUPPORTED)})
 
     @field_validator("protocol")
     @classmethod
@@ -100,19 +101,24 @@ class EventIn(BaseModel):
             raise ValueError("`at` must be ISO 8601 text with an offset, e.g. 2026-11-30T04:00:00+00:00")
         return value
 
+    @field_validator("at")
+    @classmethod
+    def _in_utc_range(cls, value: datetime) -> datetime:
+        try:  # 9999-12-31T23:00:00-05:00 is a date no UTC clock can show
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("`at` is out of range once converted to UTC") from None
+        return value
+
 
 class EventBatch(_Body):
-    """`POST /api/v1/events`. The station is the token's; `station_id` here is only checked."""
+    """`POST /api/v1/events`. The station is the token's; `station_id` here is only checked.
 
-    station_id: str = Field(pattern=r"^[A-Z0-9]{1,8}$")
+    A seq repeated within one batch is taken like a seq sent again in a later batch: the first is
+    stored, a repeat with the same content is a duplicate, one with other content a conflict."""
+
+    station_id: StrictStr = Field(pattern=r"^[A-Z0-9]{1,8}$")
     events: list[EventIn] = Field(default_factory=list, max_length=MAX_BATCH)
-
-    @model_validator(mode="after")
-    def _unique_seqs(self) -> EventBatch:
-        seqs = [e.seq for e in self.events]
-        if len(set(seqs)) != len(seqs):
-            raise ValueError("events repeat a seq within one batch")
-        return self
 
 
 class EventAck(_Body):
@@ -154,7 +160,7 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         tag, _, number = raw.partition(":")
-        if tag != "c1" or not number.isdigit():
+        if tag != "c1" or not number.isascii() or not number.isdigit() or int(number) > MAX_CHANGE_ID:
             raise ValueError
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):

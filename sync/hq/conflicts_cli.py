@@ -1,0 +1,92 @@
+"""`dockstation hq conflicts` and `dockstation hq resolve-conflict` (sync/hq/conflicts.py; docs/sync.md).
+
+A conflict is a seq HQ holds, sent again with other content. HQ keeps its stored version and the
+station's benches are told on every sync (exit 5) until an operator here resolves it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import click
+
+from dockstation.cli import fail
+from sync.hq.cli import db_option, open_db
+
+
+def _when(value: object) -> str:
+    from dockstation.types import iso
+
+    return (iso(value) or "")[:19].replace("T", " ")  # type: ignore[arg-type]
+
+
+def _brief(event: dict | None) -> str:  # type: ignore[type-arg]
+    if not event:
+        return "(none)"
+    return f"{event.get('kind')} {event.get('lpn') or '-'} at {str(event.get('at'))[:19]}"
+
+
+@click.command("conflicts")
+@db_option
+@click.option("--station", "station_id", help="Only this station's conflicts.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def conflicts_cmd(db_url: str, station_id: str | None, fmt: str) -> None:
+    """Open conflicts: events sent with a seq HQ holds with other content (both versions)."""
+    from dockstation.text import clean
+    from dockstation.types import iso
+    from sync.hq.conflicts import list_open
+
+    db = open_db(db_url)
+    try:
+        rows = list_open(db, station_id)
+    finally:
+        db.dispose()
+    if fmt == "json":
+        click.echo(json.dumps([{**r, "received_at": iso(r["received_at"])} for r in rows], indent=2, default=str))
+        return
+    if not rows:
+        click.echo("no open conflicts" + (f" for station {station_id}" if station_id else ""))
+        return
+    click.echo(f"{'ID':>6} {'STATION':<8} {'SEQ':>8}  {'SENT (UTC)':<19}  {'DIFFERS IN':<22} HQ KEEPS  /  SENT")
+    for r in rows:
+        click.echo(f"{r['id']:>6} {r['station_id']:<8} {r['seq']:>8}  {_when(r['received_at']):<19}  "
+                   f"{', '.join(r['differs']):<22} {clean(_brief(r['stored']), limit=60)}  /  "
+                   f"{clean(_brief(r['sent']), limit=60)}")
+    stations = sorted({r["station_id"] for r in rows})
+    click.echo(f"{len(rows)} open conflict(s) of {', '.join(stations)}. Their benches' `dockstation sync` exits 5 "
+               "until they are resolved: dockstation hq resolve-conflict --station ID --keep sent|stored "
+               "(or by ID). --format json shows both versions whole.")
+
+
+@click.command("resolve-conflict")
+@click.argument("ids", nargs=-1, type=int)
+@db_option
+@click.option("--station", "station_id", help="All open conflicts of this station (instead of IDs).")
+@click.option("--keep", type=click.Choice(["sent", "stored"]), required=True,
+              help="sent: the version sent later replaces HQ's (e.g. a forged history pushed first with a stolen "
+                   "token); stored: HQ's version stays, the sent one is discarded.")
+@click.option("--note", default="", help="Why (kept with the resolution).")
+@click.option("--by", "by", default=None, help="Who resolves (default: the login name).")
+def resolve_cmd(ids: tuple[int, ...], db_url: str, station_id: str | None, keep: str, note: str,
+                by: str | None) -> None:
+    """Resolve open conflicts (by ID, or all of --station): keep the sent or the stored version."""
+    from sync.hq.conflicts import ResolveError, resolve
+
+    if bool(ids) == bool(station_id):
+        fail("name the conflicts to resolve: their IDs, or --station ID (dockstation hq conflicts lists them)")
+    db = open_db(db_url)
+    try:
+        done = resolve(db, keep=keep, ids=list(ids) or None, station_id=station_id, by=by or getpass.getuser(),
+                       note=note)
+    except ResolveError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    stations = sorted({r["station_id"] for r in done})
+    what = "the sent version replaced HQ's" if keep == "sent" else "HQ's version kept, the sent one discarded"
+    click.echo(f"{len(done)} conflict(s) of {', '.join(stations)} resolved ({what}): seqs "
+               f"{', '.join(str(r['seq']) for r in done[:20])}{' …' if len(done) > 20 else ''}.")
+
+
+commands = [conflicts_cmd, resolve_cmd]
