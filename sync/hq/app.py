@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import re
 from datetime import datetime
@@ -45,6 +46,7 @@ ENV_BATCH_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 MAX_BODY = 32 << 20  # a 5000-event batch is a few MB
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,64}$"  # what encode_cursor makes (base64url, unpadded)
 _NANOS = re.compile(rb'"at"\s*:\s*"[^"]*\.\d{7}')
+_BIG_EXPONENT = re.compile(rb"[0-9][eE][+-]?[0-9]{3}")  # 1e400: only then are payloads walked for infinities
 
 
 def _plain(value: Any) -> Any:
@@ -183,6 +185,11 @@ def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
     except ValidationError as exc:  # the shape of FastAPI's own 422; never the input echoed back
         raise RequestValidationError([{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]}
                                       for e in exc.errors(include_url=False, include_input=False)]) from None
+    if _BIG_EXPONENT.search(body) and not all(_finite(e.payload) for e in batch.events):
+        # JSON has no infinity: a number past a double (1e400) reads as one, which neither database
+        # stores as the number that was sent. A bench never writes one.
+        raise RequestValidationError([{"loc": ("body", "events"), "type": "finite_number",
+                                       "msg": "a payload holds a number too large for a 64-bit float"}])
     with db.write() as conn:
         station = lock_station(conn, token_hash=hash_token(token))
         if station is None:  # revoked since the guard let it in
@@ -197,6 +204,16 @@ def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
         # The body goes to PostgreSQL as it came unless a time has more than microseconds (pydantic
         # truncates, PostgreSQL would round: then pydantic's own serialisation is sent).
         return store_locked(conn, db, station, batch.events, None if _NANOS.search(body) else body)
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _clean_nul(value: Any) -> Any:
