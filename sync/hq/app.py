@@ -37,15 +37,15 @@ from sync.hq.manifest import CursorAhead, manifest_page
 from sync.hq.openapi import BATCH_BODY, errors, exact_openapi
 from sync.hq.scope import LPN_PATTERN, foreign_unit, lpn_owner, refusal
 from sync.hq.units import unit_view
-from sync.protocol import (API, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
+from sync.protocol import (API, CURSOR_PATTERN, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
                            ManifestPage, ProtocolError, decode_cursor)
 
 log = logging.getLogger("dockstation.hq")
 ENV_CONFIG_DIR = "DOCKSTATION_HQ_CONFIG_DIR"
 ENV_BATCH_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 MAX_BODY = 32 << 20  # a 5000-event batch is a few MB
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,64}$"  # what encode_cursor makes (base64url, unpadded)
 _NANOS = re.compile(rb'"at"\s*:\s*"[^"]*\.\d{7}')
+_FLOAT_SEQ = re.compile(rb'"seq"\s*:\s*-?[0-9]+[.eE]')  # 7.0 is seq 7 to pydantic, not to a bigint column
 _BIG_EXPONENT = re.compile(rb"[0-9][eE][+-]?[0-9]{3}")  # 1e400: only then are payloads walked for infinities
 
 
@@ -105,7 +105,7 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     @app.get(f"{API}/manifest", tags=["sync"],
              responses={200: {"model": ManifestPage},
                         **errors(400, 401, 403, 410, 503,
-                                 e400="the protocol header, or a cursor this HQ did not make",
+                                 e400="the X-Dockstation-Protocol header is missing or not a version HQ speaks",
                                  e403="a reader token: the manifest is for benches",
                                  e410="the cursor is ahead of HQ's manifest (HQ database replaced): start over")})
     def get_manifest(station: Station, db: Db, _p: Annotated[int, Depends(require_protocol)],
@@ -202,8 +202,10 @@ def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
         if b"\\u0000" in body:  # rare: PostgreSQL text cannot hold NUL (a scanned control code)
             return store_locked(conn, db, station, [_without_nul(e) for e in batch.events])
         # The body goes to PostgreSQL as it came unless a time has more than microseconds (pydantic
-        # truncates, PostgreSQL would round: then pydantic's own serialisation is sent).
-        return store_locked(conn, db, station, batch.events, None if _NANOS.search(body) else body)
+        # truncates, PostgreSQL would round) or a seq is written as a float: then pydantic's own
+        # serialisation is sent, so PostgreSQL stores what pydantic read.
+        as_sent = not (_NANOS.search(body) or _FLOAT_SEQ.search(body))
+        return store_locked(conn, db, station, batch.events, body if as_sent else None)
 
 
 def _finite(value: Any) -> bool:
