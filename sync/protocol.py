@@ -25,11 +25,12 @@ PROTOCOL_HEADER = "X-Dockstation-Protocol"
 API = "/api/v1"
 MAX_BATCH = 5000  # events per POST; the client sends 2,000 (fixed costs per request amortised)
 # An event's `at`: RFC 3339 (what OpenAPI's date-time means), seconds and offset required, in years
-# 0002-9998 so that any offset converts to UTC (9999-12-31T23:00-05:00 is past the last datetime).
-# OpenAPI carries the same pattern, so the schema says exactly what HQ takes.
+# 0002-9998 so that any offset converts to UTC (9999-12-31T23:00-05:00 is past the last datetime),
+# offsets within ±15:59 as PostgreSQL takes them (real ones span -12:00 to +14:00). OpenAPI
+# carries the same pattern, so the schema says exactly what HQ takes.
 _YEAR = "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])"
 AT_PATTERN = (rf"^{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-              r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
+              r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])$")
 _AT = re.compile(AT_PATTERN, re.ASCII)
 MAX_PAGE = 50_000  # RMAs per manifest page
 MAX_CHANGE_DIGITS = 18  # a cursor's change_id: < 10**18, well inside both databases' 64-bit integers
@@ -115,8 +116,8 @@ class EventIn(BaseModel):
         if isinstance(value, datetime):  # built in Python (the client), not parsed
             return value
         if not isinstance(value, str) or not _AT.fullmatch(value):
-            raise ValueError("`at` must be RFC 3339 text with seconds and an offset, in years 0002-9998, "
-                             "e.g. 2026-11-30T04:00:00+00:00")
+            raise ValueError("`at` must be RFC 3339 text with seconds and an offset (within ±15:59), in years "
+                             "0002-9998, e.g. 2026-11-30T04:00:00+00:00")
         return value
 
 

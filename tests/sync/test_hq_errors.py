@@ -85,7 +85,8 @@ def test_a_body_that_is_not_utf8_json_is_422_with_a_reason(hq, hq_db, body):
     assert reason(resp)  # a list of (loc, msg); the input is never echoed back
 
 
-@pytest.mark.parametrize("at", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+@pytest.mark.parametrize("at", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00",
+                                "0346-12-11T04:47:51.936586-22:53", "2026-11-20T09:00:00+16:00"])
 def test_a_time_outside_what_utc_can_hold_is_422(hq, hq_db, at):
     token = add_station(hq_db, "B07")
     body = ('{"protocol":1,"station_id":"B07","events":[{"seq":1,"kind":"unit_received","at":"%s",'
