@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import re
 from datetime import datetime
@@ -44,9 +43,10 @@ log = logging.getLogger("dockstation.hq")
 ENV_CONFIG_DIR = "DOCKSTATION_HQ_CONFIG_DIR"
 ENV_BATCH_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 MAX_BODY = 32 << 20  # a 5000-event batch is a few MB
-_NANOS = re.compile(rb'"at"\s*:\s*"[^"]*\.\d{7}')
-_FLOAT_SEQ = re.compile(rb'"seq"\s*:\s*-?[0-9]+[.eE]')  # 7.0 is seq 7 to pydantic, not to a bigint column
-_BIG_EXPONENT = re.compile(rb"[0-9][eE][+-]?[0-9]{3}")  # 1e400: only then are payloads walked for infinities
+# What PostgreSQL would read otherwise than pydantic did, if handed the body as it came: a time
+# finer than microseconds (pydantic truncates, PostgreSQL rounds), a seq written as a float (7.0
+# is seq 7 to pydantic, no bigint to PostgreSQL). One scan of the body for both.
+_NOT_AS_SENT = re.compile(rb'"(?:at"\s*:\s*"[^"]*\.\d{7}|seq"\s*:\s*-?[0-9]+[.eE])')
 
 
 def _plain(value: Any) -> Any:
@@ -185,11 +185,11 @@ def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
     except ValidationError as exc:  # the shape of FastAPI's own 422; never the input echoed back
         raise RequestValidationError([{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]}
                                       for e in exc.errors(include_url=False, include_input=False)]) from None
-    if _BIG_EXPONENT.search(body) and not all(_finite(e.payload) for e in batch.events):
-        # JSON has no infinity: a number past a double (1e400) reads as one, which neither database
-        # stores as the number that was sent. A bench never writes one.
+    if not _finite_payloads(batch.events):
+        # JSON has no infinity: a number past a double (1e400) reads as one, and so do NaN and
+        # Infinity, which are no JSON at all; neither database would store what was sent.
         raise RequestValidationError([{"loc": ("body", "events"), "type": "finite_number",
-                                       "msg": "a payload holds a number too large for a 64-bit float"}])
+                                       "msg": "a payload holds a number too large for a 64-bit float (or NaN)"}])
     with db.write() as conn:
         station = lock_station(conn, token_hash=hash_token(token))
         if station is None:  # revoked since the guard let it in
@@ -201,20 +201,31 @@ def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
             raise HTTPException(403, refusal(sid, *foreign))
         if b"\\u0000" in body:  # rare: PostgreSQL text cannot hold NUL (a scanned control code)
             return store_locked(conn, db, station, [_without_nul(e) for e in batch.events])
-        # The body goes to PostgreSQL as it came unless a time has more than microseconds (pydantic
-        # truncates, PostgreSQL would round) or a seq is written as a float: then pydantic's own
-        # serialisation is sent, so PostgreSQL stores what pydantic read.
-        as_sent = not (_NANOS.search(body) or _FLOAT_SEQ.search(body))
-        return store_locked(conn, db, station, batch.events, body if as_sent else None)
+        # The body goes to PostgreSQL as it came unless it would read otherwise there: then
+        # pydantic's own serialisation is sent, so PostgreSQL stores what pydantic read.
+        return store_locked(conn, db, station, batch.events, None if _NOT_AS_SENT.search(body) else body)
 
 
 def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
+    if type(value) is float:
+        return value - value == 0.0  # false for inf and nan
+    if type(value) is dict:
         return all(_finite(v) for v in value.values())
-    if isinstance(value, list):
+    if type(value) is list:
         return all(_finite(v) for v in value)
+    return True
+
+
+def _finite_payloads(events: list[EventIn]) -> bool:
+    """No inf or nan in any payload: flat values checked inline, containers recursed (0.3 µs an event)."""
+    for event in events:
+        for value in event.payload.values():
+            kind = type(value)
+            if kind is float:
+                if value - value != 0.0:
+                    return False
+            elif (kind is dict or kind is list) and not _finite(value):
+                return False
     return True
 
 

@@ -4,7 +4,7 @@ Who may call what (docs/sync.md, "Tokens"):
 
 | token | may |
 | --- | --- |
-| station (`hq add-station ID`) | push its own events, pull manifest and config, read the units it handled |
+| station (`hq add-station ID`) | push its own events about its own units, pull manifest and config, read its own units |
 | reader (`hq add-reader NAME`) | read head-office data across stations: weekly KPIs, any unit |
 
 - `get_db`: the HQDatabase of the app (`Depends(get_db)`).

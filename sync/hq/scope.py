@@ -36,23 +36,29 @@ def lpn_owner(lpn: str) -> str | None:
     return lpn.split("-", 1)[0]
 
 
-def _named_units(event: Any) -> Iterable[Any]:
-    if event.lpn is not None:
-        yield event.lpn
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    for key in PAYLOAD_UNIT_KEYS:
-        value = payload.get(key)
-        if value is None:
-            continue
-        yield from (value if isinstance(value, list) else [value])
+def _own(prefix: str, value: Any) -> bool:
+    if not isinstance(value, str) or not value.startswith(prefix):
+        return False
+    tail = value[len(prefix):]
+    return 8 <= len(tail) <= 12 and tail.isascii() and tail.isdigit()  # _LPN's digits, without a regex
 
 
 def foreign_unit(station_id: str, events: Iterable[Any]) -> tuple[Any, Any] | None:
-    """The first (event, value) of `events` naming a unit that is not `station_id`'s own, or None."""
+    """The first (event, value) of `events` naming a unit that is not `station_id`'s own, or None.
+    (On the push path: one pass, no regex, a fraction of a microsecond per event.)"""
+    prefix = f"{station_id}-"
     for event in events:
-        for value in _named_units(event):
-            if lpn_owner(value) != station_id:
-                return event, value
+        if event.lpn is not None and not _own(prefix, event.lpn):
+            return event, event.lpn
+        payload = event.payload
+        if payload and isinstance(payload, dict):
+            for key in PAYLOAD_UNIT_KEYS:
+                value = payload.get(key)
+                if value is None:
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    if not _own(prefix, item):
+                        return event, item
     return None
 
 
