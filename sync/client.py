@@ -245,7 +245,9 @@ class SyncClient:
         top = st.max_seq(self.store, self.station_id)
         if ack.acked_seq > top:
             raise Rejected(f"HQ holds events of {self.station_id} up to seq {ack.acked_seq} but this bench only "
-                           f"up to {top}: was its database replaced? Register it as a new station at HQ")
+                           f"up to {top}: was its database replaced? Register it as a new station at HQ. Or someone "
+                           f"pushed with this station's token: head office drops what it never sent "
+                           f"(dockstation hq drop-events {self.station_id} --after {top})")
         st.kv_put(self.store, sync__acked_seq=str(ack.acked_seq))  # HQ's word, even if lower
         return ack
 

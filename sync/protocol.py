@@ -178,12 +178,16 @@ def _cursor_pattern() -> str:
 
 
 CURSOR_PATTERN = _cursor_pattern()
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def decode_cursor(cursor: str | None) -> int:
+    """The change id in a cursor; ProtocolError for anything CURSOR_PATTERN does not match."""
     if not cursor:
         return 0
     try:
+        if not _CURSOR.fullmatch(cursor):
+            raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         tag, _, number = raw.partition(":")
         if tag != "c1" or not number.isascii() or not number.isdigit() or len(number) > MAX_CHANGE_DIGITS:

@@ -33,7 +33,7 @@ from sync.hq.deps import BEARER, AnyCaller, Db, Station, bearer_token, check_pro
 from sync.hq.events import lock_station, store_locked
 from sync.hq.guard import HqGuard
 from sync.hq.manifest import CursorAhead, manifest_page
-from sync.hq.openapi import BATCH_BODY, errors, exact_openapi
+from sync.hq.openapi import BATCH_BODY, errors, exact_openapi, refused
 from sync.hq.scope import LPN_PATTERN, foreign_unit, lpn_owner, refusal
 from sync.hq.units import unit_view
 from sync.protocol import (API, CURSOR_PATTERN, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
@@ -109,14 +109,15 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
                                  e403="a reader token: the manifest is for benches",
                                  e410="the cursor is ahead of HQ's manifest (HQ database replaced): start over")})
     def get_manifest(station: Station, db: Db, _p: Annotated[int, Depends(require_protocol)],
-                     after: Annotated[str, Query(pattern=CURSOR_PATTERN, description="the `cursor` of the last page")] = "",
+                     after: Annotated[str, Query(json_schema_extra={"pattern": CURSOR_PATTERN},
+                                                 description="the `cursor` of the last page")] = "",
                      limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 5000,
                      count: bool = False) -> Response:
         """RMAs changed after the cursor (whole, with all lines), oldest change first."""
-        try:
+        try:  # decodes exactly what the document's pattern allows (sync/protocol.py)
             change_id = decode_cursor(after)
         except ProtocolError as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise refused("query", "after", f"{exc}: hand back the `cursor` of the last page, or none") from None
         try:
             body = manifest_page(db, change_id, limit, count=count)
         except CursorAhead:

@@ -148,7 +148,7 @@ def resolve(db: HQDatabase, *, keep: str, ids: list[int] | None = None, station_
             if keep == "sent":
                 _replace(conn, r)
             conn.execute(RESOLVED.insert().values(
-                id=r.id, station_id=r.station_id, seq=r.seq, received_at=r.received_at, sent=r.event,
+                conflict_id=r.id, station_id=r.station_id, seq=r.seq, received_at=r.received_at, sent=r.event,
                 stored=as_record(held) if held is not None else {}, kept=keep, resolved_at=now,
                 resolved_by=by[:64], note=note[:500]))
         conn.execute(delete(CONFLICTS).where(CONFLICTS.c.id.in_([r.id for r in rows])))
@@ -156,6 +156,41 @@ def resolve(db: HQDatabase, *, keep: str, ids: list[int] | None = None, station_
         log.warning("conflicts of station %s resolved by %s, kept the %s version: seqs %s", station, by or "?", keep,
                     [r.seq for r in rows if r.station_id == station][:20])
     return [{"id": r.id, "station_id": r.station_id, "seq": r.seq} for r in rows]
+
+
+def drop_events(db: HQDatabase, station_id: str, *, after: int, by: str = "", note: str = "") -> int:
+    """Remove `station_id`'s events with a seq above `after` (a forged history reaching past the
+    bench's own last seq), with their open conflicts; each is kept in `hq_conflict_resolved`
+    (kept="dropped"). The station's acked seq goes back to `after` at most, so the bench sends its
+    own events from there. Returns how many events were dropped. One transaction."""
+    if after < 0:
+        raise ResolveError("--after must be 0 or more")
+    now = utcnow()
+    with db.write() as conn:
+        station = conn.execute(select(STATIONS.c.station_id, STATIONS.c.acked_seq)
+                               .where(STATIONS.c.station_id == station_id).with_for_update()).first()
+        if station is None:
+            raise ResolveError(f"no station {station_id!r} at HQ (dockstation hq list)")
+        where = (EVENTS.c.station_id == station_id) & (EVENTS.c.seq > after)
+        events = conn.execute(select(EVENTS.c.seq, EVENTS.c.received_at, *(EVENTS.c[k] for k in CONTENT))
+                              .where(where).order_by(EVENTS.c.seq)).all()
+        if not events:
+            raise ResolveError(f"station {station_id} has no events above seq {after} at HQ")
+        conflicts = conn.execute(select(CONFLICTS).where(CONFLICTS.c.station_id == station_id,
+                                                         CONFLICTS.c.seq > after)).all()
+        rows = [{"conflict_id": None, "station_id": station_id, "seq": e.seq, "received_at": e.received_at,
+                 "sent": {}, "stored": as_record(e), "kept": "dropped", "resolved_at": now, "resolved_by": by[:64],
+                 "note": note[:500]} for e in events]
+        rows += [{"conflict_id": c.id, "station_id": station_id, "seq": c.seq, "received_at": c.received_at,
+                  "sent": c.event, "stored": {}, "kept": "dropped", "resolved_at": now, "resolved_by": by[:64],
+                  "note": note[:500]} for c in conflicts]
+        conn.execute(RESOLVED.insert(), rows)
+        conn.execute(delete(CONFLICTS).where(CONFLICTS.c.station_id == station_id, CONFLICTS.c.seq > after))
+        conn.execute(delete(EVENTS).where(where))
+        conn.execute(STATIONS.update().where(STATIONS.c.station_id == station_id)
+                     .values(acked_seq=min(int(station.acked_seq), after)))
+    log.warning("station %s: %d event(s) above seq %d dropped by %s", station_id, len(events), after, by or "?")
+    return len(events)
 
 
 def _refuse_ambiguous(rows: list[Any]) -> None:

@@ -89,4 +89,38 @@ def resolve_cmd(ids: tuple[int, ...], db_url: str, station_id: str | None, keep:
                f"{', '.join(str(r['seq']) for r in done[:20])}{' …' if len(done) > 20 else ''}.")
 
 
-commands = [conflicts_cmd, resolve_cmd]
+@click.command("drop-events")
+@click.argument("station_id")
+@db_option
+@click.option("--after", type=click.IntRange(0), required=True,
+              help="The bench's own last seq: every event of the station above it is dropped.")
+@click.option("--note", default="", help="Why (kept with each dropped event).")
+@click.option("--by", "by", default=None, help="Who drops them (default: the login name).")
+@click.option("--yes", is_flag=True, help="Drop them: without it, only say what would be dropped.")
+def drop_cmd(station_id: str, db_url: str, after: int, note: str, by: str | None, yes: bool) -> None:
+    """Remove a station's events above a seq its bench never reached (a history forged with a stolen token)."""
+    from sqlalchemy import func, select
+
+    from sync.hq.conflicts import ResolveError, drop_events
+    from sync.hq.db import HqEvent
+
+    db = open_db(db_url)
+    try:
+        if not yes:
+            t = HqEvent.__table__
+            with db.read() as conn:
+                n = conn.execute(select(func.count()).select_from(t)
+                                 .where(t.c.station_id == station_id, t.c.seq > after)).scalar_one()
+            click.echo(f"would drop {n} event(s) of {station_id} above seq {after} (kept for audit in "
+                       "hq_conflict_resolved); run again with --yes to drop them")
+            return
+        dropped = drop_events(db, station_id, after=after, by=by or getpass.getuser(), note=note)
+    except ResolveError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    click.echo(f"{dropped} event(s) of {station_id} above seq {after} dropped (kept for audit in hq_conflict_resolved); "
+               f"the bench sends its own from seq {after + 1} at its next sync.")
+
+
+commands = [conflicts_cmd, resolve_cmd, drop_cmd]

@@ -98,16 +98,19 @@ class HqConflict(HQModel, table=True):
 
 
 class HqConflictResolved(HQModel, table=True):
-    """A conflict an operator resolved (`dockstation hq resolve-conflict`): the audit of it."""
+    """A conflict an operator resolved (`hq resolve-conflict`), or an event dropped (`hq drop-events`)."""
 
     __tablename__ = "hq_conflict_resolved"
-    id: int = Field(primary_key=True)  # the conflict's own id
+    id: int | None = Field(default=None, primary_key=True)
+    conflict_id: int | None = Field(default=None, sa_type=BigInteger)  # hq_conflict's id; none for a dropped event
     station_id: str
     seq: int = Field(sa_type=BigInteger)
-    received_at: datetime = _ts()  # when the differing event was sent
+    received_at: datetime = _ts()  # when the differing (or dropped) event was sent
     sent: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # what was sent
     stored: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # what HQ held then
-    kept: str  # "stored" (the sent event discarded) | "sent" (it replaced the stored one)
+    # "stored" (the sent event discarded) | "sent" (it replaced the stored one) | "dropped" (a
+    # stored event past the bench's own history removed, `hq drop-events`)
+    kept: str
     resolved_at: datetime = _ts()
     resolved_by: str = ""
     note: str = ""

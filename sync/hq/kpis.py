@@ -8,6 +8,7 @@ total; every registered station is listed, an idle one with zeros.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,7 @@ from dockstation.kpis.stats import parse_week
 from dockstation.types import utcnow
 from sync.hq.db import HQDatabase, HqStation
 from sync.hq.deps import Db, Reader
-from sync.hq.openapi import errors
+from sync.hq.openapi import errors, refused
 from sync.protocol import API
 
 
@@ -37,6 +38,7 @@ def _week_pattern() -> str:
 
 
 WEEK_PATTERN = _week_pattern()
+_WEEK = re.compile(WEEK_PATTERN)
 
 # The prefix is the router's own, so the route's template is the whole path (HQ's request log).
 router = APIRouter(prefix=API, tags=["head office"])
@@ -66,12 +68,16 @@ def weekly_report(db: HQDatabase, week: str, *, now: datetime | None = None,
                                        **errors(400, 401, 403, 503,
                                                 e403="a station token: KPIs across stations need a reader token")})
 def get_weekly(request: Request, db: Db, _reader: Reader,
-               week: Annotated[str, Query(pattern=WEEK_PATTERN, description="ISO week of 1970-2199, e.g. 2026-W07")]) -> Response:
+               week: Annotated[str, Query(json_schema_extra={"pattern": WEEK_PATTERN},
+                                          description="ISO week of 1970-2199, e.g. 2026-W07")]) -> Response:
     """Cycle time P50/P90, right first time, recovery by category and path, aging, margin leakage
     by exception type and working capital released, per station and in total (weeks in UTC).
 
     Every station's figures: an HQ reader token only (`dockstation hq add-reader NAME`); a station
     token gets 403."""
+    if not _WEEK.fullmatch(week):  # the document's pattern, said in words
+        raise refused("query", "week", f"no such ISO week {week[:20]!r}: YYYY-Www, a week of 1970-2199 "
+                                       "(W53 only in the years that have one)")
     try:
         options = report_options(getattr(request.app.state, "config_dir", None))
     except ConfigError as exc:

@@ -161,3 +161,27 @@ def test_the_bench_header_shows_the_conflict_in_red_until_it_is_resolved(hq, hq_
         stop.set()
         thread.join(10)
     assert_hq_holds_exactly(hq_db, bench)
+
+
+def test_a_forged_history_past_the_bench_is_dropped_then_resolved(hq, hq_db, db_url, make_bench):
+    """The thief pushed seqs 1-15; the bench has 11. Its sync stops (HQ is ahead of it) and says what
+    head office does: drop what the bench never sent, then resolve the rest as conflicts."""
+    bench = make_bench("B07", url=hq.url)
+    bench.record(11)
+    push(hq, bench.token, forged(range(1, 16)))
+    stopped = cli("--home", str(bench.home), "sync")
+    assert stopped.exit_code == 1 and "dockstation hq drop-events B07 --after 11" in stopped.stderr, stopped.output
+    dry = cli("hq", "drop-events", "B07", "--after", "11", "--db", db_url)
+    assert dry.exit_code == 0 and "would drop 4 event(s)" in dry.stdout and len(hq_events(hq_db, "B07")) == 15
+    dropped = cli("hq", "drop-events", "B07", "--after", "11", "--db", db_url, "--yes", "--note", "forged")
+    assert dropped.exit_code == 0 and "4 event(s) of B07 above seq 11 dropped" in dropped.stdout
+    run = cli("--home", str(bench.home), "sync")
+    assert run.exit_code == 5 and "(seqs 1-11)" in run.stderr, run.output
+    assert cli("hq", "resolve-conflict", "--station", "B07", "--keep", "sent", "--db", db_url).exit_code == 0
+    assert cli("--home", str(bench.home), "sync").exit_code == 0
+    assert_hq_holds_exactly(hq_db, bench)
+    with hq_db.read() as conn:
+        kept = [r.kept for r in conn.execute(select(HqConflictResolved.__table__))]
+    assert kept.count("dropped") == 4 and kept.count("sent") == 11
+    nothing = cli("hq", "drop-events", "B07", "--after", "1000", "--db", db_url, "--yes")
+    assert nothing.exit_code == 1 and "no events above seq 1000" in nothing.stderr

@@ -68,3 +68,48 @@ def test_the_served_openapi_document_is_what_hq_does(hq, tokens, tmp_path, who):
     tested = re.search(r"(\d+) generated, (\d+) passed", output)
     assert tested is not None and int(tested[1]) == int(tested[2]) >= 200, output[-2000:]
     assert "Selected: 6/6" in output and "Tested: 6" in output  # every route of the document
+
+
+# -- the patterns the document gives are exactly what HQ takes ----------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sync.protocol import AT_PATTERN, CURSOR_PATTERN, ProtocolError, decode_cursor, encode_cursor  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.integers(min_value=0, max_value=10**18 - 1))
+def test_every_cursor_hq_makes_matches_the_documented_pattern(change_id):
+    cursor = encode_cursor(change_id)
+    assert re.fullmatch(CURSOR_PATTERN, cursor) and decode_cursor(cursor) == change_id
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.from_regex(CURSOR_PATTERN, fullmatch=True))
+def test_every_string_of_the_cursor_pattern_is_a_cursor_hq_takes(cursor):
+    decode_cursor(cursor)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet="YzE6MNODTjzAEIQUcgkwxy0123456789=+/-_", max_size=20))
+def test_anything_else_is_refused(text):
+    if re.fullmatch(CURSOR_PATTERN, text):
+        decode_cursor(text)
+    else:
+        with pytest.raises(ProtocolError):
+            decode_cursor(text)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()))
+def test_event_times_of_the_at_pattern_are_taken(at):
+    from pydantic import ValidationError
+
+    from sync.protocol import EventIn
+
+    try:
+        EventIn(seq=1, kind="x", at=at)
+    except ValidationError:
+        assert not re.fullmatch(AT_PATTERN, at)  # refused only what the pattern refuses
+    else:
+        assert re.fullmatch(AT_PATTERN, at)
