@@ -116,7 +116,7 @@ def _detail(resp: httpx.Response) -> str:
 def _check(resp: httpx.Response) -> httpx.Response:
     if resp.status_code in (401, 403):
         raise Refused(resp.status_code, _detail(resp))
-    if resp.status_code >= 500:
+    if resp.status_code >= 500 or resp.status_code == 408:  # 408: the link too slow this time
         raise Offline(f"HQ answered {resp.status_code}: {_detail(resp)}")
     if resp.status_code >= 400:
         raise Rejected(f"HQ answered {resp.status_code}: {_detail(resp)}")

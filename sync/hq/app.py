@@ -43,6 +43,10 @@ log = logging.getLogger("dockstation.hq")
 ENV_CONFIG_DIR = "DOCKSTATION_HQ_CONFIG_DIR"
 ENV_BATCH_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 MAX_BODY = 32 << 20  # a 5000-event batch is a few MB
+# A batch body holds a slot while it arrives: one that trickles in longer than this is cut (408),
+# so a few slow (or deliberately slow) senders cannot keep every slot. The client's 2,000-event
+# batch is about 1 MB: seconds even on a slow site link.
+BODY_SECONDS = 120.0
 # What PostgreSQL would read otherwise than pydantic did, if handed the body as it came: a time
 # finer than microseconds (pydantic truncates, PostgreSQL rounds), a seq written as a float (7.0
 # is seq 7 to pydantic, no bigint to PostgreSQL). One scan of the body for both.
@@ -58,7 +62,8 @@ def _plain(value: Any) -> Any:
 
 
 def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = None,
-               batch_slots: int | None = None, max_body: int = MAX_BODY) -> FastAPI:
+               batch_slots: int | None = None, max_body: int = MAX_BODY,
+               body_seconds: float = BODY_SECONDS) -> FastAPI:
     database = db if isinstance(db, HQDatabase) else HQDatabase(db)
     cfg_dir = Path(config_dir) if config_dir is not None else package_config_dir()
     app = FastAPI(title="Dockstation HQ", version=f"protocol {PROTOCOL}",
@@ -86,7 +91,7 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
         return Health(status="ok", protocol=sorted(SUPPORTED), database=db.dialect)
 
     @app.post(f"{API}/events", response_model=EventAck, tags=["sync"], openapi_extra=BATCH_BODY,
-              responses=errors(400, 401, 403, 413, 422, 503,
+              responses=errors(400, 401, 403, 408, 413, 422, 503,
                                e403="a reader token; or the batch names another station, or another station's "
                                     "unit: refused whole, nothing stored"))
     async def post_events(request: Request, db: Db, station: Station,
@@ -99,7 +104,11 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
         so a revocation holds at once); the body is validated once, as bytes."""
         token = bearer_token(request.headers.get("authorization"))
         async with slots:
-            body = await _read_body(request)
+            try:
+                async with asyncio.timeout(body_seconds):
+                    body = await _read_body(request)
+            except TimeoutError:
+                raise HTTPException(408, f"the request body did not arrive within {body_seconds:g} s") from None
             return await run_in_threadpool(_post_events, db, token, body)
 
     @app.get(f"{API}/manifest", tags=["sync"],

@@ -33,7 +33,6 @@ from sync.hq import events_pg as hq_events_pg
 from sync.hq.db import HQDatabase, HqEvent, HqStation
 from sync.protocol import EventAck, EventIn
 
-
 EVENTS = HqEvent.__table__
 STATIONS = HqStation.__table__
 CHUNK = 1000

@@ -123,3 +123,27 @@ def test_every_answer_carries_a_request_id(hq, hq_db):
     assert mine.headers["x-request-id"] == "lb-1234"  # the load balancer's id is kept
     odd = httpx.get(f"{hq.url}/healthz", headers={"X-Request-ID": "a b\tc"}, timeout=30)
     assert odd.headers["x-request-id"] != "a b\tc"
+
+
+def test_a_body_that_trickles_in_is_cut_and_frees_its_slot(hq_db):
+    """An authenticated sender that stops mid-body gets 408 and its batch slot back: with one slot,
+    the next batch is stored."""
+    token = add_station(hq_db, "B07")
+    server = HQServer(create_app(hq_db, batch_slots=1, body_seconds=1)).start()
+    try:
+        head = (f"POST /api/v1/events HTTP/1.1\r\nHost: hq\r\nAuthorization: Bearer {token}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+            sock.sendall(head + b'{"protocol":1,')  # and then nothing
+            answer = b""
+            while not _complete(answer):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert status(answer) == 408 and b"did not arrive within 1 s" in answer
+        ok = httpx.post(f"{server.url}/api/v1/events", json={"protocol": 1, "station_id": "B07", "events": []},
+                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert ok.status_code == 200
+    finally:
+        server.stop()
