@@ -1,7 +1,8 @@
 """The HQ server: a FastAPI app over HQDatabase. Every answer comes from the database.
 
 Run it with `dockstation hq serve`, or under any ASGI server with several workers:
-`uvicorn --factory sync.hq.app:app_from_env --workers 4` (DOCKSTATION_HQ_DB, DOCKSTATION_HQ_CONFIG_DIR).
+`uvicorn --factory sync.hq.app:app_from_env --workers 4 --no-access-log` (DOCKSTATION_HQ_DB,
+DOCKSTATION_HQ_CONFIG_DIR; HQ writes its own request log, docs/sync.md "Logs").
 """
 
 from __future__ import annotations
