@@ -136,7 +136,9 @@ class EventAck(_Body):
     acked_seq: int  # highest seq stored without gaps (from 1) for this station
     stored: int  # events of this batch newly stored
     duplicates: int  # events HQ already held (a retry), identical
-    conflicts: list[int] = Field(default_factory=list)  # seqs HQ holds with different content
+    # Seqs of this station HQ holds with other content than was sent, open until head office
+    # resolves them: this batch's and earlier ones' (at most 1,000), in every answer.
+    conflicts: list[int] = Field(default_factory=list)
     server_time: datetime  # so a bench can tell its clock is off
 
 

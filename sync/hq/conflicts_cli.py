@@ -48,10 +48,10 @@ def conflicts_cmd(db_url: str, station_id: str | None, fmt: str) -> None:
     if not rows:
         click.echo("no open conflicts" + (f" for station {station_id}" if station_id else ""))
         return
-    click.echo(f"{'ID':>6} {'STATION':<8} {'SEQ':>8}  {'SENT (UTC)':<19}  {'DIFFERS IN':<22} HQ KEEPS  /  SENT")
+    click.echo(f"{'ID':>6} {'STATION':<8} {'SEQ':>8}  {'SENT (UTC)':<19}  {'DIFFERS IN':<26} HQ KEEPS  /  SENT")
     for r in rows:
         click.echo(f"{r['id']:>6} {r['station_id']:<8} {r['seq']:>8}  {_when(r['received_at']):<19}  "
-                   f"{', '.join(r['differs']):<22} {clean(_brief(r['stored']), limit=60)}  /  "
+                   f"{', '.join(r['differs']):<26} {clean(_brief(r['stored']), limit=60)}  /  "
                    f"{clean(_brief(r['sent']), limit=60)}")
     stations = sorted({r["station_id"] for r in rows})
     click.echo(f"{len(rows)} open conflict(s) of {', '.join(stations)}. Their benches' `dockstation sync` exits 5 "
