@@ -85,10 +85,20 @@ def _v4_lead_indexes(conn: Any) -> None:
         index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes}
+def _v6_print_job_label(conn: Any) -> None:
+    # v6: which label a print job prints (the receipt label came with issue 13); every job
+    # before it printed the disposition label. (The approval_request table: create_all.)
+    cols = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(print_job)")}
+    if "label" not in cols:
+        conn.exec_driver_sql("ALTER TABLE print_job ADD COLUMN label VARCHAR NOT NULL DEFAULT 'disposition'")
+
+
+MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
+                                    6: _v6_print_job_label}
 # Versions with no step of their own (a release that only added tables, which create_all makes):
 # the database still moves up to them. Bump LATEST when a release changes the schema.
 LATEST = 4
+LATEST = max(LATEST, 6)
 
 
 def _configure(engine: Engine, begin: str) -> None:

@@ -13,7 +13,7 @@ from dockstation.models import PrintJob, Unit
 from dockstation.store import Store
 from labels import FORMATS, TEMPLATES, LabelError, PrinterError, default_commands, open_printer, render
 from labels import render_command_sheet, sample_label
-from labels.queue import label_for, spool_url
+from labels.queue import label_for, receipt_label_for, spool_url
 
 
 def _printer_url(ctx: Context, override: str | None) -> str:
@@ -32,10 +32,11 @@ def labels_group() -> None:
 @click.option("--template", type=click.Choice(sorted(TEMPLATES)), default=None,
               help="Label size (default: [printer] template in station.toml).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--receipt", is_flag=True, help="The receipt (LPN) label instead of the disposition label.")
 @pass_ctx
 @config_errors
-def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: Path) -> None:
-    """Render the label of unit LPN from this bench's store."""
+def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: Path, receipt: bool) -> None:
+    """Render the label of unit LPN from this bench's store (--receipt: its receipt label)."""
     cfg = load_bench_config(ctx.home)
     store = Store.in_home(ctx.home)
     with store.read() as s:
@@ -43,7 +44,14 @@ def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: P
     if unit is None:
         fail(f"no unit {lpn!r} in {store.path}")
     try:
-        data = render(label_for(unit, unit.reprints), fmt, template or cfg.station.printer.template)
+        if receipt:
+            from labels.receipt import receipt_template
+
+            printer = cfg.station.printer
+            data = render(receipt_label_for(unit, unit.reprints), fmt,
+                          template or receipt_template(printer.template, printer.receipt_template))
+        else:
+            data = render(label_for(unit, unit.reprints), fmt, template or cfg.station.printer.template)
     except LabelError as exc:
         fail(str(exc))
     output.write_bytes(data)

@@ -43,6 +43,7 @@ from dockstation.store import Store
 from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
 from dockstation.tui.inline_store import InlineStore
+from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
@@ -62,10 +63,14 @@ _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
 
 
-class BenchApp(ServicesMixin, App[None]):
+class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
+    # Screens get -wide (120 columns and up) and -tall (40 rows and up): big text grows there
+    # (app.tcss; widgets/bigtext.py picks the largest font that fits).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     # F-keys: no wedge scanner sends these, so they never clash with a code. ctrl+q only asks
     # (tui/quit.py): a scanner can send DC1, and no burst can answer the question.
     BINDINGS = [
@@ -93,9 +98,11 @@ class BenchApp(ServicesMixin, App[None]):
         st = self.config.station
         self.bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
                            grace_days=st.return_grace_days,
-                           triage=triage or load_triage(self.home, self.config))
+                           triage=triage or load_triage(self.home, self.config),
+                           receipt_label=st.printer.receipt_label)
         self.clock = clock
-        self.sound = Sounder(self.bell, self.set_timer, enabled=st.sound)
+        # The bell until mounted (headless or not is known then): on_mount picks audio if it can.
+        self.sound = Sounder(lambda: self.bell(), self.set_timer, enabled=st.sound != "off")
         self.wedge = WedgeDetector(st.wedge)
         self.wedge_enabled = True
         self.scans_done = 0
@@ -137,11 +144,22 @@ class BenchApp(ServicesMixin, App[None]):
         return (self.home / "DEMO").exists() and self.config.operators.by_badge("1001") is not None
 
     async def go_to_receive(self) -> ReceiveScreen:
+        await self.settle_screens()
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         return self.receive_screen
 
+    async def settle_screens(self) -> None:
+        """Moving on never leaves work half-done: before the app leaves its screens (a scan for
+        another unit or parcel, a sign-out, another badge, quitting), each screen with a `settle`
+        method finishes or parks what it shows (the disposition screen: docs/tui.md)."""
+        for screen in reversed(self.screen_stack):
+            settle = getattr(screen, "settle", None)
+            if callable(settle):
+                await settle()
+
     def on_mount(self) -> None:
+        self._choose_sound()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
         if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
             log.warning("%s", problem)
@@ -158,6 +176,7 @@ class BenchApp(ServicesMixin, App[None]):
     async def on_unmount(self) -> None:
         self.idle_gc.stop()
         self.stop_services()
+        self.sound.close()
 
     # -- key capture (keyboard wedge) -------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -265,6 +284,9 @@ class BenchApp(ServicesMixin, App[None]):
     async def _sign_in(self, scan: ScanEvent, c: Classified) -> None:
         previous, new = self.operator, self.bench.operators.by_badge(c.value)
 
+        if new is not None and previous is not None and previous.badge != new.badge:
+            await self.settle_screens()  # the previous operator's decision on screen, by them
+
         def work() -> Outcome:
             if new is not None and previous is not None and previous.badge != new.badge:
                 sign_out(self.store, self.bench, previous)
@@ -282,6 +304,7 @@ class BenchApp(ServicesMixin, App[None]):
         if operator is None:
             self.show_result("info", "SCAN BADGE", "Nobody is signed in")
             return
+        await self.settle_screens()
         await self.in_thread(sign_out, self.store, self.bench, operator)
         self.operator = None
         receive = await self.go_to_receive()
@@ -305,7 +328,7 @@ class BenchApp(ServicesMixin, App[None]):
             receive.show_unit(scan, view, f"{view.state} — CMD:REPRINT or F5 reprints its label")
             self.sound.play("attention")
         elif self.operator is not None and self.operator.can("grader"):
-            if view.state == "graded":  # inspected already: straight to its disposition
+            if view.state in ("graded", "awaiting_approval"):  # inspected already: its disposition
                 from dockstation.tui.disposition import DispositionScreen
 
                 await self.push_screen(DispositionScreen(view.lpn))
@@ -313,6 +336,9 @@ class BenchApp(ServicesMixin, App[None]):
             from dockstation.tui.inspect import InspectScreen
 
             await self.push_screen(InspectScreen(view.lpn))
+        elif view.state == "awaiting_approval":
+            receive.show_unit(scan, view, "it waits for a lead's approval: put it on the lead's shelf")
+            self.sound.play("attention")
         else:
             receive.show_unit(scan, view, "A grader inspects this unit: put it on the inspection shelf")
             self.sound.play("attention")
@@ -400,6 +426,16 @@ class BenchApp(ServicesMixin, App[None]):
         if self.screen is self.receive_screen:
             self.receive_screen.focus_entry()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that mean nothing on the screen shown are off there (and out of its footer, which
+        must fit 80 columns): the entry field and F6 belong to the receive screen, F3 not to the
+        lead view itself."""
+        if action in ("focus_entry", "inspect"):
+            return self.screen is self.receive_screen
+        if action == "lead_view":
+            return self.screen.id != "lead"
+        return True
+
     def action_lead_view(self) -> None:
         if self.operator is None or self.operator.role != "lead":
             who = "nobody is signed in" if self.operator is None else f"{self.operator.role} {self.operator.name}"
@@ -426,6 +462,10 @@ class BenchApp(ServicesMixin, App[None]):
             await self.push_screen(QuitScreen())
 
     async def quit_now(self) -> None:
+        try:  # a decision on screen is carried out or parked, as when moving on
+            await self.settle_screens()
+        except Exception:
+            log.exception("settling the screens on quit failed")
         operator = self.operator
         if operator is not None:  # the audit trail says when the shift at this bench ended
             try:
