@@ -132,6 +132,9 @@ class StationConfig(Strict):
     sound: SoundMode = "auto"
     sound_player: str | None = Field(default=None, min_length=1, max_length=200)
     return_grace_days: int = Field(default=0, ge=0)
+    # Key remapping by binding id, e.g. "inspect.all_pass" = "space" (docs/tui.md, Keys); the ids
+    # and keys are checked against the screens' bindings when the TUI starts (tui/keymap.py).
+    keys: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("sound", mode="before")
     @classmethod

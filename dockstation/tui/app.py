@@ -32,6 +32,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.timer import Timer
 
 from dockstation.config import BenchConfig, Operator, load_bench_config, operators_problem
@@ -42,6 +43,7 @@ from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store import Store
 from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
+from dockstation.tui.grading import GradingMixin
 from dockstation.tui.inline_store import InlineStore
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
@@ -63,7 +65,7 @@ _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
 
 
-class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
@@ -74,6 +76,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
     # F-keys: no wedge scanner sends these, so they never clash with a code. ctrl+q only asks
     # (tui/quit.py): a scanner can send DC1, and no burst can answer the question.
     BINDINGS = [
+        Binding("f1", "help", "Help", id="bench.help"),
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
         Binding("f3", "lead_view", "Lead", id="bench.lead"),
         Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
@@ -122,6 +125,8 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
 
         self.checklists = load_checklists(self.home, self.config.codes)  # refused at start if bad
         self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
+        self.in_hand: str | None = None  # the unit a grader just received (grading.py)
+        self._load_station_keymap()  # station.toml [keys]: refused at start if bad
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's Linux driver, with input that no byte can kill (tui/driver.py)."""
@@ -159,6 +164,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
                 await settle()
 
     def on_mount(self) -> None:
+        self._apply_station_keymap()
         self._choose_sound()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
         if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
@@ -267,6 +273,8 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
             if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
                 await self.reprint()
                 return
+            if self.screen is self.receive_screen and await self.take_for_hand(scan, c):
+                return
             if handler is not None and await handler(scan, c):
                 return
             if c.kind is CodeKind.LPN:
@@ -297,6 +305,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
             if previous is None or outcome.operator != previous:
                 await self.go_to_receive()
             self.operator = outcome.operator
+            self.set_hand(None)
         self.show_outcome(scan, outcome)
 
     async def sign_out(self) -> None:
@@ -307,6 +316,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         await self.settle_screens()
         await self.in_thread(sign_out, self.store, self.bench, operator)
         self.operator = None
+        self.set_hand(None)
         receive = await self.go_to_receive()
         receive.show_prompt(f"Signed out: {operator.name}", "ok")
         self.sound.play("ok")
@@ -333,9 +343,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
 
                 await self.push_screen(DispositionScreen(view.lpn))
                 return
-            from dockstation.tui.inspect import InspectScreen
-
-            await self.push_screen(InspectScreen(view.lpn))
+            await self.inspect_unit(view.lpn)
         elif view.state == "awaiting_approval":
             receive.show_unit(scan, view, "it waits for a lead's approval: put it on the lead's shelf")
             self.sound.play("attention")
@@ -376,7 +384,14 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         self._outcome = outcome
         if outcome.unit is not None:
             self.current_lpn = outcome.unit.lpn
+        if outcome.status == "received" and outcome.unit is not None and self.may_grade():
+            self.in_hand = outcome.unit.lpn  # its first inspection input opens it (grading.py)
+        elif outcome.status in ("received", "exception", "choose_line"):
+            self.in_hand = None  # another parcel: the last unit was put down
         self.receive_screen.show_outcome(scan, outcome)
+        self.receive_screen.hand_changed()
+        if self.in_hand is not None and outcome.status == "received":
+            self.receive_screen.show_hand_hint()
         if self.screen is not self.receive_screen:
             self.notify(clean(outcome.message), severity="information" if outcome.ok else "error", markup=False)
 
@@ -422,6 +437,12 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         self.notify(clean(message.text), severity="warning", markup=False, timeout=8)
 
     # -- actions ---------------------------------------------------------------------------
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as the docs and the command sheet write them: Enter, Esc, F1 (footer and help)."""
+        from dockstation.tui.keymap import key_label
+
+        return binding.key_display or key_label(binding.key)
+
     def action_focus_entry(self) -> None:
         if self.screen is self.receive_screen:
             self.receive_screen.focus_entry()
@@ -429,11 +450,12 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that mean nothing on the screen shown are off there (and out of its footer, which
         must fit 80 columns): the entry field and F6 belong to the receive screen, F3 not to the
-        lead view itself."""
+        lead view itself. Under a modal (the F1 help), the screen below it decides."""
+        base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
         if action in ("focus_entry", "inspect"):
-            return self.screen is self.receive_screen
+            return base is self.receive_screen
         if action == "lead_view":
-            return self.screen.id != "lead"
+            return base is None or base.id != "lead"
         return True
 
     def action_lead_view(self) -> None:

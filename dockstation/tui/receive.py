@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from dockstation.receiving.core import LineChoice, Outcome, UnitView, handle_scan, line_for_gtin, receive_line
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
-from dockstation.tui.widgets import BigText, LinePicker, ScanLog, StatusHeader, cell, safe
+from dockstation.tui.grading import HandOnReceive
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
 if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
@@ -77,8 +79,17 @@ def sla_text(view: UnitView) -> str:
     return f"SLA {hours:g} h"
 
 
-class ReceiveScreen(Screen[None]):
+class ReceiveScreen(HandOnReceive, Screen[None]):
     AUTO_FOCUS = "#entry"
+    HELP_TITLE = "Receiving"
+    # The unit in hand (a grader just received it): its first answer opens its inspection
+    # (grading.py). The ids are the inspect screen's, so a station's remap moves both.
+    BINDINGS = [
+        Binding("a", "hand('all_pass')", "All pass", id="inspect.all_pass"),
+        Binding("1", "hand('pass')", "Pass", show=False, id="inspect.pass"),
+        Binding("2", "hand('fail')", "Fail", show=False, id="inspect.fail"),
+        Binding("3", "hand('na')", "N/A", show=False, id="inspect.na"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="receive")
@@ -89,6 +100,7 @@ class ReceiveScreen(Screen[None]):
         self.state = "info"  # what the state line shows: ok / error / warn / info
         self._painted: tuple[str, str] | None = None  # (theme, state) the colours are set for
         self._colours: dict[str, tuple[Color, bool]] = {}
+        self._hand_shown = False  # the unit-in-hand keys are in the footer
 
     @property
     def bench_app(self) -> BenchApp:
@@ -108,7 +120,7 @@ class ReceiveScreen(Screen[None]):
         entry.cursor_blink = False
         yield entry
         yield ScanLog(id="log", max_rows=LOG_ROWS)
-        yield Footer()
+        yield BenchFooter()
 
     def on_mount(self) -> None:
         # Looked up once: the scan → rendered path touches these on every scan.
