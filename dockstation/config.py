@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dockstation.photos.config import CameraConfig, PhotosConfig, unique_cameras
 from dockstation.scanners.config import ScannerConfig, evdev_device_problem
 
 ENV_HOME = "DOCKSTATION_HOME"
@@ -127,6 +128,9 @@ class StationConfig(Strict):
     scanners: list[ScannerConfig] = Field(default_factory=list)
     printer: PrinterConfig = PrinterConfig()
     wedge: WedgeConfig = WedgeConfig()
+    # Photo evidence (docs/photos.md): one [[cameras]] table per camera; [photos] size and upload.
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    photos: PhotosConfig = PhotosConfig()
     # auto: tones through the audio device when there is one (not over SSH), else the terminal
     # bell; audio / bell / off force one (docs/tui.md, Sounds). true and false are auto and off.
     sound: SoundMode = "auto"
@@ -140,6 +144,11 @@ class StationConfig(Strict):
     @classmethod
     def _sound_bool(cls, value: object) -> object:
         return {True: "auto", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_cameras(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        return unique_cameras(cameras)
 
     @field_validator("scanners")
     @classmethod

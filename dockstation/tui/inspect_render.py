@@ -69,7 +69,7 @@ def hints(v: ins.InspectionView) -> Text:
     """The command barcodes that matter most here (the footer shows the keys; F1 shows all)."""
     text = "scan CMD:ALLPASS all pass · CMD:CANCEL cancel · F1 help"
     if v.all_pass and v.step is not None:
-        prompt = all_pass_prompt(v.checklist, v.answers).removeprefix("All pass — ")
+        prompt = all_pass_prompt(v.checklist, v.answers, v.photos).removeprefix("All pass — ")
         return Text.assemble((" ✔ ALL PASS ", "bold green"), f"— {prompt}")
     if v.step is None:
         text = "scan CMD:DONE confirm · CMD:GRADE:<code> change · F1 help"
