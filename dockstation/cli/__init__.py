@@ -14,7 +14,7 @@ import click
 from dockstation.config import ENV_HOME, ConfigError, default_home
 
 # Feature modules; each exposes `commands: list[click.Command]`.
-MODULES = ["bench", "manifest", "export", "sync", "hq", "labels", "policy", "scanners", "doctor"]
+MODULES = ["bench", "manifest", "export", "sync", "hq", "labels", "policy", "scanners", "cameras", "doctor"]
 
 
 class Context:
