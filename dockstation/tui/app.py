@@ -47,6 +47,7 @@ from dockstation.tui.grading import GradingMixin
 from dockstation.tui.inline_store import InlineStore
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
+from dockstation.tui.photos import PhotosMixin
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
 from dockstation.tui.sound import Pattern, Sounder
@@ -65,7 +66,7 @@ _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
 
 
-class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
@@ -112,6 +113,8 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         self.slots: dict[str, Slot] = {"scanner:keys": Slot("scan", "keys", "ok")}
         for sc in st.scanners:
             self.slots[f"scanner:{sc.name}"] = Slot("scan", sc.name, "off")
+        for cam in st.cameras:  # shown from the start (tui/photos.py probes them)
+            self.slots[f"camera:{cam.name}"] = Slot("cam", cam.name, "off")
         self.slots["printer"] = Slot("print", "off", "off")
         self.slots["sync"] = Slot("sync", "off", "off")
         self._start_services = start_services
@@ -167,6 +170,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         self._apply_station_keymap()
         self._choose_sound()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
+        self._start_cameras()  # a camera that fails shows in the header; nothing waits for it
         if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
             log.warning("%s", problem)
             self.notify(problem, title="NO OPERATORS", severity="error", timeout=3600, markup=False)
@@ -272,6 +276,10 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         if self.operator is not None:
             if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
                 await self.reprint()
+                return
+            if (c.kind is CodeKind.COMMAND and c.value == "PHOTO" and self.screen is self.receive_screen
+                    and not self.receive_screen.picking):  # the unit in hand (tui/photos.py)
+                await self.photo_of_unit()
                 return
             if self.screen is self.receive_screen and await self.take_for_hand(scan, c):
                 return
@@ -426,7 +434,8 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         return list(self.slots.values())
 
     def set_slot(self, slot: str, text: str, level: str) -> None:
-        label = "scan" if slot.startswith("scanner:") else SLOT_LABELS.get(slot, slot)
+        label = "scan" if slot.startswith("scanner:") else "cam" if slot.startswith("camera:") \
+            else SLOT_LABELS.get(slot, slot)
         self.slots[slot] = Slot(label, text, level)
         self.status_rev += 1
 

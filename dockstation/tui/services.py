@@ -289,6 +289,8 @@ class ServicesMixin:
     def stop_services(self: BenchApp) -> None:
         for stop in self._stops.values():
             stop.set()
+        for camera in (getattr(self, "cameras", None) or {}).values():
+            camera.close()
         for reader in self._readers:
             reader.request_stop() if hasattr(reader, "request_stop") else reader.stop()
 
