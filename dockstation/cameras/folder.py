@@ -2,7 +2,8 @@
 that arrived since the last photo (and since the bench started) is the photo.
 
 After the grader asks for a photo, the folder is watched until such a file is there and whole
-(its size stable over two looks, and it starts like a JPEG) or `timeout_s` (30 s) passes: the
+(its size stable over two looks, and it starts and ends like a JPEG: a copy paused
+half-way is not taken) or `timeout_s` (30 s) passes: the
 grader may press the key first and take the picture next. Files are left where they are (the
 folder is the tethering tool's); each is used once.
 """
@@ -61,7 +62,7 @@ class FolderCamera(Camera):
                     size = path.stat().st_size
                     if last == (path, size):  # the same size twice: the writer is done
                         data = path.read_bytes()
-                        if data[:3] == b"\xff\xd8\xff" and len(data) == size:
+                        if whole_jpeg(data) and len(data) == size:
                             self.used.add((name, mtime_ns))
                             return data
                     last = (path, size)
@@ -82,3 +83,8 @@ class FolderCamera(Camera):
         except OSError as exc:
             return f"{self.shown}: {exc.strerror or exc}"
         return None
+
+
+def whole_jpeg(data: bytes) -> bool:
+    """Starts with a JPEG's SOI marker and has its EOI near the end (some cameras pad after it)."""
+    return data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" in data[-64:]
