@@ -52,8 +52,12 @@ def _step_label(step: str) -> str:
 def add_photo(store: Store, bench: Bench, operator: Operator | None, lpn: str, processed: Processed, *,
               step: str = UNIT, inspection_id: int | None = None, camera: str = "",
               checklists: Checklists | None = None, home: Path | None = None) -> PhotoResult:
-    """Store a photo of `lpn` for `step` of inspection `inspection_id` (or of the unit)."""
-    badge = _who(operator)
+    """Store a photo of `lpn` for `step` of inspection `inspection_id` (or of the unit: anyone
+    signed in may photograph a unit, e.g. the clerk a parcel that arrived damaged)."""
+    if inspection_id is None and operator is not None:
+        badge = operator.badge
+    else:
+        badge = _who(operator)
     home = home or files.home_of(store)
     with store.read() as session:
         if session.get(Unit, lpn) is None:

@@ -63,7 +63,7 @@ log = logging.getLogger("dockstation.tui")
 T = TypeVar("T")
 Job = Callable[[], Awaitable[None]]
 _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
-SLOT_LABELS = {"printer": "print", "sync": "sync"}
+SLOT_LABELS = {"printer": "print", "sync": "sync", "photos": "photos"}
 
 
 class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None]):

@@ -113,6 +113,10 @@ class ServicesMixin:
             client.run(stop, status_and_check)
 
         self.start_service("sync", run)
+        from sync.photos import PhotoUploader  # photos after their events, in a thread of their own
+
+        uploader = PhotoUploader(self.store, self.home, self.config.station)
+        self.start_service("photos", uploader.run)
 
     # -- configuration pulled from HQ --------------------------------------------------------
     def _pin_config(self: BenchApp) -> None:

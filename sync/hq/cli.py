@@ -40,11 +40,15 @@ def hq() -> None:
 @click.option("--port", default=8040, show_default=True, type=int)
 @click.option("--config-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Configuration served to benches (default: the package's config/).")
+@click.option("--photos-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DOCKSTATION_HQ_PHOTOS_DIR",
+              help="Where HQ keeps the benches' photos (default: hq-photos/ beside a SQLite database, else in "
+                   "the working folder); shared by every worker and replica.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes (HQ is stateless: any number may share one PostgreSQL).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(db_url: str, host: str, port: int, config_dir: Path | None, workers: int, log_level: str) -> None:
+def serve(db_url: str, host: str, port: int, config_dir: Path | None, photos_dir: Path | None, workers: int,
+          log_level: str) -> None:
     """Run the HQ HTTP API (OpenAPI at /docs and /openapi.json); logs JSON lines to stdout."""
     import logging
     import logging.config
@@ -70,6 +74,8 @@ def serve(db_url: str, host: str, port: int, config_dir: Path | None, workers: i
         "HQ on http://%s:%d · database %s · config %s (version %s) · %d worker(s)", host, port, db.describe(),
         directory, bundle.version[:12], workers)
     options = {"host": host, "port": port, "log_level": log_level, "log_config": logging_config, "access_log": False}
+    if photos_dir is not None:
+        os.environ["DOCKSTATION_HQ_PHOTOS_DIR"] = str(photos_dir.resolve())  # every worker's
     if workers == 1:
         uvicorn.run(create_app(db, config_dir=directory), **options)
         return
