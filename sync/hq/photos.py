@@ -39,7 +39,7 @@ from starlette.requests import ClientDisconnect
 from dockstation.types import iso, utcnow
 from sync.hq.db import HQDatabase, HqEvent, HqPhoto
 from sync.hq.deps import AnyCaller, Db, Station, check_protocol_header, require_protocol
-from sync.hq.openapi import errors
+from sync.hq.openapi import errors, refused
 from sync.hq.scope import LPN_PATTERN, lpn_owner
 from sync.protocol import API
 
@@ -171,11 +171,11 @@ def _named(conn: Any, station: str, lpn: str, sha256: str) -> bool:
 
 
 def _put(db: HQDatabase, photos: PhotoStore, station: str, lpn: str, sha256: str, data: bytes) -> bool:
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise HTTPException(422, "the photo's bytes do not hash to the sha256 in its path: nothing stored "
-                                 "(a damaged upload, or a file changed on the bench)")
+    if hashlib.sha256(data).hexdigest() != sha256:  # (422s in FastAPI's own shape, as documented)
+        raise refused("body", "photo", "the photo's bytes do not hash to the sha256 in its path: nothing stored "
+                                       "(a damaged upload, or a file changed on the bench)")
     if data[:3] != b"\xff\xd8\xff":
-        raise HTTPException(422, "not a JPEG: nothing stored")
+        raise refused("body", "photo", "not a JPEG: nothing stored")
     t = HqPhoto.__table__
     with db.read() as conn:
         if not _named(conn, station, lpn, sha256):
