@@ -38,6 +38,7 @@ from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manife
     open_manifest,
     unknown_reason_warnings,
 )
+from dockstation.manifest_feed import Feed
 from dockstation.store import Store
 
 BULK_PRAGMAS = (
@@ -186,37 +187,53 @@ def _record_event(engine: Engine, station_id: str, operator: str | None, report:
         session.commit()
 
 
-def bench_reason_codes(store: Store) -> Collection[str] | None:
-    """The reason codes of the bench whose store this is (codes.toml, layered from the store's
-    home); None when that configuration cannot be read (then codes are not checked)."""
+def reason_codes_in(home: Path) -> Collection[str] | None:
+    """The reason codes of the bench at `home` (codes.toml, layered); None when that
+    configuration cannot be read (then codes are not checked)."""
     from dockstation.config import CodesConfig, ConfigError, load_layered
 
     try:
-        return set(load_layered("codes.toml", CodesConfig, store.path.parent).reason_codes)
+        return set(load_layered("codes.toml", CodesConfig, home).reason_codes)
     except (ConfigError, OSError):
         return None
 
 
-def import_manifest(store: Store, station_id: str, path: Path | str, *, operator: str | None = None,
+def bench_reason_codes(store: Store) -> Collection[str] | None:
+    """The reason codes of the bench whose store this is (see reason_codes_in)."""
+    return reason_codes_in(store.path.parent)
+
+
+def import_manifest(store: Store, station_id: str, source: Path | str | Feed, *, operator: str | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     reason_codes: Collection[str] | None = None) -> ImportReport:
     """Load a Manifest CSV. Bad rows are reported (line, reason) and skipped; good rows load.
 
-    Raises ManifestError when the whole file is refused (then nothing is loaded).
-    `progress(bytes_done, bytes_total)` is called after every batch. `reason_codes`: the known
-    reason codes (default: the bench's codes.toml); a row with another one loads, with a
-    line-numbered warning in `report.warnings`.
+    `source`: the file, or a feed already started on it (`open_manifest(path).start(stamp,
+    codes)`, see dockstation.manifest_csv: parsing then begins before the store is opened; the
+    feed is closed here). Raises ManifestError when the whole file is refused (then nothing is
+    loaded). `progress(bytes_done, bytes_total)` is called after every batch. `reason_codes`:
+    the known reason codes (default: the bench's codes.toml); a row with another one loads, with
+    a line-numbered warning in `report.warnings`. Ignored when `source` is a feed.
     """
-    path = Path(path)
-    report = ImportReport(file=path.name)
-    mf = open_manifest(path)
-    report.warnings.extend(mf.warnings)
-    if reason_codes is None:
-        reason_codes = bench_reason_codes(store)
+    if isinstance(source, (str, Path)):
+        mf = open_manifest(source)
         if reason_codes is None:
-            report.warnings.append("reason codes not checked: the bench's codes.toml could not be read")
+            reason_codes = bench_reason_codes(store)
+            if reason_codes is None:
+                mf.warnings.append("reason codes not checked: the bench's codes.toml could not be read")
+        feed = mf.start(db_time(datetime.now(UTC)), reason_codes)
+    else:
+        feed = source
+    with feed:
+        return _import(store, station_id, feed, operator, progress)
+
+
+def _import(store: Store, station_id: str, feed: Feed, operator: str | None,
+            progress: Callable[[int, int], None] | None) -> ImportReport:
+    mf, stamp = feed.manifest, feed.stamp
+    report = ImportReport(file=mf.path.name)
+    report.warnings.extend(mf.warnings)
     total = mf.size
-    stamp = db_time(datetime.now(UTC))
     conn = store.raw_connection()
     try:
         for pragma in BULK_PRAGMAS:
@@ -228,7 +245,7 @@ def import_manifest(store: Store, station_id: str, path: Path | str, *, operator
         _install(conn, stamp, first_new)
         writer = _Writer(conn, report)
         pending: Batch | None = None
-        for batch in mf.batches(stamp, reason_codes):
+        for batch in feed:
             if pending is not None:
                 conn.execute("BEGIN IMMEDIATE")
                 try:

@@ -1,0 +1,109 @@
+"""Command start-up: `dockstation --version`, `--help` and shell completion, whole processes.
+
+    .venv/bin/python bench/bench_cli.py [--runs 30]
+
+Each case is a fresh process, started the way a user (or the shell, on every TAB) starts it: the
+installed `dockstation` script. Beside it, in the same run and interleaved with it: `python -c
+pass` (the interpreter's own start) and a bare click app with a group, a --version option and
+two commands (what any click program costs). Prints median and p90 in milliseconds, and the
+ratio of medians to both baselines. Target: each case ≤ 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BARE_CLICK = '''
+import click
+
+@click.group()
+@click.version_option("1.0", prog_name="bare")
+def main():
+    """A bare click app."""
+
+@main.command()
+@click.argument("file")
+def load(file):
+    """Load a file."""
+
+@main.command()
+@click.option("--format", type=click.Choice(["csv", "json"]))
+def export(format):
+    """Export."""
+
+main(prog_name="bare")
+'''
+
+
+def entry_point() -> str:
+    script = Path(sys.executable).with_name("dockstation")
+    if not script.exists():
+        sys.exit(f"no {script}: run `make install` first")
+    return str(script)
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    return elapsed * 1000
+
+
+def complete(words: str) -> dict[str, str]:
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    return {"_DOCKSTATION_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword),
+            "_BARE_COMPLETE": "bash_complete"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=30, help="processes per case (default 30)")
+    args = ap.parse_args()
+    ds = entry_point()
+    with tempfile.TemporaryDirectory(prefix="ds-bench-cli-") as tmp:
+        bare = Path(tmp) / "bare.py"
+        bare.write_text(BARE_CLICK)
+        base_env = {**os.environ, "DOCKSTATION_HOME": str(Path(tmp) / "home")}
+        cases: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], base_env),
+            "bare click --version": ([sys.executable, str(bare), "--version"], base_env),
+            "bare click --help": ([sys.executable, str(bare), "--help"], base_env),
+            "dockstation --version": ([ds, "--version"], base_env),
+            "dockstation --help": ([ds, "--help"], base_env),
+            "dockstation manifest --help": ([ds, "manifest", "--help"], base_env),
+            "TAB: dockstation <TAB>": ([ds], {**base_env, **complete("dockstation ")}),
+            "TAB: dockstation manifest <TAB>": ([ds], {**base_env, **complete("dockstation manifest ")}),
+            "TAB: export units --format <TAB>": ([ds], {**base_env, **complete("dockstation export units --format ")}),
+        }
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for name, (cmd, env) in cases.items():  # warm the OS file cache and .pyc files
+            timed(cmd, env)
+        for _ in range(args.runs):  # interleaved: a busy moment hits every case alike
+            for name, (cmd, env) in cases.items():
+                times[name].append(timed(cmd, env))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{args.runs} runs each, interleaved; load average {load:.2f}; {os.cpu_count()} CPUs")
+    py = statistics.median(times["python -c pass"])
+    click_ms = statistics.median(times["bare click --version"])
+    for name, values in times.items():
+        values.sort()
+        p50, p90 = statistics.median(values), values[int(0.9 * (len(values) - 1))]
+        line = f"  {name:34} p50 {p50:6.1f} ms  p90 {p90:6.1f} ms"
+        if name.startswith(("dockstation", "TAB")):
+            line += f"   x {p50 / py:4.1f} python -c pass   x {p50 / click_ms:4.2f} bare click"
+            line += "   ok" if p50 <= 300 else "   OVER 300 ms"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
