@@ -7,6 +7,13 @@ installed `dockstation` script. Beside it, in the same run and interleaved with 
 pass` (the interpreter's own start) and a bare click app with a group, a --version option and
 two commands (what any click program costs). Prints median and p90 in milliseconds, and the
 ratio of medians to both baselines. Target: each case ≤ 300 ms.
+
+    .venv/bin/python bench/bench_cli.py --tui [--runs 10]
+
+--tui: start to a stable bench screen in tmux (80x24): `dockstation run` on a demo home beside a
+bare Textual app (a header, a line of text, a footer), alternating. "first" is when the screen
+first shows the app's prompt, "stable" when it last changed before staying the same for 0.5 s
+(the screen is polled with `tmux capture-pane` every ~3 ms). Target: stable ≤ 2 x bare.
 """
 
 from __future__ import annotations
@@ -64,10 +71,93 @@ def complete(words: str) -> dict[str, str]:
             "_BARE_COMPLETE": "bash_complete"}
 
 
+BARE_TEXTUAL = '''
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Bare(App):
+    BINDINGS = [("ctrl+q", "quit", "Quit")]
+    def compose(self):
+        yield Header()
+        yield Static("Scan your badge")
+        yield Footer()
+
+Bare().run()
+'''
+SETTLE_S = 0.5
+TMUX = ["tmux", "-L", f"ds-bench-{os.getpid()}"]  # a server of our own, kept up by a "keeper" session
+
+
+def tmux_start(cmd: str, marker: str, size: tuple[int, int] = (80, 24)) -> tuple[float, float]:
+    """(first, stable) seconds from `tmux new-session` to the marker on screen / the last change."""
+    name = "app"
+    t0 = time.perf_counter()
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(size[0]), "-y", str(size[1]), cmd],
+                   check=True)
+    last, changed, first = None, t0, None
+    try:
+        while True:
+            screen = subprocess.run([*TMUX, "capture-pane", "-p", "-t", name], capture_output=True,
+                                    text=True).stdout
+            now = time.perf_counter()
+            if screen != last:
+                last, changed = screen, now
+            if first is None and marker in screen:
+                first = now
+            if first is not None and now - changed >= SETTLE_S:
+                return first - t0, changed - t0
+            if now - t0 > 30:
+                sys.exit(f"{cmd}: no {marker!r} on screen after 30 s:\n{screen}")
+            time.sleep(0.003)
+    finally:
+        subprocess.run([*TMUX, "kill-session", "-t", name], stderr=subprocess.DEVNULL)
+
+
+def tui_main(runs: int) -> int:
+    import shlex
+
+    from dockstation.demo import build_demo_home
+
+    ds = entry_point()
+    with tempfile.TemporaryDirectory(prefix="ds-bench-tui-") as tmp:
+        home = Path(tmp) / "demo"
+        build_demo_home(home, rmas=2000)
+        bare = Path(tmp) / "bare_textual.py"
+        bare.write_text(BARE_TEXTUAL)
+        cases = {"bare Textual app": (f"{shlex.quote(sys.executable)} {shlex.quote(str(bare))}", "Scan your badge"),
+                 "dockstation run": (f"{shlex.quote(ds)} --home {shlex.quote(str(home))} run", "Scan your badge")}
+        subprocess.run([*TMUX, "new-session", "-d", "-s", "keeper", "sleep 3600"], check=True)
+        try:
+            for cmd, marker in cases.values():  # warm the OS file cache and .pyc files
+                tmux_start(cmd, marker)
+            got: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+            for _ in range(runs):
+                for name, (cmd, marker) in cases.items():
+                    got[name].append(tmux_start(cmd, marker))
+        finally:
+            subprocess.run([*TMUX, "kill-server"], stderr=subprocess.DEVNULL)
+    load = os.getloadavg()[0]
+    print(f"start to a stable screen in tmux 80x24, {runs} runs each, alternating; load average {load:.2f}")
+    base = statistics.median(s for _, s in got["bare Textual app"])
+    for name, values in got.items():
+        first = statistics.median(f for f, _ in values)
+        stable = sorted(s for _, s in values)
+        line = (f"  {name:18} first {first * 1000:6.0f} ms   stable p50 {statistics.median(stable) * 1000:6.0f} ms"
+                f"  max {stable[-1] * 1000:6.0f} ms")
+        if name != "bare Textual app":
+            line += f"   x {statistics.median(stable) / base:4.2f} bare (target <= 2)"
+        print(line)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=30, help="processes per case (default 30)")
+    ap.add_argument("--runs", type=int, default=None, help="processes per case (default 30; --tui 10)")
+    ap.add_argument("--tui", action="store_true", help="start to a stable bench screen, in tmux")
     args = ap.parse_args()
+    if args.tui:
+        return tui_main(args.runs or 10)
+    args.runs = args.runs or 30
     ds = entry_point()
     with tempfile.TemporaryDirectory(prefix="ds-bench-cli-") as tmp:
         bare = Path(tmp) / "bare.py"

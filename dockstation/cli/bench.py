@@ -14,16 +14,13 @@ DEFAULT_DEMO_HOME = "demo-home"
 
 
 def _open_tui(home: Path) -> None:
-    from dockstation.store import StoreError
+    # The store (SQLAlchemy) is opened by the app once its first screen is up: not imported here.
     from dockstation.tui.app import BenchApp
 
-    try:
-        app = BenchApp(home)
-    except StoreError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"cannot open the bench database in {home}: {exc}")
+    app = BenchApp(home)
     app.run()
+    if app.startup_error:  # the store or a configuration file, found unusable once the screen was up
+        fail(app.startup_error)
     if app.return_code:
         sys.exit(app.return_code)
 
