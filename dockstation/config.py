@@ -181,12 +181,31 @@ def layer_dirs(home: Path | None) -> list[Path]:
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; a latin-1 editor's é is a typical culprit
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(str(path), "", f"not UTF-8 text: byte 0x{data[exc.start]:02X} at line {line}, "
+                          f"column {column}; save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
+
+
+def operators_problem(config: BenchConfig) -> str | None:
+    """Why nobody could sign in at this bench, or None: no operators.toml, or one with no
+    operators. Not an error that stops the bench (HQ may still send one), but said at start."""
+    path = config.home / "config" / "operators.toml"
+    if config.operators.operators:
+        return None
+    if not any((d / "operators.toml").is_file() for d in layer_dirs(config.home)[1:]):  # the home's own
+        return f"nobody can sign in: {path} is missing — add the bench's [[operators]] (docs/configuration.md)"
+    return f"nobody can sign in: no [[operators]] in {path} — add them (docs/configuration.md)"
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

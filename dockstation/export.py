@@ -3,11 +3,11 @@
 Rows are streamed from one read transaction (a consistent snapshot) straight to the output, a
 few thousand at a time, so a million units never sit in memory. Times are ISO 8601 in UTC with
 an explicit offset, decimals are strings (exact), lists/objects are JSON (JSON text in CSV).
+CSV cells are neutralised against formula injection (dockstation.csv_out); JSON is exact.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +17,7 @@ from typing import Any, Literal, TextIO
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from dockstation import csv_out
 from dockstation.models import Decision, Event, ScanException, Unit
 from dockstation.store import Store
 from dockstation.types import as_utc, dumps, iso
@@ -117,7 +118,7 @@ def export(store: Store, what: What, fmt: Format, out: TextIO, *, since: datetim
         raise ValueError(f"unknown format {fmt!r}: choose csv or json")
     count = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_out.writer(out)
         writer.writerow(columns(what))
         for row in rows(store, what, since=since):
             writer.writerow([_cell(v) for v in row.values()])

@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from dockstation.config import Patterns
-from dockstation.text import has_controls
+from dockstation.text import escape_surrogates, has_controls, hidden_chars
 
 MAX_CODE_LENGTH = 256
 
@@ -24,6 +24,14 @@ class ScanEvent:
     source: str  # "wedge", "serial:<name>", "keyboard"
     symbology: str | None  # AIM identifier such as "]C1", split off by the reader, if any
     at: datetime
+
+    def __post_init__(self) -> None:
+        # Whatever a reader produced, a code is text that can be stored and shown: bytes that
+        # were decoded with surrogateescape become `\xe9` (then classified as invalid, below).
+        for name in ("code", "symbology"):
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.isascii():
+                object.__setattr__(self, name, escape_surrogates(value))
 
 
 class CodeKind(StrEnum):
@@ -105,8 +113,11 @@ def classify(code: str, patterns: Patterns, symbology: str | None = None) -> Cla
         return Classified(CodeKind.INVALID, code, problem=f"too long ({len(code)} characters)")
     if has_controls(code):
         return Classified(CodeKind.INVALID, code, problem="contains control characters")
-    if "\\x" in code or "\ufffd" in code:
+    if "\\x" in code or "\ufffd" in code or escape_surrogates(code) != code:
         return Classified(CodeKind.INVALID, code, problem="bytes that are not valid text")
+    if hidden := hidden_chars(code):
+        names = " ".join(f"U+{ord(c):04X}" for c in hidden[:4])
+        return Classified(CodeKind.INVALID, code, problem=f"invisible or bidi characters ({names})")
     if m := _rx(patterns.command).match(code):
         return Classified(CodeKind.COMMAND, code, value=m["command"], arg=m.groupdict().get("arg"))
     if m := _rx(patterns.badge).match(code):

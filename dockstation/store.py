@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Index, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel
 
 from dockstation import models  # noqa: F401  (registers the tables)
 from dockstation.models import Event, Unit
+from dockstation.store_failures import explain
 
 DB_NAME = "dockstation.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -118,12 +120,19 @@ class Store:
             "poolclass": QueuePool,
             "pool_size": 4,
             "max_overflow": 4,
+            # Errors (shown, logged) name the statement but never its values: customer data.
+            "hide_parameters": True,
         }
         self.engine = create_engine(url, **kw)
         _configure(self.engine, "BEGIN IMMEDIATE")
         self.read_engine = create_engine(url, **kw)
         _configure(self.read_engine, "BEGIN")
-        self._migrate()
+        try:
+            self._migrate()
+        except DBAPIError as exc:  # a full disk, a read-only home, a damaged file: say which
+            self.close()
+            failure = explain(exc)
+            raise StoreError(f"{self.path}: {failure.summary if failure else exc}") from exc
 
     @classmethod
     def in_home(cls, home: Path) -> Store:
@@ -176,7 +185,9 @@ class Store:
     def checkpoint(self) -> None:
         """Long readers can starve auto-checkpointing; the TUI calls this now and then."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # On the DBAPI connection: through SQLAlchemy it would run inside the BEGIN IMMEDIATE
+            # the engine emits, where SQLite refuses a checkpoint ("database table is locked").
+            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
 
     def raw_connection(self) -> sqlite3.Connection:
         """A plain sqlite3 connection with the same pragmas, for bulk loads (manifest import)."""

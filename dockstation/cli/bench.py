@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -9,20 +10,43 @@ import click
 
 from dockstation.cli import Context, config_errors, fail, pass_ctx
 
+log = logging.getLogger("dockstation.cli")
 DEMO_MARKER = "DEMO"
 DEFAULT_DEMO_HOME = "demo-home"
 
 
 def _open_tui(home: Path) -> None:
-    # The store (SQLAlchemy) is opened by the app once its first screen is up: not imported here.
+    """Checks, log, then the TUI. Exits with the app's code: non-zero after a crash, so a
+    service manager (systemd `Restart=on-failure`, README) starts the bench again."""
+    from dockstation import logs
+    from dockstation.config import operators_problem
+    from dockstation.store_failures import home_problem, refusal
+
+    if problem := home_problem(home):  # nothing could be recorded: refuse now, not at the first scan
+        fail(refusal(home, problem))
+    logs.setup(home)
+    # The store (SQLAlchemy) is opened by the app once its first screen is up (tui/app.py): a
+    # store that cannot be used then ends it with `startup_error`, below.
     from dockstation.tui.app import BenchApp
 
     app = BenchApp(home)
-    app.run()
-    if app.startup_error:  # the store or a configuration file, found unusable once the screen was up
+    logs.add_secret(app.config.station.hq.token)
+    if problem := operators_problem(app.config):
+        click.echo(f"dockstation: warning: {problem}", err=True)
+    log.info("bench %s starting in %s", app.config.station.station_id, home)
+    try:
+        app.run()
+    except Exception:
+        log.critical("the bench crashed", exc_info=True)
+        raise
+    if app.startup_error:
+        log.error("bench not started: %s", app.startup_error)
         fail(app.startup_error)
-    if app.return_code:
-        sys.exit(app.return_code)
+    code = app.return_code or 0
+    if code:
+        log.error("the bench exited with code %d", code)
+        sys.exit(code)
+    log.info("bench %s stopped", app.config.station.station_id)
 
 
 @click.command()

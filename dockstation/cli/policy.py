@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import UTC, datetime
@@ -126,7 +125,9 @@ def simulate_cmd(ctx: Context, file: Path, since: datetime | None, fmt: str) -> 
 
 def _csv(sim: Simulation) -> None:
     """The changed units, one row each; the totals go to stderr so stdout stays one CSV table."""
-    w = csv.writer(sys.stdout, lineterminator="\n")
+    from dockstation import csv_out
+
+    w = csv_out.writer(sys.stdout)
     w.writerow(["lpn", "old_path", "new_path", "old_value", "new_value", "delta", "old_rule", "new_rule"])
     for c in sim.changed:
         w.writerow([c.lpn, c.old_path, c.new_path, c.old_value, c.new_value, c.delta, c.old_rule, c.new_rule])

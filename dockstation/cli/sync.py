@@ -7,6 +7,8 @@ connection lost mid-way: events still pending, run again); 3 refused by HQ (401/
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from dockstation.cli import Context, config_errors, fail, pass_ctx
@@ -27,13 +29,20 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from dockstation.config import StationConfig, load_layered
-    from dockstation.store import Store
+    from dockstation.store import Store, StoreError
     from sync.client import SyncClient
 
+    from dockstation import logs
+
+    logs.setup(ctx.home)  # the nightly sync's outcome in the bench's log, like the TUI's
     station = load_layered("station.toml", StationConfig, ctx.home, required=True)
+    logs.add_secret(station.hq.token)
     if not station.hq.url or not station.hq.token:
         fail("HQ is not set for this bench: add [hq] url and token to config/station.toml", code=1)
-    store = Store.in_home(ctx.home)
+    try:
+        store = Store.in_home(ctx.home)
+    except (StoreError, OSError) as exc:  # a read-only home, a full disk: what and what to do
+        fail(f"cannot open the bench database: {exc}")
     client = SyncClient(store, ctx.home, station, page_limit=page_size)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -48,10 +57,16 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
 
             report = client.sync_once(full=full, progress=progress)
     except Exception as exc:  # a locked or broken store, a full disk: one line, exit 1
-        fail(f"sync failed: {type(exc).__name__}: {exc}", code=1)
+        from dockstation.store_failures import explain
+
+        failure = explain(exc)
+        fail(f"sync failed: {failure.summary if failure else f'{type(exc).__name__}: {exc}'}", code=1)
     finally:
         client.close()
         store.close()
+    logging.getLogger("dockstation.sync").log(
+        logging.INFO if report.outcome == "ok" else logging.WARNING, "sync%s: %s — pushed %d, %d pending, %d RMAs changed",
+        " --full" if full else "", report.outcome, report.pushed, report.pending, report.rmas_changed)
     click.echo(f"pushed {report.pushed} events (acked up to seq {report.acked_seq}, {report.pending} pending) · "
                f"{report.rmas_changed} RMAs / {report.lines_changed} lines changed in {report.pages} page(s) · "
                f"config {report.config_version[:12] or '-'}{' (updated)' if report.config_updated else ''}")

@@ -6,13 +6,13 @@ have two decimals. The same writers serve `dockstation export kpis` and `docksta
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
 from dockstation.kpis.report import GroupKpis, KpiReport
+from dockstation import csv_out
 from dockstation.text import clean
 from dockstation.types import dumps, iso
 
@@ -80,18 +80,12 @@ def csv_rows(r: KpiReport) -> Iterator[list[Any]]:
 
 
 def write_csv(r: KpiReport, out: IO[str]) -> None:
-    w = csv.writer(out, lineterminator="\n")
+    # Text from stations (categories, exception kinds) could start with = + - @: a spreadsheet
+    # would run it as a formula (dockstation.csv_out neutralises such cells).
+    w = csv_out.writer(out)
     w.writerow(CSV_COLUMNS)
     for row in csv_rows(r):
-        # Text from stations (categories, exception kinds) could start with = + - @: a spreadsheet
-        # would run it as a formula, so such cells get a leading apostrophe.
-        w.writerow(["" if v is None else _safe_cell(v) for v in row])
-
-
-def _safe_cell(v: Any) -> Any:
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
+        w.writerow(["" if v is None else v for v in row])
 
 
 def _fmt(v: Any) -> str:

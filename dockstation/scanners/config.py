@@ -38,6 +38,9 @@ class ScannerConfig(BaseModel):
     terminator: Literal["CR", "LF", "CRLF"] = "CR"
     encoding: str = "utf-8"
     max_length: int = Field(default=4096, gt=0)
+    # A pause longer than this (ms) without the terminator ends a fragment: a scanner sends a
+    # code back to back (~1 ms a byte), a person scans again only after a second or so.
+    idle_ms: float = Field(default=200.0, ge=20, le=5000)
 
     @field_validator("name")
     @classmethod

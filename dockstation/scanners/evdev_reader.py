@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any
 from dockstation.scanners.config import ScannerConfig
 from dockstation.scanners.ports import visible
 from dockstation.scanners.serial_reader import (
-    READ_TIMEOUT_S,
-    STALE_PARTIAL_S,
     ScanEvent,
     ScannerStatus,
     SerialReader,
@@ -139,7 +137,6 @@ class EvdevReader(SerialReader):
         *,
         grab: bool = True,
         tab_ends_code: bool = False,
-        stale_after: float = STALE_PARTIAL_S,
         open_device: Callable[[str], Any] | None = None,
         source: str | None = None,
     ) -> None:
@@ -149,7 +146,7 @@ class EvdevReader(SerialReader):
             open_device = evdev.InputDevice
         # Enter becomes CR below, whatever the serial terminator setting says
         config = config.model_copy(update={"terminator": "CR", "encoding": "utf-8"})
-        super().__init__(config, on_scan, on_status, on_warning, stale_after=stale_after)
+        super().__init__(config, on_scan, on_status, on_warning)
         if source is not None:  # default "evdev:<name>"
             self._framer.source = source
         self._open_device = open_device
@@ -180,10 +177,10 @@ class EvdevReader(SerialReader):
         framer = self._framer
         keys = KeyTranslator(tab_ends_code=self._tab_ends_code)
         while not self._stop.is_set():
-            ready, _, _ = select.select([device.fd], [], [], READ_TIMEOUT_S)
+            ready, _, _ = select.select([device.fd], [], [], framer.read_timeout)
             now = time.monotonic()
-            if not ready:
-                framer.idle(now)
+            if not ready:  # nothing for a whole timeout: observed silence (serial_reader.py)
+                framer.quiet(framer.read_timeout, now)
                 continue
             try:
                 events = list(device.read())  # OSError ENODEV when the scanner was unplugged

@@ -3,28 +3,17 @@
 One `SerialReader` per configured scanner runs a blocking pyserial loop in its own daemon
 thread and reports through three plain callbacks (scan, status, warning). It never imports
 Textual: the app passes callbacks that hop onto its event loop (`call_from_thread`/`post_message`).
-
-Framing rules (what the bench gets from the bytes) live in `LineFramer`, which is pure so it can
-be tested without a port:
-- a code ends at the configured terminator; partial bytes are kept across read timeouts;
-- CR/LF are stripped at both ends only (tolerates a scanner sending CRLF when CR is
-  configured); never `str.strip()`, which would remove the GS (0x1d) separators of GS1 codes;
-- a leading AIM symbology identifier (`]` letter digit, e.g. `]C1`) is moved to `symbology`;
-- bytes that do not decode are passed on backslash-escaped (`\\xff`) with a warning, so the
-  receiving core records an exception instead of the scan silently vanishing;
-- over-long lines, partials cut off by an unplug and partials left without terminator are
-  discarded with a warning and never emitted.
+What the bench gets from the bytes is `LineFramer`'s business (framer.py); here: opening the port,
+reading (each read waits at most the framer's `read_timeout`, so an empty read is observed
+silence), reconnecting.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
-import unicodedata
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +23,14 @@ import serial
 
 from dockstation.scan import ScanEvent
 from dockstation.scanners.config import ScannerConfig, encoding_problem
-from dockstation.scanners.ports import visible
+from dockstation.scanners.framer import (  # noqa: F401 - the reader's API in one place
+    FRAGMENT_WARNING_INTERVAL_S,
+    READ_TIMEOUT_S,
+    WARNING_INTERVAL_S,
+    LineFramer,
+    source_of,
+    terminator_bytes,
+)
 
 __all__ = [
     "LineFramer", "ScanEvent", "ScannerConfig", "ScannerStatus", "SerialReader",
@@ -43,24 +39,8 @@ __all__ = [
 
 log = logging.getLogger("dockstation.scanners")
 
-READ_TIMEOUT_S = 0.2  # bounds stop() latency and how often stale partials are checked
 BACKOFF_START_S = 0.1
 BACKOFF_MAX_S = 1.0  # a replugged scanner is reopened within ~1 s of its port reappearing
-STALE_PARTIAL_S = 2.0  # a scanner sends a code back to back; a 2 s gap means no terminator
-EMPTY_FLOOD_COUNT = 20  # more than this many empty lines ...
-EMPTY_FLOOD_WINDOW_S = 1.0  # ... within this window is a terminator misconfiguration
-WARNING_INTERVAL_S = 60.0  # repeat the same kind of configuration warning at most this often
-
-TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
-_AIM_ID = re.compile(r"\][A-Za-z][0-9]")
-
-
-def terminator_bytes(config: ScannerConfig) -> bytes:
-    return TERMINATORS[config.terminator]
-
-
-def source_of(config: ScannerConfig) -> str:
-    return f"serial:{config.name}"
 
 
 State = Literal["connected", "disconnected", "connecting"]
@@ -80,148 +60,6 @@ def backoff_delays(start: float = BACKOFF_START_S, cap: float = BACKOFF_MAX_S) -
     while True:
         yield delay
         delay = min(delay * 2, cap)
-
-
-def _control_chars(code: str) -> list[str]:
-    """Control characters other than GS, which GS1 codes use as a field separator."""
-    return sorted({c for c in code if c != "\x1d" and unicodedata.category(c) == "Cc"})
-
-
-def _preview(data: bytes | bytearray | str, limit: int = 40, encoding: str = "utf-8") -> str:
-    """A short, screen-safe rendering of (part of) a code for a warning."""
-    text = data if isinstance(data, str) else bytes(data[: limit * 4]).decode(encoding, "backslashreplace")
-    shown = visible(text[:limit])
-    return shown + "…" if len(text) > limit else shown
-
-
-class LineFramer:
-    """Turns a byte stream into scans and warnings. Not thread-safe: one reader thread owns it."""
-
-    def __init__(
-        self,
-        config: ScannerConfig,
-        on_scan: Callable[[ScanEvent], None],
-        on_warning: Callable[[str], None],
-        *,
-        stale_after: float = STALE_PARTIAL_S,
-        now_utc: Callable[[], datetime] = lambda: datetime.now(UTC),
-        source: str | None = None,
-    ) -> None:
-        self.config = config
-        self.source = source or source_of(config)
-        self._term = terminator_bytes(config)
-        self._on_scan = on_scan
-        self._on_warning = on_warning
-        self._stale_after = stale_after
-        self._now_utc = now_utc
-        self._buf = bytearray()
-        self._discarding = False  # inside an over-long line: drop until the next terminator
-        self._last_data = 0.0
-        self._empty_times: deque[float] = deque()
-        self._last_warned: dict[str, float] = {}
-
-    def _warn(self, message: str) -> None:
-        self._on_warning(f"scanner {self.config.name!r}: {message}")
-
-    def _warn_limited(self, kind: str, now: float, message: str) -> None:
-        last = self._last_warned.get(kind)
-        if last is None or now - last >= WARNING_INTERVAL_S:
-            self._last_warned[kind] = now
-            self._warn(message)
-
-    def _show(self, data: bytes | bytearray) -> str:
-        return _preview(data, encoding=self.config.encoding)
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buf)
-
-    def feed(self, data: bytes, now: float) -> None:
-        """Bytes just read at monotonic time `now`."""
-        if not data:
-            return
-        self.idle(now)  # a long gap before these bytes ends whatever was pending
-        self._last_data = now
-        self._buf += data
-        term = self._term
-        while True:
-            # search from the start every time: a CRLF split across two reads must still match
-            index = self._buf.find(term)
-            if index < 0:
-                break
-            line = bytes(self._buf[:index])
-            del self._buf[: index + len(term)]
-            if self._discarding:
-                self._discarding = False  # the over-long line ends here; already warned
-                continue
-            self._line(line, now)
-        if not self._discarding and len(self._buf) > self.config.max_length:
-            self._warn(
-                f"discarded {len(self._buf)}+ bytes without terminator "
-                f"(longer than max_length={self.config.max_length}): {self._show(self._buf)}"
-            )
-            self._buf.clear()
-            self._discarding = True
-        elif self._discarding:
-            self._buf.clear()
-
-    def idle(self, now: float) -> None:
-        """Called when a read timed out; drops a partial whose terminator never came."""
-        if not self._buf and not self._discarding:
-            return
-        if now - self._last_data < self._stale_after:
-            return
-        if self._discarding:
-            self._discarding = False  # the over-long line ended without terminator
-        elif self._buf.strip(b"\r\n"):
-            self._warn_limited(
-                "stale",
-                now,
-                f"discarded partial code '{self._show(self._buf)}' — no terminator "
-                f"({self.config.terminator}) for {self._stale_after:g} s; check the scanner's "
-                "suffix setting",
-            )
-        self._buf.clear()
-
-    def drop(self, reason: str) -> None:
-        """The port went away (or the reader stops): a cut-off partial is never emitted."""
-        if self._buf.strip(b"\r\n") and not self._discarding:
-            self._warn(f"discarded partial code '{self._show(self._buf)}' cut off by {reason}")
-        self._buf.clear()
-        self._discarding = False
-
-    def _line(self, line: bytes, now: float) -> None:
-        if len(line) > self.config.max_length:
-            self._warn(
-                f"discarded {len(line)}-byte line (longer than "
-                f"max_length={self.config.max_length}): {self._show(line)}"
-            )
-            return
-        raw = line.strip(b"\r\n")  # bytes.strip(arg) removes only CR/LF, never GS
-        if not raw:
-            self._empty_line(now)
-            return
-        try:
-            text = raw.decode(self.config.encoding)
-        except UnicodeDecodeError:
-            text = raw.decode(self.config.encoding, "backslashreplace")
-            self._warn(f"invalid {self.config.encoding} bytes in code, passed on as '{_preview(text, 80)}'")
-        symbology = None
-        if _AIM_ID.match(text):
-            symbology, text = text[:3], text[3:]
-        controls = _control_chars(text)
-        if controls:
-            names = ", ".join(visible(c) for c in controls)
-            self._warn(f"code contains control characters {names}: '{_preview(text, 80)}'")
-        self._on_scan(ScanEvent(code=text, source=self.source, symbology=symbology, at=self._now_utc()))
-
-    def _empty_line(self, now: float) -> None:
-        times = self._empty_times
-        times.append(now)
-        while times and now - times[0] > EMPTY_FLOOD_WINDOW_S:
-            times.popleft()
-        if len(times) > EMPTY_FLOOD_COUNT:
-            self._warn_limited("empty", now, "sends empty lines — check terminator setting")
 
 
 def _open_error(port: str, exc: BaseException) -> str:
@@ -256,8 +94,6 @@ class SerialReader:
         on_scan: Callable[[ScanEvent], None],
         on_status: Callable[[ScannerStatus], None],
         on_warning: Callable[[str], None],
-        *,
-        stale_after: float = STALE_PARTIAL_S,
     ) -> None:
         self.config = config
         self._on_status = on_status
@@ -266,7 +102,6 @@ class SerialReader:
             config,
             self._safe(on_scan),
             self._safe(on_warning),
-            stale_after=stale_after,
             source=f"{self.SOURCE_PREFIX}:{config.name}",
         )
         self._stop = threading.Event()
@@ -372,7 +207,7 @@ class SerialReader:
             port.bytesize = cfg.bytesize
             port.parity = cfg.parity
             port.stopbits = cfg.stopbits
-            port.timeout = READ_TIMEOUT_S
+            port.timeout = self._framer.read_timeout  # an empty read is observed silence
             port.xonxoff = False  # 0x11/0x13 inside a code must reach us
             try:
                 port.exclusive = True  # two programs on one port would split the bytes
@@ -399,5 +234,5 @@ class SerialReader:
             now = time.monotonic()
             if data:
                 framer.feed(data, now)
-            else:
-                framer.idle(now)
+            else:  # the read waited its whole timeout: that much silence, for certain
+                framer.quiet(port.timeout, now)

@@ -10,11 +10,22 @@ read) and acts on what it returns:
 - `Release(keys)`: these keys were a person typing; hand them, in order, to the focused widget.
 
 Keys that might still become a scan are *held*. They are released as typing as soon as
-something shows a person (a gap longer than `max_gap_ms`, a key no scanner sends such as an
-arrow or F-key, a burst that runs over `max_duration_ms`, a code shorter than `min_length`, a
-missing `prefix`). Nothing else may tell the detector the time, so the caller also calls
+something shows a person (a gap longer than `max_gap_ms`, a burst that runs over
+`max_duration_ms`, a code shorter than `min_length`, a missing `prefix`). Nothing else may tell the detector the time, so the caller also calls
 `flush(now)` from a timer: keys held longer than the gap are then released — a person's single
 key reaches the field at most ~`max_gap_ms` late.
+
+Control characters from a scanner are never keys (issue 14: a burst `ab\x11` was replayed as
+keys and its DC1 hit ctrl+q). A control key is held like a character, and so is a key without
+a character (an F-key: a scanner typing ESC `O` `S` makes the terminal's parser produce F4). So
+one that starts or sits in a burst becomes part of the code (recorded as an invalid code; a key
+without a character as ESC); and when held keys that came as a burst (two or more within the
+gap) are released as typing after all, their control characters and keys without a character
+are dropped — only the terminator that ended them is passed on. Such a key pressed on its own is
+a person's (or indistinguishable from one): it is released after the gap, which is why quitting
+also asks for a confirmation no burst can give (tui/quit.py). Arrows, Home/End, Page Up/Down,
+Backspace and Delete pass at once: a person holds them down and their auto-repeat is as fast as
+a scanner.
 
 No Textual import: this is tested as plain Python (tests/tui/test_wedge.py).
 """
@@ -26,6 +37,12 @@ from dataclasses import dataclass
 from dockstation.config import WedgeConfig
 
 GS = "\x1d"
+# Keys a person holds down (their auto-repeat is as fast as a scanner): passed at once when no
+# burst is under way. Every other key, F-keys included, is held like a character.
+PERSON_KEYS = frozenset({"backspace", "delete", "up", "down", "left", "right", "home", "end",
+                         "pageup", "pagedown"})
+# In a code, a key without a character stands for the escape sequence it was parsed from.
+ESCAPED = "\x1b"
 # Textual key names of the configurable terminators (FIELD-NOTES: \r → enter, \n → ctrl+j).
 TERMINATOR_KEYS = {"enter": "enter", "tab": "tab", "lf": "ctrl+j"}
 # A runaway burst (a stuck trigger, a pasted file) is cut into codes of at most this many
@@ -79,10 +96,13 @@ class WedgeDetector:
         return self._held[-1].at + self.max_gap if self._held else None
 
     def _text(self) -> str:
-        return "".join(k.character or "" for k in self._held)
+        return "".join(ESCAPED if k.character is None else k.character for k in self._held)
 
     def _release(self, *extra: HeldKey) -> list[Action]:
-        keys = (*self._held, *extra)
+        held = self._held
+        if len(held) + len(extra) > 1:  # a burst after all: its control characters are not keys
+            held = [k for k in held if k.character is not None and k.character.isprintable()]
+        keys = (*held, *extra)
         self._held = []
         return [Release(keys)] if keys else []
 
@@ -101,16 +121,13 @@ class WedgeDetector:
             actions += self._terminate(current)
             return actions
 
-        char = character
-        if char is None or (not char.isprintable() and char != GS and not self._held):
-            # A key no scanner sends (arrows, F-keys) or a control key pressed on its own
-            # (ctrl+q, escape, backspace): never delay it. Control characters *inside* a burst
-            # are kept so that the code is recorded, as evidence, as an invalid code.
-            actions += self._release(current)
-            return actions
-
-        if self.prefix and not self._held and not self.prefix.startswith(char):
-            # With a prefix configured, only keys starting with it can be a scan: pass at once.
+        if not self._held and (key.rpartition("+")[2] in PERSON_KEYS
+                               or (self.prefix and not self.prefix.startswith(character or ESCAPED))):
+            # A person's arrow or backspace, held down or not: never delay it. With a prefix
+            # configured, only keys starting with it can be a scan: pass at once. Any other key
+            # is held like a character (module doc): a control key or an F-key (an escape
+            # sequence a scanner typed) inside a burst stays in the code, recorded, as evidence,
+            # as an invalid code.
             actions += self._release(current)
             return actions
 

@@ -37,12 +37,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.timer import Timer
 
-from dockstation.config import BenchConfig, ConfigError, Operator, load_bench_config
+from dockstation.config import BenchConfig, ConfigError, Operator, load_bench_config, operators_problem
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
+from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
@@ -76,7 +78,8 @@ class BenchApp(ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
-    # F-keys and ctrl+q: no scanner ever sends these, so they never clash with a code.
+    # F-keys: no wedge scanner sends these, so they never clash with a code. ctrl+q only asks
+    # (tui/quit.py): a scanner can send DC1, and no burst can answer the question.
     BINDINGS = [
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
         Binding("f3", "lead_view", "Lead", id="bench.lead"),
@@ -129,6 +132,18 @@ class BenchApp(ServicesMixin, App[None]):
             self._triage = triage
         self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver, with input that no byte can kill (tui/driver.py)."""
+        driver = super().get_driver_class()
+        if sys.platform != "win32":
+            from textual.drivers.linux_driver import LinuxDriver
+
+            if driver is LinuxDriver:
+                from dockstation.tui.driver import BenchDriver
+
+                return BenchDriver
+        return driver
+
     # -- screens ---------------------------------------------------------------------------
     def get_default_screen(self) -> ReceiveScreen:
         return self.receive_screen
@@ -144,6 +159,9 @@ class BenchApp(ServicesMixin, App[None]):
 
     def on_mount(self) -> None:
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
+        if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
+            log.warning("%s", problem)
+            self.notify(problem, title="NO OPERATORS", severity="error", timeout=3600, markup=False)
         if self._core_ready.is_set():
             self._start_all_services()
         else:  # the first screen first; then what the scans need, in a thread
@@ -228,7 +246,9 @@ class BenchApp(ServicesMixin, App[None]):
                 self.enqueue_scan(ScanEvent(code, "wedge", symbology, self.clock()))
             else:
                 for key in action.keys:  # a person typing: on to the focused widget as usual
-                    await super().on_event(events.Key(key.key, key.character))
+                    event = events.Key(key.key, key.character)
+                    event.time = key.at  # when it was read: the quit question judges by it
+                    await super().on_event(event)
 
     def _arm_flush(self) -> None:
         deadline = self.wedge.deadline
@@ -268,8 +288,7 @@ class BenchApp(ServicesMixin, App[None]):
                 try:
                     await item()
                 except Exception as exc:  # one failing job must not stop the bench
-                    log.exception("job failed")
-                    self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+                    self.show_failure(exc, "a job")
 
     async def _handle(self, scan: ScanEvent) -> None:
         self._outcome = None
@@ -278,8 +297,7 @@ class BenchApp(ServicesMixin, App[None]):
             classified = classify(scan.code, self.config.codes.patterns, scan.symbology)
             await self.dispatch(scan, classified)
         except Exception as exc:
-            log.exception("scan %r failed", scan.code[:80])
-            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+            self.show_failure(exc, f"a scan ({scan.source})")  # never the code itself in the log
         finally:
             self.scans_done += 1
             self.post_message(ScanHandled(scan, classified, self._outcome))
@@ -425,6 +443,18 @@ class BenchApp(ServicesMixin, App[None]):
             severity = {"error": "error", "warn": "warning"}.get(state, "information")
             self.notify(clean(message), severity=severity, markup=False)  # type: ignore[arg-type]
 
+    def show_failure(self, exc: Exception, what: str) -> None:
+        """A scan or job that raised: a store failure says what happened and what to do (DISK
+        FULL — nothing was recorded; …), anything else is an internal error; both with the error
+        sound, both in the log."""
+        failure = explain_failure(exc)
+        if failure is not None:
+            log.error("%s not recorded: %s (%s)", what, failure.title, type(exc).__name__)
+            self.show_result("error", failure.title, failure.message)
+        else:
+            log.error("%s failed", what, exc_info=exc)
+            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
+
     def beep(self, ok: bool) -> None:
         self.sound.play("ok" if ok else "error")
 
@@ -468,6 +498,14 @@ class BenchApp(ServicesMixin, App[None]):
             await self.pop_screen()
 
     async def action_quit(self) -> None:
+        """ctrl+q (and Textual's own quit binding): ask; only a person's Y quits (tui/quit.py)."""
+        from dockstation.tui.quit import QuitScreen
+
+        if not isinstance(self.screen, QuitScreen):
+            self.sound.play("attention")
+            await self.push_screen(QuitScreen())
+
+    async def quit_now(self) -> None:
         operator = self.operator
         if operator is not None:  # the audit trail says when the shift at this bench ended
             from dockstation.receiving.core import sign_out

@@ -41,14 +41,14 @@ def _own_terminal() -> None:
 class BenchTerminal:
     """`dockstation --home HOME run` on a pty; everything it writes is collected."""
 
-    def __init__(self, home: Path | None, *args: str, cwd: Path | None = None) -> None:
+    def __init__(self, home: Path | None, *args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ()) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         env = {k: v for k, v in os.environ.items() if k != "DOCKSTATION_HOME"}
         env.update(TERM="xterm-256color", COLUMNS="80", LINES="24", LANG="C.UTF-8", LC_ALL="C.UTF-8")
         home_args = ["--home", str(home)] if home is not None else []
         self.proc = subprocess.Popen(
-            [str(SCRIPT), *home_args, *(args or ("run",))], cwd=cwd,
+            [*prefix, str(SCRIPT), *home_args, *(args or ("run",))], cwd=cwd,
             stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=_own_terminal, close_fds=True,
         )
         os.close(slave)
@@ -86,8 +86,29 @@ class BenchTerminal:
                 raise AssertionError(f"no {needle!r} on screen; last output:\n{self.text()[-2000:]}")
             time.sleep(0.02)
 
+    def wait_for_new_text(self, needle: str, since: int) -> None:
+        """`wait_for_text` on what the app wrote after the first `since` characters of text."""
+        deadline = time.monotonic() + DEADLINE_S
+        while needle not in self.text()[since:]:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"app exited ({self.proc.returncode}) before {needle!r}:\n{self.text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {needle!r} on screen; last output:\n{self.text()[-2000:]}")
+            time.sleep(0.02)
+
     def write(self, data: bytes) -> None:
         os.write(self.master, data)  # one write: the burst reaches the app in one read
+
+    def ask_to_quit(self) -> None:
+        since = len(self.text())
+        self.write(b"\x11")  # ctrl+q asks (dockstation/tui/quit.py) ...
+        self.wait_for_new_text("Press Y to quit", since)  # ... and takes a Y after a pause
+
+    def quit(self) -> int:
+        """Quit as a person does: ctrl+q, then Y when the bench asks; the exit code."""
+        self.ask_to_quit()
+        self.write(b"y")
+        return self.wait_exit()
 
     def wait_exit(self) -> int:
         return self.proc.wait(timeout=DEADLINE_S)
@@ -121,8 +142,9 @@ def wait_for_unit(home: Path, lpn: str) -> None:
 def terminal(home, manifest):
     terms: list[BenchTerminal] = []
 
-    def start(*args: str, home: Path | None = home, cwd: Path | None = None) -> BenchTerminal:
-        term = BenchTerminal(home, *args, cwd=cwd)
+    def start(*args: str, home: Path | None = home, cwd: Path | None = None,
+              prefix: tuple[str, ...] = ()) -> BenchTerminal:
+        term = BenchTerminal(home, *args, cwd=cwd, prefix=prefix)
         terms.append(term)
         return term
 
@@ -138,8 +160,7 @@ def test_badge_and_rma_in_one_burst_receive_a_unit_then_quit(terminal, home, man
     wait_for_unit(home, "B07-00000001")
     term.wait_for_text("Received B07-00000001")
     assert "Casey Clerk" in term.text()
-    term.write(b"\x11")  # ctrl+q
-    assert term.wait_exit() == 0
+    assert term.quit() == 0
     conn = sqlite3.connect(home / DB_NAME)
     kinds = [k for (k,) in conn.execute("SELECT kind FROM event ORDER BY seq")]
     conn.close()
@@ -171,5 +192,4 @@ def test_demo_builds_in_demo_home_and_shows_the_demo_badges(terminal, tmp_path):
     term.wait_for_text("Demo: type OP-1001 (clerk)")
     assert (tmp_path / "demo-home" / "DEMO").is_file()
     assert (tmp_path / "demo-home" / DB_NAME).is_file()
-    term.write(b"\x11")
-    assert term.wait_exit() == 0
+    assert term.quit() == 0

@@ -149,10 +149,9 @@ def start_reader(recorder: Recorder) -> Iterator[Callable[..., SerialReader]]:
     readers: list[SerialReader] = []
 
     def start(port: Path | str, name: str = "front", rec: Recorder | None = None, **options) -> SerialReader:
-        reader_kw = {k: options.pop(k) for k in ("stale_after",) if k in options}
         rec = rec or recorder
         config = ScannerConfig(name=name, port=str(port), **options)
-        reader = SerialReader(config, rec.on_scan, rec.on_status, rec.on_warning, **reader_kw)
+        reader = SerialReader(config, rec.on_scan, rec.on_status, rec.on_warning)
         readers.append(reader)
         reader.start()
         return reader

@@ -10,7 +10,7 @@ import pytest
 from dockstation.scanners.config import ScannerConfig
 from dockstation.scanners.serial_reader import (
     BACKOFF_MAX_S,
-    STALE_PARTIAL_S,
+    FRAGMENT_WARNING_INTERVAL_S,
     WARNING_INTERVAL_S,
     LineFramer,
     backoff_delays,
@@ -120,31 +120,79 @@ def test_slow_empty_lines_do_not_warn():
     assert sink.warnings == []
 
 
-def test_stale_partial_is_dropped_after_the_gap_only():
-    sink = Sink()
+def test_a_fragment_ends_after_idle_ms_of_observed_silence_only():
+    sink = Sink(idle_ms=200)
     sink.feed(b"ABC", now=0.0)
-    sink.framer.idle(STALE_PARTIAL_S - 0.1)
-    assert sink.warnings == [] and sink.framer.pending == b"ABC"
-    sink.framer.idle(STALE_PARTIAL_S + 0.1)
-    assert len(sink.warnings) == 1 and "'ABC'" in sink.warnings[0]
+    sink.framer.quiet(0.1, now=0.1)
+    assert sink.warnings == [] and sink.framer.pending == b"ABC"  # a burst may go on
+    sink.framer.quiet(0.1, now=0.2)
+    assert len(sink.warnings) == 1 and "fragment 'ABC'" in sink.warnings[0]
+    assert "no terminator (CR) within 200 ms" in sink.warnings[0]
     sink.feed(b"DEF\r", now=10.0)
     assert sink.codes == ["DEF"]
 
 
-def test_stale_partial_is_dropped_when_data_resumes_after_a_gap():
+def test_a_fragment_does_not_swallow_the_next_good_code():
+    # issue 14: noise, then a good code; the good code was discarded with the noise
     sink = Sink()
-    sink.feed(b"ABC", now=0.0)
-    sink.feed(b"DEF\r", now=STALE_PARTIAL_S + 5)  # no idle() calls in between
-    assert sink.codes == ["DEF"]
+    sink.feed(b"\x00\xffRMA-20", now=0.0)
+    sink.framer.quiet(sink.framer.read_timeout, now=0.2)
+    sink.feed(b"RMA-2026-000123\r", now=0.9)
+    assert sink.codes == ["RMA-2026-000123"]
+    assert len(sink.warnings) == 1 and "discarded fragment" in sink.warnings[0]
+
+
+def test_a_late_read_without_observed_silence_never_cuts_a_code():
+    # The reader thread held up for a second (a busy machine) finds the rest of the code
+    # waiting: no read came back empty, so it is one code, whatever the clocks say.
+    sink = Sink()
+    sink.feed(b"RMA-2026", now=0.0)
+    sink.feed(b"-000123\r", now=1.5)
+    assert sink.codes == ["RMA-2026-000123"] and sink.warnings == []
+
+
+def test_silence_counts_from_the_last_byte():
+    sink = Sink(idle_ms=200)
+    sink.feed(b"AB", now=0.0)
+    sink.framer.quiet(0.15, now=0.15)
+    sink.feed(b"C", now=0.16)  # the burst goes on: the silence so far no longer counts
+    sink.framer.quiet(0.15, now=0.31)
+    sink.feed(b"D\r", now=0.32)
+    assert sink.codes == ["ABCD"] and sink.warnings == []
+
+
+def test_crlf_configured_and_only_the_cr_came_the_code_is_complete():
+    sink = Sink(terminator="CRLF")
+    sink.feed(b"ONE\r", now=0.0)
+    sink.framer.quiet(0.2, now=0.2)
+    sink.feed(b"\nTWO\r\n", now=0.5)
+    assert sink.codes == ["ONE", "TWO"] and sink.warnings == []
+
+
+def test_fragment_warnings_on_screen_are_rate_limited():
+    sink = Sink()
+    for i in range(5):
+        sink.feed(b"NOISE", now=float(i))
+        sink.framer.quiet(0.2, now=i + 0.2)
     assert len(sink.warnings) == 1
+    sink.feed(b"NOISE", now=FRAGMENT_WARNING_INTERVAL_S + 1)
+    sink.framer.quiet(0.2, now=FRAGMENT_WARNING_INTERVAL_S + 1.2)
+    assert len(sink.warnings) == 2
 
 
 def test_leftover_line_feed_is_not_a_partial_code():
     sink = Sink()  # terminator CR, scanner sends CRLF
     sink.feed(b"ABC\r\n", now=0.0)
-    sink.framer.idle(STALE_PARTIAL_S + 1)
+    sink.framer.quiet(1.0, now=1.0)
     sink.framer.drop("disconnect")
     assert sink.codes == ["ABC"] and sink.warnings == []
+
+
+def test_idle_ms_is_bounded_in_configuration():
+    with pytest.raises(ValueError):
+        ScannerConfig(name="front", port="/dev/null", idle_ms=5)
+    with pytest.raises(ValueError):
+        ScannerConfig(name="front", port="/dev/null", idle_ms=60_000)
 
 
 def test_drop_discards_the_partial_with_a_warning():

@@ -34,13 +34,28 @@ def test_codes_written_on_the_wire_are_received(start_reader, recorder, device):
     assert recorder.states()[:2] == ["connecting", "connected"]
 
 
-def test_partial_bytes_are_kept_across_read_timeouts(start_reader, recorder, device):
-    connect(start_reader, recorder, device)
+def test_partial_bytes_are_kept_across_read_timeouts_shorter_than_idle_ms(start_reader, recorder, device):
+    connect(start_reader, recorder, device, idle_ms=3000)
     device.write(b"RMA-20")
     time.sleep(0.6)  # several 0.2 s read timeouts pass with the partial pending
     device.write(b"26-000123\r")
 
     assert recorder.wait_codes(1) == ["RMA-2026-000123"]
+    assert recorder.warnings == []
+
+
+def test_a_fragment_then_a_good_code_the_good_code_reads_cleanly(start_reader, recorder, device):
+    # issue 14: noise (or a code cut off), then a good code a moment later: both were discarded
+    connect(start_reader, recorder, device)
+    device.write(b"\x00RMA-20")
+    time.sleep(1.0)  # part of the input: the pause before the next scan (default idle_ms 200)
+    device.write(b"RMA-2026-000123\r")
+
+    assert recorder.wait_codes(1) == ["RMA-2026-000123"]
+    warning = recorder.wait_warning("discarded fragment")
+    assert "RMA-20" in warning and "no terminator (CR) within 200 ms" in warning
+    device.write(b"SENTINEL\r")
+    assert recorder.wait_codes(2) == ["RMA-2026-000123", "SENTINEL"]
 
 
 def test_two_readers_keep_their_sources_and_order(start_reader, recorder, make_device):
@@ -83,7 +98,7 @@ def test_unplug_reports_disconnected_and_replug_reconnects(start_reader, recorde
 
 
 def test_partial_code_cut_off_by_unplug_is_discarded_with_a_warning(start_reader, recorder, device):
-    connect(start_reader, recorder, device)
+    connect(start_reader, recorder, device, idle_ms=3000)  # the unplug comes before the pause ends it
     device.write(b"FIRST\rABC")
     recorder.wait_codes(1)
     time.sleep(0.3)  # let the reader take in the partial before the cable goes
@@ -187,10 +202,10 @@ def test_gs_separators_are_preserved_and_symbology_is_split(start_reader, record
 
 @pytest.mark.parametrize(("terminator", "wire"), [("CR", b"A1\r\nB2\r\n"), ("LF", b"A1\r\nB2\r\n")])
 def test_crlf_from_the_scanner_is_tolerated(start_reader, recorder, device, terminator, wire):
-    connect(start_reader, recorder, device, terminator=terminator, stale_after=0.5)
+    connect(start_reader, recorder, device, terminator=terminator)
     device.write(wire)
     recorder.wait_codes(2)
-    time.sleep(0.8)  # past stale_after: a leftover LF must not be reported as a partial code
+    time.sleep(0.8)  # past idle_ms: a leftover LF must not be reported as a fragment
     device.write(b"C3" + wire[-2:])
 
     assert recorder.wait_codes(3) == ["A1", "B2", "C3"]
@@ -206,8 +221,8 @@ def test_crlf_terminator_split_across_reads(start_reader, recorder, device):
     assert recorder.wait_codes(2) == ["ONE", "TWO"]
 
 
-def test_partial_without_terminator_goes_stale(start_reader, recorder, device):
-    connect(start_reader, recorder, device, stale_after=0.5)
+def test_partial_without_terminator_is_a_fragment_after_idle_ms(start_reader, recorder, device):
+    connect(start_reader, recorder, device, idle_ms=500)
     device.write(b"NOSUFFIX")
     warning = recorder.wait_warning("no terminator")
     assert "NOSUFFIX" in warning and "suffix" in warning

@@ -10,7 +10,8 @@ from dockstation.scanners.wedge import MAX_HELD, Release, ScanCode, WedgeDetecto
 
 GS = "\x1d"
 KEYS = {"\r": ("enter", "\r"), "\n": ("ctrl+j", "\n"), "\t": ("tab", "\t"),
-        GS: ("ctrl+right_square_bracket", GS), "\x1b": ("escape", "\x1b"), "\x00": ("ctrl+@", "\x00")}
+        GS: ("ctrl+right_square_bracket", GS), "\x1b": ("escape", "\x1b"), "\x00": ("ctrl+@", "\x00"),
+        "\x11": ("ctrl+q", "\x11"), "\x03": ("ctrl+c", "\x03")}
 
 
 def key_of(ch: str) -> tuple[str, str]:
@@ -103,19 +104,57 @@ def test_a_lone_enter_passes_straight_through():
     assert d.held == 0
 
 
-def test_keys_no_scanner_sends_pass_at_once_and_release_what_was_held():
+def test_an_f_key_on_its_own_is_a_persons_after_the_gap():
+    d = det(max_gap_ms=60)
+    assert d.feed("f2", None, 0.0) == []
+    assert released(d.flush(0.07)) == "<f2>"
+
+
+def test_an_f_key_inside_a_burst_is_an_escape_sequence_a_scanner_typed_never_a_key():
+    # ESC O S typed by a scanner (a hostile QR code) is parsed by the terminal into F4 (sign out)
     d = det()
     d.feed("a", "a", 0.0)
-    out = d.feed("f2", None, 0.001)
-    assert released(out) == "a<f2>"
-    assert released(d.feed("ctrl+q", "\x11", 0.5)) == "<ctrl+q>"  # passes immediately
-    assert d.held == 0
+    d.feed("f4", None, 0.001)
+    assert released(d.flush(1.0)) == "a"
+    actions = []
+    for i, (key, char) in enumerate([("R", "R"), ("M", "M"), ("A", "A"), ("-", "-"), ("1", "1"), ("f4", None)]):
+        actions += d.feed(key, char, 2.0 + i * 0.002)
+    actions += d.feed("enter", "\r", 2.02)
+    assert scans(actions) == ["RMA-1\x1b"]  # recorded as an invalid code, not received as RMA-1
 
 
-def test_control_key_on_its_own_is_not_delayed():
-    d = det()
-    out = d.feed("escape", "\x1b", 0.0)
-    assert released(out) == "<escape>" and d.held == 0
+def test_arrows_pass_at_once_even_auto_repeated():
+    d = det(max_gap_ms=60)
+    out = [a for i in range(5) for a in d.feed("down", None, i * 0.03)]
+    assert released(out) == "<down>" * 5 and d.held == 0
+
+
+def test_a_control_key_on_its_own_is_a_persons_after_the_gap():
+    d = det(max_gap_ms=60)
+    assert d.feed("ctrl+q", "\x11", 0.5) == [] and d.held == 1  # a burst could follow
+    assert released(d.flush(0.57)) == "<ctrl+q>"
+    d.feed("escape", "\x1b", 1.0)
+    assert released(d.flush(1.07)) == "<escape>"
+
+
+def test_backspace_passes_at_once_even_auto_repeated():
+    d = det(max_gap_ms=60)
+    out = [a for i in range(5) for a in d.feed("backspace", "\x7f", i * 0.03)]
+    assert released(out) == "<backspace>" * 5 and d.held == 0
+
+
+def test_control_characters_of_a_short_burst_are_never_keys():
+    # issue 14: `ab\x11` was replayed as keys and its DC1 quit the bench
+    assert released(feed_text(det(), "ab\x11")) == "ab"
+    assert released(feed_text(det(), "\x11")) == "<ctrl+q>"  # alone: a person's (or the same)
+    assert released(feed_text(det(min_length=4), "\x11y\r")) == "y<enter>"  # the terminator stays
+    assert released(feed_text(det(), "\x1b\x11\x03")) == ""
+    assert released(feed_text(det(), "\x11\r")) == "<enter>"  # with its terminator: a burst
+
+
+def test_a_burst_that_starts_with_a_control_character_is_one_code():
+    actions = feed_text(det(), "\x11RMA-2026-000002\r")
+    assert scans(actions) == ["\x11RMA-2026-000002"] and released(actions) == ""
 
 
 def test_control_characters_inside_a_burst_stay_in_the_code():

@@ -1,0 +1,111 @@
+"""The bench's terminal driver: Textual's Linux driver, with input that can never kill the bench.
+
+Textual's input thread decodes the terminal's bytes as strict UTF-8: one byte that is not UTF-8
+(0xE9 from a latin-1 terminal, or a wedge scanner typing `RMA-é` in latin-1) raised
+UnicodeDecodeError in that thread, Textual printed a traceback and the app ended with exit code
+0 — so `Restart=on-failure` did not even restart it (issue 14).
+
+`BenchDriver` changes two things, nothing else:
+- the decoder is lenient (`backslashreplace`): a byte that is not UTF-8 reaches the app as the
+  four characters `\\xe9`. Inside a scanner burst they become part of the code, which the
+  receiving core records as an invalid code with its bytes shown escaped; typed alone, they are
+  plain characters. Valid UTF-8 split across two reads is still joined (incremental decoder).
+- the input thread is supervised: any other error in it is logged and the reading starts again;
+  only when it keeps failing (`MAX_FAILURES` within `FAILURE_WINDOW_S`) does the app exit, with
+  a non-zero code, so a service manager restarts it.
+
+`run_input_thread` is Textual 8.2's own loop with the decoder changed (Textual has no hook for
+it); tests/tui/test_driver.py notices when Textual's loop changes, to look at this again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import time
+from codecs import getincrementaldecoder
+from collections import deque
+
+from textual._loop import loop_last
+from textual._parser import ParseError
+from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
+
+log = logging.getLogger("dockstation.tui")
+
+DECODE_ERRORS = "backslashreplace"
+MAX_FAILURES = 5
+FAILURE_WINDOW_S = 10.0
+EXIT_INPUT_FAILED = 1
+
+
+class BenchDriver(LinuxDriver):
+    """LinuxDriver whose input thread survives any byte and restarts after an error."""
+
+    def _run_input_thread(self) -> None:
+        failures: deque[float] = deque()
+        while True:
+            try:
+                self.run_input_thread()
+                return
+            except Exception as exc:  # noqa: BLE001 - nothing on the terminal may end the bench
+                if self.exit_event.is_set():
+                    return
+                now = time.monotonic()
+                failures.append(now)
+                while now - failures[0] > FAILURE_WINDOW_S:
+                    failures.popleft()
+                log.exception("terminal input failed (%d in %.0f s); reading on", len(failures), FAILURE_WINDOW_S)
+                if len(failures) >= MAX_FAILURES:
+                    self._give_up(exc)
+                    return
+
+    def _give_up(self, exc: BaseException) -> None:
+        log.critical("terminal input keeps failing: the bench exits (code %d) to be restarted", EXIT_INPUT_FAILED)
+        message = f"dockstation: terminal input keeps failing ({type(exc).__name__}: {exc}); exiting"
+        self._app.call_later(self._app.exit, None, EXIT_INPUT_FAILED, message)
+
+    def run_input_thread(self) -> None:
+        """Wait for input and dispatch events (Textual's loop; only the decoder differs)."""
+        selector = selectors.SelectSelector()
+        selector.register(self.fileno, selectors.EVENT_READ)
+
+        fileno = self.fileno
+        EVENT_READ = selectors.EVENT_READ
+
+        parser = XTermParser(self._debug)
+        feed = parser.feed
+        tick = parser.tick
+
+        decode = getincrementaldecoder("utf-8")(errors=DECODE_ERRORS).decode
+        read = os.read
+
+        def process_selector_events(
+            selector_events: list[tuple[selectors.SelectorKey, int]],
+            final: bool = False,
+        ) -> None:
+            for last, (_selector_key, mask) in loop_last(selector_events):
+                if mask & EVENT_READ:
+                    unicode_data = decode(read(fileno, 1024 * 4), final=final and last)
+                    if not unicode_data:
+                        # This can occur if the stdin is piped
+                        break
+                    for event in feed(unicode_data):
+                        self.process_message(event)
+            for event in tick():
+                self.process_message(event)
+
+        try:
+            while not self.exit_event.is_set():
+                process_selector_events(selector.select(0.1))
+            selector.unregister(self.fileno)
+            process_selector_events(selector.select(0.1), final=True)
+
+        finally:
+            selector.close()
+            try:
+                for event in feed(""):
+                    pass
+            except (EOFError, ParseError):
+                pass
