@@ -189,27 +189,27 @@ class BenchApp(ServicesMixin, App[None]):
         self._core_ready.set()
 
     def _load_in_thread(self) -> None:
-        # The imports here are pure Python under the GIL; hand it back to the event loop within
-        # 1 ms (not the default 5) so the screen's own follow-up frames are not held up.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, 0.001))
-        try:
-            self._load_and_start()
-        finally:
-            sys.setswitchinterval(interval)
-
-    def _load_and_start(self) -> None:
         from dockstation.store import StoreError
 
+        reason = None
         try:
             core = self._load_core(None, self._triage)
         except ConfigError as exc:
-            self.call_from_thread(self._start_failed, f"configuration refused: {exc}")
+            reason = f"configuration refused: {exc}"
         except (StoreError, OSError) as exc:
-            self.call_from_thread(self._start_failed, f"cannot open the bench database in {self.home}: {exc}")
-        else:
-            self.call_from_thread(self._core_loaded, core)
-            self.call_from_thread(self._start_all_services)
+            reason = f"cannot open the bench database in {self.home}: {exc}"
+
+        def done() -> None:
+            if reason is not None:
+                self._start_failed(reason)
+            else:
+                self._core_loaded(core)
+                self._start_all_services()
+
+        try:
+            self.call_from_thread(done)
+        except RuntimeError:  # the app has already ended (quit during start-up)
+            pass
 
     def _start_failed(self, reason: str) -> None:
         self.startup_error = reason

@@ -64,3 +64,11 @@ async def test_a_store_that_cannot_be_opened_ends_the_app_with_its_reason(home, 
         await wait_for(pilot, lambda: app.return_code == 1, "the app to end")
     assert app.startup_error == (f"cannot open the bench database in {home}: "
                                  "database schema v99 is newer than this release")
+
+
+async def test_a_bad_policy_file_found_after_the_first_screen_ends_the_app_with_its_reason(home):
+    (home / "config" / "policy.toml").write_text("this is = not [ toml\n")
+    app = BenchApp(home, start_services=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.return_code == 1, "the app to end")
+    assert app.startup_error.startswith("configuration refused: ") and "policy.toml" in app.startup_error
