@@ -27,7 +27,7 @@ import tempfile
 import threading
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from dockstation.manifest_csv import Batch, ManifestFile, RowError, parse
 
@@ -178,6 +178,18 @@ def start_feed(mf: ManifestFile, stamp: str, reason_codes: Collection[str] | Non
     return ChildFeed(mf, stamp, reason_codes)
 
 
+def _shared(lines: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The batch's lines with one str object per distinct SKU, GTIN, description, category,
+    price, currency, reason and carrier: marshal writes a repeated object once and then refers
+    to it, so the parent allocates a few thousand strings instead of a million (its load of a
+    batch is 2.4x faster, bench/README.md)."""
+    pool: dict[Any, Any] = {}
+    one = pool.setdefault
+    return [(rma, n, one(sku, sku), one(gtin, gtin), one(desc, desc), one(cat, cat), q, one(price, price),
+             one(cur, cur), serial, one(reason, reason), one(carrier, carrier), tracking)
+            for rma, n, sku, gtin, desc, cat, q, price, cur, serial, reason, carrier, tracking in lines]
+
+
 def child_main() -> None:
     """The parser process: `parse` batches to stdout as length-prefixed marshal frames. The
     parent's bounded prefetch, then the pipe's buffer, are the flow control (bounded memory)."""
@@ -187,7 +199,7 @@ def child_main() -> None:
     try:
         for batch in parse(Path(path), positions, width, stamp, known, nul):
             rmas, lines, numbers, position, rows, errors, nbad, unknown = batch
-            data = marshal.dumps((rmas, lines, numbers, position, rows,
+            data = marshal.dumps((rmas, _shared(lines), numbers, position, rows,
                                   [(e.line, e.reason, e.rma_id) for e in errors], nbad, unknown))
             del batch, rmas, lines, numbers  # one batch alive at a time, not two
             out.write(len(data).to_bytes(8, "little"))
