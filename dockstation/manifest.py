@@ -218,16 +218,32 @@ class _Checkpointer:
     is written. Checkpointing a batch writes (and syncs) every page it touched, and at 1M RMAs
     a batch touches most pages of the tracking-number and order indexes: done at each commit on
     the writer's connection (SQLite's auto-checkpoint) it took 15 s of a 46 s import; here the
-    disk works while the writer does (the sqlite3 module releases the GIL meanwhile). Durability
-    is unchanged: commits are what they were; a checkpoint only copies committed pages."""
+    disk works while the writer does (the sqlite3 module releases the GIL meanwhile).
+
+    SQLite starts the WAL file over only when a write begins with every frame checkpointed,
+    which never happens while the thread trails the writer: every RESET_EVERY batches the
+    writer finishes the checkpoint itself (the last batch's pages), so the file stays bounded
+    (a few hundred MB at most). Durability is unchanged: commits are what they were; a
+    checkpoint only copies committed pages into the database."""
+
+    RESET_EVERY = 6
 
     def __init__(self, path: Path) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                      timeout=BUSY_TIMEOUT_MS / 1000)
+        self._lock = threading.Lock()  # one checkpoint at a time on our connection
         self._due = threading.Event()
         self._stop = False
+        self._batches = 0
         self._thread = threading.Thread(target=self._run, name="manifest-checkpoint", daemon=True)
         self._thread.start()
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:  # busy or failing: the next one, or the final one, tries again
+                log.debug("manifest import: checkpoint failed", exc_info=True)
 
     def _run(self) -> None:
         while True:
@@ -235,13 +251,15 @@ class _Checkpointer:
             self._due.clear()
             if self._stop:
                 return
-            try:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:  # busy or failing: the writer's final checkpoint tries again
-                log.debug("background checkpoint failed", exc_info=True)
+            self._checkpoint()
 
     def committed(self) -> None:
-        self._due.set()
+        """After each commit of the writer (its thread)."""
+        self._batches += 1
+        if self._batches % self.RESET_EVERY == 0:
+            self._checkpoint()  # waits for the thread's, then the rest: the next write starts the file over
+        else:
+            self._due.set()
 
     def close(self) -> None:
         self._stop = True
