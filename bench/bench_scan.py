@@ -120,7 +120,7 @@ def bench_core(home: Path, codes: list[str]) -> list[float]:
 
     cfg = load_bench_config(home)
     bench = Bench(cfg.station.station_id, cfg.codes, cfg.operators, cfg.station.return_grace_days,
-                  load_triage(home, cfg))
+                  load_triage(home, cfg), receipt_label=cfg.station.printer.receipt_label)
     store = Store.in_home(home)
     op = sign_in(store, bench, ScanEvent("OP-1001", "bench", None, utcnow()), "1001").operator
     times = []

@@ -88,6 +88,13 @@ class HQConfig(Strict):
 class PrinterConfig(Strict):
     url: str | None = None  # None: spool files in $DOCKSTATION_HOME/spool (dir://)
     template: Literal["4x6-203", "4x6-300", "4x2-203", "4x2-300"] = "4x6-203"
+    # The LPN label printed at receipt (docs/labels.md): on unless a site turns it off; 4x2 in,
+    # by default at `template`'s resolution.
+    receipt_label: bool = True
+    receipt_template: Literal["4x2-203", "4x2-300"] | None = None
+
+
+SoundMode = Literal["auto", "audio", "bell", "off"]
 
 
 class WedgeConfig(Strict):
@@ -117,8 +124,19 @@ class StationConfig(Strict):
     scanners: list[ScannerConfig] = Field(default_factory=list)
     printer: PrinterConfig = PrinterConfig()
     wedge: WedgeConfig = WedgeConfig()
-    sound: bool = True
+    # auto: tones through the audio device when there is one (not over SSH), else the terminal
+    # bell; audio / bell / off force one (docs/tui.md, Sounds). true and false are auto and off.
+    sound: SoundMode = "auto"
+    sound_player: str | None = Field(default=None, min_length=1, max_length=200)
     return_grace_days: int = Field(default=0, ge=0)
+    # Key remapping by binding id, e.g. "inspect.all_pass" = "space" (docs/tui.md, Keys); the ids
+    # and keys are checked against the screens' bindings when the TUI starts (tui/keymap.py).
+    keys: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("sound", mode="before")
+    @classmethod
+    def _sound_bool(cls, value: object) -> object:
+        return {True: "auto", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @field_validator("scanners")
     @classmethod

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from dockstation import csv_out
-from dockstation.models import Decision, Event, ScanException, Unit
+from dockstation.models import ApprovalRequest, Decision, Event, ScanException, Unit
 from dockstation.store import Store
 from dockstation.types import as_utc, dumps, iso
 
@@ -37,6 +37,8 @@ UNIT_COLUMNS = (
     "destination", "refund", "refund_amount", "source", "reprints", "updated_at",
 )
 OVERRIDE_COLUMNS = ("override_by", "override_reason", "override_at", "approved_by", "approval_reason")
+# A unit in state awaiting_approval: the decision it waits with in the lead's queue (else empty).
+AWAITING_COLUMNS = ("awaiting_path", "awaiting_since", "awaiting_requested_by")
 EXCEPTION_COLUMNS = (
     "kind", "code", "station_id", "at", "operator", "detail",
     "id", "source", "rma_id", "value", "state", "resolution", "resolved_by", "resolved_at", "lpn",
@@ -46,7 +48,7 @@ EVENT_COLUMNS = ("station_id", "seq", "kind", "at", "operator", "lpn", "rma_id",
 
 def columns(what: What) -> tuple[str, ...]:
     if what == "units":
-        return UNIT_COLUMNS + OVERRIDE_COLUMNS
+        return UNIT_COLUMNS + OVERRIDE_COLUMNS + AWAITING_COLUMNS
     return EXCEPTION_COLUMNS if what == "exceptions" else EVENT_COLUMNS
 
 
@@ -56,12 +58,16 @@ def _units(since: datetime | None) -> Any:
     last = (select(Decision.lpn, func.max(Decision.id).label("id"))
             .where(Decision.approved_by.is_not(None)).group_by(Decision.lpn).subquery())
     d = aliased(Decision)
+    ar = aliased(ApprovalRequest)
     cols = [getattr(Unit, c) for c in UNIT_COLUMNS] + [
         d.decided_by.label("override_by"), d.reason.label("override_reason"),
         d.decided_at.label("override_at"), d.approved_by, d.approval_reason,
+        ar.path.label("awaiting_path"), ar.requested_at.label("awaiting_since"),
+        ar.requested_by.label("awaiting_requested_by"),
     ]
     q = (select(*cols).select_from(Unit)
-         .outerjoin(last, last.c.lpn == Unit.lpn).outerjoin(d, d.id == last.c.id))
+         .outerjoin(last, last.c.lpn == Unit.lpn).outerjoin(d, d.id == last.c.id)
+         .outerjoin(ar, and_(ar.lpn == Unit.lpn, ar.state == "open")))  # at most one is open
     if since is not None:
         q = q.where(or_(Unit.received_at >= since, Unit.updated_at >= since))
     return q.order_by(Unit.received_at, Unit.lpn)

@@ -1,7 +1,8 @@
 """Bench store tables (SQLModel). One schema for every bench; HQ has its own in sync/.
 
 States of a unit: received → inspecting → graded → (awaiting_approval) → disposed;
-side exits: quarantined, voided. Every change to these rows is made together with an `Event`
+side exits: quarantined, voided. `awaiting_approval`: the grader moved on from a decision that needs
+a lead; it waits in the lead's queue (`ApprovalRequest`) and is never dropped. Every change to these rows is made together with an `Event`
 row in the same transaction (see dockstation.events).
 """
 
@@ -114,6 +115,9 @@ class Inspection(SQLModel, table=True):
     suggested_grade: str | None = None
     grade: str | None = None
     note: str | None = None
+    # CMD:ALLPASS was given: every check and choice passed; the scan of the last value it still
+    # needs (serial, IMEI, GTIN, a required number) grades the unit (dockstation/inspection/fastpath.py).
+    all_pass: bool = False
     started_at: datetime = _utc()
     started_by: str = ""
     finished_at: datetime | None = _utc(default=None)
@@ -137,6 +141,28 @@ class Decision(SQLModel, table=True):
     decided_by: str = ""
     approved_by: str | None = None
     approval_reason: str | None = None
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """A decision that needs a lead, parked when the grader moved on (the "awaiting approval" queue).
+
+    Open until a lead approves it (`approved`) or changes its path (`changed`), or the unit is
+    disposed another way (`withdrawn`); always together with the unit's state and an event."""
+
+    __tablename__ = "approval_request"
+    __table_args__ = (Index("ix_approval_request_lpn", "lpn", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lpn: str = Field(foreign_key="unit.lpn")
+    path: str  # the path asked for
+    policy_path: str  # what the policy chose (differs for an override)
+    rule_id: str = ""
+    kind: str = "policy"  # policy | override
+    why: list[str] = _json(default_factory=list)  # why a lead is needed (policy.approvals)
+    requested_at: datetime = _utc()
+    requested_by: str = ""
+    state: str = "open"  # open | approved | changed | withdrawn
+    resolved_at: datetime | None = _utc(default=None)
+    resolved_by: str | None = None
 
 
 class ScanException(SQLModel, table=True):
@@ -167,6 +193,7 @@ class PrintJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     lpn: str = Field(foreign_key="unit.lpn")
     kind: str = "label"  # label | reprint | test
+    label: str = "disposition"  # which label: disposition | receipt (store migration v6)
     reprint: int = 0
     fmt: str = "zpl"
     template: str = "4x6-203"

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from labels.layout import layout
 from labels.model import CHAR_EM, Label, LabelError, LabelSize, get_template, validate_lpn
+from labels.receipt import ReceiptLabel
 
 if TYPE_CHECKING:
     from PIL.ImageFont import FreeTypeFont, ImageFont as BitmapFont
@@ -71,7 +72,7 @@ def _fitted_size(text: str, h: int, w: int) -> int:
     return max(8, min(h, int(w / (CHAR_EM * max(1, len(text))))))
 
 
-def render_image(label: Label, template: LabelSize | str = "4x6-203") -> Image.Image:
+def render_image(label: Label | ReceiptLabel, template: LabelSize | str = "4x6-203") -> Image.Image:
     """The label as a 1-bit Pillow image, `template.width` x `template.height` pixels."""
     size = get_template(template)
     im = Image.new("1", (size.width, size.height), 1)
@@ -91,14 +92,14 @@ def render_image(label: Label, template: LabelSize | str = "4x6-203") -> Image.I
     return im
 
 
-def render_png(label: Label, template: LabelSize | str = "4x6-203") -> bytes:
+def render_png(label: Label | ReceiptLabel, template: LabelSize | str = "4x6-203") -> bytes:
     size = get_template(template)
     buf = io.BytesIO()
     render_image(label, size).save(buf, "PNG", dpi=(size.dpi, size.dpi), optimize=False)
     return buf.getvalue()
 
 
-def render_pdf(label: Label, template: LabelSize | str = "4x6-203") -> bytes:
+def render_pdf(label: Label | ReceiptLabel, template: LabelSize | str = "4x6-203") -> bytes:
     """One page of exactly the label's size (4 x 6 in is 288 x 432 pt), the image at the dpi."""
     size = get_template(template)
     return image_pdf([render_image(label, size)], size.dpi, title=label.lpn,

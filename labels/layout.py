@@ -9,9 +9,10 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from labels.model import Label, LabelSize, clip, get_template
+from labels.model import Label, LabelSize, Slot, clip, get_template
+from labels.receipt import ReceiptLabel, receipt_slots
 
-__all__ = ["Line", "layout", "wrap"]
+__all__ = ["Line", "layout", "receipt_layout", "wrap"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,10 @@ def wrap(text: str, chars: int, lines: int) -> list[str]:
     return parts
 
 
-def layout(label: Label, size: LabelSize | str) -> list[Line]:
+def layout(label: Label | ReceiptLabel, size: LabelSize | str) -> list[Line]:
     size = get_template(size)
+    if isinstance(label, ReceiptLabel):
+        return receipt_layout(label, size)
     s = size.slots
     out: list[Line] = []
 
@@ -68,4 +71,34 @@ def layout(label: Label, size: LabelSize | str) -> list[Line]:
                             desc.h, desc.w, part))
     text("rma", label.rma_id)
     text("station", f"{label.station_id}  {label.date:%Y-%m-%d %H:%M} UTC")
+    return out
+
+
+def receipt_layout(label: ReceiptLabel, size: LabelSize | str) -> list[Line]:
+    """The receipt label (labels/receipt.py) on `size`'s resolution: 4 x 2 in of it."""
+    size = get_template(size)
+    s: dict[str, Slot] = receipt_slots(size.dpi)
+    out: list[Line] = []
+
+    def text(name: str, value: str | None) -> None:
+        if value:
+            slot = s[name]
+            out.append(Line(name, "text", slot.x, slot.y, slot.h, slot.w, clip(value, slot.chars)))
+
+    lane = s["lane"]
+    out.append(Line("lane", "fit", lane.x, lane.y, lane.h, lane.w, label.title))
+    if label.sla_due is not None:
+        text("due", f"DUE {label.sla_due:%m-%d %H:%M} UTC")
+    if label.reprint:
+        text("reprint", f"REPRINT {label.reprint}")
+    rule = s["rule"]
+    out.append(Line("rule", "rule", rule.x, rule.y, rule.h, rule.w))
+    text("rma", f"{label.rma_id} / LINE {label.line_no}" if label.rma_id else f"LINE {label.line_no}")
+    text("category", label.category.replace("_", " ").upper())
+    bar = s["barcode"]
+    out.append(Line("barcode", "barcode", bar.x, bar.y, bar.h, 0, label.lpn))
+    text("lpn", label.lpn)
+    text("sku", label.sku and f"SKU {label.sku}")
+    text("description", label.description)
+    text("station", f"{label.station_id}  RECEIVED {label.date:%Y-%m-%d %H:%M} UTC")
     return out

@@ -1,7 +1,8 @@
 """The print queue: one `print_job` row per label, sent in the background.
 
-Enqueueing is part of the caller's transaction (a disposed unit and its label job commit
-together) and does no rendering, so it never slows a scan. `PrintQueue` runs in a thread: it
+Enqueueing is part of the caller's transaction (a received unit and its receipt label, a
+disposed unit and its disposition label, commit together) and does no rendering, so it never
+slows a scan: one row and its event. `PrintQueue` runs in a thread: it
 renders a job for the printer's format on its first attempt (and keeps the bytes, so retries send
 the same label), sends it, and marks it sent with a `label_printed` event. While the printer is
 unreachable jobs wait, retried with a capped exponential backoff; they all print when it returns,
@@ -26,7 +27,10 @@ from dockstation.store import Store
 from dockstation.types import utcnow
 from labels.model import Label, LabelError
 from labels.printers import Printer, PrinterError, dir_url, open_printer
+from labels.receipt import ReceiptLabel, receipt_template
 from labels.render import render
+
+LABELS = ("disposition", "receipt")
 
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 30.0
@@ -48,30 +52,57 @@ def label_for(unit: Unit, reprint: int = 0) -> Label:
     )
 
 
+def receipt_label_for(unit: Unit, reprint: int = 0) -> ReceiptLabel:
+    """The unit's receipt label (LPN, RMA and line, lane, SLA due, category), from its receipt."""
+    return ReceiptLabel(
+        lpn=unit.lpn, rma_id=unit.rma_id, line_no=unit.line_no, lane=unit.lane, category=unit.category,
+        station_id=unit.station_id, date=unit.received_at, sla_due=unit.sla_due_at, sku=unit.sku,
+        description=unit.description, reprint=reprint,
+    )
+
+
 def enqueue_label(session: Session, unit: Unit, *, operator: str | None = None,
-                  kind: str = "label", reprint: int = 0) -> PrintJob:
-    """Queue the unit's label in the caller's transaction (with its `label_queued` event)."""
-    job = PrintJob(lpn=unit.lpn, kind=kind, reprint=reprint, fmt="", template="", data=b"",
-                   created_at=utcnow(), next_attempt_at=utcnow())
+                  kind: str = "label", reprint: int = 0, label: str = "disposition") -> PrintJob:
+    """Queue one of the unit's labels (`label`: disposition or receipt) in the caller's
+    transaction, with its `label_queued` event. Nothing is rendered here (the print worker does)."""
+    if label not in LABELS:
+        raise LabelError(f"unknown label {label!r}: expected one of {', '.join(LABELS)}")
+    now = utcnow()
+    job = PrintJob(lpn=unit.lpn, kind=kind, label=label, reprint=reprint, fmt="", template="", data=b"",
+                   created_at=now, next_attempt_at=now)
     session.add(job)
     session.flush()
     events.record(session, unit.station_id, "label_queued", operator=operator, lpn=unit.lpn,
-                  payload={"job_id": job.id, "reprint": reprint, "kind": kind})
+                  payload={"job_id": job.id, "reprint": reprint, "kind": kind, "label": label})
     return job
 
 
+def latest_label(session: Session, unit: Unit) -> str:
+    """Which label a reprint prints: the one the unit's last job printed (a receipt label until
+    it is disposed), else the disposition label if it has one; LabelError if it has none."""
+    last = session.exec(select(PrintJob.label).where(PrintJob.lpn == unit.lpn, PrintJob.kind != "test")
+                        .order_by(PrintJob.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+    if last in LABELS:
+        return last
+    if unit.disposition:
+        return "disposition"
+    raise LabelError(f"{unit.lpn} has no label yet: it gets one when it is disposed")
+
+
 def reprint(store: Store, station_id: str, operator: str, lpn: str) -> PrintJob:
-    """Reprint a unit's label: the same LPN, never a new one; counted and audited."""
+    """Reprint a unit's latest label: the same LPN, never a new one; counted and audited."""
     with store.write() as session:
         unit = session.get(Unit, lpn)
         if unit is None:
             raise LabelError(f"unknown LPN {lpn}")
-        label_for(unit)  # refuses a unit with no disposition before anything is written
+        which = latest_label(session, unit)  # refuses a unit with no label before anything is written
+        if which == "disposition":
+            label_for(unit)
         unit.reprints += 1
         session.add(unit)
-        job = enqueue_label(session, unit, operator=operator, kind="reprint", reprint=unit.reprints)
+        job = enqueue_label(session, unit, operator=operator, kind="reprint", reprint=unit.reprints, label=which)
         events.record(session, station_id, "label_reprinted", operator=operator, lpn=lpn,
-                      payload={"job_id": job.id, "reprint": unit.reprints})
+                      payload={"job_id": job.id, "reprint": unit.reprints, "label": which})
     return job
 
 
@@ -106,11 +137,13 @@ def backoff(attempts: int) -> float:
 
 
 class PrintQueue:
-    def __init__(self, store: Store, station_id: str, printer_url: str, template: str = "4x6-203") -> None:
+    def __init__(self, store: Store, station_id: str, printer_url: str, template: str = "4x6-203",
+                 receipt: str | None = None) -> None:
         self.store = store
         self.station_id = station_id
         self.printer: Printer = open_printer(printer_url)
         self.template = template
+        self.receipt_template = receipt_template(template, receipt)
         self._outage = 0  # consecutive unreachable attempts: the backoff is the printer's, not a job's
         self._hold_until: datetime | None = None
         self._last_error: str | None = None
@@ -126,14 +159,17 @@ class PrintQueue:
     def _payload(self, job: PrintJob) -> bytes:
         if job.data and job.fmt == self.printer.wants:
             return job.data
+        receipt = job.label == "receipt"
+        template = self.receipt_template if receipt else self.template
         with self.store.read() as s:
             unit = s.get(Unit, job.lpn)
             assert unit is not None  # foreign key
-            data = render(label_for(unit, job.reprint), self.printer.wants, self.template)
+            label = receipt_label_for(unit, job.reprint) if receipt else label_for(unit, job.reprint)
+            data = render(label, self.printer.wants, template)
         with self.store.write() as s:
             row = s.get(PrintJob, job.id)
             assert row is not None
-            row.data, row.fmt, row.template = data, self.printer.wants, self.template
+            row.data, row.fmt, row.template = data, self.printer.wants, template
         return data
 
     def pump(self, now: datetime | None = None) -> QueueStatus:

@@ -19,6 +19,7 @@ import re
 
 from labels.layout import layout
 from labels.model import Label, LabelError, LabelSize, get_template, validate_lpn
+from labels.receipt import ReceiptLabel
 
 __all__ = ["escape_field", "render_zpl", "unescape_field"]
 
@@ -49,7 +50,7 @@ def _text(x: int, y: int, h: int, w: int, data: str, font_w: int | None = None) 
         x, y, h, font_w or h, w, h + h // 3, escape_field(data))
 
 
-def render_zpl(label: Label, template: LabelSize | str = "4x6-203") -> bytes:
+def render_zpl(label: Label | ReceiptLabel, template: LabelSize | str = "4x6-203") -> bytes:
     """One label as one ZPL format (`^XA ... ^XZ`), UTF-8, every field hex-escaped."""
     size = get_template(template)
     out = [b"^XA", b"^CI28", b"^PW%d" % size.width, b"^LL%d" % size.height, b"^LH0,0"]

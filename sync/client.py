@@ -39,7 +39,7 @@ log = logging.getLogger("dockstation.sync")
 
 Progress = Callable[[str, int, int | None], None]  # (phase, done, total or None)
 Status = Callable[[str, str], None]  # (text, level: ok | warn | error | off)
-EXIT = {"ok": 0, "error": 1, "partial": 2, "refused": 3, "config_refused": 4}
+EXIT = {"ok": 0, "error": 1, "partial": 2, "refused": 3, "config_refused": 4, "conflict": 5}
 REFUSED_RETRY_S = 600.0  # after a 401/403: retry when the token changes, or every 10 minutes
 SKEW_WARN_S = 120.0
 
@@ -49,7 +49,16 @@ class Offline(Exception):
 
 
 class Refused(Exception):
-    """401/403: the token is wrong for this station; retrying will not help."""
+    """401/403: the token is wrong for this station, or HQ refuses what it sends; retrying will not help."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+
+    def explain(self) -> str:
+        if self.status == 401:
+            return f"refused by HQ: token rejected ({self})"
+        return f"refused by HQ ({self})"
 
 
 class Rejected(Exception):
@@ -58,12 +67,12 @@ class Rejected(Exception):
 
 @dataclass
 class SyncReport:
-    outcome: str = "ok"  # ok | partial | refused | config_refused | error
+    outcome: str = "ok"  # ok | partial | refused | config_refused | conflict | error
     message: str = ""
     pushed: int = 0  # events HQ newly acknowledged in this run
     acked_seq: int = 0
     pending: int = 0
-    conflicts: list[int] = field(default_factory=list)
+    conflicts: list[int] = field(default_factory=list)  # this station's open conflicts at HQ (HQ's last word)
     rmas_changed: int = 0
     lines_changed: int = 0
     pages: int = 0
@@ -106,12 +115,32 @@ def _detail(resp: httpx.Response) -> str:
 
 def _check(resp: httpx.Response) -> httpx.Response:
     if resp.status_code in (401, 403):
-        raise Refused(f"{resp.status_code}: {_detail(resp)}")
-    if resp.status_code >= 500:
+        raise Refused(resp.status_code, _detail(resp))
+    if resp.status_code >= 500 or resp.status_code == 408:  # 408: the link too slow this time
         raise Offline(f"HQ answered {resp.status_code}: {_detail(resp)}")
     if resp.status_code >= 400:
         raise Rejected(f"HQ answered {resp.status_code}: {_detail(resp)}")
     return resp
+
+
+def _runs(seqs: list[int]) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7' (the first ten runs)."""
+    runs: list[list[int]] = []
+    for q in sorted(seqs):
+        if runs and q == runs[-1][1] + 1:
+            runs[-1][1] = q
+        else:
+            runs.append([q, q])
+    text = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in runs[:10])
+    return text + (", …" if len(runs) > 10 else "")
+
+
+def conflict_message(station_id: str, seqs: list[int]) -> str:
+    """What the bench says while HQ holds other content than this bench for some of its events."""
+    many = f"{len(seqs)}+" if len(seqs) >= 1000 else str(len(seqs))
+    return (f"CONFLICT at HQ: {many} event(s) of {station_id} (seqs {_runs(seqs)}) differ from what HQ holds; "
+            "HQ keeps its own copy until head office resolves it (dockstation hq conflicts). Nothing is lost "
+            "on this bench. Call head office: someone else may have pushed with this station's token")
 
 
 class SyncClient:
@@ -184,11 +213,14 @@ class SyncClient:
             except Offline as exc:
                 report.outcome, report.message = "partial", str(exc)
             except Refused as exc:
-                report.outcome, report.message = "refused", f"refused by HQ: token rejected ({exc})"
+                report.outcome, report.message = "refused", exc.explain()
             except (Rejected, st.PageError, ProtocolError) as exc:
                 report.outcome, report.message = "error", str(exc)
             if report.outcome == "ok" and report.config_error:
                 report.outcome, report.message = "config_refused", f"HQ config refused: {report.config_error}"
+            if report.outcome in ("ok", "config_refused") and report.conflicts:
+                report.outcome, report.message = "conflict", conflict_message(self.station_id, report.conflicts) + (
+                    f"; also: {report.message}" if report.outcome == "config_refused" else "")
         report.acked_seq = int(st.kv_get(self.store, st.ACKED, "0") or 0)
         report.pending = st.pending_count(self.store, self.station_id, report.acked_seq)
         if report.outcome == "ok":
@@ -209,11 +241,13 @@ class SyncClient:
         resp = self._call("POST", "/events", content=body.encode(), headers={"Content-Type": "application/json"})
         ack = EventAck.model_validate_json(resp.content)
         self._note_clock(report, sent_at, ack.server_time)
-        report.conflicts += ack.conflicts
+        report.conflicts = list(ack.conflicts)  # all of them, open at HQ now
         top = st.max_seq(self.store, self.station_id)
         if ack.acked_seq > top:
             raise Rejected(f"HQ holds events of {self.station_id} up to seq {ack.acked_seq} but this bench only "
-                           f"up to {top}: was its database replaced? Register it as a new station at HQ")
+                           f"up to {top}: was its database replaced? Register it as a new station at HQ. Or someone "
+                           f"pushed with this station's token: head office drops what it never sent "
+                           f"(dockstation hq drop-events {self.station_id} --after {top})")
         st.kv_put(self.store, sync__acked_seq=str(ack.acked_seq))  # HQ's word, even if lower
         return ack
 
@@ -249,7 +283,7 @@ class SyncClient:
         final = int(st.kv_get(self.store, st.ACKED, "0") or 0)
         report.pushed += max(0, final - start_acked)
         if report.conflicts:
-            log.warning("HQ holds different content for seqs %s", report.conflicts[:20])
+            log.error("%s", conflict_message(self.station_id, report.conflicts))
 
     def _note_clock(self, report: SyncReport, sent_at: datetime, server_time: datetime) -> None:
         midpoint = sent_at + (utcnow() - sent_at) / 2

@@ -5,7 +5,10 @@
 - offline (HQ down, connection cut, 5xx): retry with jittered exponential backoff up to 5 min,
   "HQ offline · N pending (retry in 8s)";
 - refused (401/403): no retry storm. The header says so; the loop tries again only when
-  station.toml's [hq] token or url changes, or after 10 minutes.
+  station.toml's [hq] token or url changes, or after 10 minutes;
+- conflict (HQ holds other content for some of this station's events, docs/sync.md "Conflicts"):
+  the header says so in red on every sync, "HQ CONFLICT: 10 events differ — call head office",
+  until head office resolves it; syncing goes on as usual meanwhile.
 """
 
 from __future__ import annotations
@@ -96,13 +99,20 @@ def run_loop(client: SyncClient, stop: threading.Event, status: Status) -> None:
         message = clean(report.message, limit=120)
         if report.outcome == "refused":
             log.error("%s", report.message)
-            refused = (key, time.monotonic(), f"{message} — check [hq] token in station.toml")
+            hint = "[hq] token" if message.startswith("refused by HQ: token") else "station_id and [hq] token"
+            refused = (key, time.monotonic(), f"{message} — check {hint} in station.toml")
             continue
         if report.outcome == "partial":
             delay = backoff.next()
             log.info("HQ offline (%s); retry in %.0fs", report.message, delay)
             _idle(client, stop, delay, status,
                   lambda n, left: (f"HQ offline · {n} pending (retry in {left:.0f}s)", "warn"))
+        elif report.outcome == "conflict":
+            backoff.reset()
+            log.error("%s", report.message)
+            count = f"{len(report.conflicts)}+" if len(report.conflicts) >= 1000 else str(len(report.conflicts))
+            _idle(client, stop, float(hq.interval_seconds), status,
+                  lambda n, _: (f"HQ CONFLICT: {count} event(s) differ at HQ — call head office · {n} pending", "error"))
         elif report.outcome == "error":
             delay = max(60.0, backoff.next())
             log.error("sync error: %s", report.message)

@@ -15,18 +15,25 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator,
-                      model_validator)
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 PROTOCOL = 1
 SUPPORTED = frozenset({1})
 PROTOCOL_HEADER = "X-Dockstation-Protocol"
 API = "/api/v1"
 MAX_BATCH = 5000  # events per POST; the client sends 2,000 (fixed costs per request amortised)
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)", re.ASCII)
+# An event's `at`: RFC 3339 (what OpenAPI's date-time means), seconds and offset required, in years
+# 0002-9998 so that any offset converts to UTC (9999-12-31T23:00-05:00 is past the last datetime),
+# offsets within ±15:59 as PostgreSQL takes them (real ones span -12:00 to +14:00). OpenAPI
+# carries the same pattern, so the schema says exactly what HQ takes.
+_YEAR = "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])"
+AT_PATTERN = (rf"^{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+              r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])$")
+_AT = re.compile(AT_PATTERN, re.ASCII)
 MAX_PAGE = 50_000  # RMAs per manifest page
+MAX_CHANGE_DIGITS = 18  # a cursor's change_id: < 10**18, well inside both databases' 64-bit integers
 
 # Column order of a manifest page's rows. A page is two flat arrays of arrays, not objects: a
 # bench takes 1M RMAs as rows it can hand to SQLite as they are, with no Python per row.
@@ -40,6 +47,17 @@ LOCAL_ONLY = frozenset({"station.toml", "operators.toml"})
 
 class ProtocolError(ValueError):
     pass
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema's integer includes 3.0: take a whole float as its int, nothing else (no bool, no text)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as OpenAPI means it: 7 or 7.0, never "7" or true.
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
 
 
 def check_protocol(version: int | str | None) -> int:
@@ -61,7 +79,8 @@ def check_protocol(version: int | str | None) -> int:
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    protocol: int = PROTOCOL
+    # Strict, and the schema names the versions: what OpenAPI says is exactly what HQ takes.
+    protocol: WholeNumber = Field(default=PROTOCOL, json_schema_extra={"enum": sorted(SUPPORTED)})
 
     @field_validator("protocol")
     @classmethod
@@ -80,9 +99,9 @@ class EventIn(BaseModel):
     what HQ stores (PostgreSQL reads the same JSON) is exactly what the bench sent."""
 
     model_config = ConfigDict(extra="forbid")
-    seq: StrictInt = Field(ge=1, le=2**62)
+    seq: WholeNumber = Field(ge=1, le=2**62)
     kind: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    at: AwareDatetime  # ISO 8601 text with an offset (checked below); the bench's claim
+    at: AwareDatetime = Field(json_schema_extra={"pattern": AT_PATTERN})  # RFC 3339 text; the bench's claim
     operator: StrictStr | None = Field(default=None, max_length=64)
     lpn: StrictStr | None = Field(default=None, max_length=64)
     rma_id: StrictStr | None = Field(default=None, max_length=128)
@@ -93,26 +112,23 @@ class EventIn(BaseModel):
     @classmethod
     def _iso_text(cls, value: Any) -> Any:
         # pydantic alone would also take a number of seconds ("1700000000"); PostgreSQL, which
-        # reads the same body, would not. Only ISO 8601 text passes, so both read the same time.
+        # reads the same body, would not. Only RFC 3339 text passes, so both read the same time.
         if isinstance(value, datetime):  # built in Python (the client), not parsed
             return value
-        if not isinstance(value, str) or not _ISO.fullmatch(value):
-            raise ValueError("`at` must be ISO 8601 text with an offset, e.g. 2026-11-30T04:00:00+00:00")
+        if not isinstance(value, str) or not _AT.fullmatch(value):
+            raise ValueError("`at` must be RFC 3339 text with seconds and an offset (within ±15:59), in years "
+                             "0002-9998, e.g. 2026-11-30T04:00:00+00:00")
         return value
 
 
 class EventBatch(_Body):
-    """`POST /api/v1/events`. The station is the token's; `station_id` here is only checked."""
+    """`POST /api/v1/events`. The station is the token's; `station_id` here is only checked.
 
-    station_id: str = Field(pattern=r"^[A-Z0-9]{1,8}$")
+    A seq repeated within one batch is taken like a seq sent again in a later batch: the first is
+    stored, a repeat with the same content is a duplicate, one with other content a conflict."""
+
+    station_id: StrictStr = Field(pattern=r"^[A-Z0-9]{1,8}$")
     events: list[EventIn] = Field(default_factory=list, max_length=MAX_BATCH)
-
-    @model_validator(mode="after")
-    def _unique_seqs(self) -> EventBatch:
-        seqs = [e.seq for e in self.events]
-        if len(set(seqs)) != len(seqs):
-            raise ValueError("events repeat a seq within one batch")
-        return self
 
 
 class EventAck(_Body):
@@ -120,7 +136,9 @@ class EventAck(_Body):
     acked_seq: int  # highest seq stored without gaps (from 1) for this station
     stored: int  # events of this batch newly stored
     duplicates: int  # events HQ already held (a retry), identical
-    conflicts: list[int] = Field(default_factory=list)  # seqs HQ holds with different content
+    # Seqs of this station HQ holds with other content than was sent, open until head office
+    # resolves them: this batch's and earlier ones' (at most 1,000), in every answer.
+    conflicts: list[int] = Field(default_factory=list)
     server_time: datetime  # so a bench can tell its clock is off
 
 
@@ -148,13 +166,33 @@ def encode_cursor(change_id: int) -> str:
     return base64.urlsafe_b64encode(f"c1:{change_id}".encode()).decode().rstrip("=")
 
 
+def _cursor_pattern() -> str:
+    """Exactly the cursors `encode_cursor` makes: base64url (unpadded) of `c1:` and 1-18 digits.
+
+    `c1:` is three bytes, so it is always `YzE6`; then each three digits are four characters, a
+    last two digits three, a last one two. An ASCII digit is 0x30-0x39, which leaves few letters
+    in each place (worked out bit by bit: 0011dddd 0011dddd 0011dddd in 6-bit groups)."""
+    lead = "(?:[MN][DTjz]|O[DT])"  # the first digit's bits (8 and 9 only with D or T)
+    three = f"{lead}[AEIMQUYcgk][wxyz0-5]"
+    two = f"{lead}[AEIMQUYcgk]"
+    one = "(?:[MN][AQgw]|O[AQ])"
+    return f"^(?:YzE6(?:{three}){{0,5}}(?:{three}|{two}|{one}))?$"
+
+
+CURSOR_PATTERN = _cursor_pattern()
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def decode_cursor(cursor: str | None) -> int:
+    """The change id in a cursor; ProtocolError for anything CURSOR_PATTERN does not match."""
     if not cursor:
         return 0
     try:
+        if not _CURSOR.fullmatch(cursor):
+            raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         tag, _, number = raw.partition(":")
-        if tag != "c1" or not number.isdigit():
+        if tag != "c1" or not number.isascii() or not number.isdigit() or len(number) > MAX_CHANGE_DIGITS:
             raise ValueError
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):

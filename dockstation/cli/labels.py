@@ -43,15 +43,16 @@ def labels_group() -> None:
 @click.option("--template", type=LazyChoice(_templates), default=None,
               help="Label size (default: [printer] template in station.toml).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--receipt", is_flag=True, help="The receipt (LPN) label instead of the disposition label.")
 @pass_ctx
 @config_errors
-def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: Path) -> None:
-    """Render the label of unit LPN from this bench's store."""
+def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: Path, receipt: bool) -> None:
+    """Render the label of unit LPN from this bench's store (--receipt: its receipt label)."""
     from dockstation.config import load_bench_config
     from dockstation.models import Unit
     from dockstation.store import Store
     from labels import LabelError, render
-    from labels.queue import label_for
+    from labels.queue import label_for, receipt_label_for
 
     cfg = load_bench_config(ctx.home)
     store = Store.in_home(ctx.home)
@@ -60,7 +61,14 @@ def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: P
     if unit is None:
         fail(f"no unit {lpn!r} in {store.path}")
     try:
-        data = render(label_for(unit, unit.reprints), fmt, template or cfg.station.printer.template)
+        if receipt:
+            from labels.receipt import receipt_template
+
+            printer = cfg.station.printer
+            data = render(receipt_label_for(unit, unit.reprints), fmt,
+                          template or receipt_template(printer.template, printer.receipt_template))
+        else:
+            data = render(label_for(unit, unit.reprints), fmt, template or cfg.station.printer.template)
     except LabelError as exc:
         fail(str(exc))
     output.write_bytes(data)

@@ -2,7 +2,9 @@
 
 Exit code says what happened: 0 everything pushed and pulled; 2 partly (HQ unreachable or the
 connection lost mid-way: events still pending, run again); 3 refused by HQ (401/403: token);
-4 the configuration HQ sent was refused (the last good one stays); 1 anything else.
+4 the configuration HQ sent was refused (the last good one stays); 5 HQ holds other content for
+some of this station's events (a conflict: every run says so until head office resolves it,
+docs/sync.md); 1 anything else.
 """
 
 from __future__ import annotations
@@ -70,8 +72,6 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
     click.echo(f"pushed {report.pushed} events (acked up to seq {report.acked_seq}, {report.pending} pending) · "
                f"{report.rmas_changed} RMAs / {report.lines_changed} lines changed in {report.pages} page(s) · "
                f"config {report.config_version[:12] or '-'}{' (updated)' if report.config_updated else ''}")
-    if report.conflicts:
-        click.echo(f"warning: HQ holds different content for event seqs {report.conflicts[:20]}", err=True)
     if report.exit_code:
         fail(report.message, code=report.exit_code)
 

@@ -82,11 +82,10 @@ def parse_week(week: str) -> tuple[datetime, datetime]:
     if not m:
         raise ValueError(f"week must look like 2026-W07, not {week!r}")
     try:
-        start = datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-    except ValueError as exc:
+        start = datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1).replace(tzinfo=UTC)
+        return start, start + timedelta(days=7)
+    except (ValueError, OverflowError) as exc:  # 9999-W52: its end is past the last datetime
         raise ValueError(f"no such ISO week: {week} ({exc})") from exc
-    start = start.replace(tzinfo=UTC)
-    return start, start + timedelta(days=7)
 
 
 def week_of(at: datetime) -> str:

@@ -2,8 +2,9 @@
 
 `propose` only reads. `dispose` is one write transaction: the unit's disposition, a `Decision`
 row, the `unit_disposed` (and, on the first decision, `refund_recommended`) events and the label
-print job commit together or not at all. A refused approval writes nothing but its
-`approval_refused` audit event.
+print job commit together or not at all (`carry_out`, shared with the approval queue,
+policy/awaiting.py, whose open request of the unit it closes). A refused approval writes nothing
+but its `approval_refused` audit event.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 
 from dockstation import events
 from dockstation.config import Operator
-from dockstation.models import Decision, Inspection, Rma, RmaLine, Unit
+from dockstation.models import ApprovalRequest, Decision, Inspection, Rma, RmaLine, Unit
 from dockstation.policy.approvals import ApprovalRefused, approval_needs, lead_for
 from dockstation.policy.config import PATHS, PolicyConfig
 from dockstation.policy.decide import (
@@ -64,6 +65,7 @@ class Proposal:
     options: tuple[PathOption, ...]  # every path, for an override
     current_path: str | None = None  # a redisposition: the path the unit has now
     currency: str = "USD"
+    waiting: ApprovalRequest | None = None  # awaiting a lead: the open request (path, who, since)
 
     @property
     def needs_approval(self) -> bool:
@@ -73,7 +75,9 @@ class Proposal:
         return next(o for o in self.options if o.path == path)
 
 
-Status = Literal["disposed", "quarantined", "needs_approval", "refused"]
+# needs_approval: nothing written, a lead must approve; awaiting_approval: parked in the lead's
+# queue (policy/awaiting.py); unchanged: nothing to do (a redisposition left as it was).
+Status = Literal["disposed", "quarantined", "needs_approval", "awaiting_approval", "refused", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime)
     )
 
 
-def _unit(session: Session, lpn: str) -> Unit:
+def disposable_unit(session: Session, lpn: str) -> Unit:
     unit = session.get(Unit, lpn)
     if unit is None:
         raise DispositionError(f"unknown unit {lpn}")
@@ -141,7 +145,7 @@ def _unit(session: Session, lpn: str) -> Unit:
 
 
 # -- propose -----------------------------------------------------------------------------------
-def _proposal(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Proposal:
+def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Proposal:
     facts = facts_for(session, policy, unit, now)
     decision = decide(policy, facts)
     redispo = unit.state in DONE_STATES
@@ -157,6 +161,7 @@ def _proposal(session: Session, policy: PolicyConfig, unit: Unit, now: datetime)
         refund=recommend_refund(policy, facts),
         approval=approval_needs(policy, facts, decision.path, decision.path, redisposition=redispo),
         options=options, current_path=unit.disposition if redispo else None, currency=unit.currency,
+        waiting=open_request(session, unit.lpn) if unit.state == "awaiting_approval" else None,
     )
 
 
@@ -164,11 +169,11 @@ def propose(store: Store, bench: Bench, lpn: str, *, policy: PolicyConfig,
             now: datetime | None = None) -> Proposal:
     """What the policy says for a graded (or already disposed) unit, and whether a lead is needed."""
     with store.read() as session:
-        return _proposal(session, policy, _unit(session, lpn), now or utcnow())
+        return proposal_of(session, policy, disposable_unit(session, lpn), now or utcnow())
 
 
 # -- approvals ---------------------------------------------------------------------------------
-def _refuse(session: Session, bench: Bench, operator: Operator | None, lpn: str, unit: Unit | None,
+def refuse(session: Session, bench: Bench, operator: Operator | None, lpn: str, unit: Unit | None,
             exc: ApprovalRefused, path: str | None) -> DisposeOutcome:
     events.record(session, bench.station_id, "approval_refused", operator=operator and operator.badge,
                   lpn=lpn, rma_id=unit.rma_id if unit else None,
@@ -183,7 +188,7 @@ def check_approver(store: Store, bench: Bench, operator: Operator | None, lpn: s
         return lead_for(bench.operators, policy, badge)
     except ApprovalRefused as exc:
         with store.write() as session:
-            return _refuse(session, bench, operator, lpn, session.get(Unit, lpn), exc, path)
+            return refuse(session, bench, operator, lpn, session.get(Unit, lpn), exc, path)
 
 
 # -- dispose -----------------------------------------------------------------------------------
@@ -203,9 +208,9 @@ def dispose(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy:
     if not operator.can("grader"):
         raise DispositionError(f"{operator.name} is a {operator.role}: a grader or a lead disposes")
     with store.write() as session:
-        unit = _unit(session, lpn)
+        unit = disposable_unit(session, lpn)
         at = now or utcnow()
-        prop = _proposal(session, policy, unit, at)
+        prop = proposal_of(session, policy, unit, at)
         d, facts = prop.decision, prop.facts
         chosen = path or d.path
         redispo = prop.kind == "redisposition"
@@ -216,54 +221,71 @@ def dispose(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy:
             try:
                 lead = lead_for(bench.operators, policy, approver, approval_reason or "")
             except ApprovalRefused as exc:
-                return _refuse(session, bench, operator, lpn, unit, exc, chosen)
+                return refuse(session, bench, operator, lpn, unit, exc, chosen)
         elif needs:
             return DisposeOutcome("needs_approval", "A lead must approve: " + "; ".join(needs), lpn,
                                   kind=kind, path=chosen, approval=needs)
-        if chosen == d.path:
-            rule_reason, dest, value = d.reason, d.destination, d.recovery_value
-        else:
-            label = policy.approval_reasons.get(approval_reason or "", approval_reason or "")
-            rule_reason = f"{kind} of {d.path} ({d.rule_id}): {label}"
-            dest = destination(policy, chosen, facts.category)
-            value = recovery_value(policy, chosen, facts.grade, facts.category, facts.unit_price)
-        approved_by = lead.badge if lead else None
-        reason_code = approval_reason if lead else None
+        return carry_out(session, bench, policy, operator, unit, prop, chosen, lead, approval_reason, at)
 
-        unit.state = "quarantined" if chosen == "quarantine" else "disposed"
-        unit.disposition, unit.rule_id, unit.policy_version = chosen, d.rule_id, d.policy_version
-        unit.destination, unit.recovery_value = dest, value
-        unit.disposed_at = unit.updated_at = at
-        if not redispo:  # the refund follows the unit's condition, not its path: recommended once
-            unit.refund, unit.refund_amount = prop.refund.refund, prop.refund.amount
-        session.add(unit)
-        session.add(Decision(
-            lpn=lpn, kind=kind, path=chosen, rule_id=d.rule_id, reason=rule_reason,
-            policy_version=d.policy_version, destination=dest, recovery_value=value, decided_at=at,
-            decided_by=operator.badge, approved_by=approved_by, approval_reason=reason_code,
-        ))
-        events.record(session, bench.station_id, "unit_disposed", operator=operator.badge, lpn=lpn,
-                      rma_id=unit.rma_id, at=at, payload={
-                          "kind": kind, "path": chosen, "rule_id": d.rule_id, "reason": rule_reason,
-                          "policy_version": d.policy_version, "destination": dest,
-                          "recovery_value": value, "category": unit.category, "grade": facts.grade,
-                          "unit_price": facts.unit_price, "flags": sorted(facts.flags),
-                          "approved_by": approved_by, "approval_reason": reason_code,
-                          "policy_path": d.path, "previous_path": prop.current_path,
-                      })
-        if chosen == "quarantine":  # the unit's state for HQ (events.md): held, not yet gone
-            events.record(session, bench.station_id, "unit_quarantined", operator=operator.badge,
-                          lpn=lpn, rma_id=unit.rma_id, at=at,
-                          payload={"reason": rule_reason, "rule_id": d.rule_id})
-        if not redispo:
-            r = prop.refund
-            events.record(session, bench.station_id, "refund_recommended", operator=operator.badge,
-                          lpn=lpn, rma_id=unit.rma_id, at=at,
-                          payload={"refund": r.refund, "amount": r.amount, "reason": r.reason,
-                                   "rules": list(r.rule_ids), "unit_price": facts.unit_price,
-                                   "currency": unit.currency})
-        session.flush()
-        job_id = queue_label(session, unit, operator)
+
+def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Operator, unit: Unit,
+              prop: Proposal, chosen: str, lead: Operator | None, approval_reason: str | None,
+              at: datetime, *, decided_by: str | None = None) -> DisposeOutcome:
+    """Give `unit` the path `chosen` in the caller's write transaction (the approval, if one is
+    needed, already checked): the unit, a `Decision`, the events and the label job commit
+    together, and an open approval request of the unit is closed with them."""
+    d, facts, lpn = prop.decision, prop.facts, unit.lpn
+    redispo = prop.kind == "redisposition"
+    kind = "redisposition" if redispo else ("policy" if chosen == d.path else "override")
+    needs = approval_needs(policy, facts, d.path, chosen, redisposition=redispo)
+    if chosen == d.path:
+        rule_reason, dest, value = d.reason, d.destination, d.recovery_value
+    else:
+        label = policy.approval_reasons.get(approval_reason or "", approval_reason or "")
+        rule_reason = f"{kind} of {d.path} ({d.rule_id}): {label}"
+        dest = destination(policy, chosen, facts.category)
+        value = recovery_value(policy, chosen, facts.grade, facts.category, facts.unit_price)
+    approved_by = lead.badge if lead else None
+    reason_code = approval_reason if lead else None
+    request = close_request(session, lpn, chosen, lead, operator, at)
+
+    unit.state = "quarantined" if chosen == "quarantine" else "disposed"
+    unit.disposition, unit.rule_id, unit.policy_version = chosen, d.rule_id, d.policy_version
+    unit.destination, unit.recovery_value = dest, value
+    unit.disposed_at = unit.updated_at = at
+    if not redispo:  # the refund follows the unit's condition, not its path: recommended once
+        unit.refund, unit.refund_amount = prop.refund.refund, prop.refund.amount
+    session.add(unit)
+    session.add(Decision(
+        lpn=lpn, kind=kind, path=chosen, rule_id=d.rule_id, reason=rule_reason,
+        policy_version=d.policy_version, destination=dest, recovery_value=value, decided_at=at,
+        decided_by=decided_by or operator.badge, approved_by=approved_by, approval_reason=reason_code,
+    ))
+    payload: dict[str, Any] = {
+        "kind": kind, "path": chosen, "rule_id": d.rule_id, "reason": rule_reason,
+        "policy_version": d.policy_version, "destination": dest,
+        "recovery_value": value, "category": unit.category, "grade": facts.grade,
+        "unit_price": facts.unit_price, "flags": sorted(facts.flags),
+        "approved_by": approved_by, "approval_reason": reason_code,
+        "policy_path": d.path, "previous_path": prop.current_path,
+    }
+    if request is not None:  # it waited in the lead's queue: which request, who asked
+        payload.update(request_id=request.id, requested_by=request.requested_by)
+    events.record(session, bench.station_id, "unit_disposed", operator=operator.badge, lpn=lpn,
+                  rma_id=unit.rma_id, at=at, payload=payload)
+    if chosen == "quarantine":  # the unit's state for HQ (events.md): held, not yet gone
+        events.record(session, bench.station_id, "unit_quarantined", operator=operator.badge,
+                      lpn=lpn, rma_id=unit.rma_id, at=at,
+                      payload={"reason": rule_reason, "rule_id": d.rule_id})
+    if not redispo:
+        r = prop.refund
+        events.record(session, bench.station_id, "refund_recommended", operator=operator.badge,
+                      lpn=lpn, rma_id=unit.rma_id, at=at,
+                      payload={"refund": r.refund, "amount": r.amount, "reason": r.reason,
+                               "rules": list(r.rule_ids), "unit_price": facts.unit_price,
+                               "currency": unit.currency})
+    session.flush()
+    job_id = queue_label(session, unit, operator)
     verb = "Quarantined" if chosen == "quarantine" else "Disposed"
     return DisposeOutcome(
         "quarantined" if chosen == "quarantine" else "disposed",
@@ -272,6 +294,24 @@ def dispose(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy:
         policy_version=d.policy_version, approval=needs, approved_by=approved_by,
         approval_reason=reason_code, refund=None if redispo else prop.refund, label_job_id=job_id,
     )
+
+
+def open_request(session: Session, lpn: str) -> ApprovalRequest | None:
+    """The unit's open approval request (at most one is open at a time)."""
+    return session.exec(select(ApprovalRequest).where(ApprovalRequest.lpn == lpn, ApprovalRequest.state == "open")
+                        .order_by(ApprovalRequest.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+
+
+def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None, operator: Operator,
+                  at: datetime) -> ApprovalRequest | None:
+    """A disposition ends the unit's wait in the lead's queue: the request is `approved` (a lead,
+    the path asked for), `changed` (a lead, another path) or `withdrawn` (disposed without one)."""
+    request = open_request(session, lpn)
+    if request is not None:
+        request.state = "withdrawn" if lead is None else "approved" if chosen == request.path else "changed"
+        request.resolved_at, request.resolved_by = at, (lead or operator).badge
+        session.add(request)
+    return request
 
 
 # The one place a disposition queues its label (labels/queue.py), inside the dispose transaction:

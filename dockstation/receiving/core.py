@@ -48,6 +48,7 @@ class Bench:
     operators: OperatorsConfig
     grace_days: int = 0
     triage: Triage = default_triage
+    receipt_label: bool = False  # queue the LPN label at receipt (station.toml [printer] receipt_label)
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,8 @@ def line_for_gtin(lines: tuple[LineChoice, ...], gtin: str) -> LineChoice | None
 
 def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: RmaLine, *, code: str,
                source: str, extra: dict[str, object] | None = None, now: datetime | None = None) -> UnitView:
-    """Create one unit for `line` in the caller's transaction: LPN, lane, state rows and event.
+    """Create one unit for `line` in the caller's transaction: LPN, lane, state rows and event,
+    and its receipt label's print job when the bench prints one (`Bench.receipt_label`).
 
     The one place a unit is born (a clerk's scan, or a lead matching an exception by hand)."""
     now = now or utcnow()
@@ -268,6 +270,10 @@ def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: Rm
                  "risk_flags": list(lane.flags), "unit_price": line.unit_price,
                  "currency": line.currency, "code": code, "source": source, **(extra or {})},
     )
+    if bench.receipt_label:  # the unit's own barcode from the start; rendered by the print worker
+        from labels.queue import enqueue_label  # here: the receiving core needs no label code otherwise
+
+        enqueue_label(session, unit, operator=operator, label="receipt")
     session.flush()
     return UnitView.of(unit, line.reason_code)
 

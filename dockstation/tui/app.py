@@ -39,6 +39,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.timer import Timer
 
 from dockstation.config import BenchConfig, ConfigError, Operator, load_bench_config, operators_problem
@@ -46,6 +47,8 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
+from dockstation.tui.feedback import FeedbackMixin
+from dockstation.tui.grading import GradingMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
@@ -74,13 +77,18 @@ def utcnow() -> datetime:  # dockstation.types.utcnow, without importing SQLAlch
     return datetime.now(UTC)
 
 
-class BenchApp(ServicesMixin, App[None]):
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
+    # Screens get -wide (120 columns and up) and -tall (40 rows and up): big text grows there
+    # (app.tcss; widgets/bigtext.py picks the largest font that fits).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     # F-keys: no wedge scanner sends these, so they never clash with a code. ctrl+q only asks
     # (tui/quit.py): a scanner can send DC1, and no burst can answer the question.
     BINDINGS = [
+        Binding("f1", "help", "Help", id="bench.help"),
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
         Binding("f3", "lead_view", "Lead", id="bench.lead"),
         Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
@@ -108,7 +116,8 @@ class BenchApp(ServicesMixin, App[None]):
         self.startup_error: str | None = None  # why the app ended at start, if it did
         self._core_ready = asyncio.Event()
         self.clock = clock
-        self.sound = Sounder(self.bell, self.set_timer, enabled=st.sound)
+        # The bell until mounted (headless or not is known then): on_mount picks audio if it can.
+        self.sound = Sounder(lambda: self.bell(), self.set_timer, enabled=st.sound != "off")
         self.wedge = WedgeDetector(st.wedge)
         self.wedge_enabled = True
         self.scans_done = 0
@@ -131,6 +140,8 @@ class BenchApp(ServicesMixin, App[None]):
         else:
             self._triage = triage
         self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
+        self.in_hand: str | None = None  # the unit a grader just received (grading.py)
+        self._load_station_keymap()  # station.toml [keys]: refused at start if bad
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's Linux driver, with input that no byte can kill (tui/driver.py)."""
@@ -153,11 +164,23 @@ class BenchApp(ServicesMixin, App[None]):
         return (self.home / "DEMO").exists() and self.config.operators.by_badge("1001") is not None
 
     async def go_to_receive(self) -> ReceiveScreen:
+        await self.settle_screens()
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         return self.receive_screen
 
+    async def settle_screens(self) -> None:
+        """Moving on never leaves work half-done: before the app leaves its screens (a scan for
+        another unit or parcel, a sign-out, another badge, quitting), each screen with a `settle`
+        method finishes or parks what it shows (the disposition screen: docs/tui.md)."""
+        for screen in reversed(self.screen_stack):
+            settle = getattr(screen, "settle", None)
+            if callable(settle):
+                await settle()
+
     def on_mount(self) -> None:
+        self._apply_station_keymap()
+        self._choose_sound()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
         if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
             log.warning("%s", problem)
@@ -181,7 +204,8 @@ class BenchApp(ServicesMixin, App[None]):
         st = self.config.station
         store = store or Store.in_home(self.home)
         bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
-                      grace_days=st.return_grace_days, triage=triage or load_triage(self.home, self.config))
+                      grace_days=st.return_grace_days, triage=triage or load_triage(self.home, self.config),
+                      receipt_label=st.printer.receipt_label)
         return store, InlineStore(store), bench, load_checklists(self.home, self.config.codes)
 
     def _core_loaded(self, core: tuple[Any, ...]) -> None:
@@ -228,6 +252,7 @@ class BenchApp(ServicesMixin, App[None]):
     async def on_unmount(self) -> None:
         self.idle_gc.stop()
         self.stop_services()
+        self.sound.close()
 
     # -- key capture (keyboard wedge) -------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -319,6 +344,8 @@ class BenchApp(ServicesMixin, App[None]):
             if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
                 await self.reprint()
                 return
+            if self.screen is self.receive_screen and await self.take_for_hand(scan, c):
+                return
             if handler is not None and await handler(scan, c):
                 return
             if c.kind is CodeKind.LPN:
@@ -338,6 +365,9 @@ class BenchApp(ServicesMixin, App[None]):
 
         previous, new = self.operator, self.bench.operators.by_badge(c.value)
 
+        if new is not None and previous is not None and previous.badge != new.badge:
+            await self.settle_screens()  # the previous operator's decision on screen, by them
+
         def work() -> Outcome:
             if new is not None and previous is not None and previous.badge != new.badge:
                 sign_out(self.store, self.bench, previous)
@@ -348,6 +378,7 @@ class BenchApp(ServicesMixin, App[None]):
             if previous is None or outcome.operator != previous:
                 await self.go_to_receive()
             self.operator = outcome.operator
+            self.set_hand(None)
         self.show_outcome(scan, outcome)
 
     async def sign_out(self) -> None:
@@ -355,10 +386,12 @@ class BenchApp(ServicesMixin, App[None]):
         if operator is None:
             self.show_result("info", "SCAN BADGE", "Nobody is signed in")
             return
+        await self.settle_screens()
         from dockstation.receiving.core import sign_out
 
         await self.in_thread(sign_out, self.store, self.bench, operator)
         self.operator = None
+        self.set_hand(None)
         receive = await self.go_to_receive()
         receive.show_prompt(f"Signed out: {operator.name}", "ok")
         self.sound.play("ok")
@@ -383,14 +416,15 @@ class BenchApp(ServicesMixin, App[None]):
             receive.show_unit(scan, view, f"{view.state} — CMD:REPRINT or F5 reprints its label")
             self.sound.play("attention")
         elif self.operator is not None and self.operator.can("grader"):
-            if view.state == "graded":  # inspected already: straight to its disposition
+            if view.state in ("graded", "awaiting_approval"):  # inspected already: its disposition
                 from dockstation.tui.disposition import DispositionScreen
 
                 await self.push_screen(DispositionScreen(view.lpn))
                 return
-            from dockstation.tui.inspect import InspectScreen
-
-            await self.push_screen(InspectScreen(view.lpn))
+            await self.inspect_unit(view.lpn)
+        elif view.state == "awaiting_approval":
+            receive.show_unit(scan, view, "it waits for a lead's approval: put it on the lead's shelf")
+            self.sound.play("attention")
         else:
             receive.show_unit(scan, view, "A grader inspects this unit: put it on the inspection shelf")
             self.sound.play("attention")
@@ -428,7 +462,14 @@ class BenchApp(ServicesMixin, App[None]):
         self._outcome = outcome
         if outcome.unit is not None:
             self.current_lpn = outcome.unit.lpn
+        if outcome.status == "received" and outcome.unit is not None and self.may_grade():
+            self.in_hand = outcome.unit.lpn  # its first inspection input opens it (grading.py)
+        elif outcome.status in ("received", "exception", "choose_line"):
+            self.in_hand = None  # another parcel: the last unit was put down
         self.receive_screen.show_outcome(scan, outcome)
+        self.receive_screen.hand_changed()
+        if self.in_hand is not None and outcome.status == "received":
+            self.receive_screen.show_hand_hint()
         if self.screen is not self.receive_screen:
             self.notify(clean(outcome.message), severity="information" if outcome.ok else "error", markup=False)
 
@@ -476,9 +517,26 @@ class BenchApp(ServicesMixin, App[None]):
         self.notify(clean(message.text), severity="warning", markup=False, timeout=8)
 
     # -- actions ---------------------------------------------------------------------------
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as the docs and the command sheet write them: Enter, Esc, F1 (footer and help)."""
+        from dockstation.tui.keymap import key_label
+
+        return binding.key_display or key_label(binding.key)
+
     def action_focus_entry(self) -> None:
         if self.screen is self.receive_screen:
             self.receive_screen.focus_entry()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that mean nothing on the screen shown are off there (and out of its footer, which
+        must fit 80 columns): the entry field and F6 belong to the receive screen, F3 not to the
+        lead view itself. Under a modal (the F1 help), the screen below it decides."""
+        base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
+        if action in ("focus_entry", "inspect"):
+            return base is self.receive_screen
+        if action == "lead_view":
+            return base is None or base.id != "lead"
+        return True
 
     def action_lead_view(self) -> None:
         if self.operator is None or self.operator.role != "lead":
@@ -506,6 +564,10 @@ class BenchApp(ServicesMixin, App[None]):
             await self.push_screen(QuitScreen())
 
     async def quit_now(self) -> None:
+        try:  # a decision on screen is carried out or parked, as when moving on
+            await self.settle_screens()
+        except Exception:
+            log.exception("settling the screens on quit failed")
         operator = self.operator
         if operator is not None:  # the audit trail says when the shift at this bench ended
             from dockstation.receiving.core import sign_out

@@ -1,13 +1,22 @@
-"""Disposition screen: the policy's path BIG, why, where to, and what it recovers.
+"""Disposition screen: the policy's path BIG, why, where to, what it recovers — and moving on.
 
-Keys: Enter (or CMD:DONE) accepts; `o` overrides (number keys pick a path); Esc (or CMD:CANCEL)
-goes back one step. When a lead is needed the screen waits for a lead's badge scan, then a reason
-(number keys). Everything shown from the store or config goes through `clean` into `Text`: never
-markup. The core (dockstation.policy) commits before anything is shown or beeped.
+Moving on accepts; nothing is dropped. Enter or `CMD:DONE` accepts the decision shown; so does
+the next parcel or LPN scan (or a sign-out, or another operator's badge): the app calls `settle`
+before it leaves this screen, which carries the decision out — or, when it needs a lead, parks it
+in the lead's "awaiting approval" queue (policy/awaiting.py) and says so — and only then the scan
+does what it does. A lead's badge scanned here approves on the spot (then a reason, 1–9). `o`
+overrides (1–9 picks a path). Esc goes back one step; from the decision it asks first (Esc again
+leaves the unit graded, said on screen and in the scan log). A command that means nothing here
+(`CMD:PASS` …) or a product/unreadable code is refused: error sound, a message, nothing changed.
+Every result is on screen and in the scan log. Bindings have ids (`disposition.*`).
+
+Everything shown from the store or config goes through `clean` into `Text` (disposition_render):
+never markup. The core (dockstation.policy) commits before anything is shown or beeped.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,11 +24,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dockstation.config import Operator
+from dockstation.policy.awaiting import settle
 from dockstation.policy.config import PolicyConfig, policy_for_home
 from dockstation.policy.dispose import (
+    DONE_STATES,
     DisposeOutcome,
     DispositionError,
     Proposal,
@@ -29,43 +40,16 @@ from dockstation.policy.dispose import (
 )
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
+from dockstation.tui import disposition_render as render
+from dockstation.tui.disposition_render import LOOK, UNKNOWN_LOOK, title
+from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
+from dockstation.types import utcnow
 
 T = TypeVar("T")
+OPEN = ("proposal", "choose_path", "await_badge", "choose_reason", "confirm_leave")  # not carried out yet
+MOVING_ON = (CodeKind.LPN, CodeKind.RMA, CodeKind.TRACKING)
 
-# Colour and symbol per path: the word itself is printed big too, so colour is never alone.
-LOOK = {
-    "restock": ("✔", "bold black on green"),
-    "open_box": ("◆", "bold black on bright_cyan"),
-    "refurbish": ("⚙", "bold white on blue"),
-    "liquidate": ("$", "bold black on yellow"),
-    "recycle": ("♻", "bold white on dark_green"),
-    "vendor_return": ("↩", "bold white on purple"),
-    "donate": ("♥", "bold white on magenta"),
-    "quarantine": ("⚠", "bold white on red"),
-    "dispose": ("✖", "bold white on grey30"),
-}
-
-# A 5-row block font for the letters of the path names (readable from 2 m at 80x24).
-_F = {
-    "A": " █ |█ █|███|█ █|█ █", "B": "██ |█ █|██ |█ █|██ ", "C": " ██|█  |█  |█  | ██",
-    "D": "██ |█ █|█ █|█ █|██ ", "E": "███|█  |██ |█  |███", "F": "███|█  |██ |█  |█  ",
-    "H": "█ █|█ █|███|█ █|█ █", "I": "███| █ | █ | █ |███", "K": "█ █|█ █|██ |█ █|█ █",
-    "L": "█  |█  |█  |█  |███", "N": "█  █|██ █|█ ██|█  █|█  █", "O": "███|█ █|█ █|█ █|███",
-    "P": "██ |█ █|██ |█  |█  ", "Q": "███ |█ █ |█ █ |█ █ |████", "R": "██ |█ █|██ |█ █|█ █",
-    "S": " ██|█  | █ |  █|██ ", "T": "███| █ | █ | █ | █ ", "U": "█ █|█ █|█ █|█ █|███",
-    "V": "█ █|█ █|█ █|█ █| █ ", "X": "█ █|█ █| █ |█ █|█ █", "Y": "█ █|█ █| █ | █ | █ ",
-    " ": "  |  |  |  |  ",
-}
-
-
-def big(word: str) -> list[str]:
-    """`word` in the block font: five lines (unknown characters become a blank cell)."""
-    glyphs = [_F.get(ch, "   |   |   |   |   ").split("|") for ch in word.upper()]
-    return [" ".join(g[row] for g in glyphs) for row in range(5)]
-
-
-def title(path: str) -> str:
-    return path.replace("_", " ").upper()
+__all__ = ["DispositionScreen"]
 
 
 class DispositionScreen(Screen[None]):
@@ -74,46 +58,69 @@ class DispositionScreen(Screen[None]):
     DEFAULT_CSS = """
     DispositionScreen { layout: vertical; }
     DispositionScreen #unit { height: 1; padding: 0 1; }
-    DispositionScreen #path { height: 7; content-align: center middle; text-align: center; }
+    DispositionScreen #path { height: 5; padding: 0 1; text-style: bold; }
+    DispositionScreen.-wide.-tall #path { height: 7; }
     DispositionScreen #body { height: 1fr; padding: 0 1; }
     DispositionScreen #status { height: 2; padding: 0 1; }
     """
+    HELP_TITLE = "Disposition"
     BINDINGS = [
-        Binding("enter", "accept", "Accept"),
-        Binding("o", "override", "Override"),
-        Binding("escape", "back", "Back"),
-        *[Binding(str(n), f"pick({n})", show=False) for n in range(1, 10)],
+        Binding("enter", "accept", "Accept", id="disposition.accept"),
+        Binding("o", "override", "Override", id="disposition.override"),
+        Binding("escape", "back", "Back", id="disposition.back"),
+        *[Binding(str(n), f"pick({n})", f"Pick {n}", show=False, group=Binding.Group("Pick a path / a reason"),
+                  id=f"disposition.pick{n}") for n in range(1, 10)],
     ]
 
     def __init__(self, lpn: str) -> None:
         super().__init__()
         self.lpn = lpn
-        self.mode = "loading"  # proposal | choose_path | await_badge | choose_reason | done | error
+        # loading | proposal | choose_path | await_badge | choose_reason | confirm_leave | done | error
+        self.mode = "loading"
         self.proposal: Proposal | None = None
-        self.pending_path: str | None = None  # the path awaiting a lead's approval
+        self.asked_path: str | None = None  # the path it already waits for a lead with, if any
+        self.pending_path: str | None = None  # the path shown instead of the policy's (override, asked)
         self.lead: Operator | None = None
         self.outcome: DisposeOutcome | None = None
         self.busy = False  # a store call is running: a second Enter must not dispose twice
+        self._ready = asyncio.Event()  # the first proposal is loaded (or failed)
+        self._resumed = False  # shown once already: a later ScreenResume is a return from above
 
     # -- plumbing ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        yield StatusHeader()
         yield Static(Text(clean(self.lpn)), id="unit")
-        yield Static(Text(""), id="path")
+        yield BigText("", id="path")
         yield Static(Text(""), id="body")
         yield Static(Text(""), id="status")
-        yield Footer()
+        yield BenchFooter()
 
     @property
     def policy(self) -> PolicyConfig:
         return getattr(self.app, "policy", None) or policy_for_home(self.app.config.home)
 
     @property
+    def shown_path(self) -> str:
+        assert self.proposal is not None
+        return self.pending_path or self.proposal.decision.path
+
+    @property
+    def needs_lead(self) -> bool:
+        return self.proposal is not None and bool(self.proposal.option(self.shown_path).approval)
+
+    @property
     def wants_badge(self) -> bool:
-        """True while a lead's badge scan is awaited: the app must offer BADGE scans here first."""
-        return self.mode == "await_badge"
+        """True while a lead's badge can approve here: the app offers BADGE scans here first
+        (a badge that is not a lead's is then handled by the app as a sign-in)."""
+        return self.mode == "await_badge" or (self.mode == "proposal" and self.needs_lead)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Store work off the event loop when the app offers it (BenchApp.in_thread)."""
+        """Store work: on the event loop when the database is free (propose reads, dispose writes
+        one transaction: inline_store.py; in a thread it waited for the GIL while this screen was
+        being drawn, bench_flow.py), else off it (BenchApp.in_thread)."""
+        inline = getattr(self.app, "inline_store", None)
+        if inline is not None:
+            return await inline.call(fn, *args, **kwargs)
         in_thread = getattr(self.app, "in_thread", None)
         if in_thread is not None:
             return await in_thread(fn, *args, **kwargs)  # type: ignore[no-any-return]
@@ -127,103 +134,110 @@ class DispositionScreen(Screen[None]):
     def _status(self, message: str, style: str = "") -> None:
         self.query_one("#status", Static).update(Text(clean(message, limit=300), style=style))
 
+    def _report(self, state: str, headline: str, message: str, *, log: str | None = None,
+                code: str | None = None, toast: bool = True) -> None:
+        """A result: its sound, a row in the scan log (`log`, short: the code column holds the
+        LPN), and (toast) a notification — through the bench app's `report`; a host app without
+        one gets a notification and a beep."""
+        report = getattr(self.app, "report", None)
+        if callable(report):
+            report(state, headline, message, code=code or self.lpn, toast=toast, log=log)
+            return
+        if state in ("ok", "error"):
+            self._beep(state == "ok")
+        if toast:
+            self.app.notify(clean(message), title=headline, markup=False)
+
     async def on_mount(self) -> None:
         await self.load()
 
-    async def load(self) -> None:
+    async def on_screen_resume(self) -> None:
+        """Back from a screen on top (the lead view): the unit may have changed meanwhile."""
+        resumed, self._resumed = self._resumed, True
+        if resumed and self.proposal is not None and self.mode in OPEN and not self.busy:
+            await self.load(keep_mode=True)
+
+    async def load(self, keep_mode: bool = False) -> None:
         try:
-            self.proposal = await self._call(propose, self.app.store, self.app.bench, self.lpn,
-                                             policy=self.policy)
+            proposal = await self._call(propose, self.app.store, self.app.bench, self.lpn, policy=self.policy)
         except DispositionError as exc:
             self.mode = "error"
             self._status(f"✖ {exc}  (Esc: back)", "bold red")
+            self._ready.set()
             return
-        self.mode, self.pending_path, self.lead = "proposal", None, None
+        first = self.proposal is None
+        was = self.proposal.state if self.proposal else proposal.state
+        self.proposal = proposal
+        self._ready.set()
+        if not first and was not in DONE_STATES and proposal.state in DONE_STATES:
+            self._finish("info", title(proposal.current_path or ""), f"{self.lpn} was disposed meanwhile",
+                         "disposed meanwhile")
+            return
+        self.asked_path = proposal.waiting.path if proposal.waiting else None
+        if not (keep_mode and self.mode in OPEN):
+            self.mode, self.pending_path, self.lead = "proposal", self.asked_path, None
         self.render_all()
+        if first:  # graded, or waiting for a lead: what is shown now goes in the scan log
+            shown = f"{proposal.facts.grade or '?'} graded → {title(self.shown_path)} shown"
+            self._report("info", "", f"{self.lpn}: {shown}", log=shown, toast=False)
 
     # -- rendering -----------------------------------------------------------------------------
     def render_all(self) -> None:
         p = self.proposal
         if p is None:
             return
-        f = p.facts
-        head = (f"{p.lpn}  {p.sku}  {p.description}   grade {f.grade or '?'}  {f.category}  "
-                f"{f.unit_price} {p.currency}")
-        self.query_one("#unit", Static).update(Text(clean(head), style="bold"))
-        path = self.pending_path or p.decision.path
-        symbol, style = LOOK.get(path, ("?", "bold reverse"))
-        lines = [*big(title(path)), f"{symbol}  {title(path)}  {symbol}"]
-        self.query_one("#path", Static).update(Text("\n".join(lines), style=style))
-        self.query_one("#body", Static).update(self._body())
+        width = max(20, (self.size.width or 80) - 2)
+        self.query_one("#unit", Static).update(render.head(p, width))
+        path = self.shown_path
+        _, background, colour = LOOK.get(path, UNKNOWN_LOOK)
+        big = self.query_one("#path", BigText)
+        big.styles.background, big.styles.color = background, colour
+        big.update(render.big(p, path, self.mode))
+        names = {o.badge: o.name for o in self.app.bench.operators.operators}
+        waiting = render.waiting_line(p, names, utcnow())
+        self.query_one("#body", Static).update(render.body(
+            p, self.mode, path, self.policy, lead_name=self.lead.name if self.lead else "", waiting=waiting))
 
-    def _body(self) -> Text:
-        p = self.proposal
-        assert p is not None
-        d, r = p.decision, p.refund
-        out = Text()
-        if self.mode == "choose_path":
-            out.append("Override: pick the path (number key), Esc: back\n", style="bold")
-            for n, o in enumerate(p.options, start=1):
-                sym = LOOK.get(o.path, ("?", ""))[0]
-                mark = "  (policy)" if o.path == d.path else ""
-                out.append(clean(f"{n} {sym} {title(o.path):<14} {o.recovery_value:>10} → "
-                                 f"{o.destination}{mark}", limit=76) + "\n")
-            return out
-        if self.mode == "choose_reason":
-            out.append(clean(f"Approved by {self.lead.name if self.lead else '?'}: pick the reason "
-                             "(number key)") + "\n", style="bold")
-            for n, (code, label) in enumerate(self.policy.approval_reasons.items(), start=1):
-                out.append(clean(f"{n}  {label}  [{code}]", limit=76) + "\n")
-            return out
-        path = self.pending_path or d.path
-        opt = p.option(path)
-        if path == d.path:
-            out.append(clean(f"Rule {d.rule_id}: {d.reason}") + "\n", style="bold")
-        else:
-            out.append(clean(f"Override of {title(d.path)} (rule {d.rule_id}: {d.reason})") + "\n",
-                       style="bold")
-        out.append(clean(f"→ {opt.destination}") + "\n")
-        out.append(clean(f"Recovery estimate {opt.recovery_value} {p.currency}   "
-                         f"policy {d.policy_version}") + "\n")
-        out.append(clean(f"Refund: {r.refund.upper()} {r.amount} {p.currency} — {r.reason}") + "\n")
-        if p.current_path:
-            out.append(clean(f"Now: {title(p.current_path)} (a change is a redisposition)") + "\n")
-        needs = opt.approval
-        if self.mode == "await_badge":
-            out.append("⚠ Lead: scan your badge to approve (Esc: back)\n", style="bold black on yellow")
-            for why in needs:
-                out.append(clean(f"  • {why}", limit=76) + "\n")
-        elif needs:
-            out.append(clean("⚠ Needs a lead: " + "; ".join(needs), limit=150) + "\n", style="bold yellow")
-        return out
+    def on_resize(self) -> None:
+        self.render_all()  # the header line is cut to the width
+
+    def _set_mode(self, mode: str, status: str = "", style: str = "") -> None:
+        self.mode = mode
+        self._status(status, style)
+        self.render_all()
 
     # -- actions -------------------------------------------------------------------------------
     async def action_accept(self) -> None:
-        if self.mode == "proposal" and self.proposal is not None:
-            self.pending_path = None
-            if self.proposal.needs_approval:
-                self._await_badge(self.proposal.decision.path)
+        if self.busy or self.proposal is None:
+            if self.mode == "error":
+                self._back_to_base()
+            return
+        if self.mode == "confirm_leave":
+            self._set_mode("proposal")
+        if self.mode == "proposal":
+            if self.needs_lead and self.proposal.state != "awaiting_approval":
+                self._set_mode("await_badge")  # a lead may be right here; Enter again parks it
             else:
-                await self._dispose(None)
+                await self._settle_now()
+        elif self.mode == "await_badge":
+            await self._settle_now()  # into the lead's queue: the grader moves on
         elif self.mode in ("done", "error"):
             self._back_to_base()
 
     def action_override(self) -> None:
         if self.mode == "proposal":
-            self.mode = "choose_path"
-            self._status("")
-            self.render_all()
+            self._set_mode("choose_path")
 
     async def action_pick(self, n: int) -> None:
         p = self.proposal
-        if p is None:
+        if p is None or self.busy:
             return
         if self.mode == "choose_path" and n <= len(p.options):
             option = p.options[n - 1]
+            self.pending_path = None if option.path == p.decision.path else option.path
             if option.approval:
-                self._await_badge(option.path)
+                self._set_mode("await_badge")
             else:  # the policy's own path, no lead needed
-                self.pending_path = None
                 await self._dispose(None)
         elif self.mode == "choose_reason":
             codes = list(self.policy.approval_reasons)
@@ -231,33 +245,70 @@ class DispositionScreen(Screen[None]):
                 await self._dispose(self.pending_path, approver=self.lead.badge, reason=codes[n - 1])
 
     def action_back(self) -> None:
+        if self.busy:
+            return
         if self.mode in ("choose_path", "await_badge", "choose_reason"):
-            self.mode, self.pending_path, self.lead = "proposal", None, None
-            self._status("")
-            self.render_all()
+            self.pending_path, self.lead = self.asked_path, None
+            self._set_mode("proposal")
+        elif self.mode == "proposal" and self.proposal is not None and self.proposal.state == "awaiting_approval":
+            self._finish("warn", "AWAITS LEAD", f"{self.lpn} still waits in the lead's queue "
+                         f"({title(self.shown_path)})", f"awaits a lead: {title(self.shown_path)}")
+        elif self.mode == "proposal":
+            self._set_mode("confirm_leave")
+            sound = getattr(self.app, "sound", None)
+            if sound is not None:
+                sound.play("attention")
+        elif self.mode == "confirm_leave":
+            state = self.proposal.state.replace("_", " ") if self.proposal else "graded"
+            self._finish("warn", "NOT DISPOSED", f"{self.lpn} left {state}, no disposition: "
+                         "scan its LPN to dispose it", f"left {state}: not disposed")
         else:
-            self.app.pop_screen()
-
-    def _await_badge(self, path: str) -> None:
-        self.pending_path = path
-        self.mode = "await_badge"
-        self._status("")
-        self.render_all()
+            self._back_to_base()
 
     # -- scans ---------------------------------------------------------------------------------
+    def help_commands(self) -> list[tuple[str, str]]:
+        return [("CMD:DONE", "Accept the decision"), ("CMD:CANCEL", "Back one step"),
+                ("OP-<lead badge>", "A lead approves (a path that needs one)"),
+                ("next parcel / LPN", "Settles the decision shown, then goes on")]
+
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
-        """Badge scans while awaiting a lead, and CMD:DONE / CMD:CANCEL; anything else: not ours."""
+        """Badges (a lead approving), CMD:DONE / CMD:CANCEL; the next unit or parcel settles
+        the decision shown and goes on to the app; anything else is refused here."""
         kind = classified.kind
-        if kind is CodeKind.BADGE and self.mode == "await_badge":
-            await self._approve(classified.value)
-            return True
+        if kind is CodeKind.BADGE:
+            if self.wants_badge and (self.mode == "await_badge" or self._is_lead(classified.value)):
+                await self._approve(classified.value)
+                return True
+            return False  # a sign-in: the app settles this screen first if the operator changes
         if kind is CodeKind.COMMAND and classified.value == "DONE":
             await self.action_accept()
             return True
         if kind is CodeKind.COMMAND and classified.value == "CANCEL":
             self.action_back()
             return True
-        return False
+        if self.mode not in OPEN and self.mode != "loading":
+            return False  # carried out or failed already: the scan is the app's
+        if kind is CodeKind.LPN and classified.value == self.lpn:
+            self._refuse(scan, f"{self.lpn} is on screen: Enter or CMD:DONE accepts", state="warn")
+            return True
+        if kind in MOVING_ON:
+            await self.settle()
+            return False  # then the app does with the scan what it always does
+        what = {CodeKind.COMMAND: f"{classified.raw} means nothing on this screen",
+                CodeKind.GS1: "a product barcode means nothing on this screen"}.get(
+            kind, "unreadable or unknown code")
+        self._refuse(scan, f"{what}: nothing done. Enter or CMD:DONE accepts, the next scan too")
+        return True
+
+    def _is_lead(self, badge: str) -> bool:
+        op = self.app.bench.operators.by_badge(badge)
+        return op is not None and op.role == "lead"
+
+    def _refuse(self, scan: ScanEvent, message: str, state: str = "error") -> None:
+        self._status(f"{'✖' if state == 'error' else '!'} {message}",
+                     "bold white on red" if state == "error" else "bold black on yellow")
+        self._report(state, "REFUSED", message, code=scan.code, toast=False,
+                     log="refused: nothing done here" if state == "error" else message)
 
     async def _approve(self, badge: str) -> None:
         if self.busy:
@@ -265,22 +316,59 @@ class DispositionScreen(Screen[None]):
         self.busy = True
         try:
             got: Any = await self._call(check_approver, self.app.store, self.app.bench, self.app.operator,
-                                        self.lpn, badge, policy=self.policy, path=self.pending_path)
+                                        self.lpn, badge, policy=self.policy, path=self.shown_path)
         finally:
             self.busy = False
         if isinstance(got, DisposeOutcome):  # refused, and audited
-            self._beep(False)
             self._status(f"✖ {got.message}", "bold white on red")
+            self._report("error", "REFUSED", got.message, toast=False, log=f"approval refused: {got.message}")
             return
         self.lead = got
-        self.mode = "choose_reason"
+        self._set_mode("choose_reason", f"✔ Lead {got.name}: now pick the reason", "bold green")
         self._beep(True)
-        self._status(f"✔ Lead {got.name}: now pick the reason", "bold green")
-        self.render_all()
 
     # -- carrying it out -----------------------------------------------------------------------
-    async def _dispose(self, path: str | None, approver: str | None = None,
-                       reason: str | None = None) -> None:
+    async def settle(self) -> None:
+        """The operator moves on (the app calls this before it leaves the screen): carry out
+        the decision shown, or park it in the lead's queue; say which, in the scan log too."""
+        await self._ready.wait()
+        if self.mode not in OPEN or self.proposal is None or self.busy:
+            return
+        await self._settle_now(leaving=True)
+
+    async def _settle_now(self, leaving: bool = False) -> None:
+        operator = self.app.operator
+        if operator is None or not operator.can("grader"):
+            who = "nobody is signed in" if operator is None else f"{operator.name} is a {operator.role}"
+            if leaving:
+                self.mode = "done"
+                self._report("warn", "NOT DISPOSED", f"{self.lpn} left graded ({who}): scan its LPN to dispose it",
+                             log="left graded: not disposed")
+            else:
+                self._status(f"✖ {who}: a grader or a lead disposes", "bold red")
+                self._beep(False)
+            return
+        self.busy = True
+        try:
+            out = await self._call(settle, self.app.store, self.app.bench, operator, self.lpn,
+                                   policy=self.policy, path=self.pending_path)
+        except DispositionError as exc:
+            self.mode = "done" if leaving else "error"
+            self._report("error", "NOT DISPOSED", f"{self.lpn}: {exc}", toast=leaving, log=f"not disposed: {exc}")
+            if not leaving:
+                self._status(f"✖ {exc}", "bold red")
+            return
+        finally:
+            self.busy = False
+        self.outcome = out
+        state, headline, message, log = render.settled(out)
+        if leaving:
+            self.mode = "done"
+            self._report(state, headline, message, log=log)
+        else:
+            self._finish(state, headline, message, log)
+
+    async def _dispose(self, path: str | None, approver: str | None = None, reason: str | None = None) -> None:
         operator = self.app.operator
         if operator is None:
             self._beep(False)
@@ -291,29 +379,35 @@ class DispositionScreen(Screen[None]):
         self.busy = True
         try:
             out = await self._call(dispose, self.app.store, self.app.bench, operator, self.lpn,
-                                   policy=self.policy, path=path, approver=approver,
-                                   approval_reason=reason)
+                                   policy=self.policy, path=path, approver=approver, approval_reason=reason)
         except DispositionError as exc:
-            self._beep(False)
             self._status(f"✖ {exc}", "bold red")
+            self._report("error", "NOT DISPOSED", f"{self.lpn}: {exc}", toast=False, log=f"not disposed: {exc}")
             return
         finally:
             self.busy = False
         if out.status == "needs_approval":  # the facts changed since the proposal was shown
             await self.load()
-            self._await_badge(out.path or "")
+            self.pending_path = out.path
+            self._set_mode("await_badge")
             return
         if out.status == "refused":
-            self._beep(False)
-            self.mode = "proposal" if self.mode == "choose_reason" else self.mode
-            self._status(f"✖ {out.message}", "bold white on red")
-            self.render_all()
+            self._set_mode("proposal" if self.mode == "choose_reason" else self.mode,
+                           f"✖ {out.message}", "bold white on red")
+            self._report("error", "REFUSED", out.message, toast=False, log=f"refused: {out.message}")
             return
-        self.outcome, self.mode = out, "done"
-        self._beep(True)
-        self._back_to_base(title(out.path or ""), f"{out.message}. Label queued")
+        self.outcome = out
+        approved = f", approved by {self.lead.name}" if self.lead and out.approved_by else ""
+        log = f"{out.status} → {out.path}" + (" · approved" if approved else "") + " · label queued"
+        self._finish("ok", title(out.path or ""), f"{out.message}{approved}. Label queued", log)
 
-    def _back_to_base(self, headline: str | None = None, message: str = "") -> None:
+    def _finish(self, state: str, headline: str, message: str, log: str | None = None) -> None:
+        """Done here: back to the receive screen with the result big on it (and in the log)."""
+        self.mode = "done"
+        self._back_to_base(state, headline, message, log)
+
+    def _back_to_base(self, state: str | None = None, headline: str = "", message: str = "",
+                      log: str | None = None) -> None:
         """Back to the receive screen (with the result on it, big), else pop to the base.
 
         Never awaited here: this may run in this screen's own handler, and awaiting the removal
@@ -322,13 +416,13 @@ class DispositionScreen(Screen[None]):
         if callable(go):
             async def back() -> None:
                 await go()
-                if headline is not None:
-                    self.app.show_result("info", headline, message)  # the sound was played already
+                if state is not None:
+                    self._report(state, headline, message, log=log)
 
             self.app.call_later(back)
             return
-        if headline is not None:
-            self.app.notify(clean(message), title=headline, markup=False)
+        if state is not None:
+            self._report(state, headline, message, log=log)
         stack = self.app.screen_stack
         base = 1 if len(stack) > 1 and stack[0].id == "_default" else 0
         for _ in range(len(stack) - 1 - base):

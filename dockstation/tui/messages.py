@@ -64,6 +64,14 @@ class BenchWarning(Message):
         self.text = text
 
 
+@dataclass
+class SoundFailed(Message):
+    """The audio player thread could not sound `pattern` (`why`): the app rings the bell instead."""
+
+    pattern: str
+    why: str
+
+
 @dataclass(frozen=True)
 class Slot:
     """One header slot as shown: its label, text and level."""

@@ -14,19 +14,23 @@ from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from dockstation.scan import Classified, CodeKind, ScanEvent
-from dockstation.tui.widgets import BigText, LinePicker, ScanLog, StatusHeader, cell, safe
+from dockstation.text import clean
+from dockstation.tui.grading import HandOnReceive
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
 if TYPE_CHECKING:  # the receiving core and the store load after the first screen (tui/app.py)
     from dockstation.receiving.core import LineChoice, Outcome, UnitView
     from dockstation.tui.app import BenchApp
 
 LOG_ROWS = 50
+CODE_CHARS = 68  # a code shown under "Code: " on one line of an 80-column screen (the whole one is logged)
 # The clerk's next move after an exception, big in the lane's place: a parcel the bench cannot
 # take goes to the lead's shelf; a code that is not a parcel's problem says what to do instead.
 NEXT_MOVE = {
@@ -75,8 +79,17 @@ def sla_text(view: UnitView) -> str:
     return f"SLA {hours:g} h"
 
 
-class ReceiveScreen(Screen[None]):
+class ReceiveScreen(HandOnReceive, Screen[None]):
     AUTO_FOCUS = "#entry"
+    HELP_TITLE = "Receiving"
+    # The unit in hand (a grader just received it): its first answer opens its inspection
+    # (grading.py). The ids are the inspect screen's, so a station's remap moves both.
+    BINDINGS = [
+        Binding("a", "hand('all_pass')", "All pass", id="inspect.all_pass"),
+        Binding("1", "hand('pass')", "Pass", show=False, id="inspect.pass"),
+        Binding("2", "hand('fail')", "Fail", show=False, id="inspect.fail"),
+        Binding("3", "hand('na')", "N/A", show=False, id="inspect.na"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="receive")
@@ -87,6 +100,7 @@ class ReceiveScreen(Screen[None]):
         self.state = "info"  # what the state line shows: ok / error / warn / info
         self._painted: tuple[str, str] | None = None  # (theme, state) the colours are set for
         self._colours: dict[str, tuple[Color, bool]] = {}
+        self._hand_shown = False  # the unit-in-hand keys are in the footer
 
     @property
     def bench_app(self) -> BenchApp:
@@ -106,7 +120,7 @@ class ReceiveScreen(Screen[None]):
         entry.cursor_blink = False
         yield entry
         yield ScanLog(id="log", max_rows=LOG_ROWS)
-        yield Footer()
+        yield BenchFooter()
 
     def on_mount(self) -> None:
         # Looked up once: the scan → rendered path touches these on every scan.
@@ -150,7 +164,7 @@ class ReceiveScreen(Screen[None]):
         state_text = Text(f" {SYMBOL.get(state, '●')} ", style="bold")
         state_text.append_text(line)
         self._state.update(state_text, layout=False)  # one line, fixed height
-        self._big.update(big)
+        self._big.update(f"{SYMBOL.get(state, '●')} {big}")  # the state as a shape too, big
         self._lane.update(lane)
         if self._lane.display != bool(lane):
             self._lane.display = bool(lane)
@@ -224,8 +238,9 @@ class ReceiveScreen(Screen[None]):
         elif outcome.status == "exception":
             self.end_pick()
             headline = HEADLINES.get(outcome.exception_kind or "", "EXCEPTION")
-            details = Text("Code: ").append_text(safe(scan.code))
-            details.append(f"\nRecorded as exception #{outcome.exception_id} for the lead.")
+            # The exception's number first: a long code wraps below it, never pushes it off screen.
+            details = Text(f"Recorded as exception #{outcome.exception_id} for the lead.\nCode: ")
+            details.append_text(safe(scan.code, limit=CODE_CHARS))  # cut to one line (80 columns)
             # The clerk's next move in the lane's place: also the same layout as a receipt (no
             # re-layout between the two, the commonest scans; bench/README.md, bench_scan.py).
             move = NEXT_MOVE.get(outcome.exception_kind or "", SET_ASIDE)
@@ -241,6 +256,12 @@ class ReceiveScreen(Screen[None]):
             self._set("warn", safe(outcome.message), "SCAN RMA", details=Text("Code: ").append_text(safe(scan.code)))
             self.add_log(scan.code, "warn", outcome.message)
             sound.play("attention")
+
+    def refuse(self, scan: ScanEvent, message: str) -> None:
+        """A code that means nothing here: said, logged, the error sound; nothing changes."""
+        self._set("error", safe(message), "REFUSED", details=Text("Code: ").append_text(safe(scan.code)))
+        self.add_log(scan.code, "error", message)
+        self.bench_app.sound.play("error")
 
     def add_log(self, code: str, state: str, result: str) -> None:
         """One row, appended at the bottom; the oldest beyond LOG_ROWS dropped (one repaint)."""
@@ -328,6 +349,13 @@ class ReceiveScreen(Screen[None]):
             if c.kind is CodeKind.COMMAND and c.value == "CANCEL":
                 self.on_line_picker_cancelled(LinePicker.Cancelled())
                 return True
+            if c.kind is CodeKind.COMMAND:  # means nothing here: refused, and the pick goes on
+                self.add_log(scan.code, "error", "refused: nothing done — pick the line")
+                self.bench_app.sound.play("error")
+                self._state.update(Text(" ✖ ", style="bold").append_text(
+                    safe(f"{clean(c.raw, limit=40)} means nothing here: scan the item or press its number")))
+                self._paint("error")
+                return True
             self.end_pick()  # any other code ends the pick and is handled as itself
         await self.process(scan, c)
         return True
@@ -336,6 +364,9 @@ class ReceiveScreen(Screen[None]):
         """A parcel (or unusable) code: the receiving use case, then its committed result."""
         app = self.bench_app
         self.end_pick()
+        if c.kind is CodeKind.COMMAND:  # one that no screen took: it means nothing here
+            self.refuse(scan, f"{clean(c.raw, limit=40)} means nothing on this screen: nothing done")
+            return
         from dockstation.receiving.core import handle_scan
 
         outcome = await app.inline_store.call(handle_scan, app.store, app.bench, app.operator, scan, c)

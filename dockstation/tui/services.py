@@ -90,7 +90,7 @@ class ServicesMixin:
         printer = self.config.station.printer
         try:
             queue = PrintQueue(self.store, self.bench.station_id, printer.url or spool_url(self.home),
-                               printer.template)
+                               printer.template, printer.receipt_template)
         except PrinterError as exc:  # a bad URL: labels wait in the queue until it is fixed
             self.set_slot("printer", clean(exc.reason, limit=40), "error")
             return
@@ -186,7 +186,7 @@ class ServicesMixin:
         for screen in self.screen_stack:
             if isinstance(screen, InspectScreen):
                 return f"the inspection of {screen.lpn}"
-            if isinstance(screen, DispositionScreen) and screen.mode not in ("done", "error"):
+            if isinstance(screen, DispositionScreen) and screen.mode not in ("done", "error"):  # open
                 return f"the disposition of {screen.lpn}"
         return None
 

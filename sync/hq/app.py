@@ -1,7 +1,8 @@
 """The HQ server: a FastAPI app over HQDatabase. Every answer comes from the database.
 
 Run it with `dockstation hq serve`, or under any ASGI server with several workers:
-`uvicorn --factory sync.hq.app:app_from_env --workers 4` (DOCKSTATION_HQ_DB, DOCKSTATION_HQ_CONFIG_DIR).
+`uvicorn --factory sync.hq.app:app_from_env --workers 4 --no-access-log` (DOCKSTATION_HQ_DB,
+DOCKSTATION_HQ_CONFIG_DIR; HQ writes its own request log, docs/sync.md "Logs").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Path as PathParam, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,16 +32,26 @@ from sync.bundle import BundleRefused, build_bundle, check_config_dir
 from sync.hq.db import ENV_DB, HQDatabase, HqConfig, HqEvent, hash_token
 from sync.hq.deps import BEARER, AnyCaller, Db, Station, bearer_token, check_protocol_header, require_protocol
 from sync.hq.events import lock_station, store_locked
+from sync.hq.guard import HqGuard
 from sync.hq.manifest import CursorAhead, manifest_page
+from sync.hq.openapi import BATCH_BODY, errors, exact_openapi, refused
+from sync.hq.scope import LPN_PATTERN, foreign_unit, lpn_owner, refusal
 from sync.hq.units import unit_view
-from sync.protocol import (API, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
+from sync.protocol import (API, CURSOR_PATTERN, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
                            ManifestPage, ProtocolError, decode_cursor)
 
 log = logging.getLogger("dockstation.hq")
 ENV_CONFIG_DIR = "DOCKSTATION_HQ_CONFIG_DIR"
 ENV_BATCH_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 MAX_BODY = 32 << 20  # a 5000-event batch is a few MB
-_NANOS = re.compile(rb'"at"\s*:\s*"[^"]*\.\d{7}')
+# A batch body holds a slot while it arrives: one that trickles in longer than this is cut (408),
+# so a few slow (or deliberately slow) senders cannot keep every slot. The client's 2,000-event
+# batch is about 1 MB: seconds even on a slow site link.
+BODY_SECONDS = 120.0
+# What PostgreSQL would read otherwise than pydantic did, if handed the body as it came: a time
+# finer than microseconds (pydantic truncates, PostgreSQL rounds), a seq written as a float (7.0
+# is seq 7 to pydantic, no bigint to PostgreSQL). One scan of the body for both.
+_NOT_AS_SENT = re.compile(rb'"(?:at"\s*:\s*"[^"]*\.\d{7}|seq"\s*:\s*-?[0-9]+[.eE])')
 
 
 def _plain(value: Any) -> Any:
@@ -52,7 +63,8 @@ def _plain(value: Any) -> Any:
 
 
 def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = None,
-               batch_slots: int | None = None) -> FastAPI:
+               batch_slots: int | None = None, max_body: int = MAX_BODY,
+               body_seconds: float = BODY_SECONDS) -> FastAPI:
     database = db if isinstance(db, HQDatabase) else HQDatabase(db)
     cfg_dir = Path(config_dir) if config_dir is not None else package_config_dir()
     app = FastAPI(title="Dockstation HQ", version=f"protocol {PROTOCOL}",
@@ -62,16 +74,13 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     # Batches handled at once by this worker. Each is mostly Python (validation) under one GIL:
     # dozens of threads at once only fight over it (measured: a third more CPU per event at 40).
     # The rest wait here, in the event loop, costing nothing. More workers, not more threads.
+    # A batch's body is read inside its slot too, so one worker holds at most that many bodies.
     slots = asyncio.Semaphore(batch_slots or int(os.environ.get(ENV_BATCH_SLOTS, "8")))
+    # Token, Content-Length and body size are checked there, before any body byte is read.
+    app.add_middleware(HqGuard, db=database, max_body=max_body)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse({"detail": f"request body larger than {MAX_BODY} bytes"}, status_code=413)
-        return await call_next(request)
-
-    @app.get("/healthz", response_model=Health, tags=["ops"])
+    @app.get("/healthz", response_model=Health, tags=["ops"],
+             responses={503: {"model": Health, "description": "the database does not answer"}})
     def healthz(db: Db) -> Any:
         try:
             with db.read() as conn:
@@ -82,30 +91,43 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
                                  "database": db.dialect}, status_code=503)
         return Health(status="ok", protocol=sorted(SUPPORTED), database=db.dialect)
 
-    @app.post(f"{API}/events", response_model=EventAck, tags=["sync"], openapi_extra=_BATCH_BODY,
-              responses={401: {"description": "no or bad token"}, 403: {"description": "another station's events"},
-                         422: {"description": "not a valid EventBatch"}})
-    async def post_events(request: Request, db: Db, authorization: Annotated[str | None, Header()] = None,
+    @app.post(f"{API}/events", response_model=EventAck, tags=["sync"], openapi_extra=BATCH_BODY,
+              responses=errors(400, 401, 403, 408, 413, 422, 503,
+                               e403="a reader token; or the batch names another station, or another station's "
+                                    "unit: refused whole, nothing stored"))
+    async def post_events(request: Request, db: Db, station: Station,
                           _p: Annotated[int | None, Depends(check_protocol_header)] = None) -> EventAck:
-        """Store a batch of this station's events (idempotent); answer the gap-free high-water mark.
+        """Store a batch of this station's events (idempotent); answer the gap-free high-water mark
+        and the station's open conflicts.
 
-        The hot path of HQ: the token is checked inside the batch's own transaction (the
-        station's row lock), before the body is read, and the body is validated once, as bytes."""
-        token = bearer_token(authorization)
-        body = await _read_capped(request)
+        The hot path of HQ: the token was checked from the headers before the body is read
+        (sync/hq/guard.py), and again inside the batch's own transaction (the station's row lock,
+        so a revocation holds at once); the body is validated once, as bytes."""
+        token = bearer_token(request.headers.get("authorization"))
         async with slots:
+            try:
+                async with asyncio.timeout(body_seconds):
+                    body = await _read_body(request)
+            except TimeoutError:
+                raise HTTPException(408, f"the request body did not arrive within {body_seconds:g} s") from None
             return await run_in_threadpool(_post_events, db, token, body)
 
-    @app.get(f"{API}/manifest", tags=["sync"], responses={200: {"model": ManifestPage},
-                                                          410: {"description": "cursor ahead of HQ: start over"}})
+    @app.get(f"{API}/manifest", tags=["sync"],
+             responses={200: {"model": ManifestPage},
+                        **errors(400, 401, 403, 410, 503,
+                                 e400="the X-Dockstation-Protocol header is missing or not a version HQ speaks",
+                                 e403="a reader token: the manifest is for benches",
+                                 e410="the cursor is ahead of HQ's manifest (HQ database replaced): start over")})
     def get_manifest(station: Station, db: Db, _p: Annotated[int, Depends(require_protocol)],
-                     after: str = "", limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 5000,
+                     after: Annotated[str, Query(json_schema_extra={"pattern": CURSOR_PATTERN},
+                                                 description="the `cursor` of the last page")] = "",
+                     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 5000,
                      count: bool = False) -> Response:
         """RMAs changed after the cursor (whole, with all lines), oldest change first."""
-        try:
+        try:  # decodes exactly what the document's pattern allows (sync/protocol.py)
             change_id = decode_cursor(after)
         except ProtocolError as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise refused("query", "after", f"{exc}: hand back the `cursor` of the last page, or none") from None
         try:
             body = manifest_page(db, change_id, limit, count=count)
         except CursorAhead:
@@ -113,7 +135,9 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
                                      "start again without a cursor") from None
         return Response(body, media_type="application/json")
 
-    @app.get(f"{API}/config", tags=["sync"], responses={200: {"model": ConfigBundle}, 304: {"description": "unchanged"}})
+    @app.get(f"{API}/config", tags=["sync"],
+             responses={200: {"model": ConfigBundle}, 304: {"description": "unchanged (If-None-Match)"},
+                        **errors(400, 401, 403, 503, e403="a reader token: the configuration is for benches")})
     def get_config(station: Station, db: Db, request: Request, _p: Annotated[int, Depends(require_protocol)],
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
         """The configuration bundle in force; ETag is its version."""
@@ -131,62 +155,89 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
         return Response(bundle.model_dump_json(), media_type="application/json", headers={"ETag": etag})
 
     @app.get(f"{API}/units/{{lpn}}", tags=["head office"],
-             responses={401: {"description": "no, unknown or revoked token"},
-                        404: {"description": "no such unit (for a station token: none it handled)"}})
-    def get_unit(lpn: str, caller: AnyCaller, db: Db,
+             responses=errors(400, 401, 404, 503, e404="no such unit at HQ; for a station token, also any unit "
+                                                       "another station created"))
+    def get_unit(lpn: Annotated[str, PathParam(pattern=LPN_PATTERN, description="e.g. B07-00012345")],
+                 caller: AnyCaller, db: Db,
                  _p: Annotated[int | None, Depends(check_protocol_header)] = None) -> dict[str, Any]:
-        """Latest state of a unit, folded from the events of every bench that handled it.
+        """Latest state of a unit, folded from the events of the station that created it.
 
-        A reader token reads any unit. A station token reads only units that station handled
-        (HQ holds at least one of its events for the LPN); any other LPN is a 404, the same as
-        a unit HQ does not have, so a bench cannot learn what other stations received."""
+        A reader token reads any unit. A station token reads only the units its own station
+        created (LPN `<its station>-…`); any other LPN is a 404, the same as a unit HQ does not
+        have, so a bench cannot learn what other stations received. Only the creating station's
+        events count (no other station may write about its units, sync/hq/scope.py)."""
+        owner = lpn_owner(lpn)
+        if not caller.is_reader and owner != caller.name:
+            raise HTTPException(404, f"no unit {lpn} of station {caller.name} at HQ (a station token reads only its "
+                                     "own units; other stations' units need an HQ reader token)")
         t = HqEvent.__table__
         with db.read() as conn:
             rows = conn.execute(select(t.c.station_id, t.c.seq, t.c.kind, t.c.at, t.c.operator, t.c.lpn,
-                                       t.c.rma_id, t.c.payload).where(t.c.lpn == lpn)).all()
-        if not caller.is_reader and not any(r.station_id == caller.name for r in rows):
-            raise HTTPException(404, f"no unit {lpn} handled by station {caller.name} at HQ (a station token reads "
-                                     "only its own units; other stations' units need an HQ reader token)")
+                                       t.c.rma_id, t.c.payload).where(t.c.lpn == lpn, t.c.station_id == owner)).all()
         unit = unit_view((dict(r._mapping) for r in rows), utcnow())
         if unit is None:
-            raise HTTPException(404, "no such unit at HQ (yet)")
+            raise HTTPException(404, f"no unit {lpn} at HQ (yet)")
         return {k: _plain(v) for k, v in unit.items()}
 
     # The KPI routes (owned by the KPI feature) share the prefix and the dependencies in hq_deps.
-    app.include_router(sync.hq.kpis.router, prefix=API)
-    app.openapi = _openapi_with_batch(app)  # type: ignore[method-assign]
+    app.include_router(sync.hq.kpis.router)
+    app.openapi = exact_openapi(app, header_required_by=require_protocol)  # type: ignore[method-assign]
     return app
 
 
-async def _read_capped(request: Request) -> bytes:
-    """The body, refused past MAX_BODY even when sent chunked (no Content-Length to check first)."""
-    parts, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, f"request body larger than {MAX_BODY} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
+async def _read_body(request: Request) -> bytes:
+    """The whole body (HqGuard refuses it with 413 past the limit, chunked or not)."""
+    return b"".join([chunk async for chunk in request.stream()])
 
 
 def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
+    try:
+        batch = EventBatch.model_validate_json(body)
+    except ValidationError as exc:  # the shape of FastAPI's own 422; never the input echoed back
+        raise RequestValidationError([{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]}
+                                      for e in exc.errors(include_url=False, include_input=False)]) from None
+    if not _finite_payloads(batch.events):
+        # JSON has no infinity: a number past a double (1e400) reads as one, and so do NaN and
+        # Infinity, which are no JSON at all; neither database would store what was sent.
+        raise RequestValidationError([{"loc": ("body", "events"), "type": "finite_number",
+                                       "msg": "a payload holds a number too large for a 64-bit float (or NaN)"}])
     with db.write() as conn:
         station = lock_station(conn, token_hash=hash_token(token))
-        if station is None:
+        if station is None:  # revoked since the guard let it in
             raise HTTPException(401, "unknown or revoked station token", headers=BEARER)
-        try:
-            batch = EventBatch.model_validate_json(body)
-        except ValidationError as exc:  # same 422 as FastAPI's own body validation
-            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)],
-                                         body=body[:2000]) from None
         sid = station.station_id
         if batch.station_id != sid or any(e.station_id not in (None, sid) for e in batch.events):
             raise HTTPException(403, f"this token belongs to station {sid}: it may only write {sid}'s events")
+        if (foreign := foreign_unit(sid, batch.events)) is not None:
+            raise HTTPException(403, refusal(sid, *foreign))
         if b"\\u0000" in body:  # rare: PostgreSQL text cannot hold NUL (a scanned control code)
             return store_locked(conn, db, station, [_without_nul(e) for e in batch.events])
-        # The body goes to PostgreSQL as it came unless a time has more than microseconds (pydantic
-        # truncates, PostgreSQL would round: then pydantic's own serialisation is sent).
-        return store_locked(conn, db, station, batch.events, None if _NANOS.search(body) else body)
+        # The body goes to PostgreSQL as it came unless it would read otherwise there: then
+        # pydantic's own serialisation is sent, so PostgreSQL stores what pydantic read.
+        return store_locked(conn, db, station, batch.events, None if _NOT_AS_SENT.search(body) else body)
+
+
+def _finite(value: Any) -> bool:
+    if type(value) is float:
+        return value - value == 0.0  # false for inf and nan
+    if type(value) is dict:
+        return all(_finite(v) for v in value.values())
+    if type(value) is list:
+        return all(_finite(v) for v in value)
+    return True
+
+
+def _finite_payloads(events: list[EventIn]) -> bool:
+    """No inf or nan in any payload: flat values checked inline, containers recursed (0.3 µs an event)."""
+    for event in events:
+        for value in event.payload.values():
+            kind = type(value)
+            if kind is float:
+                if value - value != 0.0:
+                    return False
+            elif (kind is dict or kind is list) and not _finite(value):
+                return False
+    return True
 
 
 def _clean_nul(value: Any) -> Any:
@@ -203,23 +254,6 @@ def _without_nul(event: EventIn) -> EventIn:
     """The event with NUL replaced by U+FFFD in every string: the same on every push, so a
     re-sent event still compares equal to the stored one."""
     return event.model_copy(update={k: _clean_nul(getattr(event, k)) for k in ("operator", "lpn", "rma_id", "payload")})
-
-
-# The events route validates its body itself (once, from bytes): say what it takes in OpenAPI.
-_BATCH_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/EventBatch"}}}}}
-
-
-def _openapi_with_batch(app: FastAPI) -> Any:
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)
-            batch = EventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
-            schema["components"]["schemas"].update(batch.pop("$defs", {}))
-            schema["components"]["schemas"]["EventBatch"] = batch
-        return app.openapi_schema
-
-    return openapi
 
 
 def _remember(db: HQDatabase, bundle: ConfigBundle) -> None:

@@ -45,12 +45,16 @@ def hq() -> None:
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(db_url: str, host: str, port: int, config_dir: Path | None, workers: int, log_level: str) -> None:
-    """Run the HQ HTTP API (OpenAPI at /docs and /openapi.json)."""
+    """Run the HQ HTTP API (OpenAPI at /docs and /openapi.json); logs JSON lines to stdout."""
+    import logging
+    import logging.config
+
     import uvicorn
 
     from dockstation.config import package_config_dir
     from sync.bundle import BundleRefused, check_config_dir
     from sync.hq.app import ENV_CONFIG_DIR, create_app
+    from sync.hq.logs import log_config
 
     directory = config_dir or package_config_dir()
     try:
@@ -58,16 +62,21 @@ def serve(db_url: str, host: str, port: int, config_dir: Path | None, workers: i
     except BundleRefused as exc:
         fail(f"configuration refused, not serving it to benches: {exc}")
     db = open_db(db_url)
-    click.echo(f"HQ on http://{host}:{port} · database {db.describe()} · config {directory} "
-               f"(version {bundle.version[:12]})", err=True)
+    # Once, here: HQ's and uvicorn's loggers as JSON lines on stdout; uvicorn's access log (which
+    # prints query strings, tokens and all) off, HQ's own request line instead (sync/hq/logs.py).
+    logging_config = log_config(log_level)
+    logging.config.dictConfig(logging_config)
+    logging.getLogger("dockstation.hq").info(
+        "HQ on http://%s:%d · database %s · config %s (version %s) · %d worker(s)", host, port, db.describe(),
+        directory, bundle.version[:12], workers)
+    options = {"host": host, "port": port, "log_level": log_level, "log_config": logging_config, "access_log": False}
     if workers == 1:
-        uvicorn.run(create_app(db, config_dir=directory), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(db, config_dir=directory), **options)
         return
     db.dispose()
     os.environ["DOCKSTATION_HQ_DB"] = db_url
     os.environ[ENV_CONFIG_DIR] = str(directory)
-    uvicorn.run("sync.hq.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level)
+    uvicorn.run("sync.hq.app:app_from_env", factory=True, workers=workers, **options)
 
 
 @hq.command("add-station")
@@ -155,7 +164,7 @@ def revoke_reader_cmd(name: str, db_url: str) -> None:
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_cmd(db_url: str, fmt: str) -> None:
-    """Stations (site, last push, acked seq, revoked) and HQ readers."""
+    """Stations (site, last push, acked seq, revoked, open conflicts) and HQ readers."""
     import json
 
     from dockstation.types import iso
@@ -180,12 +189,15 @@ def list_cmd(db_url: str, fmt: str) -> None:
     def state(row: dict) -> str:  # type: ignore[type-arg]
         return "revoked" if row["revoked"] else "active"
 
-    click.echo(f"{'STATION':<9} {'SITE':<12} {'STATE':<8} {'ACKED SEQ':>10}  LAST PUSH (UTC)")
+    click.echo(f"{'STATION':<9} {'SITE':<12} {'STATE':<8} {'ACKED SEQ':>10}  {'LAST PUSH (UTC)':<19}  CONFLICTS")
     for row in stations:
         push = when(row["last_push_at"]) or "never"
-        click.echo(f"{row['station_id']:<9} {row['site'] or '-':<12} {state(row):<8} {row['acked_seq']:>10}  {push}")
+        click.echo(f"{row['station_id']:<9} {row['site'] or '-':<12} {state(row):<8} {row['acked_seq']:>10}  "
+                   f"{push:<19}  {row['open_conflicts'] or '-'}")
     if not stations:
         click.echo("(no stations: dockstation hq add-station ID)")
+    if any(row["open_conflicts"] for row in stations):
+        click.echo("Open conflicts: their benches' sync exits 5 until resolved (dockstation hq conflicts).")
     click.echo("")
     click.echo(f"{'READER':<24} {'STATE':<8} CREATED (UTC)")
     for row in readers:
@@ -228,5 +240,10 @@ except ModuleNotFoundError as _exc:
         raise
 else:
     hq.add_command(_report_cmd)
+
+from sync.hq.conflicts_cli import commands as _conflict_cmds  # noqa: E402  (they use db_option above)
+
+for _cmd in _conflict_cmds:
+    hq.add_command(_cmd)
 
 commands: list[click.Command] = [hq]

@@ -14,7 +14,10 @@ Tables (KPIs and reports read `hq_event`, joined to `hq_station` for the site):
                 (each line carries its RMA's).
 - `hq_config`   config bundle versions HQ has served (audit).
 - `hq_reader`   one row per HQ reader (head office's read access): token hash, revoked flag.
-- `hq_conflict` events a bench re-sent with a seq HQ already holds but different content.
+- `hq_conflict` events sent with a seq HQ already holds but with different content, open until an
+                operator resolves them (sync/hq/conflicts.py); each station's open ones are named
+                in every answer to its pushes.
+- `hq_conflict_resolved`  resolved conflicts: both versions, which one HQ kept, who, when, why.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Connection, Engine, Index, create_engine, event, inspect, select, text
+from sqlalchemy import JSON, BigInteger, Connection, Engine, Index, create_engine, event, func, inspect, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import registry
@@ -94,6 +97,25 @@ class HqConflict(HQModel, table=True):
     event: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # what the bench sent
 
 
+class HqConflictResolved(HQModel, table=True):
+    """A conflict an operator resolved (`hq resolve-conflict`), or an event dropped (`hq drop-events`)."""
+
+    __tablename__ = "hq_conflict_resolved"
+    id: int | None = Field(default=None, primary_key=True)
+    conflict_id: int | None = Field(default=None, sa_type=BigInteger)  # hq_conflict's id; none for a dropped event
+    station_id: str
+    seq: int = Field(sa_type=BigInteger)
+    received_at: datetime = _ts()  # when the differing (or dropped) event was sent
+    sent: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # what was sent
+    stored: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # what HQ held then
+    # "stored" (the sent event discarded) | "sent" (it replaced the stored one) | "dropped" (a
+    # stored event past the bench's own history removed, `hq drop-events`)
+    kept: str
+    resolved_at: datetime = _ts()
+    resolved_by: str = ""
+    note: str = ""
+
+
 class HqRma(HQModel, table=True):
     __tablename__ = "hq_rma"
     rma_id: str = Field(primary_key=True)
@@ -135,7 +157,7 @@ class HqConfig(HQModel, table=True):
 # -- engine ---------------------------------------------------------------------------------
 def _sqlite_engine(url: str, begin: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                           pool_size=8, max_overflow=16)
+                           pool_size=8, max_overflow=16, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -171,9 +193,9 @@ class HQDatabase:
             # table is small stays a sequential scan as it grows (and PgBouncer in transaction
             # mode cannot keep them anyway). Planning these short statements is cheap.
             self.engine = create_engine(self.url, pool_size=10, max_overflow=40, pool_pre_ping=True,
-                                        connect_args={"prepare_threshold": None})
+                                        connect_args={"prepare_threshold": None}, hide_parameters=True)
             self.read_engine = self.engine
-        else:
+        else:  # (hide_parameters: an error message never carries a token hash or a customer's data to a log)
             raise ValueError(f"unsupported HQ database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
         self.create_tables()
 
@@ -182,6 +204,8 @@ class HQDatabase:
             self.advisory_lock(conn, LOCK_SCHEMA)  # two workers starting at once
             hq_metadata.create_all(conn)
             _add_line_change_id(conn)
+            # Every push reads its station's open conflicts: an index, also on older databases.
+            conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_hq_conflict_station_seq ON hq_conflict (station_id, seq)")
 
     def advisory_lock(self, conn: Connection, key: int) -> None:
         """Serialise a kind of writer until commit. SQLite needs none: BEGIN IMMEDIATE locks the file."""
@@ -345,11 +369,14 @@ def station_for_token(conn: Connection, token: str) -> str | None:
 
 
 def list_stations(db: HQDatabase) -> list[dict[str, Any]]:
-    """Every station, for `dockstation hq list`: id, site, created, revoked, acked seq, last push."""
-    t = HqStation.__table__
+    """Every station, for `dockstation hq list`: id, site, created, revoked, acked seq, last push,
+    and how many of its conflicts are open."""
+    t, c = HqStation.__table__, HqConflict.__table__
+    open_conflicts = select(func.count()).select_from(c).where(c.c.station_id == t.c.station_id).scalar_subquery()
     with db.read() as conn:
         rows = conn.execute(select(t.c.station_id, t.c.site, t.c.created_at, t.c.revoked, t.c.acked_seq,
-                                   t.c.last_push_at).order_by(t.c.station_id)).all()
+                                   t.c.last_push_at, open_conflicts.label("open_conflicts"))
+                            .order_by(t.c.station_id)).all()
     return [dict(r._mapping) for r in rows]
 
 

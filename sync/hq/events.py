@@ -5,8 +5,9 @@ One transaction per batch:
    station serialise across every HQ worker, pushes of different stations run side by side;
 2. `INSERT ... ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq`: a retried batch (the bench
    never heard the answer) stores nothing twice. (On PostgreSQL a batch whose seqs are all above
-   the station's highest stored one, the usual case, is a plain INSERT: see events_pg.) A seq HQ already holds with *different* content is
-   never overwritten: it is kept in `hq_conflict` and named in the answer;
+   the station's highest stored one, the usual case, is a plain INSERT: see events_pg.) A seq HQ
+   already holds with *different* content is never overwritten: it is kept in `hq_conflict` as an
+   open conflict (sync/hq/conflicts.py), and every answer names the station's open conflicts;
 3. `acked_seq` = the highest seq stored without gaps from 1, computed from the table (not from
    process memory: another worker may have stored the events that close a gap).
 Either all of that commits or none of it: a batch cut off mid-way leaves no trace.
@@ -18,7 +19,6 @@ Nothing else is written per event: a unit's current state is folded from its eve
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,11 +28,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dockstation.types import as_utc, utcnow
+from sync.hq import conflicts as hq_conflicts
 from sync.hq import events_pg as hq_events_pg
-from sync.hq.db import HQDatabase, HqConflict, HqEvent, HqStation
+from sync.hq.db import HQDatabase, HqEvent, HqStation
 from sync.protocol import EventAck, EventIn
-
-log = logging.getLogger("dockstation.hq")
 
 EVENTS = HqEvent.__table__
 STATIONS = HqStation.__table__
@@ -94,10 +93,15 @@ def store_batch(db: HQDatabase, station_id: str, events: list[EventIn]) -> Event
 def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn],
                  body: bytes | None = None) -> EventAck:
     """Store a batch inside the caller's transaction, which holds the station's row lock.
-    `body`: the request as received, when it holds exactly these events (PostgreSQL reads it)."""
+    `body`: the request as received, when it holds exactly these events (PostgreSQL reads it).
+
+    The answer's `conflicts` are all of the station's open conflicts (this batch's and earlier
+    ones'), so the bench hears of them on every push until an operator resolves them."""
     now = utcnow()
     station_id, acked = station.station_id, station.acked_seq
-    events = sorted(events, key=lambda e: e.seq)
+    events, repeats = _first_of_each_seq(events)
+    if repeats:
+        body = None  # the body holds the repeats too: insert the first of each seq only
     if db.dialect == "postgresql":
         inserted = hq_events_pg.insert_events(conn, station_id, events, now, body) if events else set()
     else:
@@ -106,13 +110,27 @@ def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list
         for chunk in _chunks([_row(station_id, e, now) for e in events]):
             inserted.update(conn.execute(stmt, list(chunk)).scalars())
     repeated = [_row(station_id, e, now) for e in events if e.seq not in inserted]
-    conflicts = _conflicts(conn, station_id, repeated, now) if repeated else []
+    repeated += [_row(station_id, e, now) for e in repeats]
+    in_conflict = _conflicts(conn, station_id, repeated, now) if repeated else []
     new_acked = _gap_free(conn, station_id, acked, [e.seq for e in events])
     if events:
         conn.execute(STATIONS.update().where(STATIONS.c.station_id == station_id)
                      .values(acked_seq=new_acked, last_push_at=now))
     return EventAck(station_id=station_id, acked_seq=new_acked, stored=len(inserted),
-                    duplicates=len(repeated) - len(conflicts), conflicts=conflicts, server_time=now)
+                    duplicates=len(repeated) - len(in_conflict), conflicts=hq_conflicts.open_seqs(conn, station_id),
+                    server_time=now)
+
+
+def _first_of_each_seq(events: list[EventIn]) -> tuple[list[EventIn], list[EventIn]]:
+    """(the first event of each seq, sorted by seq; the later ones of a seq the batch repeats)."""
+    first: dict[int, EventIn] = {}
+    repeats = []
+    for e in events:
+        if e.seq in first:
+            repeats.append(e)
+        else:
+            first[e.seq] = e
+    return sorted(first.values(), key=lambda e: e.seq), repeats
 
 
 def _row(station_id: str, e: EventIn, now: datetime) -> dict[str, Any]:
@@ -127,20 +145,13 @@ def acked_seq(db: HQDatabase, station_id: str) -> int:
 
 
 def _conflicts(conn: Connection, station_id: str, repeated: list[dict[str, Any]], now: datetime) -> list[int]:
-    """Seqs HQ already held with other content. Logged and kept aside; the stored event stays."""
-    lo, hi = repeated[0]["seq"], repeated[-1]["seq"]
+    """Seqs HQ already held with other content: kept aside as open conflicts; the stored event stays."""
+    seqs = sorted({r["seq"] for r in repeated})
     cols = [EVENTS.c.seq, *(EVENTS.c[k] for k in _CONTENT)]
     stored = {r.seq: r for r in conn.execute(
-        select(*cols).where(EVENTS.c.station_id == station_id, EVENTS.c.seq.between(lo, hi)))}
+        select(*cols).where(EVENTS.c.station_id == station_id, EVENTS.c.seq.between(seqs[0], seqs[-1])))}
     bad = [r for r in repeated if r["seq"] in stored and not _same(stored[r["seq"]], r)]
-    if bad:
-        log.warning("station %s re-sent %d event(s) with different content, kept the stored ones: seqs %s",
-                    station_id, len(bad), [r["seq"] for r in bad][:20])
-        conn.execute(HqConflict.__table__.insert(), [
-            {"station_id": station_id, "seq": r["seq"], "received_at": now,
-             "event": {k: (as_utc(r[k]).isoformat() if k == "at" else r[k]) for k in _CONTENT}}
-            for r in bad])
-    return [r["seq"] for r in bad]
+    return hq_conflicts.record_conflicts(conn, station_id, bad, now) if bad else []
 
 
 def _gap_free(conn: Connection, station_id: str, acked: int, batch: list[int]) -> int:

@@ -1,6 +1,6 @@
 """HQ weekly KPI report: `GET /api/v1/kpis/weekly?week=YYYY-Www` and the function behind it.
 
-`router` is included by the HQ app under /api/v1. `weekly_report(db, week)` is also what
+`router` (under /api/v1) is included by the HQ app. `weekly_report(db, week)` is also what
 `dockstation hq report` prints. The figures are computed in SQL over `hq_event` by
 `dockstation.kpis.sql_report` (definitions: docs/kpis.md), per station (with its site) and in
 total; every registered station is listed, an idle one with zeros.
@@ -8,11 +8,13 @@ total; every registered station is listed, an idle one with zeros.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 
 from dockstation.config import ConfigError, package_config_dir, read_toml, validate
@@ -24,10 +26,22 @@ from dockstation.kpis.stats import parse_week
 from dockstation.types import utcnow
 from sync.hq.db import HQDatabase, HqStation
 from sync.hq.deps import Db, Reader
+from sync.hq.openapi import errors, refused
+from sync.protocol import API
 
-WEEK_PATTERN = r"^\d{4}-W\d{2}$"
 
-router = APIRouter(tags=["head office"])
+def _week_pattern() -> str:
+    """Exactly the ISO weeks of 1970-2199: W01-W52 of every year, and W53 of the years that have one
+    (those whose 28 December falls in week 53). What the pattern takes, HQ answers."""
+    long_years = "|".join(str(y) for y in range(1970, 2200) if date(y, 12, 28).isocalendar().week == 53)
+    return f"^(?:(?:19[7-9][0-9]|2[01][0-9]{{2}})-W(?:0[1-9]|[1-4][0-9]|5[0-2])|(?:{long_years})-W53)$"
+
+
+WEEK_PATTERN = _week_pattern()
+_WEEK = re.compile(WEEK_PATTERN)
+
+# The prefix is the router's own, so the route's template is the whole path (HQ's request log).
+router = APIRouter(prefix=API, tags=["head office"])
 
 
 def report_options(config_dir: Path | None) -> ReportOptions:
@@ -51,22 +65,25 @@ def weekly_report(db: HQDatabase, week: str, *, now: datetime | None = None,
 
 
 @router.get("/kpis/weekly", responses={200: {"description": "the week's KPI stack (docs/kpis.md)"},
-                                       401: {"description": "no, unknown or revoked token"},
-                                       403: {"description": "a station token: KPIs across stations need a reader token"},
-                                       422: {"description": "not an ISO week"}})
+                                       **errors(400, 401, 403, 503,
+                                                e403="a station token: KPIs across stations need a reader token")})
 def get_weekly(request: Request, db: Db, _reader: Reader,
-               week: Annotated[str, Query(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W07")]) -> Response:
+               week: Annotated[str, Query(json_schema_extra={"pattern": WEEK_PATTERN},
+                                          description="ISO week of 1970-2199, e.g. 2026-W07")]) -> Response:
     """Cycle time P50/P90, right first time, recovery by category and path, aging, margin leakage
     by exception type and working capital released, per station and in total (weeks in UTC).
 
     Every station's figures: an HQ reader token only (`dockstation hq add-reader NAME`); a station
     token gets 403."""
+    if not _WEEK.fullmatch(week):  # the document's pattern, said in words
+        raise refused("query", "week", f"no such ISO week {week[:20]!r}: YYYY-Www, a week of 1970-2199 "
+                                       "(W53 only in the years that have one)")
     try:
         options = report_options(getattr(request.app.state, "config_dir", None))
     except ConfigError as exc:
         raise HTTPException(503, f"HQ's kpis.toml is invalid: {exc}") from None
     try:
         report = weekly_report(db, week, options=options)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    except ValueError as exc:  # the pattern lets through only real weeks: kept for safety, in the 422 shape
+        raise RequestValidationError([{"loc": ("query", "week"), "msg": str(exc), "type": "value_error"}]) from None
     return Response(to_json(report), media_type="application/json")

@@ -9,9 +9,10 @@ with `station_id, seq, kind, at, operator, lpn, payload`, and returns the new un
 events are folded strictly in seq order, so the unit is what the bench itself had whatever the
 bench clocks said; events of different stations are interleaved by the time they claim.
 
-A unit received at one bench and inspected at another: `unit_received` fills the receipt fields
-but only sets the state of a unit HQ has not seen yet, so a late receipt does not roll back a
-grade pushed earlier by the other bench.
+Only the station that created a unit writes about it (sync/hq/scope.py), and the route folds only
+that station's events, so in practice one stream is folded. `unit_received` fills the receipt
+fields but only sets the state of a unit HQ has not seen yet, so a receipt that arrives late does
+not roll back a grade pushed before it.
 """
 
 from __future__ import annotations

@@ -164,7 +164,9 @@ def test_badge_and_rma_in_one_burst_receive_a_unit_then_quit(terminal, home, man
     conn = sqlite3.connect(home / DB_NAME)
     kinds = [k for (k,) in conn.execute("SELECT kind FROM event ORDER BY seq")]
     conn.close()
-    assert kinds == ["operator_signed_in", "unit_received", "operator_signed_out"]
+    # the receipt label's job commits with the unit; the print worker may print it any time after
+    assert [k for k in kinds if k != "label_printed"] == [
+        "operator_signed_in", "unit_received", "label_queued", "operator_signed_out"]
     assert b"\x1b[?1049l" in term.raw  # the terminal was given back (alternate screen left)
 
 

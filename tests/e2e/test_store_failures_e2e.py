@@ -109,5 +109,6 @@ def test_a_full_disk_says_so_records_nothing_and_the_bench_goes_on_once_space_is
         kinds = [k for (k,) in conn.execute("SELECT kind FROM event ORDER BY seq")]
     finally:
         conn.close()
-    assert kinds == ["operator_signed_in", "unit_received"]
+    # the receipt label's job commits with the unit; the print worker may have printed it since
+    assert [k for k in kinds if k != "label_printed"] == ["operator_signed_in", "unit_received", "label_queued"]
     assert term.quit() == 0

@@ -144,7 +144,8 @@ async def test_void_match_and_quarantine_by_key_and_scan(lead_app, store, manife
         assert rows["duplicate"].state == "matched" and rows["duplicate"].lpn
         assert rows["unknown_code"].state == "quarantined" and rows["unknown_code"].resolved_by == "9001"
         kinds = [e.kind for e in s.exec(select(Event).where(Event.operator == "9001").order_by(Event.seq))]
-    assert kinds[-4:] == ["exception_resolved", "unit_received", "exception_resolved", "exception_resolved"]
+    assert kinds[-5:] == ["exception_resolved", "unit_received", "label_queued",  # the matched unit's receipt label
+                          "exception_resolved", "exception_resolved"]
 
 
 def test_lead_screen_snapshot_80x24(snap_compare, lead_app):
@@ -181,5 +182,23 @@ def test_lead_kpis_tab_snapshot_80x24(snap_compare, lead_app):
     async def run_before(pilot):
         await open_lead(pilot, app)
         await press(pilot, "4")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_lead_approvals_tab_snapshot_80x24(snap_compare, lead_app, store):
+    from datetime import timedelta
+
+    from dockstation.models import ApprovalRequest
+
+    with store.write() as s:  # the seeded unit awaiting approval, as a grader left it
+        s.add(ApprovalRequest(lpn="B07-00000007", path="donate", policy_path="liquidate", rule_id="r",
+                              kind="override", why=["path donate instead of the policy's liquidate"],
+                              requested_at=NOW - timedelta(hours=2), requested_by="2001"))
+    app = lead_app()
+
+    async def run_before(pilot):
+        await open_lead(pilot, app)
+        await press(pilot, "5")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -11,7 +11,8 @@ from textual.widgets import Static
 
 from dockstation.config import load_bench_config
 from dockstation.scan import ScanEvent, classify
-from dockstation.tui.disposition import DispositionScreen, big
+from dockstation.tui.disposition import DispositionScreen
+from dockstation.tui.widgets import BigText
 
 from policy_support import decisions_of, events_of, graded, operator, unit
 
@@ -43,6 +44,8 @@ async def scan(app: Host, code: str) -> bool:
 
 
 def text_of(app: Host, selector: str) -> str:
+    if selector == "#path":  # the big text: its plain text (state symbol and path)
+        return app.screen.query_one(selector, BigText).text
     return str(app.screen.query_one(selector, Static).render())
 
 
@@ -52,8 +55,7 @@ async def test_accept_disposes_queues_and_goes_back_to_receive(home, store, benc
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, DispositionScreen)
-        path_panel = text_of(app, "#path")
-        assert big("RESTOCK")[0] in path_panel and "✔  RESTOCK  ✔" in path_panel
+        assert text_of(app, "#path") == "✔ RESTOCK"  # the state symbol, then the path
         body = text_of(app, "#body")
         assert "Rule restock-a: Like new and complete" in body and "→ Sellable stock" in body
         assert "Recovery estimate 38.00" in body and "Refund: FULL 40.00" in body
@@ -98,16 +100,19 @@ async def test_a_policy_path_that_needs_a_lead_waits_for_the_badge(home, store, 
     app = Host(home, store, bench, lpn)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert "Needs a lead" in text_of(app, "#body")
+        assert "Needs a lead" in text_of(app, "#body") and text_of(app, "#path") == "! LIQUIDATE"
         assert await scan(app, "CMD:DONE") is True
         assert app.screen.mode == "await_badge"
-        assert await scan(app, "RMA-2026-000001") is False  # not ours: the app handles it
         assert await scan(app, "CMD:CANCEL") is True
         assert app.screen.mode == "proposal"
-        assert await scan(app, "OP-9001") is False  # no approval pending: a sign-in for the app
+        assert await scan(app, "OP-2001") is False  # not a lead's badge: a sign-in for the app
+        await pilot.press("escape")  # leaving asks first
+        await pilot.pause()
+        assert app.screen.mode == "confirm_leave" and "without a decision" in text_of(app, "#body")
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, Receive)
+        assert any("left graded, no disposition" in n.message for n in app._notifications)
     assert unit(store, lpn).state == "graded" and events_of(store, lpn) == []
 
 
@@ -123,7 +128,7 @@ async def test_untrusted_text_is_shown_literally_and_errors_are_shown(home, stor
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         head = text_of(app, "#unit")
-        assert "[@click=app.quit]Shirt[/]" in head and "\x1b" not in head
+        assert "[@click=app.quit]Shi" in head and "\x1b" not in head  # literal (cut to the width)
     missing = Host(home, store, bench, "B07-99999999")
     async with missing.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

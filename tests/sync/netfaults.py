@@ -41,7 +41,9 @@ class HQServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> HQServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY on accepted sockets only then. Without
+        # it each answer waited ~40 ms for a delayed ACK (Nagle), as no real HQ does.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]

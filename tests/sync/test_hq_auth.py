@@ -81,17 +81,18 @@ def test_a_station_reads_only_the_units_it_handled_a_reader_reads_any(hq, hq_db)
     assert get(hq, "/units/B08-00000001", reader).json()["station_id"] == "B08"
     assert get(hq, "/units/B07-00000001", reader).json()["state"] == "received"
     assert get(hq, "/units/B09-00000001", reader).status_code == 404
-    # B08 re-grades B07's unit: now both benches handled it, both may read it (the whole fold)
+    # B08 may not write about B07's unit (issue 14 item 11; test_hq_scope.py has the whole rule)
     graded = ev(2, "B07-00000001", "unit_graded") | {"payload": {"grade": "C", "flags": [], "category": "phones"}}
-    assert push(hq, b08, "B08", [graded]).status_code == 200
-    assert get(hq, "/units/B07-00000001", b08).json()["grade"] == "C"
-    assert get(hq, "/units/B07-00000001", b07).json()["grade"] == "C"
+    assert push(hq, b08, "B08", [graded]).status_code == 403
+    assert get(hq, "/units/B07-00000001", b08).status_code == 404
+    assert get(hq, "/units/B07-00000001", b07).json()["grade"] is None
 
 
 def test_reader_tokens_only_read(hq, hq_db):
     add_station(hq_db, "B07")
     reader = add_reader(hq_db, "bi-team")
-    assert push(hq, reader, "B07", [ev(1, "B07-00000001")]).status_code == 401  # not a station's token
+    refused = push(hq, reader, "B07", [ev(1, "B07-00000001")])  # not a station's token
+    assert refused.status_code == 403 and "needs a station token" in refused.json()["detail"]
     for path in ("/manifest", "/config"):
         resp = get(hq, path, reader)
         assert resp.status_code == 403 and "needs a station token" in resp.json()["detail"], path

@@ -207,11 +207,11 @@ def test_a_unit_is_its_events_folded_in_seq_order(hq, hq_db):
     assert (unit["state"], unit["grade"], unit["disposition"], unit["recovery_value"]) == ("disposed", "B", "open_box", "480.50")
     assert unit["received_at"].startswith("2026-11-20T09:01") and unit["last_seq"] == 4
     assert unit["flags"] == ["missing_accessories"] and unit["station_id"] == "B07"
-    # another bench re-inspects the unit later: its events interleave by time
+    # another bench may not write about it (issue 14 item 11): refused, the unit is unchanged
     b08 = add_station(hq_db, "B08")
     regrade = ev(1, "unit_graded", lpn, grade="C", flags=[], category="phones") | {"at": (T0 + timedelta(days=3)).isoformat()}
-    post(hq, b08, [regrade], station="B08")
-    assert get(hq, f"/api/v1/units/{lpn}", token).json()["grade"] == "C"
+    assert post(hq, b08, [regrade], station="B08").status_code == 403
+    assert get(hq, f"/api/v1/units/{lpn}", token).json()["grade"] == "B"
 
 
 def test_config_bundle_has_a_version_etag_and_never_local_files(hq, hq_db):

@@ -155,7 +155,7 @@ async def test_a_real_burst_of_two_codes_gives_two_results_in_order(make_app, ma
     with manifest.read() as s:
         assert [u.rma_id for u in s.exec(select(Unit))] == ["RMA-2026-000001"]
         assert [e.kind for e in s.exec(select(Event).order_by(Event.seq))] == [
-            "operator_signed_in", "unit_received", "exception_recorded"]
+            "operator_signed_in", "unit_received", "label_queued", "exception_recorded"]
 
 
 async def test_a_person_typing_in_the_entry_field_is_typing_not_a_scan(make_app, manifest):

@@ -20,11 +20,14 @@ async def test_print_queue_runs_in_the_app_and_cmd_reprint_reprints(make_app, ma
             unit = s.get(Unit, lpn)
             unit.disposition, unit.state, unit.disposed_at = "restock", "disposed", utcnow()
             enqueue_label(s, unit)
-        spool = home / "spool"
-        await wait_for(pilot, lambda: len(list(spool.glob("*.zpl"))) == 1, "label in the spool")
+        spool = home / "spool"  # the receipt label (queued at receipt), then the disposition label
+        await wait_for(pilot, lambda: len(list(spool.glob("*.zpl"))) == 2, "labels in the spool")
         burst(app, "CMD:REPRINT\r")
-        await wait_for(pilot, lambda: len(list(spool.glob("*.zpl"))) == 2, "reprint in the spool")
+        await wait_for(pilot, lambda: len(list(spool.glob("*.zpl"))) == 3, "reprint in the spool")
     with app.store.read() as s:
         assert s.get(Unit, lpn).reprints == 1
-    reprinted = [p for p in spool.glob("*.zpl") if b"REPRINT" in p.read_bytes()]
-    assert len(reprinted) == 1 and lpn.encode() in reprinted[0].read_bytes()
+    files = {p.name: p.read_bytes() for p in spool.glob("*.zpl")}
+    reprinted = [data for data in files.values() if b"REPRINT" in data]
+    assert len(reprinted) == 1 and lpn.encode() in reprinted[0]
+    assert b"^FDRESTOCK^FS" in reprinted[0]  # the unit's latest label: its disposition label
+    assert sum(b"^FDSTANDARD^FS" in data and b"RECEIVED" in data for data in files.values()) == 1  # the receipt

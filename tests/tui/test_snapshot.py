@@ -64,3 +64,27 @@ def test_signed_out_prompt_at_80x24(snap_compare, make_app, manifest, utc):
         await see(pilot, app, "Scan your badge")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_received_unit_at_120x40(snap_compare, make_app, manifest, utc):
+    """At 120x40 and up the big text and the lane grow to the 7-row font."""
+    app = make_app(clock=lambda: FIXED)
+
+    async def run_before(pilot) -> None:
+        steady_cursor(app)
+        await scan(pilot, app, "OP-1001", "RMA-9999-000404", "RMA-2026-000001")
+        await see(pilot, app, "Received B07-00000001", "B07-00000001 → standard")
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_exception_with_a_long_code_at_80x24(snap_compare, make_app, manifest, utc):
+    """The exception's number stays on screen whatever the code's length; the footer keys fit."""
+    app = make_app(clock=lambda: FIXED)
+
+    async def run_before(pilot) -> None:
+        steady_cursor(app)
+        await scan(pilot, app, "OP-1001", "RMA-9999-" + "7" * 120)
+        await see(pilot, app, "Recorded as exception #1 for the lead.")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

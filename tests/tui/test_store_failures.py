@@ -35,7 +35,8 @@ def page_count(app) -> int:
 
 
 def big_text(app) -> str:
-    return str(app.receive_screen.query_one("#big").text)
+    """The big text without the state symbol drawn in front of it (✔ ✖ ! ●)."""
+    return str(app.receive_screen.query_one("#big").text).split(" ", 1)[-1]
 
 
 def add_big_rma(store) -> None:

@@ -146,10 +146,24 @@ class ExceptionActions(Screen[None]):
         app.show_result("ok", "DONE", res.message)  # after the commit: the row is gone on refresh
         self.action_refresh()
 
+    HELP_TITLE = "Lead view"
+
+    def help_commands(self) -> list[tuple[str, str]]:
+        return [("RMA / tracking label", "While matching an exception: the RMA it belongs to"),
+                ("product barcode (GTIN)", "While matching: the RMA line of that product")]
+
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
         """While matching: an RMA or tracking scan picks the RMA, a product scan picks its line."""
         if not self.allowed:
             return False
+        if classified.kind is CodeKind.COMMAND:
+            if classified.value == "CANCEL":
+                self.action_cancel()
+            else:  # REPRINT and LOGOUT are the app's; every other one means nothing here
+                self.bench_app.report("error", "REFUSED", f"{clean(classified.raw, limit=40)} means nothing "
+                                      "on the lead screen: nothing done", code=scan.code,
+                                      log="refused: nothing done (lead screen)")
+            return True
         if self.mode in ("match_rma", "match_line") and classified.kind in (CodeKind.RMA, CodeKind.TRACKING):
             await self._choose_rma(classified.value or classified.raw)
             return True

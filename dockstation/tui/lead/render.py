@@ -29,10 +29,13 @@ def money(value: Any) -> str:
     return f"{value:,.2f}"
 
 
-def summary(s: LeadSnapshot) -> Text:
+def summary(s: LeadSnapshot, approvals: int = 0) -> Text:
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append(f"{s.now.astimezone():%H:%M} ", style="bold")
     out.append(f"· open {s.open_units:,} · ")
+    if approvals:  # decisions waiting for a lead: the first thing a lead should see
+        out.append(f"{SOON[0]} {approvals:,} to approve", style=SOON[1])
+        out.append(" · ")
     if s.breached:
         out.append(f"{BREACH[0]} {s.breached:,} past SLA", style=BREACH[1])
     else:

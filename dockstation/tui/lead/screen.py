@@ -11,22 +11,25 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
 
 from dockstation.config import ConfigError
 from dockstation.kpis.bench import LeadCache, LeadSnapshot, lead_snapshot
 from dockstation.kpis.config import KpisConfig, load_kpis_config, load_lane_slas
 from dockstation.text import clean
+from dockstation.policy.awaiting import Waiting, pending
 from dockstation.tui.lead import render
+from dockstation.tui.lead.approvals import ApprovalActions, approval_cells, approval_view, approvals_note
 from dockstation.tui.lead.exceptions import ExceptionActions
-from dockstation.tui.widgets import BigText, LinePicker, StatusHeader
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, StatusHeader
+from dockstation.tui.widgets.choice_picker import ChoicePicker
 
 log = logging.getLogger("dockstation.tui.lead")
 View = tuple[str, ...]  # a table row as plain values (render.*_view)
-TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis")
+TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals")
 
 
-class LeadScreen(ExceptionActions):
+class LeadScreen(ApprovalActions, ExceptionActions):
     DEFAULT_CSS = """
     LeadScreen #lead-summary { height: 1; padding: 0 1; background: $boost; }
     LeadScreen #refused { padding: 1 2; height: auto; }
@@ -37,16 +40,22 @@ class LeadScreen(ExceptionActions):
     LeadScreen #queue-note, LeadScreen #exc-note { height: 1; padding: 0 1; color: $text-muted; }
     LeadScreen DataTable { height: 1fr; min-height: 3; }
     LeadScreen #lines { display: none; height: auto; max-height: 8; }
+    LeadScreen #approvals-note { height: 1; padding: 0 1; }
+    LeadScreen #approval-pick { display: none; height: auto; max-height: 11; }
     LeadScreen #prompt { display: none; height: 3; }
     LeadScreen #kpis { height: auto; padding: 0 1; }
     LeadScreen #spark { height: 3; margin: 0 1; }
     """
     BINDINGS = [
-        Binding("m", "match", "Match", id="lead.match"),
-        Binding("q", "quarantine", "Quarantine", id="lead.quarantine"),
-        Binding("v", "void", "Void", id="lead.void"),
+        # The actions of one tab are listed on that tab's note line, not in the footer: all of them
+        # would not fit 80 columns.
+        Binding("m", "match", "Match", show=False, id="lead.match"),
+        Binding("q", "quarantine", "Quarantine", show=False, id="lead.quarantine"),
+        Binding("v", "void", "Void", show=False, id="lead.void"),
+        Binding("a", "approve", "Approve", show=False, id="lead.approve"),
+        Binding("c", "change", "Change", show=False, id="lead.change"),
         Binding("r", "refresh", "Refresh", id="lead.refresh"),
-        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, 5)),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, 6)),
         Binding("escape", "cancel", "Back", id="lead.cancel"),
     ]
 
@@ -57,6 +66,10 @@ class LeadScreen(ExceptionActions):
         self.mode = None
         self.target = None
         self.match_rma = None
+        self.approval: Waiting | None = None
+        self.approval_path: str | None = None
+        self.waiting: list[Waiting] = []
+        self.waiting_count = 0
         self.cfg = KpisConfig()
         self.lanes: dict[str, float] = {}
         self._cache = LeadCache()  # what the next refresh need not read again
@@ -72,7 +85,7 @@ class LeadScreen(ExceptionActions):
             yield BigText("LEADS ONLY", id="refused-big")
             yield Static(Text("✖ The lead view needs a lead's badge. Scan a lead's badge, then F3. Esc goes back.",
                               style="bold red"), id="refused")
-            yield Footer()
+            yield BenchFooter()
             return
         yield Static("", id="lead-summary", markup=False)
         with TabbedContent(id="tabs"):
@@ -91,7 +104,11 @@ class LeadScreen(ExceptionActions):
                 with VerticalScroll():
                     yield Static("", id="kpis", markup=False)
                     yield Sparkline([], id="spark", summary_function=max)
-        yield Footer()
+            with TabPane("5 Approvals", id="tab-approvals"):
+                yield Static("", id="approvals-note", markup=False)
+                yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
+                yield ChoicePicker(id="approval-pick")
+        yield BenchFooter()
 
     def on_mount(self) -> None:
         if not self.allowed:
@@ -109,6 +126,10 @@ class LeadScreen(ExceptionActions):
         x = self.query_one("#exceptions", DataTable)
         for label, w in [("#", 5), ("age", 6), ("kind", 16), ("code", max(12, width + 2)), ("by", 6), ("value", 9)]:
             x.add_column(label, width=w, key=label)
+        a = self.query_one("#approvals", DataTable)
+        for label, w in [("", 1), ("LPN", 12), ("asked", 13), ("policy", 13), ("age", 6),
+                         ("graded by", max(10, width - 4)), ("price", 9)]:
+            a.add_column(label, width=w, key=label or "sym")
         o = self.query_one("#operators", DataTable)
         for label, w in [("operator", 20), ("recv", 5), ("graded", 6), ("disp", 5), ("hours", 6), ("units/h", 8)]:
             o.add_column(label, width=w, key=label)
@@ -127,6 +148,7 @@ class LeadScreen(ExceptionActions):
         try:
             snap = await asyncio.to_thread(lead_snapshot, app.store, self.cfg, now=app.clock(),
                                            lane_sla=self.lanes, names=names, cache=self._cache)
+            self.waiting_count, self.waiting = await asyncio.to_thread(pending, app.store)
         except Exception as exc:  # the screen stays up with the last figures
             log.exception("lead refresh failed")
             self._cache = LeadCache()  # start afresh next time
@@ -139,7 +161,7 @@ class LeadScreen(ExceptionActions):
         self.refreshes += 1
 
     def _show(self, s: LeadSnapshot) -> None:
-        self._set_text("#lead-summary", render.summary(s))
+        self._set_text("#lead-summary", render.summary(s, self.waiting_count))
         # Only the tab on screen is filled now; the others when they are opened (TabActivated).
         self._stale = set(TABS)
         self._fill(self.query_one("#tabs", TabbedContent).active)
@@ -164,6 +186,14 @@ class LeadScreen(ExceptionActions):
         elif tab == "tab-operators":
             self._fill_table("#operators", [(o.badge, render.operator_view(o)) for o in s.operators],
                              render.operator_cells, keep=False)
+        elif tab == "tab-approvals":
+            names = {o.badge: o.name for o in self.bench_app.config.operators.operators}
+            hours = s.now.timestamp() / 3600
+            self._fill_table("#approvals", [(w.lpn, approval_view(w, names, hours)) for w in self.waiting],
+                             approval_cells)
+            if self.mode not in ("approve_reason", "change_path", "change_reason"):
+                self._set_text("#approvals-note", approvals_note(self.waiting_count, len(self.waiting),
+                                                                 self._selected_waiting()))
         elif tab == "tab-kpis":
             self._set_text("#kpis", render.kpis(s))
             spark = self.query_one("#spark", Sparkline)

@@ -1,9 +1,13 @@
-"""Big letters for what must be readable from two metres: the LPN, the lane, the error.
+"""Big letters for what must be readable from two metres: the LPN, the lane, the error, the path.
 
-A terminal cannot enlarge its font, so the text is drawn three rows tall with box-drawing
-characters (heavy strokes; letters that could pass for digits, O/0 and S/5, are drawn with
-light round strokes instead). Text that does not fit the widget's width falls back to one
-bold line, never to a cut-off code.
+The widget draws its text in the largest font of `bigfont.FONTS` that fits its content area, so
+it grows with the room a screen gives it (the stylesheet makes big text taller on terminals of
+120x40 and up: `BREAKPOINTS` in tui/app.py, app.tcss) and never changes its own size: updating
+the text is a repaint, never a layout (the receive screen's scan → rendered latency depends on
+it, bench/README.md). Text narrower than the area is centred vertically; text too wide for every
+font falls back to one bold line, never to a cut-off code. Callers put the state symbol first
+(`✔ B07-00012345`, `✖ UNKNOWN RMA`): bigfont draws ✔ ✖ ! ● so the state is a shape as well as
+a colour. Content is always plain text (`clean`), never markup.
 """
 
 from __future__ import annotations
@@ -13,43 +17,24 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from dockstation.text import clean
+from dockstation.tui.widgets.bigfont import BOX3, FONTS, Font, draw, width
 
-# Each glyph: three rows of exactly three cells.
-FONT: dict[str, tuple[str, str, str]] = {
-    "0": ("┏━┓", "┃ ┃", "┗━┛"), "1": ("╺┓ ", " ┃ ", "╺┻╸"), "2": ("╺━┓", "┏━┛", "┗━╸"),
-    "3": ("╺━┓", " ━┫", "╺━┛"), "4": ("╻ ╻", "┗━┫", "  ╹"), "5": ("┏━╸", "┗━┓", "╺━┛"),
-    "6": ("┏━╸", "┣━┓", "┗━┛"), "7": ("╺━┓", "  ┃", "  ╹"), "8": ("┏━┓", "┣━┫", "┗━┛"),
-    "9": ("┏━┓", "┗━┫", "╺━┛"),
-    "A": ("┏━┓", "┣━┫", "╹ ╹"), "B": ("┳━┓", "┣━┫", "┻━┛"), "C": ("┏━╸", "┃  ", "┗━╸"),
-    "D": ("┳━┓", "┃ ┃", "┻━┛"), "E": ("┏━╸", "┣╸ ", "┗━╸"), "F": ("┏━╸", "┣╸ ", "╹  "),
-    "G": ("┏━╸", "┃╺┓", "┗━┛"), "H": ("╻ ╻", "┣━┫", "╹ ╹"), "I": ("╺┳╸", " ┃ ", "╺┻╸"),
-    "J": ("  ╻", "  ┃", "┗━┛"), "K": ("╻┏╸", "┣┫ ", "╹┗╸"), "L": ("╻  ", "┃  ", "┗━╸"),
-    "M": ("┏┳┓", "┃┃┃", "╹╹╹"), "N": ("┏┓╻", "┃┃┃", "╹┗┛"), "O": ("╭─╮", "│ │", "╰─╯"),
-    "P": ("┏━┓", "┣━┛", "╹  "), "Q": ("┏━┓", "┃ ┃", "┗━╋"), "R": ("┏━┓", "┣┳┛", "╹┗╸"),
-    "S": ("╭─╴", "╰─╮", "╶─╯"), "T": ("╺┳╸", " ┃ ", " ╹ "), "U": ("╻ ╻", "┃ ┃", "┗━┛"),
-    "V": ("╻ ╻", "╲ ╱", " ╹ "), "W": ("╻╻╻", "┃┃┃", "┗┻┛"), "X": ("╲ ╱", " ╳ ", "╱ ╲"),
-    "Y": ("╻ ╻", "┗┳┛", " ╹ "), "Z": ("╺━┓", " ╱ ", "┗━╸"),
-    "-": ("   ", "╺━╸", "   "), " ": ("   ", "   ", "   "), ".": ("   ", "   ", " ╹ "),
-    "/": ("  ╱", " ╱ ", "╱  "), ":": ("   ", " ╏ ", "   "), "_": ("   ", "   ", "━━━"),
-}
-UNKNOWN = ("╺━┓", " ┏┛", " ╹ ")
-GLYPH_WIDTH = 3
-SPACING = 1
+def big_width(text: str, font: Font = BOX3) -> int:
+    return width(text, font) if text else 0
 
 
-def big_width(text: str) -> int:
-    return len(text) * (GLYPH_WIDTH + SPACING) - SPACING if text else 0
+def big_rows(text: str, font: Font = BOX3) -> list[str]:
+    """The rows of `text` drawn in `font` (upper-cased; unknown characters as ?)."""
+    return draw(text, font)
 
 
-def big_rows(text: str) -> list[str]:
-    """The three rows of `text` drawn in the big font (upper-cased; unknown characters as ?)."""
-    glyphs = [FONT.get(ch, UNKNOWN) for ch in text.upper()]
-    gap = " " * SPACING
-    return [gap.join(g[row] for g in glyphs) for row in range(3)]
+def font_for(text: str, columns: int, rows: int) -> Font | None:
+    """The largest font in which `text` fits `columns` x `rows`, or None."""
+    return next((f for f in FONTS if f.rows <= rows and width(text, f) <= columns), None)
 
 
 class BigText(Widget):
-    """Three rows tall when it fits, else one bold line. Content is always plain text."""
+    """As big as its area allows (3, 5 or 7 rows), else one bold line. Plain text only."""
 
     DEFAULT_CSS = """
     BigText { height: 3; width: 1fr; }
@@ -64,10 +49,17 @@ class BigText(Widget):
     def update(self, text: str) -> None:
         self.text = clean(text, limit=80)
 
+    @property
+    def font(self) -> Font | None:
+        """The font the text is drawn in now (None: one bold line)."""
+        size = self.content_size
+        return font_for(self.text, size.width or 80, size.height or BOX3.rows)
+
     def render(self) -> Text:
         value = self.text
-        width = self.content_size.width or 80
-        if big_width(value) <= width:
-            return Text("\n".join(big_rows(value)), no_wrap=True, overflow="crop")
-        # Too wide for big letters: one bold line in the middle row, whole.
-        return Text("\n" + value, style="bold", no_wrap=True, overflow="ellipsis")
+        rows = self.content_size.height or BOX3.rows
+        font = self.font
+        if font is None:  # too wide for big letters: one bold line in the middle, whole
+            return Text("\n" * ((rows - 1) // 2) + value, style="bold", no_wrap=True, overflow="ellipsis")
+        top = "\n" * ((rows - font.rows) // 2)
+        return Text(top + "\n".join(draw(value, font)), no_wrap=True, overflow="crop")
