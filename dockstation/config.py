@@ -9,19 +9,16 @@ and the caller keeps the last good configuration.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dockstation.home import ENV_HOME, default_home  # noqa: F401 — re-exported
 from dockstation.photos.config import CameraConfig, PhotosConfig, unique_cameras
 from dockstation.scanners.config import ScannerConfig, evdev_device_problem
-
-ENV_HOME = "DOCKSTATION_HOME"
 
 
 class ConfigError(Exception):
@@ -200,11 +197,6 @@ def package_config_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise ConfigError(str(here / "default_config"), "", "the package's default configuration is missing")
-
-
-def default_home() -> Path:
-    env = os.environ.get(ENV_HOME)
-    return Path(env) if env else Path(platformdirs.user_data_dir("dockstation", appauthor=False))
 
 
 def layer_dirs(home: Path | None) -> list[Path]:

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from dockstation.cli import Context, config_errors, fail, pass_ctx
-from dockstation.config import load_bench_config
 
 
 @click.group("cameras")
@@ -22,6 +21,7 @@ def list_cmd(ctx: Context) -> None:
     """The cameras in station.toml (and whether each answers), then the video devices plugged in."""
     from dockstation.cameras import open_camera
     from dockstation.cameras.v4l2 import discover
+    from dockstation.config import load_bench_config
     from dockstation.text import clean
 
     cameras = load_bench_config(ctx.home).station.cameras if (ctx.home / "config").is_dir() else []
@@ -62,6 +62,7 @@ def test_cmd(ctx: Context, name: str | None, output: Path) -> None:
     """Take one photo with each camera (or NAME) as the bench would store it, and save it."""
     from dockstation.cameras import CameraError, open_camera
     from dockstation.cameras.capture import shoot
+    from dockstation.config import load_bench_config
 
     station = load_bench_config(ctx.home).station
     configs = station.cameras

@@ -6,9 +6,7 @@
 - `store`: files under the home (`photos/<LPN>/…jpg`, fsynced before the commit), rows, checks.
 The use cases that move an inspection on are dockstation/inspection/photos.py; cameras (HTTP,
 folder, V4L2) are dockstation/cameras; upload to HQ is sync/photos.py. docs/photos.md.
+
+Import the submodules themselves: this package loads nothing (the TUI's first screen imports
+`rules` and must not pay for Pillow).
 """
-
-from dockstation.photos.image import PhotoError, Processed, process, sha256_of
-from dockstation.photos.rules import UNIT, PhotoState, needed
-
-__all__ = ["UNIT", "PhotoError", "PhotoState", "Processed", "needed", "process", "sha256_of"]

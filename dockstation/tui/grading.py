@@ -24,7 +24,6 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Input
 
-from dockstation import inspection as ins
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.tui.keymap import expand, load_keymap
 
@@ -90,6 +89,7 @@ class GradingMixin:
             await self.inspect_unit(lpn, lambda screen: screen.run_command(c))
             return True
         if c.kind in VALUES:
+            from dockstation import inspection as ins  # here: the first screen loads without it (app.py)
             from dockstation.tui.inspect import checklists_for, scanned
 
             checklists, _ = checklists_for(self)
@@ -213,6 +213,7 @@ async def store_call(app: Any, fn: Callable[..., Any], *args: Any, **kw: Any) ->
 async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
     """Open (or resume) the unit's inspection in the dispatcher, before its screen exists, so the
     next scan in the queue finds it open. A refusal is shown on the current screen."""
+    from dockstation import inspection as ins
     from dockstation.tui.inspect import InspectScreen, checklists_for
 
     checklists, _ = checklists_for(app)

@@ -20,13 +20,13 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from dockstation.receiving.core import LineChoice, Outcome, UnitView, handle_scan, line_for_gtin, receive_line
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
 from dockstation.tui.grading import HandOnReceive
 from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the receiving core and the store load after the first screen (tui/app.py)
+    from dockstation.receiving.core import LineChoice, Outcome, UnitView
     from dockstation.tui.app import BenchApp
 
 LOG_ROWS = 50
@@ -316,11 +316,15 @@ class ReceiveScreen(HandOnReceive, Screen[None]):
         app = self.bench_app
         if app.operator is None or self.pick_rma != rma_id:
             return  # signed out or another parcel was scanned since: this pick is stale
+        from dockstation.receiving.core import receive_line
+
         outcome = await app.inline_store.call(receive_line, app.store, app.bench, app.operator, rma_id, line_no, scan)
         app.show_outcome(scan, outcome)
 
     async def _pick_by_gtin(self, scan: ScanEvent, c: Classified) -> None:
         gtin = c.gtin or ""
+        from dockstation.receiving.core import line_for_gtin
+
         line = line_for_gtin(self.lines, gtin)
         if line is not None:
             await self._receive_line(self.pick_rma or "", line.line_no, scan)
@@ -363,6 +367,8 @@ class ReceiveScreen(HandOnReceive, Screen[None]):
         if c.kind is CodeKind.COMMAND:  # one that no screen took: it means nothing here
             self.refuse(scan, f"{clean(c.raw, limit=40)} means nothing on this screen: nothing done")
             return
+        from dockstation.receiving.core import handle_scan
+
         outcome = await app.inline_store.call(handle_scan, app.store, app.bench, app.operator, scan, c)
         app.show_outcome(scan, outcome)
 

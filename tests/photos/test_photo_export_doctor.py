@@ -13,7 +13,7 @@ from dockstation import inspection as ins
 from dockstation.cli import main
 from dockstation.inspection import Response
 from dockstation.inspection.photos import add_photo
-from dockstation.photos import process
+from dockstation.photos.image import process
 
 
 def two_photos(store, bench, checklists, grader, lead_photo: bool = True):

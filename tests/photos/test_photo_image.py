@@ -9,7 +9,7 @@ import pytest
 from photo_support import GPS_IFD, picture
 from PIL import Image
 
-from dockstation.photos import PhotoError, process
+from dockstation.photos.image import PhotoError, process
 
 
 def test_gps_and_every_other_exif_tag_are_stripped():

@@ -13,7 +13,7 @@ from dockstation import inspection as ins
 from dockstation.inspection import InspectionError, Response
 from dockstation.inspection.photos import add_photo, waive_photos
 from dockstation.models import Event, Photo, PhotoWaiver, Unit
-from dockstation.photos import process
+from dockstation.photos.image import process
 
 
 def events_of(store, lpn, kind=None):

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from dockstation.config import load_bench_config
 from dockstation.inspection.photos import add_photo
 from dockstation.models import Photo, Rma, RmaLine
-from dockstation.photos import process
+from dockstation.photos.image import process
 from dockstation.receiving import Bench, receive_line
 from dockstation.scan import ScanEvent
 from dockstation.types import utcnow
