@@ -182,3 +182,24 @@ options = [{ key = "a", label = "A" }, { key = "b", label = "B" }]
     write_checklist(home, "bad", 'version = "1"\ntitle = "Bad"\n[[steps]]\nid = "c"\nprompt = "C?"\nkind = "check"\nphotos = -1\n')
     with pytest.raises(ConfigError, match="steps.0.photos"):
         ins.load_checklists(home, bench.codes)
+
+
+def test_a_bench_database_from_before_photos_gets_the_photo_tables(home, bench):
+    from photo_support import receive_unit as receive
+    from store_helpers import rewind_schema
+
+    from dockstation.store import LATEST, Store
+
+    path = home / "dockstation.sqlite3"
+    store = Store(path)
+    lpn = receive(store, bench)
+    store.close()
+    rewind_schema(path, 6)  # as the release before photos left it: no photo tables
+    store = Store(path)
+    try:
+        assert store.schema_version() == LATEST >= 11
+        op = bench.operators.by_badge("1001")
+        result = add_photo(store, bench, op, lpn, snap(), camera="desk")
+        assert result.new and len(events_of(store, lpn, "photo_taken")) == 1
+    finally:
+        store.close()
