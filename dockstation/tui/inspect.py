@@ -70,7 +70,7 @@ class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
     #i-message { margin-top: 1; }
     #i-ask { height: auto; background: $warning; color: $background; text-style: bold; display: none; }
     #i-photos { margin-top: 1; display: none; }
-    #i-preview { display: none; height: 8; width: 28; }
+    #i-preview { display: none; height: 1fr; min-height: 3; max-height: 10; width: 28; }
     #i-entry, #i-note { display: none; }
     #i-hints { height: 1; background: $panel; }
     """

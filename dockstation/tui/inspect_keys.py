@@ -47,9 +47,10 @@ BINDINGS: list[Binding] = [
     Binding("n", "note", "Note", id="inspect.note"),
     Binding("escape", "leave", "Leave", id="inspect.leave"),
     # Photo evidence (docs/photos.md): shown only at a bench with a camera; waiving only while the
-    # step waits for its photos (a lead's badge, or a lead at the keys).
+    # step waits for its photos (a lead's badge, or a lead at the keys) — the photo line under the
+    # step says `w`; kept out of the footer, which must fit 80 columns (F1 lists it).
     Binding("p", "photo", "Photo", id="inspect.photo"),
-    Binding("w", "waive_photo", "Waive photo", id="inspect.waive_photo"),
+    Binding("w", "waive_photo", "Waive photo", show=False, id="inspect.waive_photo"),
     # The app's keys, kept off this footer (the step's keys need its 80 columns; F1 lists them):
     # same keys, same ids (a station's remap moves them here too), the app's actions.
     Binding("f3", "app.lead_view", "Lead", show=False, id="bench.lead"),

@@ -58,6 +58,7 @@ async def test_a_step_that_needs_a_photo_is_refused_until_it_has_one(gadgets, st
         await wait_for(pilot, lambda: "label" in screen.view.answers, "answered")
         assert screen.view.step.id == "label" and "now 1 photo of “Label”" in screen.message
         assert "◉ 0 of 1 photo of “Label”" in screen_text(app)
+        assert screen_text(app).splitlines()[-1].rstrip().endswith("F1 Help")  # the footer fits 80 columns
         await scan(pilot, app, "CMD:DONE")  # no way round it
         assert screen.view.step.id == "label" and "step" in screen.message
         await pilot.press("p")
@@ -163,6 +164,7 @@ async def test_without_a_camera_the_photo_key_is_not_offered(gadgets, store, ben
         screen = await inspect(pilot, app, lpn)
         assert "p Photo" not in screen_text(app).splitlines()[-1]
         await scan(pilot, app, "CMD:PASS")
-        assert "no camera here" in screen_text(app) and "w Waive photo" in screen_text(app).splitlines()[-1]
+        text = screen_text(app)
+        assert "no camera here" in text and "w a lead waives" in text and text.splitlines()[-1].rstrip().endswith("F1 Help")
         await scan(pilot, app, "CMD:PHOTO")
         assert "No camera at this bench" in screen.message
