@@ -150,12 +150,11 @@ class PhotosMixin:
         async def store_it() -> None:
             from dockstation.inspection import InspectionError
             from dockstation.inspection.photos import add_photo
-            from dockstation.tui.grading import store_call
             from dockstation.tui.inspect import checklists_for
 
             checklists, _ = checklists_for(self)
-            try:
-                result = await store_call(self, add_photo, self.store, self.bench, request.operator, request.lpn,
+            try:  # in a thread: the file's fsyncs must not hold up the event loop (keys, drawing)
+                result = await self.in_thread(add_photo, self.store, self.bench, request.operator, request.lpn,
                                           shot.processed, step=request.step, inspection_id=request.inspection_id,
                                           camera=request.camera, checklists=checklists, home=self.home)
             except InspectionError as exc:
