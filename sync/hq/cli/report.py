@@ -1,9 +1,6 @@
 """`dockstation hq report --week YYYY-Www [--format table|csv|json] [--db URL]`.
 
-The `hq` command group (sync/hq/cli.py) attaches `report` from here. Same figures as
-GET /api/v1/kpis/weekly (definitions: docs/kpis.md). The `--db` option matches every other `hq`
-command; it is declared here rather than imported, because cli/hq.py imports this module while
-it is itself being imported.
+Same figures as GET /api/v1/kpis/weekly and the console's KPI page (definitions: docs/kpis.md).
 """
 
 from __future__ import annotations
@@ -13,12 +10,11 @@ from pathlib import Path
 
 import click
 
-DB_HELP = "HQ database: sqlite:///FILE (default ./hq.sqlite3) or postgresql+psycopg://USER@HOST/DB."
+from sync.hq.cli import db_option, open_db
 
 
 @click.command("report")
-@click.option("--db", "db_url", envvar="DOCKSTATION_HQ_DB", default="sqlite:///hq.sqlite3", show_default=True,
-              help=DB_HELP)
+@db_option
 @click.option("--week", default=None, metavar="YYYY-Www", help="ISO week (UTC); default: the current week.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--config-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
@@ -26,7 +22,6 @@ DB_HELP = "HQ database: sqlite:///FILE (default ./hq.sqlite3) or postgresql+psyc
 def report(db_url: str, week: str | None, fmt: str, config_dir: Path | None) -> None:
     """Weekly KPI report over all stations: per site/station and in total."""
     from dockstation.cli import fail
-    from dockstation.cli.hq import open_db
     from dockstation.config import ConfigError
     from dockstation.kpis.render import to_json, to_table, write_csv
     from dockstation.kpis.stats import parse_week, week_of

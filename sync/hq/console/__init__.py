@@ -1,0 +1,1 @@
+"""HQ's console: server-rendered pages for reader tokens (docs/hq.md)."""
