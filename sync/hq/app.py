@@ -29,6 +29,8 @@ import sync.hq.kpis
 from dockstation.config import package_config_dir
 from dockstation.types import iso, utcnow
 from sync.bundle import BundleRefused, check_bundle
+from sync.hq.console import mount_console
+from sync.hq.console.web import ConsoleSettings
 from sync.hq.db import ENV_DB, HQDatabase, HqConfig, HqEvent, HqStation, hash_token
 from sync.hq.deps import BEARER, AnyCaller, Db, Station, bearer_token, check_protocol_header, require_protocol
 from sync.hq.events import lock_station, store_locked
@@ -66,7 +68,7 @@ def _plain(value: Any) -> Any:
 
 def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = None,
                batch_slots: int | None = None, max_body: int = MAX_BODY,
-               body_seconds: float = BODY_SECONDS) -> FastAPI:
+               body_seconds: float = BODY_SECONDS, console: ConsoleSettings | None = None) -> FastAPI:
     database = db if isinstance(db, HQDatabase) else HQDatabase(db)
     cfg_dir = Path(config_dir) if config_dir is not None else package_config_dir()
     app = FastAPI(title="Dockstation HQ", version=f"protocol {PROTOCOL}",
@@ -189,6 +191,9 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
 
     # The KPI routes (owned by the KPI feature) share the prefix and the dependencies in hq_deps.
     app.include_router(sync.hq.kpis.router)
+    # The console: HTML pages at / for reader tokens by session cookie, outside /api/v1 and
+    # outside the OpenAPI document (sync/hq/console/).
+    mount_console(app, console or ConsoleSettings.from_env())
     app.openapi = exact_openapi(app, header_required_by=require_protocol)  # type: ignore[method-assign]
     return app
 

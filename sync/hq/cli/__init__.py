@@ -20,11 +20,17 @@ from typing import Any
 
 import click
 
-from dockstation.cli import fail
-
 DB_HELP = "HQ database: sqlite:///FILE (default ./hq.sqlite3) or postgresql+psycopg://USER@HOST/DB."
 db_option = click.option("--db", "db_url", envvar="DOCKSTATION_HQ_DB", default="sqlite:///hq.sqlite3",
                          show_default=True, help=DB_HELP)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """`dockstation.cli.fail`, imported when needed: `dockstation.cli` registers this group while
+    it is itself being imported, so this package must not import it first."""
+    from dockstation.cli import fail as _fail
+
+    _fail(message, code)
 
 
 def open_db(db_url: str, *, migrate: bool = False) -> Any:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from dockstation.cli import fail
-from sync.hq.cli import db_option, open_db
+from sync.hq.cli import db_option, fail, open_db
 
 
 @click.command("import-manifest")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sync.hq.cli import db_option, open_db
+from sync.hq.cli import db_option, fail, open_db
 
 
 @click.command("report")
@@ -21,7 +21,6 @@ from sync.hq.cli import db_option, open_db
               help="Folder with HQ's kpis.toml (aging buckets, definitions); default: the package's config/.")
 def report(db_url: str, week: str | None, fmt: str, config_dir: Path | None) -> None:
     """Weekly KPI report over all stations: per site/station and in total."""
-    from dockstation.cli import fail
     from dockstation.config import ConfigError
     from dockstation.kpis.render import to_json, to_table, write_csv
     from dockstation.kpis.stats import parse_week, week_of

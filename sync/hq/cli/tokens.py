@@ -7,8 +7,7 @@ import re
 
 import click
 
-from dockstation.cli import fail
-from sync.hq.cli import db_option, open_db
+from sync.hq.cli import db_option, fail, open_db
 
 
 @click.command("add-station")
