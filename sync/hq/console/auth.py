@@ -34,9 +34,11 @@ from dockstation.types import utcnow
 from sync.hq.console.models import HqAudit, HqConsoleSession
 from sync.hq.console.web import ConsoleSettings, page, secured
 from sync.hq.db import HQDatabase, HqReader, hash_token, token_owner
+from sync.hq.guard import CONSOLE_AUTH_KEY, CONSOLE_SIGNED_IN_KEY, CONSOLE_USER_KEY
 
-USER_KEY = "hq_console_user"  # the signed-in reader, in the request's state (the guard logs its name)
-AUTH_KEY = "hq_auth"  # why a sign-in was refused, for the request's log line (never the token)
+# In the request's state for the guard's log line: the signed-in reader (its name is logged), the
+# reader that just signed in, and why a sign-in or form was refused (never the token).
+USER_KEY, SIGNED_IN_KEY, AUTH_KEY = CONSOLE_USER_KEY, CONSOLE_SIGNED_IN_KEY, CONSOLE_AUTH_KEY
 SIGNIN_COOKIE = "hq_signin"
 SESSIONS = HqConsoleSession.__table__
 READERS = HqReader.__table__
@@ -187,7 +189,7 @@ async def sign_in(request: Request) -> Response:
         request.scope.setdefault("state", {})[AUTH_KEY] = outcome.split(":")[0]
         return _sign_in_form(request, next_path, error=outcome, status=403)
     secret, name = outcome
-    request.scope.setdefault("state", {})["hq_console_signed_in"] = name
+    request.scope.setdefault("state", {})[SIGNED_IN_KEY] = name
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(cookie_name(request), secret, max_age=int(settings_of(request).session_hours * 3600), path="/",
                         httponly=True, samesite="strict", secure=secure(request))

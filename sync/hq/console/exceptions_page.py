@@ -19,8 +19,8 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 from dockstation import csv_out
-from dockstation.kpis.sql_report import _Dialect
-from dockstation.types import as_utc, iso, utcnow
+from dockstation.kpis.sql_report import _Dialect, _dt
+from dockstation.types import iso, utcnow
 from sync.hq.console.auth import ConsoleUser, console_user
 from sync.hq.console.web import page, secured
 from sync.hq.db import HQDatabase, list_stations
@@ -76,7 +76,8 @@ def find(db: HQDatabase, *, kind: str = "", station: str = "", age: str = "", st
     for r in rows:
         p = r.payload if isinstance(r.payload, dict) else json.loads(r.payload or "{}")
         res = resolutions.get((r.station_id, r.resolved_seq))
-        out.append({"station_id": r.station_id, "seq": r.seq, "at": as_utc(r.at), "age_days": (now - as_utc(r.at)).days,
+        at = _dt(r.at)  # (text on SQLite through a plain query)
+        out.append({"station_id": r.station_id, "seq": r.seq, "at": at, "age_days": (now - at).days,
                     "operator": r.operator, "rma_id": r.rma_id, "kind": p.get("kind") or "?", "code": p.get("code"),
                     "detail": p.get("detail"), "value": p.get("value"), "source": p.get("source"), "id": p.get("id"),
                     "resolution": res})
@@ -90,7 +91,7 @@ def _resolutions(conn: Any, keys: list[tuple[str, int]]) -> dict[tuple[str, int]
                            {"s": station, "q": seq}).first()
         if row is not None:
             p = row.payload if isinstance(row.payload, dict) else json.loads(row.payload or "{}")
-            out[(station, seq)] = {"at": as_utc(row.at), "by": row.operator, "action": p.get("action"),
+            out[(station, seq)] = {"at": _dt(row.at), "by": row.operator, "action": p.get("action"),
                                    "lpn": p.get("lpn"), "reason": p.get("reason")}
     return out
 

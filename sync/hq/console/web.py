@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from dockstation.types import as_utc
+from sync.hq.guard import CONSOLE_USER_KEY
 
 HERE = Path(__file__).resolve().parent
 ENV_SESSION_HOURS = "DOCKSTATION_HQ_SESSION_HOURS"
@@ -126,7 +127,7 @@ ENV = make_env()
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A console page: the template with the signed-in reader (if any) and its form token."""
-    user = request.scope.get("state", {}).get("hq_console_user")
+    user = request.scope.get("state", {}).get(CONSOLE_USER_KEY)
     html = ENV.get_template(template).render(user=user, path=request.url.path, **context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
