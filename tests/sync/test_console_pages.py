@@ -174,3 +174,16 @@ def test_the_clock_a_bench_reports_is_shown(hq, admin, data):
     auth["X-Dockstation-Clock-Skew"] = "nan"  # a hint HQ cannot read is ignored, never refused
     assert httpx.post(f"{hq.url}/api/v1/events", headers=auth,
                       json={"protocol": 1, "station_id": "C01", "events": []}).status_code == 200
+
+
+def test_kpis_refresh_computes_the_weeks_ahead_of_the_first_view(hq, hq_db, data, db_url):
+    from click.testing import CliRunner
+
+    from dockstation.cli import main
+
+    ran = CliRunner().invoke(main, ["hq", "kpis-refresh", "--db", db_url, "--week", WEEK])
+    assert ran.exit_code == 0, ran.output
+    assert f"{WEEK}: 4 disposed" in ran.output and f"{PREV_WEEK}: 1 disposed" in ran.output
+    html = signed_in(hq.url, data["plain"]).get("/kpis", params={"week": WEEK}).text
+    assert "being computed" not in html
+    assert row_text(html, "trend-table")[-2].startswith(f"{PREV_WEEK} 24.0 h")
