@@ -23,7 +23,7 @@ from dockstation.types import utcnow
 from sync.hq.console import charts
 from sync.hq.console.auth import ConsoleUser, checked_form, console_user
 from sync.hq.console.kpi_cache import CachedWeek, compute, weeks_for_page
-from sync.hq.console.web import _hours, _money, _pct, page, secured
+from sync.hq.console.web import page, secured
 from sync.hq.kpis import WEEK_PATTERN
 
 router = APIRouter(include_in_schema=False)
@@ -203,5 +203,3 @@ def _csv_rows(table: str, report: dict[str, Any], g: dict[str, Any], rows: list[
     return [["type", "source", "count", "value"],
             *[[r["type"], r["source"], r["count"], r["value"]] for r in g["leakage"]["by_type"]]]
 
-
-__all__ = ["router", "_hours", "_money", "_pct"]
