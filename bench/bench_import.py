@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/bench_import.py                  # 100k RMAs (~145k rows), < 2 min
     .venv/bin/python bench/bench_import.py --rmas 1000000   # the issue's full size (~1.45M rows)
+    .venv/bin/python bench/bench_import.py --whole-command  # 181k RMAs (~260k rows), whole processes
+    .venv/bin/python bench/bench_import.py --whole-command --rmas 1000000
+
+--whole-command measures what a user waits for: `dockstation manifest import FILE` as a process
+(start-up, imports, parsing, validation, SQL, the event, exit) into a fresh bench home, against
+a raw sqlite3 script in its own process: csv.reader + executemany in one transaction, WAL,
+synchronous=FULL, the two tables with their keys and two indexes (tracking number, GTIN). Runs
+alternate, so a busy moment hits both sides alike. Target: ratio ≤ 1.5 (≤ 1.2 at 1M RMAs).
 
 Both sides write into a fresh bench database made by `Store` (same schema and indexes), with the
 same pragmas (WAL, synchronous=NORMAL for the bulk, the same page cache), in the same batches of
@@ -49,7 +57,7 @@ def run_raw(path: Path, db: Path) -> tuple[float, int]:
     store = fresh_store(db)
     store.close()
     positions, width = manifest_csv.read_header(path, [])  # parsed in-process, before the clock
-    batches = list(manifest_csv.parse(path, positions, width, manifest_csv.db_time(datetime.now(UTC))))
+    batches = list(manifest_csv.parse(path, positions, width, manifest_csv.db_time(datetime.now(UTC)), nul=False))
     conn = store.raw_connection()
     for pragma in m.BULK_PRAGMAS:  # the importer's own (on top of Store.raw_connection's)
         conn.execute(pragma)
@@ -73,13 +81,95 @@ def run_raw(path: Path, db: Path) -> tuple[float, int]:
     return elapsed, rows
 
 
+RAW_SCRIPT = """
+import csv, sqlite3, sys
+conn = sqlite3.connect(sys.argv[2], isolation_level=None)
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("PRAGMA synchronous=FULL")
+conn.execute("CREATE TABLE rma (rma_id TEXT PRIMARY KEY, order_id TEXT, created_at TEXT, "
+             "expires_at TEXT, status TEXT)")
+conn.execute("CREATE TABLE rma_line (rma_id TEXT, line_no INTEGER, sku TEXT, gtin TEXT, "
+             "description TEXT, category TEXT, qty INTEGER, unit_price TEXT, currency TEXT, "
+             "expected_serial TEXT, reason_code TEXT, carrier TEXT, tracking_number TEXT, "
+             "PRIMARY KEY (rma_id, line_no))")
+conn.execute("CREATE INDEX ix_tracking ON rma_line (tracking_number)")
+conn.execute("CREATE INDEX ix_gtin ON rma_line (gtin)")
+with open(sys.argv[1], encoding="utf-8", newline="") as fh:
+    reader = csv.reader(fh)
+    next(reader)
+    conn.execute("BEGIN")
+    while True:
+        rows = [row for _, row in zip(range(20000), reader)]
+        if not rows:
+            break
+        conn.executemany("INSERT OR IGNORE INTO rma VALUES (?,?,?,?,?)", [r[:5] for r in rows])
+        conn.executemany("INSERT INTO rma_line VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [r[:1] + r[5:] for r in rows])
+    conn.execute("COMMIT")
+"""
+
+
+def whole_command(args: argparse.Namespace) -> int:
+    """`dockstation manifest import` as a process vs the raw sqlite3 script as a process."""
+    import os
+    import subprocess
+
+    exe = Path(sys.executable).with_name("dockstation")
+    rmas = args.rmas if args.rmas_given else 181_000
+    with tempfile.TemporaryDirectory(prefix="ds-bench-", dir=args.dir) as tmp:
+        work = Path(tmp)
+        csv_path, raw_py = work / "manifest.csv", work / "raw_import.py"
+        raw_py.write_text(RAW_SCRIPT)
+        rows = generate_manifest(csv_path, rmas=rmas, seed=args.seed, now=datetime.now(UTC))
+        print(f"manifest: {rmas:,} RMAs, {rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB; "
+              f"{os.cpu_count()} CPUs")
+
+        def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            elapsed = time.perf_counter() - t0
+            if proc.returncode != 0:
+                sys.exit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr[-800:]}")
+            return elapsed
+
+        ours, raws = [], []
+        for n in range(args.repeat):
+            load = os.getloadavg()[0]
+            db = work / f"raw{n}.sqlite3"
+            raw_s = timed([sys.executable, str(raw_py), str(csv_path), str(db)])
+            home = work / f"home{n}"
+            (home / "config").mkdir(parents=True)
+            (home / "config" / "station.toml").write_text('station_id = "B07"\n')
+            env = {**os.environ, "DOCKSTATION_HOME": str(home)}
+            ours_s = timed([str(exe), "manifest", "import", str(csv_path)], env)
+            for f in [*work.glob(f"raw{n}.sqlite3*"), *home.glob("dockstation.sqlite3*")]:
+                f.unlink()  # keep the disk use of the run bounded
+            raws.append(raw_s)
+            ours.append(ours_s)
+            print(f"  run {n + 1}: raw {raw_s:6.2f} s   dockstation manifest import {ours_s:6.2f} s   "
+                  f"x {ours_s / raw_s:4.2f}   (load average before: {load:.2f})")
+        raw, imp = statistics.median(raws), statistics.median(ours)
+        target = 1.2 if rows >= 1_000_000 else 1.5
+        print(f"raw sqlite3 script:        {raw:7.2f} s  {rows / raw:9,.0f} rows/s  (median of {args.repeat})")
+        print(f"dockstation manifest import{imp:7.2f} s  {rows / imp:9,.0f} rows/s")
+        print(f"ratio whole command / raw: {imp / raw:7.2f} x  (target <= {target})")
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"peak memory of a process:  {peak:7.0f} MB")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rmas", type=int, default=100_000)
+    ap.add_argument("--whole-command", action="store_true",
+                    help="time `dockstation manifest import` as a process against a raw sqlite3 script")
+    ap.add_argument("--rmas", type=int, default=None, help="default 100k (181k with --whole-command)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each side; medians are printed")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
     args = ap.parse_args()
+    args.rmas_given = args.rmas is not None
+    if args.whole_command:
+        return whole_command(args)
+    args.rmas = args.rmas or 100_000
     with tempfile.TemporaryDirectory(prefix="ds-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
         csv_path = work / "manifest.csv"

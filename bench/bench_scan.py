@@ -19,6 +19,12 @@ rest are exceptions (cancelled, out of the window, unknown); the first --warmup 
 core and tui are not counted. Also printed: the cyclic GC's collections during the TUI scans
 (count and longest, per generation) and how many store calls ran inline on the event loop or
 in a thread (database busy). Target: tui p99 ≤ 16 ms.
+
+    .venv/bin/python bench/bench_scan.py --pty [--scans 200]   # a real terminal (bench_scan_pty.py)
+
+--pty runs the real `dockstation run` on a pseudo-terminal beside a bare Textual app echoing the
+code on the same kind of pty, and times scan → the result's bytes read from the terminal.
+Target: p50 ≤ 1.5 x the bare app.
 """
 
 from __future__ import annotations
@@ -240,7 +246,12 @@ def main() -> int:
     ap.add_argument("--gap-ms", type=float, default=20.0, help="pause between TUI scans (not timed)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--pty", action="store_true",
+                    help="the real program on a pseudo-terminal vs a bare Textual app (bench_scan_pty.py)")
+    ap.add_argument("--repeat", type=int, default=1, help="--pty: runs of each app, alternating")
     args = ap.parse_args()
+    if args.pty:
+        return pty_main(args)
     with tempfile.TemporaryDirectory(prefix="ds-scan-", dir=args.dir) as tmp:
         work = Path(tmp)
         home, took = make_home(work, args.rmas, args.seed)
@@ -266,6 +277,30 @@ def main() -> int:
               f"shown p99 {pct(shown, 99):.1f} ms")
         med = statistics.median
         print(f"  frame wait (rendered − shown): median {med(p - s for p, s in zip(painted, shown)):.1f} ms")
+    return 0
+
+
+def pty_main(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_scan_pty as bp
+
+    scans_n = args.scans if args.scans != SCANS else 200
+    with tempfile.TemporaryDirectory(prefix="ds-scan-pty-", dir=args.dir) as tmp:
+        work = Path(tmp)
+        home, took = make_home(work, args.rmas, args.seed)
+        print(f"manifest: {args.rmas:,} RMAs imported in {took:.1f} s; {scans_n} scans "
+              f"({args.warmup} warm-up) per app and run, {args.gap_ms:g} ms apart; 80x24 pty; "
+              f"load average {os.getloadavg()[0]:.2f}")
+        bare, bench = bp.Result(), bp.Result()
+        for n in range(args.repeat):
+            scans = bp.pick_scans(home, scans_n + args.warmup, args.seed + 100 * n)
+            for into, got in ((bare, bp.run_bare(scans, args.warmup, args.gap_ms / 1000, work)),
+                              (bench, bp.run_bench(home, scans, args.warmup, args.gap_ms / 1000))):
+                into.ms += got.ms
+                into.nbytes += got.nbytes
+                into.frames += got.frames
+                into.missed += got.missed
+        bp.report(bare, bench)
     return 0
 
 

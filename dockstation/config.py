@@ -9,18 +9,15 @@ and the caller keeps the last good configuration.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dockstation.home import ENV_HOME, default_home  # noqa: F401 — re-exported
 from dockstation.scanners.config import ScannerConfig, evdev_device_problem
-
-ENV_HOME = "DOCKSTATION_HOME"
 
 
 class ConfigError(Exception):
@@ -132,6 +129,9 @@ class StationConfig(Strict):
     sound: SoundMode = "auto"
     sound_player: str | None = Field(default=None, min_length=1, max_length=200)
     return_grace_days: int = Field(default=0, ge=0)
+    # Key remapping by binding id, e.g. "inspect.all_pass" = "space" (docs/tui.md, Keys); the ids
+    # and keys are checked against the screens' bindings when the TUI starts (tui/keymap.py).
+    keys: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("sound", mode="before")
     @classmethod
@@ -188,11 +188,6 @@ def package_config_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise ConfigError(str(here / "default_config"), "", "the package's default configuration is missing")
-
-
-def default_home() -> Path:
-    env = os.environ.get(ENV_HOME)
-    return Path(env) if env else Path(platformdirs.user_data_dir("dockstation", appauthor=False))
 
 
 def layer_dirs(home: Path | None) -> list[Path]:

@@ -14,7 +14,10 @@ last batch and the one `manifest_imported` event commit together, with synchrono
 from __future__ import annotations
 
 import json
+import logging
 import re
+import sqlite3
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,8 +41,10 @@ from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manife
     open_manifest,
     unknown_reason_warnings,
 )
-from dockstation.store import Store
+from dockstation.manifest_feed import Feed
+from dockstation.store import BUSY_TIMEOUT_MS, Store
 
+log = logging.getLogger("dockstation.manifest")
 BULK_PRAGMAS = (
     # The manifest can always be imported again (it is the file's data, not the bench's), so the
     # bulk batches commit with synchronous=NORMAL (WAL: safe against a crash, not a power cut);
@@ -89,6 +94,13 @@ LINE_UPSERT = (
     + ", ".join(f"{c} = excluded.{c}" for c in _LINE_FIELDS)
     + " WHERE " + " OR ".join(f"rma_line.{c} IS NOT excluded.{c}" for c in _LINE_FIELDS)
 )
+# New rows go in with these first: an upsert on a table with triggers (ours, below) costs ~10%
+# more per row even when it only inserts (bench/README.md); the rows that meet an existing one
+# then go through the upserts.
+RMA_INSERT = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at) "
+              "VALUES (?,?,?,?,?,?)")
+LINE_INSERT = (f"INSERT OR IGNORE INTO rma_line (rma_id, line_no, {', '.join(_LINE_FIELDS)}, received_qty) "
+               f"VALUES ({', '.join('?' * (len(_LINE_FIELDS) + 2))}, 0)")
 
 
 def _install(conn: Any, stamp: str, first_new_rowid: int) -> None:
@@ -122,6 +134,31 @@ class _Writer:
         self.conn, self.report = conn, report
         self.line_mark, self.rmas_changed = 0, False
         self.unknown_reasons: dict[str | None, list[int]] = {}
+        self.mostly_new = {"rma": True, "rma_line": True}  # as the last batch was
+
+    def _put(self, table: str, keys: str, insert: str, upsert: str, rows: list[tuple[Any, ...]],
+             width: int) -> int:
+        """Write `rows` (keyed by their first `width` values); the number of rows written. When
+        the last batch was mostly new rows: INSERT OR IGNORE, then the upsert for the rows that
+        met an existing one (the first of repeated keys is the one inserted, as the upsert alone
+        would have done); else the upsert for all (a re-import pays no second pass)."""
+        conn = self.conn
+        if not self.mostly_new[table]:
+            return conn.executemany(upsert, rows).rowcount
+        before = conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
+        inserted = conn.executemany(insert, rows).rowcount
+        self.mostly_new[table] = 2 * inserted >= len(rows)
+        if inserted == len(rows):
+            return inserted
+        new = set(conn.execute(f"SELECT {keys} FROM {table} WHERE rowid > ?", (before,)))
+        rest = []
+        for row in rows:
+            key = row[:width]
+            if key in new:
+                new.discard(key)  # its first row: the one inserted
+            else:
+                rest.append(row)
+        return inserted + conn.executemany(upsert, rest).rowcount
 
     def _bad(self, number: int, rma_id: str, reason: str) -> None:
         self.report.errors += 1
@@ -136,7 +173,7 @@ class _Writer:
         report.rows += rows
         report.errors += nbad
         report.error_rows.extend(bad[: MAX_REPORTED - len(report.error_rows)])
-        conn.executemany(RMA_UPSERT, rmas)
+        self._put("rma", "rma_id", RMA_INSERT, RMA_UPSERT, rmas, 1)
         if conflicts := {r for (r,) in conn.execute("SELECT rma_id FROM mi_rma_conflict")}:
             conn.execute("DELETE FROM mi_rma_conflict")
             for line, number in zip(lines, numbers):
@@ -153,7 +190,7 @@ class _Writer:
                 "SELECT rma_id FROM mi_rma_changed WHERE rma_id IN (SELECT value FROM json_each(?))",
                 (json.dumps([r[0] for r in rmas]),))]
         before = conn.execute("SELECT coalesce(max(rowid), 0) FROM rma_line").fetchone()[0]
-        written = conn.executemany(LINE_UPSERT, lines).rowcount
+        written = self._put("rma_line", "rma_id, line_no", LINE_INSERT, LINE_UPSERT, lines, 2)
         skipped = set(conn.execute("SELECT rma_id, line_no FROM mi_line_conflict"))
         if skipped:  # a repeated (rma_id, line_no) with other values: the later row is refused
             conn.execute("DELETE FROM mi_line_conflict")
@@ -176,6 +213,61 @@ class _Writer:
         report.unchanged += len(lines) - len(skipped) - inserted - updated
 
 
+class _Checkpointer:
+    """Moves the import's WAL into the database from a thread of its own, while the next batch
+    is written. Checkpointing a batch writes (and syncs) every page it touched, and at 1M RMAs
+    a batch touches most pages of the tracking-number and order indexes: done at each commit on
+    the writer's connection (SQLite's auto-checkpoint) it took 15 s of a 46 s import; here the
+    disk works while the writer does (the sqlite3 module releases the GIL meanwhile).
+
+    SQLite starts the WAL file over only when a write begins with every frame checkpointed,
+    which never happens while the thread trails the writer: every RESET_EVERY batches the
+    writer finishes the checkpoint itself (the last batch's pages), so the file stays bounded
+    (a few hundred MB at most). Durability is unchanged: commits are what they were; a
+    checkpoint only copies committed pages into the database."""
+
+    RESET_EVERY = 6
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=BUSY_TIMEOUT_MS / 1000)
+        self._lock = threading.Lock()  # one checkpoint at a time on our connection
+        self._due = threading.Event()
+        self._stop = False
+        self._batches = 0
+        self._thread = threading.Thread(target=self._run, name="manifest-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:  # busy or failing: the next one, or the final one, tries again
+                log.debug("manifest import: checkpoint failed", exc_info=True)
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            if self._stop:
+                return
+            self._checkpoint()
+
+    def committed(self) -> None:
+        """After each commit of the writer (its thread)."""
+        self._batches += 1
+        if self._batches % self.RESET_EVERY == 0:
+            self._checkpoint()  # waits for the thread's, then the rest: the next write starts the file over
+        else:
+            self._due.set()
+
+    def close(self) -> None:
+        self._stop = True
+        self._due.set()
+        self._thread.join()
+        self._conn.close()
+
+
 def _record_event(engine: Engine, station_id: str, operator: str | None, report: ImportReport) -> None:
     """`events.record` through a session over our connection, inside the transaction we began:
     the session's commit is that transaction's COMMIT (pysqlite in autocommit mode, as in Store,
@@ -186,37 +278,53 @@ def _record_event(engine: Engine, station_id: str, operator: str | None, report:
         session.commit()
 
 
-def bench_reason_codes(store: Store) -> Collection[str] | None:
-    """The reason codes of the bench whose store this is (codes.toml, layered from the store's
-    home); None when that configuration cannot be read (then codes are not checked)."""
+def reason_codes_in(home: Path) -> Collection[str] | None:
+    """The reason codes of the bench at `home` (codes.toml, layered); None when that
+    configuration cannot be read (then codes are not checked)."""
     from dockstation.config import CodesConfig, ConfigError, load_layered
 
     try:
-        return set(load_layered("codes.toml", CodesConfig, store.path.parent).reason_codes)
+        return set(load_layered("codes.toml", CodesConfig, home).reason_codes)
     except (ConfigError, OSError):
         return None
 
 
-def import_manifest(store: Store, station_id: str, path: Path | str, *, operator: str | None = None,
+def bench_reason_codes(store: Store) -> Collection[str] | None:
+    """The reason codes of the bench whose store this is (see reason_codes_in)."""
+    return reason_codes_in(store.path.parent)
+
+
+def import_manifest(store: Store, station_id: str, source: Path | str | Feed, *, operator: str | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     reason_codes: Collection[str] | None = None) -> ImportReport:
     """Load a Manifest CSV. Bad rows are reported (line, reason) and skipped; good rows load.
 
-    Raises ManifestError when the whole file is refused (then nothing is loaded).
-    `progress(bytes_done, bytes_total)` is called after every batch. `reason_codes`: the known
-    reason codes (default: the bench's codes.toml); a row with another one loads, with a
-    line-numbered warning in `report.warnings`.
+    `source`: the file, or a feed already started on it (`open_manifest(path).start(stamp,
+    codes)`, see dockstation.manifest_csv: parsing then begins before the store is opened; the
+    feed is closed here). Raises ManifestError when the whole file is refused (then nothing is
+    loaded). `progress(bytes_done, bytes_total)` is called after every batch. `reason_codes`:
+    the known reason codes (default: the bench's codes.toml); a row with another one loads, with
+    a line-numbered warning in `report.warnings`. Ignored when `source` is a feed.
     """
-    path = Path(path)
-    report = ImportReport(file=path.name)
-    mf = open_manifest(path)
-    report.warnings.extend(mf.warnings)
-    if reason_codes is None:
-        reason_codes = bench_reason_codes(store)
+    if isinstance(source, (str, Path)):
+        mf = open_manifest(source)
         if reason_codes is None:
-            report.warnings.append("reason codes not checked: the bench's codes.toml could not be read")
+            reason_codes = bench_reason_codes(store)
+            if reason_codes is None:
+                mf.warnings.append("reason codes not checked: the bench's codes.toml could not be read")
+        feed = mf.start(db_time(datetime.now(UTC)), reason_codes)
+    else:
+        feed = source
+    with feed:
+        return _import(store, station_id, feed, operator, progress)
+
+
+def _import(store: Store, station_id: str, feed: Feed, operator: str | None,
+            progress: Callable[[int, int], None] | None) -> ImportReport:
+    mf, stamp = feed.manifest, feed.stamp
+    report = ImportReport(file=mf.path.name)
+    report.warnings.extend(mf.warnings)
     total = mf.size
-    stamp = db_time(datetime.now(UTC))
     conn = store.raw_connection()
     try:
         for pragma in BULK_PRAGMAS:
@@ -228,18 +336,24 @@ def import_manifest(store: Store, station_id: str, path: Path | str, *, operator
         _install(conn, stamp, first_new)
         writer = _Writer(conn, report)
         pending: Batch | None = None
-        for batch in mf.batches(stamp, reason_codes):
-            if pending is not None:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    writer.write(pending)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                if progress:
-                    progress(pending.position, total)
-            pending = batch
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # this connection's commits: _Checkpointer's job
+        checkpointer = _Checkpointer(store.path)
+        try:
+            for batch in feed:
+                if pending is not None:
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        writer.write(pending)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                    checkpointer.committed()
+                    if progress:
+                        progress(pending.position, total)
+                pending = batch
+        finally:
+            checkpointer.close()
         # The last batch and the one manifest_imported event commit together.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("BEGIN IMMEDIATE")

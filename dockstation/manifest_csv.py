@@ -8,24 +8,21 @@ files. Public API:
     mf.size, mf.warnings                # bytes; e.g. ignored columns
     for batch in mf.batches(stamp, reason_codes=known):   # Batch, below
         ...
+    feed = mf.start(stamp, known)       # the same, with the parser started now (see below)
     unknown_reason_warnings(merged)     # the warnings of unknown reason codes, line-numbered
 
-The file is streamed and validated into batches of BATCH_ROWS; a big file is parsed in a child
-process while the caller writes, when a CPU core is free. Per-row Python work is kept small.
+The file is streamed and validated into batches of BATCH_ROWS; a file of more than a few MB is
+parsed in a child process while the caller writes, when a CPU core is free
+(dockstation.manifest_feed). `start` begins parsing at once, so the caller can open its
+database meanwhile. Per-row Python work is kept small.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import json
 import operator as op
-import os
-import pickle
 import re
-import subprocess
-import sys
-import tempfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,14 +40,18 @@ COLUMNS = (
 # The contract lets only these be empty; every other column must have a value.
 MAY_BE_EMPTY = frozenset({"expected_serial", "gtin", "carrier", "tracking_number"})
 BATCH_ROWS = 20_000
-# From ~150k rows, and only with a core to itself, a parser process pays for itself: measured
-# 1M RMAs 46 s instead of 51 s; 100k RMAs the same either way (bench/README.md).
-PARALLEL_BYTES = 32 << 20
 MAX_REPORTED = 1000  # bad rows kept in a report (all are counted)
 MAX_UNKNOWN_CODES = 50  # distinct unknown reason codes named in warnings (all rows are counted)
 STATUSES = frozenset({"open", "cancelled"})
+# Bounds of the numbers a row may hold (docs/manifest.md). They keep every value inside the
+# databases' integer columns (HQ's PostgreSQL `integer` is 32-bit) and refuse the absurd.
+MAX_LINE_NO = 999_999
+MAX_QTY = 100_000
+MAX_PRICE = Decimal("1000000")
 _RMA_ID = re.compile(r"[!-~]{1,64}")  # printable ASCII, no spaces: it is scanned from a label
 _CURRENCY = re.compile(r"[A-Z]{3}")
+# A plain decimal: digits, at most 4 decimals; no sign, exponent, spaces or separators.
+_PRICE = re.compile(r"[0-9]{1,7}(?:\.[0-9]{1,4})?")
 
 
 class ManifestError(Exception):
@@ -65,7 +66,7 @@ class RowError:
 
 
 class Batch(NamedTuple):
-    """Validated rows, as plain picklable values (they cross from the parser process)."""
+    """Validated rows, as plain values (they cross from the parser process)."""
 
     rmas: list[tuple[Any, ...]]  # (rma_id, order_id, created_at, expires_at, status, stamp)
     lines: list[tuple[Any, ...]]  # (rma_id, line_no, sku, gtin, description, category, qty,
@@ -89,7 +90,11 @@ class _Bad(Exception):
     pass
 
 
-def _time(value: str, column: str) -> str:
+def _time(value: str, column: str, hours: dict[str, str] | None = None) -> str:
+    """An ISO 8601 time with its offset, as UTC DATETIME text. `hours`: a cache for the usual
+    shape `YYYY-MM-DDTHH:MM:SS±HH:00`, whose minutes and seconds are the same in UTC: only the
+    date and hour move, and a manifest's times share few (date, hour, offset) prefixes. This runs
+    twice per RMA; the cache makes it ~3x cheaper."""
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
@@ -97,20 +102,51 @@ def _time(value: str, column: str) -> str:
     offset = dt.utcoffset()
     if offset is None:
         raise _Bad(f"{column}: {value!r} has no UTC offset (write e.g. 2026-11-20T14:03:00+00:00)")
-    try:  # UTC wall time; cheaper than astimezone (this runs twice per RMA)
-        return (dt - offset).isoformat(" ", "microseconds")[:26]
+    try:
+        if (hours is not None and len(value) == 25 and value[13] == ":" and value[16] == ":"
+                and value[22] == ":" and value[23:] == "00"):
+            key = value[:13] + value[19:22]
+            prefix = hours.get(key)
+            if prefix is None:
+                if len(hours) > 100_000:
+                    hours.clear()
+                prefix = hours[key] = (dt - offset).isoformat(" ", "hours")[:13]
+            return prefix + value[13:19] + ".000000"
+        return (dt - offset).isoformat(" ", "microseconds")[:26]  # cheaper than astimezone
     except OverflowError:
         raise _Bad(f"{column}: {value!r} is out of range") from None
 
 
 def _price(value: str) -> str:
-    try:
-        d = Decimal(value)
-    except InvalidOperation:
-        raise _Bad(f"unit_price: not a decimal number: {value!r}") from None
-    if not d.is_finite() or d < 0:
-        raise _Bad(f"unit_price: must be a number ≥ 0, got {value!r}")
+    if not _PRICE.fullmatch(value):
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            raise _Bad(f"unit_price: not a decimal number: {value!r}") from None
+        raise _Bad(f"unit_price: must be a plain decimal number ≥ 0 with at most 4 decimals, such as "
+                   f"12.50 (no sign, exponent or spaces), got {value!r}")
+    d = Decimal(value)
+    if d > MAX_PRICE:
+        raise _Bad(f"unit_price: {value} is above the limit of {MAX_PRICE}")
     return str(d)
+
+
+def _counts(line_no: str, qty: str) -> tuple[int, int]:
+    try:
+        n, q = int(line_no), int(qty)
+    except ValueError:
+        raise _Bad(f"line_no and qty must be whole numbers, got {line_no[:40]!r} and {qty[:40]!r}") from None
+    if n < 1 or q < 1:
+        raise _Bad(f"line_no and qty must be 1 or more, got {line_no[:40]} and {qty[:40]}")
+    if n > MAX_LINE_NO:
+        raise _Bad(f"line_no: {line_no[:40]} is above the limit of {MAX_LINE_NO}")
+    raise _Bad(f"qty: {qty[:40]} is above the limit of {MAX_QTY}")
+
+
+def _nul(row: list[str], names: list[str]) -> None:
+    for name, value in zip(names, row):
+        if "\x00" in value:
+            raise _Bad(f"{name}: holds a NUL character (\\x00)")
 
 
 def _empty(**values: str) -> _Bad:
@@ -119,15 +155,19 @@ def _empty(**values: str) -> _Bad:
 
 
 # -- the file as a whole ------------------------------------------------------------------------
-def check_utf8(path: Path) -> int:
+def check_utf8(path: Path) -> tuple[int, bool]:
     """Refuse a file that is not UTF-8 before anything is loaded (C-speed, nothing kept).
-    Returns the file's size in bytes."""
+    Returns the file's size in bytes, and whether it holds a NUL byte anywhere (then the rows
+    are checked for it one by one; the usual file pays nothing)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    size = 0
+    size, nul = 0, False
+    if path.is_dir():
+        raise ManifestError("is a folder, not a CSV file")
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(1 << 20):
                 size += len(chunk)
+                nul = nul or b"\x00" in chunk
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -140,9 +180,11 @@ def check_utf8(path: Path) -> int:
                         f"line {number}: not valid UTF-8 (byte 0x{raw[exc.start]:02X} at column "
                         f"{exc.start + 1}); save the file as UTF-8 (CSV UTF-8)") from None
         raise ManifestError("not valid UTF-8 (a character cut off at the end of the file)") from None
+    except FileNotFoundError:
+        raise ManifestError("no such file") from None
     except OSError as exc:
         raise ManifestError(f"cannot read: {exc.strerror or exc}") from None
-    return size
+    return size, nul
 
 
 def read_header(path: Path, warnings: list[str]) -> tuple[list[int], int]:
@@ -177,22 +219,36 @@ class ManifestFile:
     positions: list[int]
     width: int
     warnings: list[str] = field(default_factory=list)
+    nul: bool = False  # a NUL byte somewhere: rows are checked for it
+
+    def args(self, stamp: str, reason_codes: Collection[str] | None) -> tuple[Any, ...]:
+        """`parse`'s arguments (plain values: they are handed to the parser process)."""
+        known = sorted(reason_codes) if reason_codes is not None else None
+        return (str(self.path), self.positions, self.width, stamp, known, self.nul)
+
+    def start(self, stamp: str, reason_codes: Collection[str] | None = None) -> Any:
+        """Start parsing now (in a child process when that pays, see dockstation.manifest_feed)
+        and return the feed of batches: iterate it, and `close()` it (or use it as a context
+        manager). `stamp` is written as each RMA row's updated_at; `reason_codes`: the known
+        codes (None: not checked). A reason code not among them is counted in
+        Batch.unknown_reasons, not refused (see unknown_reason_warnings)."""
+        from dockstation.manifest_feed import start_feed
+
+        return start_feed(self, stamp, reason_codes)
 
     def batches(self, stamp: str, reason_codes: Collection[str] | None = None) -> Iterator[Batch]:
-        """The validated batches, in file order. `stamp` is written as each RMA row's updated_at;
-        `reason_codes`: the known codes (None: not checked). A reason code not among them is
-        counted in Batch.unknown_reasons, not refused (see unknown_reason_warnings)."""
-        known = sorted(reason_codes) if reason_codes is not None else None
-        return _batches((self.path, self.positions, self.width, stamp, known), self.size)
+        """The validated batches, in file order (see `start`)."""
+        with self.start(stamp, reason_codes) as feed:
+            yield from feed
 
 
 def open_manifest(path: Path | str) -> ManifestFile:
     """Check that the file is UTF-8 and that its header names every column; ManifestError if not."""
     path = Path(path)
-    size = check_utf8(path)
+    size, nul = check_utf8(path)
     warnings: list[str] = []
     positions, width = read_header(path, warnings)
-    return ManifestFile(path, size, positions, width, warnings)
+    return ManifestFile(path, size, positions, width, warnings, nul)
 
 
 def merge_unknown_reasons(into: dict[str | None, list[int]], part: dict[str | None, list[int]]) -> None:
@@ -221,17 +277,20 @@ def unknown_reason_warnings(unknown: dict[str | None, list[int]]) -> list[str]:
 
 
 # -- the rows -----------------------------------------------------------------------------------
-def parse(path: Path, positions: list[int], width: int, stamp: str,
-          reason_codes: Collection[str] | None = None) -> Iterator[Batch]:
+def parse(path: Path | str, positions: list[int], width: int, stamp: str,
+          reason_codes: Collection[str] | None = None, nul: bool = True) -> Iterator[Batch]:
     """Validate rows into batches. Hot loop: RMA-level fields are checked once per run of rows of
     the same RMA, prices/GTINs/currencies are cached (a catalogue repeats them), the rest is
-    C builtins. Repeated (rma_id, line_no) rows are caught by the writers."""
+    C builtins. Repeated (rma_id, line_no) rows are caught by the writers. `nul`: check every
+    field for NUL characters (open_manifest tells whether the file holds any)."""
     pick = op.itemgetter(*positions)
     rma_at = positions[0]
     known = frozenset(reason_codes) if reason_codes is not None else None
-    with path.open(encoding="utf-8-sig", newline="") as text:
+    min_line, max_line, min_qty, max_qty = 1, MAX_LINE_NO, 1, MAX_QTY
+    with open(path, encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
-        next(reader)  # the header, checked by read_header
+        header = next(reader)  # checked by read_header
+        names = [h.strip() or f"column {i + 1}" for i, h in enumerate(header)]
         raw = text.buffer.raw  # bytes read so far, for progress
         rmas: dict[str, tuple[Any, ...]] = {}
         lines: list[tuple[Any, ...]] = []
@@ -239,6 +298,7 @@ def parse(path: Path, positions: list[int], width: int, stamp: str,
         prices: dict[str, str] = {}
         gtins: set[str] = set()
         currencies: set[str] = set()
+        hours: dict[str, str] = {}
         unknown: dict[str | None, list[int]] = {}
         last_id, last_head, last_row, new_rma = "", (), (), False
         errors: list[RowError] = []
@@ -263,6 +323,8 @@ def parse(path: Path, positions: list[int], width: int, stamp: str,
             try:
                 if len(row) != width:
                     raise _Bad(f"expected {width} fields like the header, got {len(row)}")
+                if nul:
+                    _nul(row, names)
                 (rma_id, order_id, created, expires, status, line_no, sku, gtin, description, category,
                  qty, price, currency, serial, reason, carrier, tracking) = pick(row)
                 head = (order_id, created, expires, status)
@@ -273,7 +335,7 @@ def parse(path: Path, positions: list[int], width: int, stamp: str,
                         raise _empty(order_id=order_id)
                     if status not in STATUSES:
                         raise _Bad(f"status: must be open or cancelled, got {status!r}")
-                    created_db, expires_db = _time(created, "created_at"), _time(expires, "expires_at")
+                    created_db, expires_db = _time(created, "created_at", hours), _time(expires, "expires_at", hours)
                     if expires_db < created_db:
                         raise _Bad("expires_at is before created_at")
                     candidate = (rma_id, order_id, created_db, expires_db, status, stamp)
@@ -285,18 +347,21 @@ def parse(path: Path, positions: list[int], width: int, stamp: str,
                 try:
                     n, q = int(line_no), int(qty)
                 except ValueError:
-                    raise _Bad(f"line_no and qty must be whole numbers, got {line_no!r} and {qty!r}") from None
-                if n < 1 or q < 1:
-                    raise _Bad(f"line_no and qty must be 1 or more, got {n} and {q}")
+                    n = q = 0
+                if not (min_line <= n <= max_line and min_qty <= q <= max_qty):
+                    _counts(line_no, qty)  # raises, with the reason
                 if not (sku and description and category and reason):
                     raise _empty(sku=sku, description=description, category=category, reason_code=reason)
                 p = prices.get(price)
                 if p is None:
-                    p = prices[price] = _price(price)
+                    p = _price(price)
+                    if len(prices) < 100_000:
+                        prices[price] = p
                 if gtin and gtin not in gtins:
                     if not gtin.isdigit() or not ean.is_valid(gtin):
                         raise _Bad(f"gtin: {gtin!r} is not a GTIN-8/12/13/14 with a valid check digit")
-                    gtins.add(gtin)
+                    if len(gtins) < 1_000_000:
+                        gtins.add(gtin)
                 if currency not in currencies:
                     if not _CURRENCY.fullmatch(currency):
                         raise _Bad(f"currency: must be a 3-letter ISO 4217 code, got {currency!r}")
@@ -326,71 +391,3 @@ def parse(path: Path, positions: list[int], width: int, stamp: str,
                 rmas, lines, numbers, errors, rows, nbad, unknown = {}, [], [], [], 0, 0, {}
                 last_id = ""  # the next batch writes the current RMA again (a no-op upsert)
         yield Batch(list(rmas.values()), lines, numbers, raw.tell(), rows, errors, nbad, unknown)
-
-
-def child_main() -> None:
-    """The parser process: `parse` batches to stdout as length-prefixed pickles. The pipe's
-    buffer is the flow control: the child blocks while the parent writes (bounded memory)."""
-    path, positions, width, stamp, known = json.loads(sys.argv[1])
-    out = sys.stdout.buffer
-    try:
-        for batch in parse(Path(path), positions, width, stamp, known):
-            data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-            del batch  # one batch alive at a time, not two
-            out.write(len(data).to_bytes(8, "little"))
-            out.write(data)
-            del data
-        error = None
-    except BrokenPipeError:
-        return  # the parent has gone
-    except Exception as exc:  # noqa: BLE001 — handed to the parent
-        error = f"{type(exc).__name__}: {exc}"
-    data = pickle.dumps(error)
-    out.write((len(data) | 1 << 63).to_bytes(8, "little") + data)  # high bit: the last frame
-    out.flush()
-
-
-def _free_core() -> bool:
-    """Is a CPU idle enough for a parser process? (It only pays when it has a core to itself.)"""
-    try:
-        return (os.cpu_count() or 1) - os.getloadavg()[0] >= 1.0
-    except OSError:  # no load average on this platform
-        return (os.cpu_count() or 1) >= 4
-
-
-def _batches(args: tuple[Any, ...], size: int) -> Iterator[Batch]:
-    """The validated batches of a file (`args` = path, positions, width, stamp, known codes;
-    `size` in bytes). A big file is parsed by a child interpreter while this process writes;
-    threads would convoy on the GIL, which executemany takes for every row."""
-    if size < PARALLEL_BYTES or not sys.executable or not _free_core():
-        yield from parse(*args)
-        return
-    # A plain child interpreter rather than multiprocessing: spawn would re-import the caller's
-    # __main__ (a script without a main guard breaks), and fork is unsafe in a threaded TUI.
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
-                                                      env.get("PYTHONPATH")]))
-    arg = json.dumps([str(args[0]), *args[1:]])
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-c", "from dockstation.manifest_csv import child_main; child_main()",
-                                 arg], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
-        assert proc.stdout is not None
-        try:
-            while True:
-                head = proc.stdout.read(8)
-                if len(head) < 8:
-                    err.seek(0)
-                    tail = err.read()[-400:].decode("utf-8", "replace").strip()
-                    raise RuntimeError(f"manifest parser process failed (exit {proc.wait()}): {tail}")
-                n = int.from_bytes(head, "little")
-                item = pickle.loads(proc.stdout.read(n & ~(1 << 63)))  # our own child's data
-                if n >> 63:
-                    if item is not None:
-                        raise RuntimeError(f"manifest parser: {item}")
-                    return
-                yield item
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            proc.stdout.close()

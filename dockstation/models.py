@@ -115,6 +115,9 @@ class Inspection(SQLModel, table=True):
     suggested_grade: str | None = None
     grade: str | None = None
     note: str | None = None
+    # CMD:ALLPASS was given: every check and choice passed; the scan of the last value it still
+    # needs (serial, IMEI, GTIN, a required number) grades the unit (dockstation/inspection/fastpath.py).
+    all_pass: bool = False
     started_at: datetime = _utc()
     started_by: str = ""
     finished_at: datetime | None = _utc(default=None)

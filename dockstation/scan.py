@@ -12,8 +12,6 @@ from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 
-import biip
-
 from dockstation.config import Patterns
 from dockstation.text import escape_surrogates, has_controls, hidden_chars
 
@@ -89,6 +87,8 @@ def ups_valid(code: str) -> bool:
 
 
 def _gs1(code: str, symbology: str | None) -> Classified | None:
+    import biip  # here, not at the top: its GS1 tables cost the bench's start-up ~50 ms (preloaded once the first screen is up)
+
     text = (symbology or "") + code
     result = biip.parse(text)
     msg = result.gs1_message

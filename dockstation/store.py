@@ -85,6 +85,14 @@ def _v4_lead_indexes(conn: Any) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _v5_inspection_all_pass(conn: Any) -> None:
+    # v5: an inspection remembers CMD:ALLPASS (issue 13), so the scan that answers the last value
+    # it waits for grades the unit, after a restart too.
+    cols = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(inspection)")}
+    if "all_pass" not in cols:
+        conn.exec_driver_sql("ALTER TABLE inspection ADD COLUMN all_pass BOOLEAN NOT NULL DEFAULT 0")
+
+
 def _v6_print_job_label(conn: Any) -> None:
     # v6: which label a print job prints (the receipt label came with issue 13); every job
     # before it printed the disposition label. (The approval_request table: create_all.)
@@ -94,10 +102,11 @@ def _v6_print_job_label(conn: Any) -> None:
 
 
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
-                                    6: _v6_print_job_label}
+                                    5: _v5_inspection_all_pass, 6: _v6_print_job_label}
 # Versions with no step of their own (a release that only added tables, which create_all makes):
 # the database still moves up to them. Bump LATEST when a release changes the schema.
 LATEST = 4
+LATEST = max(LATEST, 5)  # v5: inspection.all_pass
 LATEST = max(LATEST, 6)
 
 

@@ -17,6 +17,8 @@ from labels.model import CHAR_EM, LabelError, clean_text
 __all__ = ["BASE_COMMANDS", "default_commands", "render_command_sheet"]
 
 BASE_COMMANDS: list[tuple[str, str]] = [
+    # First: a good unit is CMD:ALLPASS, the scan of its serial/IMEI/GTIN, then CMD:DONE.
+    ("CMD:ALLPASS", "All pass: every check left passes; then scan what it asks for"),
     ("CMD:PASS", "Pass: the current check passed"),
     ("CMD:FAIL", "Fail: the current check failed"),
     ("CMD:NA", "N/A: the check does not apply"),

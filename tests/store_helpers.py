@@ -7,7 +7,8 @@ import sqlite3
 
 def rewind_schema(path, version: int, drop_indexes=()) -> None:
     """Drop `drop_indexes` (those later releases added), before v2 the scan_exception columns v2
-    added, before v6 print_job.label and the approval_request table; set user_version to `version`. The rows stay, as an older release would have them."""
+    added, before v5 inspection.all_pass, before v6 print_job.label and the approval_request table;
+    set user_version to `version`. The rows stay, as an older release would have them."""
     conn = sqlite3.connect(path)
     try:
         for name in drop_indexes:
@@ -15,6 +16,10 @@ def rewind_schema(path, version: int, drop_indexes=()) -> None:
         if version < 6:  # v6 added print_job.label; the approval_request table came with it
             conn.execute("ALTER TABLE print_job DROP COLUMN label")
             conn.execute("DROP TABLE IF EXISTS approval_request")
+        if version < 5:
+            cols = [row[1] for row in conn.execute("PRAGMA table_info(inspection)")]
+            if "all_pass" in cols:
+                conn.execute("ALTER TABLE inspection DROP COLUMN all_pass")
         if version < 2:
             conn.execute("ALTER TABLE scan_exception DROP COLUMN value")
             conn.execute("ALTER TABLE scan_exception DROP COLUMN lpn")

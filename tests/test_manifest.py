@@ -10,10 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from sqlmodel import select
 
-from dockstation import events, manifest, manifest_csv
+from dockstation import events, manifest, manifest_csv, manifest_feed
 from dockstation.cli import main
 from dockstation.manifest import COLUMNS, ManifestError, import_manifest
 from dockstation.models import Event, Rma, RmaLine
@@ -86,9 +88,9 @@ BAD = [
     ({"qty": "0"}, "must be 1 or more"),
     ({"qty": "one"}, "must be whole numbers"),
     ({"line_no": "1.5"}, "must be whole numbers"),
-    ({"unit_price": "-1.00"}, "unit_price: must be a number ≥ 0"),
+    ({"unit_price": "-1.00"}, "unit_price: must be a plain decimal number ≥ 0"),
     ({"unit_price": "12,50"}, "unit_price: not a decimal number"),
-    ({"unit_price": "NaN"}, "unit_price: must be a number ≥ 0"),
+    ({"unit_price": "NaN"}, "unit_price: must be a plain decimal number ≥ 0"),
     ({"gtin": "4006381333932"}, "valid check digit"),
     ({"gtin": "40063813339"}, "valid check digit"),
     ({"sku": ""}, "sku: empty"),
@@ -217,14 +219,14 @@ def test_the_last_batch_and_the_event_commit_together(store, tmp_path, monkeypat
 
 @pytest.fixture
 def parallel(monkeypatch):
-    monkeypatch.setattr(manifest_csv, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(manifest_csv, "_free_core", lambda: True)
+    monkeypatch.setattr(manifest_feed, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(manifest_feed, "_spare_cpu", lambda: True)
 
 
 def test_a_large_file_parses_in_a_child_process_with_the_same_result(store, tmp_path, parallel, monkeypatch):
     calls = []
-    real_popen = manifest_csv.subprocess.Popen
-    monkeypatch.setattr(manifest_csv.subprocess, "Popen", lambda *a, **kw: calls.append(a) or real_popen(*a, **kw))
+    real_popen = manifest_feed.subprocess.Popen
+    monkeypatch.setattr(manifest_feed.subprocess, "Popen", lambda *a, **kw: calls.append(a) or real_popen(*a, **kw))
     rows = [row(f"RMA-P-{i:05d}", 1 + i % 3) for i in range(300)] + [row("RMA-BAD", qty=0)]
     report = import_manifest(store, "B07", write(tmp_path / "m.csv", rows))
     assert len(calls) == 1  # it did run in a child
@@ -233,7 +235,7 @@ def test_a_large_file_parses_in_a_child_process_with_the_same_result(store, tmp_
 
 
 def test_a_parser_process_failure_is_an_error_not_a_hang(store, tmp_path, parallel, monkeypatch):
-    monkeypatch.setattr(manifest_csv.sys, "executable", "/bin/false")
+    monkeypatch.setattr(manifest_feed.sys, "executable", "/bin/false")
     with pytest.raises(RuntimeError, match="manifest parser process failed"):
         import_manifest(store, "B07", write(tmp_path / "m.csv", GOOD))
     with store.read() as s:
@@ -303,6 +305,23 @@ def test_an_rma_change_counts_every_row_of_the_rma_across_batches(store, tmp_pat
 def test_times_are_stored_as_utc(text, stored):
     assert manifest_csv._time(text, "created_at") == stored
     assert manifest.db_time(datetime.fromisoformat(text)) == stored
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+       st.integers(-23, 23), st.sampled_from(["00", "30", "45"]), st.sampled_from("T "))
+def test_the_hour_cache_gives_the_same_utc_text(when, hours, minutes, sep):
+    text = f"{when:%Y-%m-%d}{sep}{when:%H:%M:%S}{'-' if hours < 0 else '+'}{abs(hours):02d}:{minutes}"
+    cache: dict[str, str] = {}
+    try:
+        plain = manifest_csv._time(text, "created_at")
+    except manifest_csv._Bad:
+        with pytest.raises(manifest_csv._Bad):
+            manifest_csv._time(text, "created_at", cache)
+        return
+    assert manifest_csv._time(text, "created_at", cache) == plain  # fills the cache
+    assert manifest_csv._time(text, "created_at", cache) == plain  # reads it
+    assert plain == manifest.db_time(datetime.fromisoformat(text))
 
 
 def test_a_time_out_of_range_is_a_bad_row():

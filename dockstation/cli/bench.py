@@ -20,22 +20,16 @@ def _open_tui(home: Path) -> None:
     service manager (systemd `Restart=on-failure`, README) starts the bench again."""
     from dockstation import logs
     from dockstation.config import operators_problem
-    from dockstation.store import StoreError
     from dockstation.store_failures import home_problem, refusal
 
     if problem := home_problem(home):  # nothing could be recorded: refuse now, not at the first scan
         fail(refusal(home, problem))
     logs.setup(home)
+    # The store (SQLAlchemy) is opened by the app once its first screen is up (tui/app.py): a
+    # store that cannot be used then ends it with `startup_error`, below.
     from dockstation.tui.app import BenchApp
 
-    try:
-        app = BenchApp(home)
-    except StoreError as exc:
-        log.error("bench not started: %s", exc)
-        fail(str(exc))
-    except OSError as exc:
-        log.error("bench not started: %s", exc)
-        fail(f"cannot open the bench database in {home}: {exc}")
+    app = BenchApp(home)
     logs.add_secret(app.config.station.hq.token)
     if problem := operators_problem(app.config):
         click.echo(f"dockstation: warning: {problem}", err=True)
@@ -45,6 +39,9 @@ def _open_tui(home: Path) -> None:
     except Exception:
         log.critical("the bench crashed", exc_info=True)
         raise
+    if app.startup_error:
+        log.error("bench not started: %s", app.startup_error)
+        fail(app.startup_error)
     code = app.return_code or 0
     if code:
         log.error("the bench exited with code %d", code)

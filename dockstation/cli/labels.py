@@ -5,18 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlmodel import select
 
-from dockstation.cli import Context, config_errors, fail, pass_ctx
-from dockstation.config import load_bench_config
-from dockstation.models import PrintJob, Unit
-from dockstation.store import Store
-from labels import FORMATS, TEMPLATES, LabelError, PrinterError, default_commands, open_printer, render
-from labels import render_command_sheet, sample_label
-from labels.queue import label_for, receipt_label_for, spool_url
+from dockstation.cli import Context, LazyChoice, config_errors, fail, pass_ctx
+
+# The label stack (Pillow, python-barcode), the store and the config are imported inside the
+# commands: `dockstation --help` and completion stay fast (dockstation/cli/__init__.py).
+
+
+def _formats() -> tuple[str, ...]:
+    from labels import FORMATS
+
+    return FORMATS
+
+
+def _templates() -> list[str]:
+    from labels import TEMPLATES
+
+    return sorted(TEMPLATES)
 
 
 def _printer_url(ctx: Context, override: str | None) -> str:
+    from dockstation.config import load_bench_config
+    from labels.queue import spool_url
+
     cfg = load_bench_config(ctx.home)
     return override or cfg.station.printer.url or spool_url(ctx.home)
 
@@ -28,8 +39,8 @@ def labels_group() -> None:
 
 @labels_group.command("render")
 @click.argument("lpn")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="zpl", show_default=True)
-@click.option("--template", type=click.Choice(sorted(TEMPLATES)), default=None,
+@click.option("--format", "fmt", type=LazyChoice(_formats), default="zpl", show_default=True)
+@click.option("--template", type=LazyChoice(_templates), default=None,
               help="Label size (default: [printer] template in station.toml).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--receipt", is_flag=True, help="The receipt (LPN) label instead of the disposition label.")
@@ -37,6 +48,12 @@ def labels_group() -> None:
 @config_errors
 def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: Path, receipt: bool) -> None:
     """Render the label of unit LPN from this bench's store (--receipt: its receipt label)."""
+    from dockstation.config import load_bench_config
+    from dockstation.models import Unit
+    from dockstation.store import Store
+    from labels import LabelError, render
+    from labels.queue import label_for, receipt_label_for
+
     cfg = load_bench_config(ctx.home)
     store = Store.in_home(ctx.home)
     with store.read() as s:
@@ -67,6 +84,7 @@ def render_cmd(ctx: Context, lpn: str, fmt: str, template: str | None, output: P
 def command_sheet(ctx: Context, fmt: str, output: Path | None) -> None:
     """Every command barcode (CMD:…, grades) with its meaning, to pin up at the bench."""
     from dockstation.config import CodesConfig, load_layered
+    from labels import default_commands, render_command_sheet
 
     codes = load_layered("codes.toml", CodesConfig, ctx.home)
     data = render_command_sheet(default_commands([(g.code, g.name) for g in codes.grades]), fmt)
@@ -81,6 +99,9 @@ def command_sheet(ctx: Context, fmt: str, output: Path | None) -> None:
 @config_errors
 def test_print(ctx: Context, printer_url: str | None) -> None:
     """Send a sample label to the bench's printer, now (not through the queue)."""
+    from dockstation.config import load_bench_config
+    from labels import LabelError, PrinterError, open_printer, render, sample_label
+
     cfg = load_bench_config(ctx.home)
     url = _printer_url(ctx, printer_url)
     try:
@@ -97,6 +118,11 @@ def test_print(ctx: Context, printer_url: str | None) -> None:
 @pass_ctx
 def queue_cmd(ctx: Context) -> None:
     """Label jobs waiting or failed, with their errors."""
+    from sqlmodel import select
+
+    from dockstation.models import PrintJob
+    from dockstation.store import Store
+
     store = Store.in_home(ctx.home)
     with store.read() as s:
         jobs = s.exec(select(PrintJob).where(PrintJob.state != "sent").order_by(PrintJob.id)).all()

@@ -7,25 +7,33 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from dockstation.cli import Context, config_errors, fail, pass_ctx
-from dockstation.config import CodesConfig, load_layered
-from dockstation.policy.config import PATHS, PolicyConfig, load_policy, load_policy_file
-from dockstation.policy.simulate import Simulation, simulate
-from dockstation.store import DB_NAME, Store
 from dockstation.text import clean
+
+# Rich, the store and the policy engine are imported inside the commands, so that
+# `dockstation --help` and completion stay fast (dockstation/cli/__init__.py).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from dockstation.policy.config import PolicyConfig
+    from dockstation.policy.simulate import Simulation
 
 
 def _t(value: object) -> Text:
+    from rich.text import Text
+
     # config text is someone's file: shown as data, never as markup
     return Text(clean(value, limit=None))
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, markup=False, highlight=False, soft_wrap=False,
                    width=None if sys.stdout.isatty() else 120)
 
@@ -41,6 +49,11 @@ def policy_group() -> None:
 @config_errors
 def check(ctx: Context, file: Path) -> None:
     """Validate FILE as a whole policy and print its rules (exit 1 with file, key and reason)."""
+    from rich.table import Table
+
+    from dockstation.config import CodesConfig, load_layered
+    from dockstation.policy.config import load_policy_file
+
     codes = load_layered("codes.toml", CodesConfig, ctx.home, required=True)
     policy = load_policy_file(file, codes)
     out = _console()
@@ -87,6 +100,11 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 @config_errors
 def simulate_cmd(ctx: Context, file: Path, since: datetime | None, fmt: str) -> None:
     """Replay this bench's graded units through FILE beside the policy in force."""
+    from dockstation.config import CodesConfig, load_layered
+    from dockstation.policy.config import load_policy, load_policy_file
+    from dockstation.policy.simulate import simulate
+    from dockstation.store import DB_NAME, Store
+
     codes = load_layered("codes.toml", CodesConfig, ctx.home, required=True)
     in_force = load_policy(ctx.home, codes)
     candidate = load_policy_file(file, codes)
@@ -119,6 +137,11 @@ def _csv(sim: Simulation) -> None:
 
 
 def _table(sim: Simulation, in_force: PolicyConfig, candidate: PolicyConfig) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from dockstation.policy.config import PATHS
+
     out = _console()
     since = f" since {sim.since.isoformat()}" if sim.since else ""
     out.print(_t(f"{sim.units} graded units replayed{since}"))

@@ -7,7 +7,6 @@ import threading
 import click
 
 from dockstation.cli import Context, config_errors, fail, pass_ctx
-from dockstation.config import load_bench_config
 
 
 @click.group("scanners")
@@ -30,6 +29,7 @@ def list_cmd() -> None:
 @config_errors
 def test_cmd(ctx: Context, name: str | None) -> None:
     """Show each code as received from the configured scanners (Ctrl+C ends)."""
+    from dockstation.config import load_bench_config
     from dockstation.scanners.ports import run_test
 
     configs = load_bench_config(ctx.home).station.scanners

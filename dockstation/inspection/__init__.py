@@ -1,7 +1,8 @@
 """Inspection: category checklists and condition grading (layer 1, intake quality).
 
 Core only (no Textual): checklist config (`checklist`), judging answers and suggesting the grade
-(`answers`), and the use cases over the store (`core`). The screen is dockstation.tui.inspect.
+(`answers`), the use cases over the store (`core`), and the grader's fast path (`fastpath`: all
+pass in one input, scanned values in any order). The screen is dockstation.tui.inspect.
 """
 
 from dockstation.inspection.answers import (
@@ -40,11 +41,13 @@ from dockstation.inspection.core import (
     set_note,
     step_back,
 )
+from dockstation.inspection.fastpath import Scanned, all_pass, answer_scan, match_value, passing, scan_fits
 
 __all__ = [
     "FALLBACK", "KNOWN_FLAGS", "Answer", "Checklist", "Checklists", "Expected", "Impact",
     "InspectionError", "InspectionRefused", "InspectionResult", "InspectionView", "InvalidAnswer",
-    "Option", "Response", "Step", "UnitInfo", "answer", "cancel", "evaluate", "finish", "flags_of",
+    "Option", "Response", "Scanned", "Step", "UnitInfo", "all_pass", "answer", "answer_scan", "match_value",
+    "passing", "scan_fits", "cancel", "evaluate", "finish", "flags_of",
     "inspection_result", "load_checklists", "load_or_last_good", "lowest_cap", "open_inspection", "open_inspection_of",
     "set_note", "step_back", "suggest_grade",
 ]

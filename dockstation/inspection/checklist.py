@@ -127,12 +127,37 @@ class Checklist(Strict):
         return next((i for i, s in enumerate(self.steps) if s.id == step_id), None)
 
 
+# The step a unit's checklist gets when its manifest line names a serial and the checklist has no
+# serial or IMEI step of its own (e.g. a site category that falls to `generic`): an expected
+# serial is always verified. Its grade cap is the scale's second-lowest grade (D by default).
+SERIAL_STEP_ID = "serial"
+SERIAL_VERSION_SUFFIX = "+serial"
+
+
+def _serial_step(step_id: str, grade_cap: str | None) -> Step:
+    return Step(id=step_id, label="Serial number", prompt="Scan the serial number",
+                help="The manifest names this unit's serial: from its label or its box. 2 = not found",
+                kind="scan", value="serial", on_fail=Impact(flags=["serial_mismatch"], grade_cap=grade_cap))
+
+
+def with_serial_step(cl: Checklist, grade_cap: str | None) -> Checklist:
+    """`cl` with a serial step (after a leading stop check such as "item in parcel"), unless it
+    has a serial or IMEI step already. The version says so (`+serial`): the inspection records it."""
+    if any(s.kind == "scan" and s.value in ("serial", "imei") for s in cl.steps):
+        return cl
+    step_id = SERIAL_STEP_ID if cl.index_of(SERIAL_STEP_ID) is None else "expected_serial"
+    at = 1 if cl.steps[0].on_fail.stop else 0
+    steps = [*cl.steps[:at], _serial_step(step_id, grade_cap), *cl.steps[at:]]
+    return cl.model_copy(update={"steps": steps, "version": cl.version + SERIAL_VERSION_SUFFIX})
+
+
 @dataclass(frozen=True)
 class Checklists:
     """All checklists of this bench, and which one serves which category."""
 
     by_key: dict[str, Checklist]
     by_category: dict[str, str]
+    serial_cap: str | None = None  # grade cap of an added serial step (with_serial_step)
 
     def for_category(self, category: str) -> Checklist:
         key = self.by_category.get(_norm(category), FALLBACK)
@@ -140,6 +165,14 @@ class Checklists:
 
     def get(self, key: str) -> Checklist | None:
         return self.by_key.get(key)
+
+    def for_unit(self, category: str, expected_serial: str | None) -> Checklist:
+        """The checklist a unit is inspected with: its category's, plus a serial step when the
+        manifest expects a serial the checklist would not otherwise ask for."""
+        return self.effective(self.for_category(category), expected_serial)
+
+    def effective(self, cl: Checklist, expected_serial: str | None) -> Checklist:
+        return with_serial_step(cl, self.serial_cap) if expected_serial else cl
 
 
 def _norm(category: str) -> str:
@@ -209,7 +242,49 @@ def load_checklists(home: Path | None, codes: CodesConfig) -> Checklists:
                 raise ConfigError(_blame(layers[key], ("categories", i)), f"categories.{i}",
                                   f"category {cat!r} is already served by {owner}.toml")
             by_category[cat] = key
-    return Checklists(by_key=by_key, by_category=by_category)
+    # The site's own names last: a site's mapping wins over the packaged aliases.
+    by_category.update(load_category_map(home, by_key))
+    scale = [g.code for g in codes.grades]
+    return Checklists(by_key=by_key, by_category=by_category,
+                      serial_cap=scale[-2] if len(scale) > 1 else None)
+
+
+class CategoryMap(Strict):
+    """`category_map.toml`: a site's own category names → the checklist (file name) serving them."""
+
+    categories: dict[str, str] = Field(default_factory=dict)
+
+
+CATEGORY_MAP = "category_map.toml"
+
+
+def load_category_map(home: Path | None, by_key: dict[str, Checklist]) -> dict[str, str]:
+    """Every layer's `category_map.toml`, merged and validated: names normalised like a unit's
+    category (`"Consumer Electronics"` → `consumer_electronics`), targets existing checklists."""
+    files = [(d / CATEGORY_MAP, read_toml(d / CATEGORY_MAP)) for d in layer_dirs(home) if (d / CATEGORY_MAP).is_file()]
+    merged: dict[str, Any] = {}
+    for _, data in files:
+        merged = merge(merged, data)
+    try:
+        cmap = CategoryMap.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        raise ConfigError(_blame(files, loc), _key(loc), err["msg"]) from exc
+    out: dict[str, str] = {}
+    for name, target in cmap.categories.items():
+        loc = ("categories", name)
+        norm = _norm(name)
+        if not norm:
+            raise ConfigError(_blame(files, loc), _key(loc), "a category name needs a letter or a digit")
+        if target not in by_key:
+            raise ConfigError(_blame(files, loc), _key(loc),
+                              f"no checklist {target!r}: the checklists are {', '.join(sorted(by_key))}")
+        if norm in by_key and norm != target:
+            raise ConfigError(_blame(files, loc), _key(loc),
+                              f"{norm!r} is the checklist {norm}.toml itself: it cannot map to {target!r}")
+        out[norm] = target
+    return out
 
 
 _last_good: dict[str, Checklists] = {}

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from dockstation import events
 from dockstation.config import Operator
 from dockstation.inspection.answers import (
+    Answer,
     Expected,
     InvalidAnswer,
     Response,
@@ -80,6 +81,7 @@ class InspectionView:
     message: str = ""
     ok: bool = True
     resumed: bool = False
+    all_pass: bool = False  # CMD:ALLPASS given: the last value it waits for grades the unit
 
     @property
     def lpn(self) -> str:
@@ -166,7 +168,7 @@ def _view(insp: Inspection, cl: Checklist, info: UnitInfo, bench: Bench, **kw: A
         inspection_id=insp.id, status=insp.status, checklist=cl, step_index=insp.step_index,
         answers=dict(insp.answers or {}), flags=tuple(insp.flags or ()), grade_cap=insp.grade_cap,
         suggested_grade=insp.suggested_grade or _scale(bench)[0], grade=insp.grade, note=insp.note,
-        unit=info, **kw,
+        unit=info, all_pass=bool(insp.all_pass), **kw,
     )
 
 
@@ -183,18 +185,102 @@ def _first_unanswered(cl: Checklist, answers: dict[str, Any], after: int = -1) -
     return next((i for i, s in enumerate(cl.steps) if i > after and s.id not in answers), len(cl.steps))
 
 
-def _load(session: Session, inspection_id: int, checklists: Checklists) -> tuple[Inspection, Unit, Checklist]:
+def _load(session: Session, bench: Bench, inspection_id: int,
+          checklists: Checklists) -> tuple[Inspection, Unit, Checklist, UnitInfo]:
     insp = session.get(Inspection, inspection_id)
     if insp is None:
         raise InspectionError(f"No inspection #{inspection_id}")
     if insp.status != "open":
         raise InspectionError(f"Inspection of {insp.lpn} is already {insp.status}")
-    cl = checklists.get(insp.checklist)
-    if cl is None:
+    base = checklists.get(insp.checklist)
+    if base is None:
         raise InspectionError(f"Checklist {insp.checklist!r} is no longer configured")
     unit = session.get(Unit, insp.lpn)
     assert unit is not None  # foreign key
-    return insp, unit, cl
+    info, _ = _unit_info(session, bench, unit)
+    return insp, unit, checklists.effective(base, info.expected_serial), info
+
+
+def answer_row(got: Answer, badge: str, at: datetime) -> dict[str, Any]:
+    """An answer as the inspection row keeps it (`Inspection.answers[step_id]`)."""
+    return {"value": got.value, "result": got.result, "label": got.label, "flags": list(got.flags),
+            "grade_cap": got.grade_cap, "at": iso(at), "by": badge, **got.extra}
+
+
+def answered_payload(inspection_id: int | None, step: Step, index: int, got: Answer, suggested: str | None,
+                     *, all_pass: bool = False) -> dict[str, Any]:
+    """The `inspection_answered` event's payload (docs/events.md)."""
+    payload = {"inspection_id": inspection_id, "step": step.id, "index": index, "value": got.value,
+               "result": got.result, "flags": list(got.flags), "grade_cap": got.grade_cap,
+               "suggested_grade": suggested}
+    if all_pass:
+        payload["all_pass"] = True
+    return payload
+
+
+def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
+            index: int, got: Answer) -> None:
+    """Store one answer to step `index` with its event. The inspection moves on only if that
+    step was the current one (a value scanned out of order leaves the grader where they were)."""
+    step = cl.steps[index]
+    now = utcnow()
+    answers = dict(insp.answers or {})
+    if got.stop:  # nothing after this step applies any more
+        for later in cl.steps[index + 1:]:
+            answers.pop(later.id, None)
+    answers[step.id] = answer_row(got, badge, now)
+    insp.answers = answers
+    if got.stop:
+        insp.step_index = len(cl.steps)
+    elif index == insp.step_index:
+        insp.step_index = _first_unanswered(cl, answers, index)
+    _derive(insp, cl, bench)
+    session.add(insp)
+    events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
+                  rma_id=unit.rma_id, at=now,
+                  payload=answered_payload(insp.id, step, index, got, insp.suggested_grade))
+
+
+def _grade(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
+           grade: str | None = None) -> str:
+    """Confirm the suggested grade (None) or another; the unit becomes `graded`. Returns the message."""
+    _derive(insp, cl, bench)
+    suggested = insp.suggested_grade or _scale(bench)[0]
+    chosen = grade or suggested
+    if chosen not in _scale(bench):
+        raise InspectionError(f"No grade {chosen!r}: the scale is {', '.join(_scale(bench))}")
+    now = utcnow()
+    insp.status, insp.grade, insp.finished_at, insp.finished_by = "done", chosen, now, badge
+    flags = [*(unit.risk_flags or []), *[f for f in insp.flags if f not in (unit.risk_flags or [])]]
+    unit.state, unit.grade, unit.risk_flags = "graded", chosen, flags
+    unit.inspected_at, unit.inspected_by, unit.updated_at = now, badge, now
+    session.add_all([insp, unit])
+    events.record(session, bench.station_id, "unit_graded", operator=badge, lpn=unit.lpn,
+                  rma_id=unit.rma_id, at=now,
+                  payload={"inspection_id": insp.id, "grade": chosen, "suggested_grade": suggested,
+                           "changed": chosen != suggested, "flags": list(insp.flags),
+                           "grade_cap": insp.grade_cap, "checklist": cl.key,
+                           "checklist_version": cl.version, "category": unit.category,
+                           "unit_price": unit.unit_price})
+    changed = f" (suggested {suggested})" if chosen != suggested else ""
+    return f"{unit.lpn} graded {chosen}{changed}"
+
+
+def _complete(cl: Checklist, insp: Inspection) -> bool:
+    """Every step answered (or a stop answer ended the checklist): the grade is next."""
+    return insp.step_index >= len(cl.steps)
+
+
+def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit,
+                     cl: Checklist, got: Answer | None) -> str | None:
+    """After CMD:ALLPASS the answer to the last step it waited for grades the unit at once, unless
+    a scanned value failed (a serial that does not match, not found): then the grader sees why,
+    at the grade, and confirms it there."""
+    answers = insp.answers or {}
+    surprise = any(answers.get(s.id, {}).get("result") == "fail" for s in cl.steps if s.kind == "scan")
+    if insp.all_pass and _complete(cl, insp) and not surprise and (got is None or got.result != "fail"):
+        return _grade(session, bench, badge, insp, unit, cl)
+    return None
 
 
 # -- use cases --------------------------------------------------------------------------------
@@ -209,7 +295,8 @@ def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: 
         info, _ = _unit_info(session, bench, unit)
         insp = open_inspection_of(session, lpn)
         if insp is not None:
-            cl = checklists.get(insp.checklist) or checklists.for_category(unit.category)
+            base = checklists.get(insp.checklist) or checklists.for_category(unit.category)
+            cl = checklists.effective(base, info.expected_serial)
             if (cl.key, cl.version) == (insp.checklist, insp.checklist_version):
                 return _view(insp, cl, info, bench, resumed=True,
                              message=f"Resumed at step {min(insp.step_index + 1, len(cl.steps))}/{len(cl.steps)}")
@@ -231,7 +318,7 @@ def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: 
         if unit.state not in INSPECTABLE:
             graded = f" (grade {unit.grade})" if unit.grade else ""
             raise InspectionError(f"{lpn} is {unit.state}{graded}: nothing to inspect")
-        cl = checklists.for_category(unit.category)
+        cl = checklists.for_unit(unit.category, info.expected_serial)
         now = utcnow()
         insp = Inspection(lpn=lpn, checklist=cl.key, checklist_version=cl.version, status="open",
                           step_index=0, answers={}, flags=[], suggested_grade=_scale(bench)[0],
@@ -251,36 +338,21 @@ def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id:
     """Answer the current step. InvalidAnswer (an InspectionError) leaves the step where it is."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl = _load(session, inspection_id, checklists)
+        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
         index = insp.step_index
         if index >= len(cl.steps):
             raise InspectionError("Every step is answered: confirm the grade (Enter / CMD:DONE)")
         step = cl.steps[index]
         if expect_step is not None and step.id != expect_step:
             raise InspectionError(f"This inspection moved on (now at “{step.short}”): look again")
-        info, _ = _unit_info(session, bench, unit)
         try:
             got = evaluate(step, response, Expected(info.expected_serial, info.expected_gtin))
         except InvalidAnswer as exc:
             raise InspectionRefused(str(exc)) from None
-        now = utcnow()
-        answers = dict(insp.answers or {})
-        if got.stop:  # nothing after this step applies any more
-            for later in cl.steps[index + 1:]:
-                answers.pop(later.id, None)
-        answers[step.id] = {"value": got.value, "result": got.result, "label": got.label,
-                            "flags": list(got.flags), "grade_cap": got.grade_cap, "at": iso(now), "by": badge,
-                            **got.extra}
-        insp.answers = answers
-        insp.step_index = len(cl.steps) if got.stop else _first_unanswered(cl, answers, index)
-        _derive(insp, cl, bench)
-        session.add(insp)
-        events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
-                      rma_id=unit.rma_id, at=now,
-                      payload={"inspection_id": insp.id, "step": step.id, "index": index, "value": got.value,
-                               "result": got.result, "flags": list(got.flags), "grade_cap": got.grade_cap,
-                               "suggested_grade": insp.suggested_grade})
-        return _view(insp, cl, info, bench, message=got.message, ok=got.result != "fail")
+        _record(session, bench, badge, insp, unit, cl, index, got)
+        graded = _finish_all_pass(session, bench, badge, insp, unit, cl, got)
+        message = f"{got.message} — {graded}" if graded else got.message
+        return _view(insp, cl, info, bench, message=message, ok=got.result != "fail")
 
 
 def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
@@ -288,7 +360,7 @@ def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_
     """Go back to the previous answered step; its answer stays until it is answered again."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl = _load(session, inspection_id, checklists)
+        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
         answers = insp.answers or {}
         before = [i for i, s in enumerate(cl.steps) if i < insp.step_index and s.id in answers]
         if not before:
@@ -299,7 +371,6 @@ def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_
         events.record(session, bench.station_id, "inspection_step_back", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id,
                       payload={"inspection_id": insp.id, "from": came_from, "to": cl.steps[insp.step_index].id})
-        info, _ = _unit_info(session, bench, unit)
         return _view(insp, cl, info, bench, message=f"Back to “{cl.steps[insp.step_index].short}”")
 
 
@@ -309,12 +380,11 @@ def set_note(store: Store, bench: Bench, operator: Operator | None, inspection_i
     badge = _who(operator)
     text = bounded(note.strip(), NOTE_LIMIT) or None
     with store.write() as session:
-        insp, unit, cl = _load(session, inspection_id, checklists)
+        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
         insp.note = text
         session.add(insp)
         events.record(session, bench.station_id, "inspection_note", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id, payload={"inspection_id": insp.id, "note": text})
-        info, _ = _unit_info(session, bench, unit)
         return _view(insp, cl, info, bench, message="Note saved" if text else "Note cleared")
 
 
@@ -323,7 +393,7 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
     """Abandon the inspection (answers kept in the row and the events); the unit is `received` again."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl = _load(session, inspection_id, checklists)
+        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
         now = utcnow()
         insp.status, insp.finished_at, insp.finished_by = "cancelled", now, badge
         unit.state, unit.updated_at = "received", now
@@ -332,7 +402,6 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
                       rma_id=unit.rma_id, at=now,
                       payload={"inspection_id": insp.id, "step_index": insp.step_index,
                                "answered": len(insp.answers or {})})
-        info, _ = _unit_info(session, bench, unit)
         return _view(insp, cl, info, bench, message=f"Inspection of {unit.lpn} cancelled")
 
 
@@ -341,28 +410,9 @@ def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id:
     """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl = _load(session, inspection_id, checklists)
+        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
         if insp.step_index < len(cl.steps):
             left = len(cl.steps) - insp.step_index
             raise InspectionError(f"{left} step{'s' if left > 1 else ''} left before the grade")
-        _derive(insp, cl, bench)
-        suggested = insp.suggested_grade or _scale(bench)[0]
-        chosen = grade or suggested
-        if chosen not in _scale(bench):
-            raise InspectionError(f"No grade {chosen!r}: the scale is {', '.join(_scale(bench))}")
-        now = utcnow()
-        insp.status, insp.grade, insp.finished_at, insp.finished_by = "done", chosen, now, badge
-        flags = [*(unit.risk_flags or []), *[f for f in insp.flags if f not in (unit.risk_flags or [])]]
-        unit.state, unit.grade, unit.risk_flags = "graded", chosen, flags
-        unit.inspected_at, unit.inspected_by, unit.updated_at = now, badge, now
-        session.add_all([insp, unit])
-        events.record(session, bench.station_id, "unit_graded", operator=badge, lpn=unit.lpn,
-                      rma_id=unit.rma_id, at=now,
-                      payload={"inspection_id": insp.id, "grade": chosen, "suggested_grade": suggested,
-                               "changed": chosen != suggested, "flags": list(insp.flags),
-                               "grade_cap": insp.grade_cap, "checklist": cl.key,
-                               "checklist_version": cl.version, "category": unit.category,
-                               "unit_price": unit.unit_price})
-        info, _ = _unit_info(session, bench, unit)
-        changed = f" (suggested {suggested})" if chosen != suggested else ""
-        return _view(insp, cl, info, bench, message=f"{unit.lpn} graded {chosen}{changed}")
+        message = _grade(session, bench, badge, insp, unit, cl, grade)
+        return _view(insp, cl, info, bench, message=message)

@@ -14,6 +14,12 @@ unit and anything else is received on the receiving screen. Store calls run in a
 (`asyncio.to_thread`), except a parcel scan's one short transaction, which runs on the event
 loop when the database is free (inline_store.py); either way the result is shown — and the
 bell rung — only after the call returned, i.e. after the transaction committed.
+
+Start-up: the first screen is drawn from the configuration alone (Textual, pydantic, the
+widgets); the store (SQLAlchemy), the receiving core, the policy, the checklists and biip load
+in a thread right after it, then the services start (`_load_core`). A scan read meanwhile waits
+in the dispatcher's queue; a store or configuration that cannot be used ends the app with exit 1
+and its reason (`startup_error`). An app given its store (tests) loads everything at once.
 """
 
 from __future__ import annotations
@@ -24,32 +30,36 @@ import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.timer import Timer
 
-from dockstation.config import BenchConfig, Operator, load_bench_config, operators_problem
-from dockstation.models import Unit
-from dockstation.receiving.core import Bench, Outcome, Triage, UnitView, sign_in, sign_out
+from dockstation.config import BenchConfig, ConfigError, Operator, load_bench_config, operators_problem
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
-from dockstation.store import Store
 from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
-from dockstation.tui.inline_store import InlineStore
 from dockstation.tui.feedback import FeedbackMixin
+from dockstation.tui.grading import GradingMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
 from dockstation.tui.sound import Pattern, Sounder
-from dockstation.tui.startup import IdleGC, load_triage
-from dockstation.types import utcnow
+from dockstation.tui.startup import IdleGC, load_triage  # noqa: F401 — load_triage: re-exported
+
+if TYPE_CHECKING:  # loaded after the first screen (see the module doc)
+    from dockstation.inspection import Checklists
+    from dockstation.receiving.core import Bench, Outcome, Triage, UnitView
+    from dockstation.store import Store
+    from dockstation.tui.inline_store import InlineStore
 
 try:  # Textual's own clock for Message.time (monotonic; perf_counter on Windows)
     from textual._time import get_time
@@ -63,7 +73,11 @@ _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync"}
 
 
-class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
+def utcnow() -> datetime:  # dockstation.types.utcnow, without importing SQLAlchemy's types
+    return datetime.now(UTC)
+
+
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
@@ -74,6 +88,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
     # F-keys: no wedge scanner sends these, so they never clash with a code. ctrl+q only asks
     # (tui/quit.py): a scanner can send DC1, and no burst can answer the question.
     BINDINGS = [
+        Binding("f1", "help", "Help", id="bench.help"),
         Binding("f2", "focus_entry", "Type", id="bench.entry"),
         Binding("f3", "lead_view", "Lead", id="bench.lead"),
         Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
@@ -92,14 +107,14 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         super().__init__()
         self.home = Path(home)
         self.config = config or load_bench_config(self.home)
-        self.store = store or Store.in_home(self.home)
-        self.inline_store = InlineStore(self.store)
         self.idle_gc = IdleGC()
         st = self.config.station
-        self.bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
-                           grace_days=st.return_grace_days,
-                           triage=triage or load_triage(self.home, self.config),
-                           receipt_label=st.printer.receipt_label)
+        self.store: Store
+        self.inline_store: InlineStore
+        self.bench: Bench
+        self.checklists: Checklists
+        self.startup_error: str | None = None  # why the app ended at start, if it did
+        self._core_ready = asyncio.Event()
         self.clock = clock
         # The bell until mounted (headless or not is known then): on_mount picks audio if it can.
         self.sound = Sounder(lambda: self.bell(), self.set_timer, enabled=st.sound != "off")
@@ -109,8 +124,10 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         self.slots: dict[str, Slot] = {"scanner:keys": Slot("scan", "keys", "ok")}
         for sc in st.scanners:
             self.slots[f"scanner:{sc.name}"] = Slot("scan", sc.name, "off")
-        self.slots["printer"] = Slot("print", "off", "off")
-        self.slots["sync"] = Slot("sync", "off", "off")
+        # What the services report when all is well, so the first screen is the settled one:
+        # an empty print queue reports "ok" without contacting the printer (labels/queue.py).
+        self.slots["printer"] = Slot("print", "ok", "ok") if start_services else Slot("print", "off", "off")
+        self.slots["sync"] = Slot("sync", "no HQ" if start_services and not st.hq.url else "off", "off")
         self._start_services = start_services
         self._queue: asyncio.Queue[ScanEvent | Job] = asyncio.Queue()
         self._flush_timer: Timer | None = None
@@ -118,10 +135,13 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         self._readers: list[Any] = []
         self._outcome: Outcome | None = None
         self.receive_screen = ReceiveScreen()
-        from dockstation.inspection import load_checklists
-
-        self.checklists = load_checklists(self.home, self.config.codes)  # refused at start if bad
+        if store is not None:  # given (tests, benchmarks): everything now, as before
+            self._core_loaded(self._load_core(store, triage))
+        else:
+            self._triage = triage
         self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
+        self.in_hand: str | None = None  # the unit a grader just received (grading.py)
+        self._load_station_keymap()  # station.toml [keys]: refused at start if bad
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's Linux driver, with input that no byte can kill (tui/driver.py)."""
@@ -159,11 +179,67 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
                 await settle()
 
     def on_mount(self) -> None:
+        self._apply_station_keymap()
         self._choose_sound()
         self.run_worker(self._consume(), name="scan-dispatcher", group="scans")
         if problem := operators_problem(self.config):  # a bench nobody can sign in to: say so
             log.warning("%s", problem)
             self.notify(problem, title="NO OPERATORS", severity="error", timeout=3600, markup=False)
+        if self._core_ready.is_set():
+            self._start_all_services()
+        else:  # the first screen first; then what the scans need, in a thread
+            self.call_after_refresh(self.run_worker, self._load_in_thread, name="load-core",
+                                    thread=True, exit_on_error=False)
+
+    def _load_core(self, store: Store | None, triage: Triage | None) -> tuple[Any, ...]:
+        """What scans need (any thread): the store, the bench's rules, the checklists (a bad
+        file is refused here: StoreError, ConfigError)."""
+        import biip  # noqa: F401 — loaded now rather than on the first GS1 scan
+
+        from dockstation.inspection import load_checklists
+        from dockstation.receiving.core import Bench
+        from dockstation.store import Store
+        from dockstation.tui.inline_store import InlineStore
+
+        st = self.config.station
+        store = store or Store.in_home(self.home)
+        bench = Bench(station_id=st.station_id, codes=self.config.codes, operators=self.config.operators,
+                      grace_days=st.return_grace_days, triage=triage or load_triage(self.home, self.config),
+                      receipt_label=st.printer.receipt_label)
+        return store, InlineStore(store), bench, load_checklists(self.home, self.config.codes)
+
+    def _core_loaded(self, core: tuple[Any, ...]) -> None:
+        self.store, self.inline_store, self.bench, self.checklists = core
+        self._core_ready.set()
+
+    def _load_in_thread(self) -> None:
+        from dockstation.store import StoreError
+
+        reason = None
+        try:
+            core = self._load_core(None, self._triage)
+        except ConfigError as exc:
+            reason = f"configuration refused: {exc}"
+        except (StoreError, OSError) as exc:
+            reason = f"cannot open the bench database in {self.home}: {exc}"
+
+        def done() -> None:
+            if reason is not None:
+                self._start_failed(reason)
+            else:
+                self._core_loaded(core)
+                self._start_all_services()
+
+        try:
+            self.call_from_thread(done)
+        except RuntimeError:  # the app has already ended (quit during start-up)
+            pass
+
+    def _start_failed(self, reason: str) -> None:
+        self.startup_error = reason
+        self.exit(return_code=1)
+
+    def _start_all_services(self) -> None:
         if self._start_services:
             self._start_serial_readers()
             self._start_printer()
@@ -228,6 +304,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
     async def _consume(self) -> None:
         while not self.receive_screen.is_mounted:  # a scan may arrive before the first screen is up
             await asyncio.sleep(0.01)
+        await self._core_ready.wait()  # and before the store is open: it waits in the queue
         while True:
             item = await self._queue.get()
             if isinstance(item, ScanEvent):
@@ -267,6 +344,8 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
             if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
                 await self.reprint()
                 return
+            if self.screen is self.receive_screen and await self.take_for_hand(scan, c):
+                return
             if handler is not None and await handler(scan, c):
                 return
             if c.kind is CodeKind.LPN:
@@ -282,6 +361,8 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
 
     # -- operators -------------------------------------------------------------------------
     async def _sign_in(self, scan: ScanEvent, c: Classified) -> None:
+        from dockstation.receiving.core import sign_in, sign_out
+
         previous, new = self.operator, self.bench.operators.by_badge(c.value)
 
         if new is not None and previous is not None and previous.badge != new.badge:
@@ -297,6 +378,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
             if previous is None or outcome.operator != previous:
                 await self.go_to_receive()
             self.operator = outcome.operator
+            self.set_hand(None)
         self.show_outcome(scan, outcome)
 
     async def sign_out(self) -> None:
@@ -305,14 +387,20 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
             self.show_result("info", "SCAN BADGE", "Nobody is signed in")
             return
         await self.settle_screens()
+        from dockstation.receiving.core import sign_out
+
         await self.in_thread(sign_out, self.store, self.bench, operator)
         self.operator = None
+        self.set_hand(None)
         receive = await self.go_to_receive()
         receive.show_prompt(f"Signed out: {operator.name}", "ok")
         self.sound.play("ok")
 
     # -- units -----------------------------------------------------------------------------
     def _load_unit(self, lpn: str) -> UnitView | None:
+        from dockstation.models import Unit
+        from dockstation.receiving.core import UnitView
+
         with self.store.read() as session:
             unit = session.get(Unit, lpn)
             return UnitView.of(unit) if unit is not None else None
@@ -333,9 +421,7 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
 
                 await self.push_screen(DispositionScreen(view.lpn))
                 return
-            from dockstation.tui.inspect import InspectScreen
-
-            await self.push_screen(InspectScreen(view.lpn))
+            await self.inspect_unit(view.lpn)
         elif view.state == "awaiting_approval":
             receive.show_unit(scan, view, "it waits for a lead's approval: put it on the lead's shelf")
             self.sound.play("attention")
@@ -376,7 +462,14 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         self._outcome = outcome
         if outcome.unit is not None:
             self.current_lpn = outcome.unit.lpn
+        if outcome.status == "received" and outcome.unit is not None and self.may_grade():
+            self.in_hand = outcome.unit.lpn  # its first inspection input opens it (grading.py)
+        elif outcome.status in ("received", "exception", "choose_line"):
+            self.in_hand = None  # another parcel: the last unit was put down
         self.receive_screen.show_outcome(scan, outcome)
+        self.receive_screen.hand_changed()
+        if self.in_hand is not None and outcome.status == "received":
+            self.receive_screen.show_hand_hint()
         if self.screen is not self.receive_screen:
             self.notify(clean(outcome.message), severity="information" if outcome.ok else "error", markup=False)
 
@@ -412,6 +505,8 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
 
     def set_slot(self, slot: str, text: str, level: str) -> None:
         label = "scan" if slot.startswith("scanner:") else SLOT_LABELS.get(slot, slot)
+        if self.slots.get(slot) == Slot(label, text, level):
+            return  # what the header shows already: no repaint
         self.slots[slot] = Slot(label, text, level)
         self.status_rev += 1
 
@@ -422,6 +517,12 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
         self.notify(clean(message.text), severity="warning", markup=False, timeout=8)
 
     # -- actions ---------------------------------------------------------------------------
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as the docs and the command sheet write them: Enter, Esc, F1 (footer and help)."""
+        from dockstation.tui.keymap import key_label
+
+        return binding.key_display or key_label(binding.key)
+
     def action_focus_entry(self) -> None:
         if self.screen is self.receive_screen:
             self.receive_screen.focus_entry()
@@ -429,11 +530,12 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that mean nothing on the screen shown are off there (and out of its footer, which
         must fit 80 columns): the entry field and F6 belong to the receive screen, F3 not to the
-        lead view itself."""
+        lead view itself. Under a modal (the F1 help), the screen below it decides."""
+        base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
         if action in ("focus_entry", "inspect"):
-            return self.screen is self.receive_screen
+            return base is self.receive_screen
         if action == "lead_view":
-            return self.screen.id != "lead"
+            return base is None or base.id != "lead"
         return True
 
     def action_lead_view(self) -> None:
@@ -468,6 +570,8 @@ class BenchApp(FeedbackMixin, ServicesMixin, App[None]):
             log.exception("settling the screens on quit failed")
         operator = self.operator
         if operator is not None:  # the audit trail says when the shift at this bench ended
+            from dockstation.receiving.core import sign_out
+
             try:
                 await self.in_thread(sign_out, self.store, self.bench, operator)
             except Exception:

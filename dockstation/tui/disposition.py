@@ -24,7 +24,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dockstation.config import Operator
 from dockstation.policy.awaiting import settle
@@ -42,7 +42,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
 from dockstation.tui import disposition_render as render
 from dockstation.tui.disposition_render import LOOK, UNKNOWN_LOOK, title
-from dockstation.tui.widgets import BigText, StatusHeader
+from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
 from dockstation.types import utcnow
 
 T = TypeVar("T")
@@ -63,11 +63,13 @@ class DispositionScreen(Screen[None]):
     DispositionScreen #body { height: 1fr; padding: 0 1; }
     DispositionScreen #status { height: 2; padding: 0 1; }
     """
+    HELP_TITLE = "Disposition"
     BINDINGS = [
         Binding("enter", "accept", "Accept", id="disposition.accept"),
         Binding("o", "override", "Override", id="disposition.override"),
         Binding("escape", "back", "Back", id="disposition.back"),
-        *[Binding(str(n), f"pick({n})", show=False, id=f"disposition.pick{n}") for n in range(1, 10)],
+        *[Binding(str(n), f"pick({n})", f"Pick {n}", show=False, group=Binding.Group("Pick a path / a reason"),
+                  id=f"disposition.pick{n}") for n in range(1, 10)],
     ]
 
     def __init__(self, lpn: str) -> None:
@@ -91,7 +93,7 @@ class DispositionScreen(Screen[None]):
         yield BigText("", id="path")
         yield Static(Text(""), id="body")
         yield Static(Text(""), id="status")
-        yield Footer()
+        yield BenchFooter()
 
     @property
     def policy(self) -> PolicyConfig:
@@ -113,7 +115,12 @@ class DispositionScreen(Screen[None]):
         return self.mode == "await_badge" or (self.mode == "proposal" and self.needs_lead)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Store work off the event loop when the app offers it (BenchApp.in_thread)."""
+        """Store work: on the event loop when the database is free (propose reads, dispose writes
+        one transaction: inline_store.py; in a thread it waited for the GIL while this screen was
+        being drawn, bench_flow.py), else off it (BenchApp.in_thread)."""
+        inline = getattr(self.app, "inline_store", None)
+        if inline is not None:
+            return await inline.call(fn, *args, **kwargs)
         in_thread = getattr(self.app, "in_thread", None)
         if in_thread is not None:
             return await in_thread(fn, *args, **kwargs)  # type: ignore[no-any-return]
@@ -259,6 +266,11 @@ class DispositionScreen(Screen[None]):
             self._back_to_base()
 
     # -- scans ---------------------------------------------------------------------------------
+    def help_commands(self) -> list[tuple[str, str]]:
+        return [("CMD:DONE", "Accept the decision"), ("CMD:CANCEL", "Back one step"),
+                ("OP-<lead badge>", "A lead approves (a path that needs one)"),
+                ("next parcel / LPN", "Settles the decision shown, then goes on")]
+
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
         """Badges (a lead approving), CMD:DONE / CMD:CANCEL; the next unit or parcel settles
         the decision shown and goes on to the app; anything else is refused here."""

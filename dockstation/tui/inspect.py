@@ -1,23 +1,25 @@
-"""Inspect screen: one checklist step at a time, answered by a key or a command barcode.
+"""Inspect screen: one checklist step at a time, answered by a key, a command barcode or a scan.
 
 A thin shell over dockstation.inspection: each key or scan calls one use case (in a thread, in
 turn with the scans: keys go through `app.enqueue_job`), which commits the answer and its event;
-only then is the next step drawn. Keys by step kind: check 1 pass / 2 fail / 3 n.a.; choice 1–9;
-scan: the scanner (`e` to type it), 2 not found, 3 n.a.; number: digits, Enter, `x` n.a.
-Everywhere: `b`/Backspace back, `n` note, Esc leave (the inspection stays open and resumes next
-time). At the grade: Enter confirms, a grade letter picks another (Backspace goes back there).
-Scans: CMD:PASS/FAIL/NA/OPTION:<n>/GRADE:<code>/DONE/CANCEL/BACK. Everything from outside
-(manifest, scanner, notes) is drawn as `Text(clean(...))`, never as markup: what each part shows
-is in dockstation/tui/inspect_render.py; this module is the screen's flow (keys, scans, calls).
+only then is the next step drawn. Keys are bindings with ids (dockstation/tui/inspect_keys.py),
+enabled per step kind (`check_action`), so the footer and the F1 help show what works now:
+check 1 pass / 2 fail / 3 n.a.; choice 1–9; scan: the scanner (`e` to type it), 2 not found,
+3 n.a.; number: digits, Enter, `x` n.a.; `a` all pass; `b` back, `n` note, Esc leave (the
+inspection stays open and resumes next time). At the grade: Enter confirms, a grade letter picks
+another. A scanned value answers its own step wherever the checklist stands (fastpath.py).
+Everything from outside (manifest, scanner, notes) is drawn as `Text(clean(...))`, never as
+markup: what each part shows is in dockstation/tui/inspect_render.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -26,9 +28,13 @@ from textual.widgets import Input, Static
 from dockstation import inspection as ins
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.text import clean
+from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
-from dockstation.tui.widgets import BigText, StatusHeader
+from dockstation.tui.grading import store_call
+from dockstation.tui.keymap import key_label, keys_of
+from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
 from dockstation.types import utcnow
+
 
 def checklists_for(app: Any) -> tuple[ins.Checklists | None, str]:
     """The app's checklists if it loaded them, else this home's (the last good set on an error)."""
@@ -38,8 +44,14 @@ def checklists_for(app: Any) -> tuple[ins.Checklists | None, str]:
     return ins.load_or_last_good(app.config.home, app.bench.codes)
 
 
-class InspectScreen(Screen[None]):
-    AUTO_FOCUS = ""  # no auto focus: keys go to the screen; an input takes focus only while open
+def scanned(c: Classified) -> ins.Scanned:
+    return ins.Scanned(c.raw, gtin=c.gtin, serial=c.serial, loose=c.kind is CodeKind.UNKNOWN)
+
+
+class InspectScreen(keys.InspectKeys, Screen[None]):
+    AUTO_FOCUS = ""  # no auto focus: keys go to the bindings; an input takes focus only while open
+    HELP_TITLE = "Inspection"
+    BINDINGS = keys.BINDINGS
     # Ids are prefixed: the app's stylesheet styles #main, #entry … of every screen.
     DEFAULT_CSS = """
     #i-title { height: 1; background: $primary; color: $text; text-style: bold; }
@@ -59,15 +71,16 @@ class InspectScreen(Screen[None]):
     #i-hints { height: 1; background: $panel; }
     """
 
-    def __init__(self, lpn: str) -> None:
+    def __init__(self, lpn: str, view: ins.InspectionView | None = None) -> None:
         super().__init__()
         self.lpn = lpn
-        self.view: ins.InspectionView | None = None
+        self.view = view  # given when the app opened the inspection already (in the dispatcher)
         self.checklists: ins.Checklists | None = None
         self.chosen: str | None = None  # a grade picked instead of the suggestion (saved on confirm)
         self.typed = ""  # digits of a number step
         self.switch_to: str | None = None  # an LPN waiting for "switch?" to be answered
         self.message = ""  # the last message shown (tests read it)
+        self.ready = asyncio.Event()  # mounted and drawn: the app may hand it the first input
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -87,9 +100,33 @@ class InspectScreen(Screen[None]):
         yield Static(id="i-ask", markup=False)
         yield Input(id="i-note", max_length=500, placeholder="note: Enter saves, Esc cancels")
         yield Static(id="i-hints", markup=False)
+        yield BenchFooter()
 
     async def on_mount(self) -> None:
-        await self._open()
+        scale = [g.code for g in self.app.bench.codes.grades]
+        for binding in reversed(keys.grade_bindings(scale)):  # first on their key: they win at the grade
+            self._bindings.key_to_bindings.setdefault(binding.key, []).insert(0, binding)
+        try:
+            if self.view is not None:
+                self.checklists, _ = checklists_for(self.app)
+                self._draw()
+                self._say(self.view.message, "ok", beep=False)
+            else:
+                await self._open()
+        finally:
+            self.ready.set()
+
+    def load(self, lpn: str, view: ins.InspectionView) -> None:
+        """Show another unit's (opened) inspection: the bench keeps one inspect screen and reuses
+        it, since building a screen and removing it cost more than a step (bench_flow.py)."""
+        self.lpn, self.view = lpn, view
+        self.chosen, self.typed, self.message = None, "", ""
+        self.checklists, _ = checklists_for(self.app)
+        if self.is_mounted:
+            self._close_inputs()
+            self._ask(None)
+            self._draw()
+            self._say(view.message, "ok", beep=False)
 
     async def _open(self) -> None:
         self.checklists, warning = checklists_for(self.app)
@@ -100,6 +137,18 @@ class InspectScreen(Screen[None]):
 
     # -- calling the core (off the event loop, results drawn after the commit) ---------------
     async def _call(self, fn: Callable[..., Any], *args: Any, first: bool = False, **kw: Any) -> bool:
+        """Run a use case; draw its committed result, or say why it was refused."""
+        try:
+            view = await self._run(fn, *args, first=first, **kw)
+        except ins.InspectionError as exc:
+            self._fail(str(exc)) if first else self._say(str(exc), "error")
+            return False
+        if view is None:
+            return False
+        await self._show(view)
+        return True
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, first: bool = False, **kw: Any) -> Any:
         app = self.app
         if first:
             call = (fn, app.store, app.bench, app.operator, *args)
@@ -107,25 +156,33 @@ class InspectScreen(Screen[None]):
             assert self.view is not None
             call = (fn, app.store, app.bench, app.operator, self.view.inspection_id, *args)
             kw["checklists"] = self.checklists
-        in_thread = getattr(app, "in_thread", None)
-        try:
-            view = await in_thread(*call, **kw) if in_thread else call[0](*call[1:], **kw)
-        except ins.InspectionError as exc:
-            self._fail(str(exc)) if first else self._say(str(exc), "error")
-            return False
+        return await store_call(app, *call, **kw)
+
+    async def _show(self, view: ins.InspectionView) -> None:
         self.view, self.typed = view, ""
+        if view.status == "done":
+            await self._graded(view)
+            return
         self._draw()
         self._say(view.message, "ok" if view.ok else "warn")
-        return True
 
     def _job(self, work: Callable[[], Awaitable[Any]]) -> None:
         """A key's work, run in turn with the scans (never in between two of them)."""
+        pressed_on = self.view.inspection_id if self.view else None
+
         async def job() -> None:
-            if self.is_current:  # a scan before it may have switched to another screen
+            # A scan before it may have switched to another screen, or this screen to another unit.
+            if self.is_current and (self.view.inspection_id if self.view else None) == pressed_on:
                 await work()
 
         enqueue = getattr(self.app, "enqueue_job", None)
         enqueue(job) if enqueue else self.run_worker(job(), exclusive=False)
+
+    def _log(self, state: str, text: str) -> None:
+        """Into the receiving screen's scan log (every result is in the log)."""
+        receive = getattr(self.app, "receive_screen", None)
+        if receive is not None and receive.is_mounted:
+            receive.add_log(self.lpn, state, text)
 
     async def _respond(self, verb: str, value: str = "", c: Classified | None = None,
                        expect: str | None = None) -> None:
@@ -136,31 +193,70 @@ class InspectScreen(Screen[None]):
         response = ins.Response(verb, value, gtin=c.gtin if c else None, serial=c.serial if c else None)  # type: ignore[arg-type]
         await self._call(ins.answer, response, expect_step=expect or step.id)
 
-    async def _back(self) -> None:
+    async def all_pass(self, _: str = "") -> None:
+        await self._call(ins.all_pass)
+
+    async def take_value(self, c: Classified, *, strict: bool = False) -> bool:
+        """A scanned value for whichever step it answers. True if it was this unit's value (taken,
+        or refused with the reason on screen); False if it is none of this unit's values."""
+        try:
+            view = await self._run(ins.answer_scan, scanned(c), strict=strict)
+        except ins.InspectionError as exc:
+            self._say(str(exc), "error")
+            return True
+        if view is None:
+            return False
+        await self._show(view)
+        return True
+
+    async def back(self, _: str = "") -> None:
         self.chosen = None
         await self._call(ins.step_back)
 
     async def _confirm(self) -> None:
-        if await self._call(ins.finish, grade=self.chosen):
-            from dockstation.tui.disposition import DispositionScreen  # the policy feature's screen
+        await self._call(ins.finish, grade=self.chosen)
 
-            await self.app.switch_screen(DispositionScreen(self.lpn))
+    async def _graded(self, view: ins.InspectionView) -> None:
+        """Graded (after the commit): logged, then the disposition takes over this screen's place."""
+        from dockstation.tui.disposition import DispositionScreen  # the policy feature's screen
 
-    async def _cancel(self) -> None:
+        changed = f" (suggested {view.suggested_grade})" if view.grade != view.suggested_grade else ""
+        self._log("ok", f"graded {view.grade}{changed}" + (" · all pass" if view.all_pass else ""))
+        hand = getattr(self.app, "hand_done", None)
+        if callable(hand):
+            hand(self.lpn)
+        self._beep("ok")
+        await self.app.switch_screen(DispositionScreen(self.lpn))
+
+    async def cancel(self, _: str = "") -> None:
         if await self._call(ins.cancel):
+            text = f"Inspection of {self.lpn} cancelled: the unit is received again, not inspected"
+            self._log("warn", "inspection cancelled: received again")
+            hand = getattr(self.app, "hand_done", None)
+            if callable(hand):
+                hand(self.lpn)
+            self._back_to_receive("warn", "CANCELLED", text)
+
+    def _leave(self) -> None:
+        v = self.view
+        if v is not None and v.status == "open":
+            at = "the grade" if v.step is None else f"step {v.step_index + 1}/{len(v.checklist.steps)}"
+            text = f"Inspection of {self.lpn} kept open at {at}: scan its LPN (or 1 / a) to resume"
+            self._log("info", f"inspection kept open at {at}")
+            keep = getattr(self.app, "hand_keep", None)
+            if callable(keep):
+                keep(self.lpn)
+            self._back_to_receive("info", "KEPT", text)
+        else:
             self.app.pop_screen()
 
-    def _pick_grade(self, code: str) -> None:
-        assert self.view is not None
-        scale = [g.code for g in self.app.bench.codes.grades]
-        if code not in scale:
-            self._say(f"No grade {code}: the scale is {' '.join(scale)}", "error")
-        elif self.view.step is not None:
-            self._say("Answer the remaining steps before grading", "error")
-        else:
-            self.chosen = None if code == self.view.suggested_grade else code
-            self._draw()
-            self._say(f"Grade {code} picked: Enter / CMD:DONE confirms", "ok", beep=False)
+    def _back_to_receive(self, state: str, title: str, text: str) -> None:
+        """Pop this screen and say what became of the unit there, replacing the last unit's result."""
+        app = self.app
+        app.pop_screen()
+        receive = getattr(app, "receive_screen", None)
+        if receive is not None and app.screen_stack[-1] is receive:
+            receive.show_message(state, title, text)
 
     # -- scans: the app offers every scan here first ------------------------------------------
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
@@ -183,12 +279,12 @@ class InspectScreen(Screen[None]):
             return True
         self._ask(None)
         if c.kind is CodeKind.COMMAND:
-            return await self._command(c)
+            return await self.run_command(c)
         step = self.view.step
-        if step is not None and step.kind == "scan" and c.kind in (CodeKind.GS1, CodeKind.UNKNOWN, CodeKind.TRACKING):
-            await self._respond("value", c.raw, c)  # an IMEI may classify as a tracking number
-        elif step is not None and step.kind == "number" and c.kind is CodeKind.UNKNOWN:
+        if step is not None and step.kind == "number" and c.kind is CodeKind.UNKNOWN and _number(c.raw):
             await self._respond("value", c.raw)
+        elif c.kind in (CodeKind.GS1, CodeKind.UNKNOWN, CodeKind.TRACKING) and await self.take_value(c):
+            pass  # a value of this unit, given to its step wherever the checklist stands
         elif c.kind in (CodeKind.RMA, CodeKind.TRACKING):
             self._say("Finish or cancel this inspection before receiving", "error")
         elif c.kind is CodeKind.INVALID:
@@ -197,36 +293,23 @@ class InspectScreen(Screen[None]):
             self._say(f"Not an answer to this step: {c.raw}", "error")
         return True
 
-    async def _command(self, c: Classified) -> bool:
-        arg = c.arg or ""
-        actions: dict[str, Callable[[], Awaitable[Any] | None]] = {
-            "PASS": lambda: self._respond("pass"), "FAIL": lambda: self._respond("fail"),
-            "NA": lambda: self._respond("na"), "OPTION": lambda: self._respond("option", arg),
-            "GRADE": lambda: self._pick_grade(arg.upper()), "DONE": self._enter, "CANCEL": self._cancel,
-            "BACK": self._back,
-        }
-        action = actions.get(c.value)
-        if action is None:
-            return False  # REPRINT and others: the app's
-        if (pending := action()) is not None:
-            await pending
-        return True
-
-    async def _enter(self) -> None:
+    def _pick_grade(self, code: str) -> None:
         assert self.view is not None
-        step = self.view.step
-        if step is None:
-            await self._confirm()
-        elif step.kind == "number" and self.typed:
-            await self._respond("value", self.typed)
+        scale = [g.code for g in self.app.bench.codes.grades]
+        if code not in scale:
+            self._say(f"No grade {code}: the scale is {' '.join(scale)}", "error")
+        elif self.view.step is not None:
+            self._say("Answer the remaining steps before grading", "error")
         else:
-            left = len(self.view.checklist.steps) - self.view.step_index
-            self._say(f"{left} step{'s' if left > 1 else ''} left before the grade", "error")
+            self.chosen = None if code == self.view.suggested_grade else code
+            self._draw()
+            self._say(f"Grade {code} picked: Enter / CMD:DONE confirms", "ok", beep=False)
 
     def _ask(self, lpn: str | None) -> None:
         self.switch_to = lpn
         ask = self.query_one("#i-ask", Static)
         ask.display = lpn is not None
+        self.refresh_bindings()
         if lpn is not None:
             ask.update(Text(f" Switch to {clean(lpn, limit=30)}? The current inspection is saved and can be "
                             "resumed.  y or scan it again: switch · n: stay"))
@@ -235,64 +318,17 @@ class InspectScreen(Screen[None]):
     async def _switch(self) -> None:
         target, self.switch_to = self.switch_to, None
         if target:
-            await self.app.switch_screen(InspectScreen(target))
+            from dockstation.tui.grading import open_screen
 
-    # -- keys ------------------------------------------------------------------------------
-    def on_key(self, event: events.Key) -> None:
-        if any(box.has_focus and box.display for box in self.query(Input)):
-            if event.key == "escape":
-                self._close_inputs()
-                event.stop()
-            return
-        if self._key(event.key, event.character or ""):
-            event.stop()
-            event.prevent_default()
+            left = self.lpn
+            opened = await open_screen(self.app, target)
+            if opened is not None:
+                self.app.receive_screen.add_log(left, "info", f"inspection kept open; switched to {target}")
+                if opened is not self:
+                    await self.app.switch_screen(opened)
 
-    def _key(self, key: str, ch: str) -> bool:
-        """Handle one key; False leaves it to the app's bindings."""
-        if self.switch_to is not None:
-            if key in ("y", "enter"):
-                self._job(self._switch)
-            else:
-                self._ask(None)
-            return True
-        if key == "escape":
-            self.app.pop_screen()
-            return True
-        if self.view is None or self.view.status != "open":
-            return False
-        step, expect = self.view.step, (self.view.step.id if self.view.step else None)
-        if step is None and ch and ch.upper() in [g.code for g in self.app.bench.codes.grades]:
-            self._pick_grade(ch.upper())
-        elif key == "backspace" and self.typed:
-            self.typed = self.typed[:-1]
-            self._draw()
-        elif key in ("b", "backspace"):
-            self._job(self._back)
-        elif key == "n":
-            self._open_input("#i-note", self.view.note or "")
-        elif key == "enter":
-            self._job(self._enter)
-        elif step is None:
-            return False
-        elif step.kind == "number" and ch and (ch.isdigit() or ch in ".,"):
-            self.typed = (self.typed + ch)[:12]
-            self._draw()
-        elif step.kind == "number" and key == "x":
-            self._job(lambda: self._respond("na", expect=expect))
-        elif step.kind == "choice" and ch.isdigit() and ch != "0":
-            self._job(lambda: self._respond("option", ch, expect=expect))
-        elif step.kind in ("check", "scan") and key in ("1", "2", "3"):
-            verb = {"1": "pass", "2": "fail", "3": "na"}[key]
-            if step.kind == "scan" and verb == "pass":
-                self._say("Scan the value, or press e to type it", "error")
-            else:
-                self._job(lambda: self._respond(verb, expect=expect))
-        elif step.kind == "scan" and key == "e":
-            self._open_input("#i-entry", "")
-        else:
-            return False
-        return True
+    def _inputs_open(self) -> bool:
+        return any(box.display for box in self.query(Input))
 
     def _open_input(self, selector: str, value: str) -> None:
         box = self.query_one(selector, Input)
@@ -345,6 +381,7 @@ class InspectScreen(Screen[None]):
         for name in ("#i-progress", "#i-sub", "#i-help", "#i-keys", "#i-side"):
             self.query_one(name, Static).update(Text(""))
         self.query_one("#i-hints", Static).update(Text(" Esc back"))
+        self.refresh_bindings()
         self._say(message, "error")
 
     def _draw(self) -> None:
@@ -354,8 +391,8 @@ class InspectScreen(Screen[None]):
         self.query_one("#i-progress", Static).update(render.progress(v))
         self.query_one("#i-sub", Static).update(render.sub(v))
         self.query_one("#i-side", Static).update(render.side(v))
-        panel = (render.grade_panel(v, self.app.bench.codes, self.chosen) if v.step is None
-                 else render.step_panel(v, v.step, self.typed))
+        panel = (render.grade_panel(v, self.app.bench.codes, self.chosen, self._key) if v.step is None
+                 else render.step_panel(v, v.step, self.typed, self._key))
         self.query_one("#i-prompt", Static).update(panel.prompt)
         self.query_one("#i-help", Static).update(panel.help)
         grade = self.query_one("#i-grade", BigText)
@@ -365,3 +402,20 @@ class InspectScreen(Screen[None]):
             grade.styles.color = panel.grade_colour
         self.query_one("#i-keys", Static).update(panel.keys)
         self.query_one("#i-hints", Static).update(render.hints(v))
+        self.refresh_bindings()  # the footer shows the keys of this step
+
+    def help_commands(self) -> list[tuple[str, str]]:
+        return keys.command_help()
+
+    def _key(self, binding_id: str) -> str:
+        """The key shown for a binding in the panel: the station's (keymap), else the default."""
+        binding = keys.BY_ID.get(binding_id)
+        return key_label(keys_of(self.app, binding)) if binding else render.default_key(binding_id)
+
+
+def _number(raw: str) -> bool:
+    try:
+        float(raw.replace(",", "."))
+    except ValueError:
+        return False
+    return True

@@ -7,6 +7,7 @@ Pure functions from the core's InspectionView (and the grade scale) to Rich Text
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from rich.text import Text
 from dockstation import inspection as ins
 from dockstation.config import CodesConfig
 from dockstation.inspection.answers import NAMES
+from dockstation.inspection.fastpath import all_pass_prompt
 from dockstation.text import clean
 
 SYMBOL = {"pass": ("✔", "bold green"), "fail": ("✖", "bold red"), "na": ("–", "bold"), "info": ("•", "bold yellow")}
@@ -21,6 +23,13 @@ SYMBOL = {"pass": ("✔", "bold green"), "fail": ("✖", "bold red"), "na": ("�
 # (warn: the answer *was* taken), refused (error: nothing was written, the step stays).
 SAY = {"ok": ("✔", "bold green"), "warn": ("!", "bold yellow"), "error": ("✖", "bold red")}
 GRADE_COLOUR = ["green", "green", "yellow", "darkorange", "red"]  # best first, like the scale
+Keys = Callable[[str], str]  # binding id → the key shown for it (after the station's remapping)
+DEFAULT_KEYS = {"inspect.pass": "1", "inspect.fail": "2", "inspect.not_found": "2", "inspect.na": "3",
+                "inspect.submit": "Enter", "inspect.skip_number": "x", "inspect.confirm": "Enter"}
+
+
+def default_key(binding_id: str) -> str:
+    return DEFAULT_KEYS.get(binding_id) or binding_id.removeprefix("inspect.option")
 
 
 @dataclass(frozen=True)
@@ -57,44 +66,54 @@ def sub(v: ins.InspectionView) -> Text:
 
 
 def hints(v: ins.InspectionView) -> Text:
-    text = "b back · n note · Esc leave (saved) · CMD:CANCEL cancel"
-    if v.step is not None and v.step.kind == "scan":
-        text = "e type it · " + text
+    """The command barcodes that matter most here (the footer shows the keys; F1 shows all)."""
+    text = "scan CMD:ALLPASS all pass · CMD:CANCEL cancel · F1 help"
+    if v.all_pass and v.step is not None:
+        prompt = all_pass_prompt(v.checklist, v.answers).removeprefix("All pass — ")
+        return Text.assemble((" ✔ ALL PASS ", "bold green"), f"— {prompt}")
+    if v.step is None:
+        text = "scan CMD:DONE confirm · CMD:GRADE:<code> change · F1 help"
+    elif v.step.kind == "scan":
+        text = f"scan the {NAMES[v.step.value or 'serial']} · CMD:ALLPASS all pass · F1 help"
     return Text(" " + text)
 
 
-def step_panel(v: ins.InspectionView, step: ins.Step, typed: str) -> Panel:
+def step_panel(v: ins.InspectionView, step: ins.Step, typed: str, key: Keys = default_key) -> Panel:
     """A step: its prompt and the keys (or scan, or digits typed so far) that answer it."""
     keys = Text()
     if step.kind == "check":
-        keys.append("1 ✔ Pass", "bold green").append("   ").append("2 ✖ Fail", "bold red")
+        keys.append(f"{key('inspect.pass')} ✔ Pass", "bold green").append("   ")
+        keys.append(f"{key('inspect.fail')} ✖ Fail", "bold red")
         if not step.required:
-            keys.append("   ").append("3 – N/A", "bold")
+            keys.append("   ").append(f"{key('inspect.na')} – N/A", "bold")
     elif step.kind == "choice":
         for i, opt in enumerate(step.options, start=1):
-            keys.append(f"{i}  {opt.label}", "bold")
+            keys.append(f"{key(f'inspect.option{i}')}  {opt.label}", "bold")
             keys.append(f"   CMD:{opt.command}\n" if opt.command else "\n", "dim")
         keys.rstrip()
     elif step.kind == "scan":
-        keys.append(f"▶ Scan the {NAMES[step.value or 'serial']}", "bold").append("   2 ✖ Not found", "bold red")
+        keys.append(f"▶ Scan the {NAMES[step.value or 'serial']}", "bold")
+        keys.append(f"   {key('inspect.not_found')} ✖ Not found", "bold red")
         if not step.required:
-            keys.append("   3 – N/A", "bold")
+            keys.append(f"   {key('inspect.na')} – N/A", "bold")
     else:
         keys.append(f"▶ {typed or '_'} {step.unit}", "bold reverse" if typed else "bold")
-        keys.append("   Enter ✔" + ("   x – N/A" if not step.required else ""), "bold")
+        keys.append(f"   {key('inspect.submit')} ✔"
+                    + (f"   {key('inspect.skip_number')} – N/A" if not step.required else ""), "bold")
     if previous := v.answers.get(step.id):
         sym, style = SYMBOL.get(previous.get("result", "info"), SYMBOL["info"])
         keys.append("\nwas: ").append(f"{sym} {clean(previous.get('label', ''), limit=40)}", style)
     return Panel(Text(step.prompt), Text(step.help), keys)
 
 
-def grade_panel(v: ins.InspectionView, codes: CodesConfig, chosen: str | None) -> Panel:
+def grade_panel(v: ins.InspectionView, codes: CodesConfig, chosen: str | None, key: Keys = default_key) -> Panel:
     """Every step answered: the suggested (or chosen) grade, to confirm or change."""
     grade = chosen or v.suggested_grade
     scale = [g.code for g in codes.grades]
     gdef = codes.grade(grade)
     keys = Text()
-    keys.append("Enter ✔ confirm", "bold green").append("   change: ").append(" ".join(scale), "bold")
+    keys.append(f"{key('inspect.confirm')} ✔ confirm", "bold green").append("   change: ")
+    keys.append(" ".join(scale), "bold")
     if chosen:
         keys.append(f"\n! changed: suggested {v.suggested_grade}, chosen {chosen}", "bold yellow")
     if v.grade_cap:

@@ -7,11 +7,14 @@ thread-safe; everything that touches widgets then runs on the app's event loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from dockstation.receiving.core import Outcome
 from dockstation.scan import Classified, ScanEvent
+
+if TYPE_CHECKING:  # the store and the receiving core load after the first screen (tui/app.py)
+    from dockstation.receiving.core import Outcome
 
 
 class ScanReceived(Message):

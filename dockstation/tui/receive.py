@@ -14,17 +14,19 @@ from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
-from dockstation.receiving.core import LineChoice, Outcome, UnitView, handle_scan, line_for_gtin, receive_line
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
-from dockstation.tui.widgets import BigText, LinePicker, ScanLog, StatusHeader, cell, safe
+from dockstation.tui.grading import HandOnReceive
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the receiving core and the store load after the first screen (tui/app.py)
+    from dockstation.receiving.core import LineChoice, Outcome, UnitView
     from dockstation.tui.app import BenchApp
 
 LOG_ROWS = 50
@@ -77,8 +79,17 @@ def sla_text(view: UnitView) -> str:
     return f"SLA {hours:g} h"
 
 
-class ReceiveScreen(Screen[None]):
+class ReceiveScreen(HandOnReceive, Screen[None]):
     AUTO_FOCUS = "#entry"
+    HELP_TITLE = "Receiving"
+    # The unit in hand (a grader just received it): its first answer opens its inspection
+    # (grading.py). The ids are the inspect screen's, so a station's remap moves both.
+    BINDINGS = [
+        Binding("a", "hand('all_pass')", "All pass", id="inspect.all_pass"),
+        Binding("1", "hand('pass')", "Pass", show=False, id="inspect.pass"),
+        Binding("2", "hand('fail')", "Fail", show=False, id="inspect.fail"),
+        Binding("3", "hand('na')", "N/A", show=False, id="inspect.na"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="receive")
@@ -89,6 +100,7 @@ class ReceiveScreen(Screen[None]):
         self.state = "info"  # what the state line shows: ok / error / warn / info
         self._painted: tuple[str, str] | None = None  # (theme, state) the colours are set for
         self._colours: dict[str, tuple[Color, bool]] = {}
+        self._hand_shown = False  # the unit-in-hand keys are in the footer
 
     @property
     def bench_app(self) -> BenchApp:
@@ -108,7 +120,7 @@ class ReceiveScreen(Screen[None]):
         entry.cursor_blink = False
         yield entry
         yield ScanLog(id="log", max_rows=LOG_ROWS)
-        yield Footer()
+        yield BenchFooter()
 
     def on_mount(self) -> None:
         # Looked up once: the scan → rendered path touches these on every scan.
@@ -304,11 +316,15 @@ class ReceiveScreen(Screen[None]):
         app = self.bench_app
         if app.operator is None or self.pick_rma != rma_id:
             return  # signed out or another parcel was scanned since: this pick is stale
+        from dockstation.receiving.core import receive_line
+
         outcome = await app.inline_store.call(receive_line, app.store, app.bench, app.operator, rma_id, line_no, scan)
         app.show_outcome(scan, outcome)
 
     async def _pick_by_gtin(self, scan: ScanEvent, c: Classified) -> None:
         gtin = c.gtin or ""
+        from dockstation.receiving.core import line_for_gtin
+
         line = line_for_gtin(self.lines, gtin)
         if line is not None:
             await self._receive_line(self.pick_rma or "", line.line_no, scan)
@@ -351,6 +367,8 @@ class ReceiveScreen(Screen[None]):
         if c.kind is CodeKind.COMMAND:  # one that no screen took: it means nothing here
             self.refuse(scan, f"{clean(c.raw, limit=40)} means nothing on this screen: nothing done")
             return
+        from dockstation.receiving.core import handle_scan
+
         outcome = await app.inline_store.call(handle_scan, app.store, app.bench, app.operator, scan, c)
         app.show_outcome(scan, outcome)
 

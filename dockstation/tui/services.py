@@ -282,7 +282,8 @@ class ServicesMixin:
                 if not stop.is_set():
                     status("stopped", "warn")
 
-        self.set_slot(name, "starting", "warn")
+        if name not in self.slots or self.slots[name].level == "off":  # not already shown as expected
+            self.set_slot(name, "starting", "warn")
         threading.Thread(target=run, name=f"service-{name}", daemon=True).start()
         return stop
 

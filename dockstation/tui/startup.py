@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockstation.config import BenchConfig
-from dockstation.receiving.core import Triage
+if TYPE_CHECKING:
+    from dockstation.config import BenchConfig
+    from dockstation.receiving.core import Triage
 
 
 def load_triage(home: Path, config: BenchConfig) -> Triage:

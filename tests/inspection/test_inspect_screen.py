@@ -228,3 +228,17 @@ def test_inspect_screen_snapshot_80x24(snap_compare, home, store, receive):
         app.sound.history.clear()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_all_pass_waiting_for_the_imei_snapshot_80x24(snap_compare, home, store, receive):
+    """The new footer (the step's keys, from the bindings) and what all pass still needs."""
+    lpn = receive("phones")
+    app = BenchApp(home, store=store, triage=default_triage, start_services=False)
+    app.wedge_enabled = False
+
+    async def run_before(pilot) -> None:
+        await open_unit(pilot, app, lpn)
+        await scan(pilot, app, "CMD:ALLPASS")
+        app.sound.history.clear()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -87,8 +87,5 @@ async def test_input_that_keeps_failing_exits_non_zero_for_a_restart(monkeypatch
 def test_the_bench_app_runs_on_the_bench_driver(home):
     from dockstation.tui.app import BenchApp
 
-    app = BenchApp(home, start_services=False)
-    try:
-        assert app.driver_class is BenchDriver
-    finally:
-        app.store.close()
+    app = BenchApp(home, start_services=False)  # not run: no store opened (tui/app.py)
+    assert app.driver_class is BenchDriver

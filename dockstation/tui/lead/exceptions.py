@@ -146,6 +146,12 @@ class ExceptionActions(Screen[None]):
         app.show_result("ok", "DONE", res.message)  # after the commit: the row is gone on refresh
         self.action_refresh()
 
+    HELP_TITLE = "Lead view"
+
+    def help_commands(self) -> list[tuple[str, str]]:
+        return [("RMA / tracking label", "While matching an exception: the RMA it belongs to"),
+                ("product barcode (GTIN)", "While matching: the RMA line of that product")]
+
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
         """While matching: an RMA or tracking scan picks the RMA, a product scan picks its line."""
         if not self.allowed:

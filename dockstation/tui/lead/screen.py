@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
 
 from dockstation.config import ConfigError
 from dockstation.kpis.bench import LeadCache, LeadSnapshot, lead_snapshot
@@ -21,7 +21,7 @@ from dockstation.policy.awaiting import Waiting, pending
 from dockstation.tui.lead import render
 from dockstation.tui.lead.approvals import ApprovalActions, approval_cells, approval_view, approvals_note
 from dockstation.tui.lead.exceptions import ExceptionActions
-from dockstation.tui.widgets import BigText, LinePicker, StatusHeader
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, StatusHeader
 from dockstation.tui.widgets.choice_picker import ChoicePicker
 
 log = logging.getLogger("dockstation.tui.lead")
@@ -85,7 +85,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
             yield BigText("LEADS ONLY", id="refused-big")
             yield Static(Text("✖ The lead view needs a lead's badge. Scan a lead's badge, then F3. Esc goes back.",
                               style="bold red"), id="refused")
-            yield Footer()
+            yield BenchFooter()
             return
         yield Static("", id="lead-summary", markup=False)
         with TabbedContent(id="tabs"):
@@ -108,7 +108,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
                 yield Static("", id="approvals-note", markup=False)
                 yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
                 yield ChoicePicker(id="approval-pick")
-        yield Footer()
+        yield BenchFooter()
 
     def on_mount(self) -> None:
         if not self.allowed:

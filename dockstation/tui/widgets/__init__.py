@@ -1,9 +1,11 @@
-"""Bench widgets shared by the screens: status header, big text, safe text, line picker, scan log."""
+"""Bench widgets shared by the screens: status header, big text, safe text, line picker, scan log,
+footer."""
 
 from dockstation.tui.widgets.bigtext import BigText, big_rows, big_width
+from dockstation.tui.widgets.footer import BenchFooter
 from dockstation.tui.widgets.header import StatusHeader
 from dockstation.tui.widgets.line_picker import LinePicker
 from dockstation.tui.widgets.scan_log import ScanLog
 from dockstation.tui.widgets.safe import cell, safe
 
-__all__ = ["BigText", "LinePicker", "ScanLog", "StatusHeader", "big_rows", "big_width", "cell", "safe"]
+__all__ = ["BenchFooter", "BigText", "LinePicker", "ScanLog", "StatusHeader", "big_rows", "big_width", "cell", "safe"]

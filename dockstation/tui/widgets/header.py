@@ -62,4 +62,6 @@ class StatusHeader(Static):
         app = self.app
         station = getattr(getattr(app, "config", None), "station", None)
         slots = app.header_slots() if hasattr(app, "header_slots") else []
-        self.update(render_header(getattr(station, "station_id", "?"), getattr(app, "operator", None), slots))
+        # One line, always: a repaint of this line, not a new layout of the screen.
+        self.update(render_header(getattr(station, "station_id", "?"), getattr(app, "operator", None), slots),
+                    layout=False)

@@ -7,14 +7,18 @@ dispatcher hands them to the screen (`ReceiveScreen.handle_scan`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from dockstation.receiving.core import LineChoice
 from dockstation.text import clean
+
+if TYPE_CHECKING:  # the receiving core loads after the first screen (tui/app.py)
+    from dockstation.receiving.core import LineChoice
 
 MAX_KEYED = 9
 

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -66,7 +67,15 @@ class ScanLog(Widget):
         if len(self._strips) > 2 * (self._rows.maxlen or 50):
             live = {0} | {row.seq for row in self._rows}
             self._strips = {k: v for k, v in self._strips.items() if k[0] in live}
-        self.refresh()
+        # Repaint only the lines that change (the bytes of a frame, bench_scan.py --pty): the new
+        # row's line while the log is filling, the rows (never the header) once they move up.
+        width, height = self.content_size
+        if height <= 1:
+            self.refresh()
+        elif len(self._rows) < height:
+            self.refresh(Region(0, len(self._rows), width, 1))
+        else:
+            self.refresh(Region(0, 1, width, height - 1))
 
     @property
     def rows(self) -> list[tuple[Text, Text, Text, Text]]:

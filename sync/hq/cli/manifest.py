@@ -10,7 +10,7 @@ from sync.hq.cli import db_option, fail, open_db
 
 
 @click.command("import-manifest")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))  # a missing file or a folder: exit 1 below
 @db_option
 def import_manifest_cmd(file: Path, db_url: str) -> None:
     """Load expected returns (Manifest CSV) at HQ; benches pull the changes."""
