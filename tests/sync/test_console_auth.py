@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +153,20 @@ def test_console_requests_are_logged_with_the_reader_and_never_a_token_or_cookie
     c.get("/kpis")
     sign_in(hq.url, readers["station"])
     secrets = [readers["plain"], readers["station"], c.cookies["hq_session"]]
-    lines = [r for r in caplog.records if r.name == "dockstation.hq.request"]
+
+    def logged() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "dockstation.hq.request"]
+
+    def refusals() -> list[logging.LogRecord]:
+        return [r for r in logged() if r.hq["route"] == "/sign-in" and r.hq["status"] == 403]
+
+    deadline = time.monotonic() + 30  # a request's line is written as its answer goes out: wait for it
+    while not refusals() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    lines = logged()
     page = [r for r in lines if r.hq["route"] == "/kpis"]
     assert page and page[-1].hq["reader"] == "bi" and page[-1].hq["status"] == 200
-    refused = [r for r in lines if r.hq["route"] == "/sign-in" and r.hq["status"] == 403]
+    refused = refusals()
     assert refused and refused[-1].hq["auth"] == "station token refused"
     for record in lines:
         text = record.getMessage() + repr(record.hq)
