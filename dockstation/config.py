@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dockstation.home import ENV_HOME, default_home  # noqa: F401 — re-exported
+from dockstation.photos.config import CameraConfig, PhotosConfig, unique_cameras
 from dockstation.scanners.config import ScannerConfig, evdev_device_problem
 
 
@@ -124,6 +125,9 @@ class StationConfig(Strict):
     scanners: list[ScannerConfig] = Field(default_factory=list)
     printer: PrinterConfig = PrinterConfig()
     wedge: WedgeConfig = WedgeConfig()
+    # Photo evidence (docs/photos.md): one [[cameras]] table per camera; [photos] size and upload.
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    photos: PhotosConfig = PhotosConfig()
     # auto: tones through the audio device when there is one (not over SSH), else the terminal
     # bell; audio / bell / off force one (docs/tui.md, Sounds). true and false are auto and off.
     sound: SoundMode = "auto"
@@ -137,6 +141,11 @@ class StationConfig(Strict):
     @classmethod
     def _sound_bool(cls, value: object) -> object:
         return {True: "auto", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_cameras(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        return unique_cameras(cameras)
 
     @field_validator("scanners")
     @classmethod

@@ -1,8 +1,9 @@
 """`dockstation doctor`: is this bench ready to work? One check per line (issue 14).
 
 Checks, in order: the configuration loads (as the TUI would load it), somebody can sign in, the
-home can be written (and has room), the store's schema and integrity, the printer answers, the
-serial scanners are plugged in, HQ answers and takes the token, the bench's clock agrees with
+home can be written (and has room), the store's schema and integrity, every photo's file is there
+with the SHA-256 its event recorded, the printer answers, the serial scanners are plugged in, the
+cameras answer (and checklists that ask for photos have one), HQ answers and takes the token, the bench's clock agrees with
 HQ's (its `Date` header), and where the log is. Each check is `ok`, `warn` (works, but look),
 `fail` (this bench cannot do part of its job) or `skip` (not set up, or needs a check that
 failed). Nothing is changed: the store is opened read-only, ports are not opened (the running
@@ -157,6 +158,82 @@ def _scanners(st: _State) -> Check:
     return Check("scanners", "ok", f"present: {', '.join(name for name, _ in wanted)}")
 
 
+def _cameras(st: _State) -> Check:
+    if st.config is None:
+        return Check("cameras", "skip", "needs a valid configuration")
+    from dockstation.inspection import load_checklists
+    from dockstation.photos.rules import wants_photos
+
+    cameras = st.config.station.cameras
+    needing = sorted(key for key, cl in load_checklists(st.home, st.config.codes).by_key.items() if wants_photos(cl))
+    if not cameras:
+        if needing:
+            return Check("cameras", "warn", f"no [[cameras]], but checklists ask for photos ({', '.join(needing[:4])}): "
+                         "every such step needs a lead's waiver")
+        return Check("cameras", "ok", "none set up, and no checklist asks for photos ([[cameras]]: docs/photos.md)")
+    from dockstation.cameras import open_camera
+
+    problems = []
+    for cfg in cameras:
+        camera = open_camera(cfg)
+        try:
+            if (problem := camera.probe()) is not None:
+                problems.append(f"{cfg.name}: {clean(problem, limit=60)}")
+        finally:
+            camera.close()
+    if problems:
+        return Check("cameras", "fail", "; ".join(problems))
+    return Check("cameras", "ok", f"ready: {', '.join(c.name for c in cameras)}")
+
+
+def _photos(st: _State) -> Check:
+    """Every photo row's file is there with the SHA-256 its event recorded (read-only)."""
+    from dockstation.photos.image import sha256_of
+    from dockstation.photos.store import FOLDER
+    from dockstation.store import DB_NAME
+
+    path = st.home / DB_NAME
+    if not path.is_file():
+        return Check("photos", "skip", "no database yet")
+    conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        has = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='photo'").fetchone()
+        rows = conn.execute("SELECT lpn, file, sha256, upload_error FROM photo ORDER BY id").fetchall() if has else []
+    except sqlite3.Error as exc:
+        return Check("photos", "fail", f"cannot read the photo table: {exc}")
+    finally:
+        conn.close()
+    if not rows:
+        return Check("photos", "ok", "no photos yet")
+    bad: list[str] = []
+    for lpn, file, sha, _ in rows:
+        try:
+            data = (st.home / file).read_bytes()
+        except FileNotFoundError:
+            bad.append(f"{lpn} {file} missing")
+            continue
+        except OSError as exc:
+            bad.append(f"{lpn} {file} unreadable ({exc.strerror})")
+            continue
+        if sha256_of(data) != sha:
+            bad.append(f"{lpn} {file} changed")
+    if bad:
+        more = f" (+{len(bad) - 3} more)" if len(bad) > 3 else ""
+        return Check("photos", "fail", f"{len(bad)} of {len(rows)} photo file(s) not as recorded: "
+                     f"{clean('; '.join(bad[:3]), limit=240)}{more} — restore them from a backup; HQ keeps "
+                     "the ones already uploaded")
+    known = {file for _, file, _, _ in rows}
+    folder = st.home / FOLDER
+    orphans = [p for p in folder.glob("*/*.jpg") if p.relative_to(st.home).as_posix() not in known] if folder.is_dir() else []
+    refused = sum(1 for *_, err in rows if err)
+    detail = f"{len(rows):,} photo(s) present and unchanged"
+    if orphans:
+        detail += f"; {len(orphans)} file(s) no row names (a crash between file and commit: harmless)"
+    if refused:
+        return Check("photos", "warn", f"{detail}; {refused} set aside by the upload (dockstation export photos)")
+    return Check("photos", "ok", detail)
+
+
 def _hq(st: _State) -> Check:
     if st.config is None:
         return Check("hq", "skip", "needs a valid configuration")
@@ -215,8 +292,9 @@ def _log(st: _State) -> Check:
     return Check("log", "ok", str(path) + ("" if path.exists() else " (made at the next start)"))
 
 
-CHECKS: list[Callable[[_State], Check]] = [_config, _operators, _home, _store, _printer, _scanners, _hq, _clock, _log]
-NAMES = ["config", "operators", "home", "store", "printer", "scanners", "hq", "clock", "log"]
+CHECKS: list[Callable[[_State], Check]] = [_config, _operators, _home, _store, _photos, _printer, _scanners, _cameras,
+                                           _hq, _clock, _log]
+NAMES = ["config", "operators", "home", "store", "photos", "printer", "scanners", "cameras", "hq", "clock", "log"]
 
 
 def run_checks(home: Path) -> list[Check]:

@@ -18,13 +18,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from dockstation import csv_out
-from dockstation.models import ApprovalRequest, Decision, Event, ScanException, Unit
+from dockstation.models import ApprovalRequest, Decision, Event, Photo, ScanException, Unit
 from dockstation.store import Store
 from dockstation.types import as_utc, dumps, iso
 
-What = Literal["units", "exceptions", "events"]
+What = Literal["units", "exceptions", "events", "photos"]
 Format = Literal["csv", "json"]
-KINDS: tuple[str, ...] = ("units", "exceptions", "events")
+KINDS: tuple[str, ...] = ("units", "exceptions", "events", "photos")
 FORMATS: tuple[str, ...] = ("csv", "json")
 CHUNK = 2000
 
@@ -44,11 +44,17 @@ EXCEPTION_COLUMNS = (
     "id", "source", "rma_id", "value", "state", "resolution", "resolved_by", "resolved_at", "lpn",
 )
 EVENT_COLUMNS = ("station_id", "seq", "kind", "at", "operator", "lpn", "rma_id", "payload")
+# Photo evidence (docs/photos.md): the columns first (`file` relative to the home, `uploaded`
+# whether HQ holds it), then the rest. `step` is empty for a photo of the unit itself.
+PHOTO_COLUMNS = ("lpn", "step", "taken_at", "operator", "file", "sha256", "uploaded",
+                 "uploaded_at", "camera", "width", "height", "bytes", "inspection_id", "event_seq", "upload_error")
 
 
 def columns(what: What) -> tuple[str, ...]:
     if what == "units":
         return UNIT_COLUMNS + OVERRIDE_COLUMNS + AWAITING_COLUMNS
+    if what == "photos":
+        return PHOTO_COLUMNS
     return EXCEPTION_COLUMNS if what == "exceptions" else EVENT_COLUMNS
 
 
@@ -76,6 +82,14 @@ def _units(since: datetime | None) -> Any:
 def _query(what: What, since: datetime | None) -> Any:
     if what == "units":
         return _units(since)
+    if what == "photos":
+        q = select(Photo.lpn, Photo.step, Photo.taken_at, Photo.taken_by, Photo.file, Photo.sha256,
+                   Photo.uploaded_at.is_not(None), Photo.uploaded_at, Photo.camera, Photo.width,  # type: ignore[union-attr]
+                   Photo.height, Photo.bytes, Photo.inspection_id, Photo.event_seq, Photo.upload_error)
+        if since is not None:
+            q = q.where(or_(Photo.taken_at >= since, and_(Photo.uploaded_at.is_not(None),  # type: ignore[union-attr]
+                                                           Photo.uploaded_at >= since)))  # type: ignore[operator]
+        return q.order_by(Photo.id)
     if what == "exceptions":
         q = select(*[getattr(ScanException, c) for c in EXCEPTION_COLUMNS])
         if since is not None:

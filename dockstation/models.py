@@ -249,3 +249,48 @@ Index("ix_unit_queue", Unit.__table__.c.state, Unit.__table__.c.lane,  # type: i
       Unit.__table__.c.received_at, Unit.__table__.c.sla_due_at)  # type: ignore[attr-defined]
 Index("ix_unit_open_due", Unit.__table__.c.sla_due_at, Unit.__table__.c.received_at,  # type: ignore[attr-defined]
       sqlite_where=text("state NOT IN ('disposed', 'voided')"))
+
+
+class Photo(SQLModel, table=True):
+    """A photo of a unit (dockstation/photos): the file under the home, its SHA-256, which step.
+
+    Written with its `photo_taken` event in one transaction, after the file is on disk (fsynced),
+    so a row never points at a file that is not there. `uploaded_at`: HQ took it (hash verified)."""
+
+    __table_args__ = (
+        Index("ix_photo_lpn_step", "lpn", "step"),
+        Index("ix_photo_lpn_sha", "lpn", "sha256", unique=True),
+        Index("ix_photo_to_upload", "id", sqlite_where=text("uploaded_at IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    lpn: str = Field(foreign_key="unit.lpn")
+    sha256: str
+    step: str = ""  # the checklist step id; "" = the unit itself (at the grade, at receipt)
+    inspection_id: int | None = None
+    file: str  # relative to the home: photos/<LPN>/<name>.jpg
+    bytes: int = 0
+    width: int = 0
+    height: int = 0
+    camera: str = ""
+    taken_at: datetime = _utc()
+    taken_by: str = ""
+    event_seq: int = 0  # the photo_taken event: uploaded only after HQ acknowledged it
+    uploaded_at: datetime | None = _utc(default=None)
+    upload_error: str | None = None
+
+
+class PhotoWaiver(SQLModel, table=True):
+    """A lead let an inspection step go on without the photos its checklist asks for (audited:
+    the `photo_waived` event)."""
+
+    __tablename__ = "photo_waiver"
+    __table_args__ = (Index("ix_photo_waiver_inspection", "inspection_id", "step"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id")
+    lpn: str = Field(foreign_key="unit.lpn")
+    step: str
+    needed: int = 0
+    had: int = 0
+    waived_by: str = ""  # the lead's badge
+    asked_by: str = ""  # the grader's badge
+    at: datetime = _utc()

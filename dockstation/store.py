@@ -108,6 +108,7 @@ MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes
 LATEST = 4
 LATEST = max(LATEST, 5)  # v5: inspection.all_pass
 LATEST = max(LATEST, 6)
+LATEST = max(LATEST, 11)  # v11: the photo and photo_waiver tables (issue 18); create_all makes them
 
 
 def _configure(engine: Engine, begin: str) -> None:

@@ -24,6 +24,7 @@ BASE_COMMANDS: list[tuple[str, str]] = [
     ("CMD:NA", "N/A: the check does not apply"),
     ("CMD:BACK", "Back: return to the previous check"),
     *[(f"CMD:OPTION:{n}", f"Option {n} of a choice (e.g. packaging)") for n in range(1, 5)],
+    ("CMD:PHOTO", "Photo: take one for the current step (or the unit in hand)"),
     ("CMD:DONE", "Done: confirm the grade / accept the disposition"),
     ("CMD:CANCEL", "Cancel the current action"),
     ("CMD:REPRINT", "Reprint the unit's label"),

@@ -48,8 +48,8 @@ def test_a_healthy_bench_passes_every_check_one_line_each(home, store, hq):
     result = doctor(home)
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert [line.split()[2] for line in lines] == ["config", "operators", "home", "store", "printer",
-                                                    "scanners", "hq", "clock", "log"]
+    assert [line.split()[2] for line in lines] == ["config", "operators", "home", "store", "photos", "printer",
+                                                    "scanners", "cameras", "hq", "clock", "log"]
     assert all(line.startswith("✔ ok") for line in lines), result.stdout
     assert "token accepted" in result.stdout and "of HQ" in result.stdout
     assert str(home / "logs" / "dockstation.log") in lines[-1]

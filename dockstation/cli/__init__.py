@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "labels": "dockstation.cli.labels:labels_group",
     "policy": "dockstation.cli.policy:policy_group",
     "scanners": "dockstation.cli.scanners:scanners_group",
+    "cameras": "dockstation.cli.cameras:cameras_group",
     "doctor": "dockstation.cli.doctor:doctor",
 }
 

@@ -34,6 +34,10 @@ def _open_tui(home: Path) -> None:
     if problem := operators_problem(app.config):
         click.echo(f"dockstation: warning: {problem}", err=True)
     log.info("bench %s starting in %s", app.config.station.station_id, home)
+    if app.config.station.cameras:  # the photo preview asks the terminal now, before Textual owns it
+        from dockstation.tui.preview import probe
+
+        probe(app.config.station.photos.preview)
     try:
         app.run()
     except Exception:

@@ -1,7 +1,7 @@
 """`dockstation sync [--full]`: one sync with HQ now, with a progress bar on stderr.
 
-Exit code says what happened: 0 everything pushed and pulled; 2 partly (HQ unreachable or the
-connection lost mid-way: events still pending, run again); 3 refused by HQ (401/403: token);
+Exit code says what happened: 0 everything pushed and pulled (and every photo HQ may take sent);
+2 partly (HQ unreachable or the connection lost mid-way: events or photos still pending, run again); 3 refused by HQ (401/403: token);
 4 the configuration HQ sent was refused (the last good one stays); 5 HQ holds other content for
 some of this station's events (a conflict: every run says so until head office resolves it,
 docs/sync.md); 1 anything else.
@@ -15,7 +15,8 @@ import click
 
 from dockstation.cli import Context, config_errors, fail, pass_ctx
 
-PHASES = {"push": "Pushing events", "manifest": "Pulling manifest", "config": "Pulling config"}
+PHASES = {"push": "Pushing events", "manifest": "Pulling manifest", "config": "Pulling config",
+          "photos": "Uploading photos"}
 
 
 @click.command("sync")
@@ -46,6 +47,10 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
     except (StoreError, OSError) as exc:  # a read-only home, a full disk: what and what to do
         fail(f"cannot open the bench database: {exc}")
     client = SyncClient(store, ctx.home, station, page_limit=page_size)
+    from sync.photos import PhotoReport, PhotoUploader
+
+    uploader = PhotoUploader(store, ctx.home, station)
+    photos = PhotoReport()
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
@@ -58,6 +63,8 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
                 bar.update(tasks[phase], completed=done, total=total)
 
             report = client.sync_once(full=full, progress=progress)
+            if report.outcome in ("ok", "config_refused", "conflict"):  # photos after their events
+                photos = uploader.upload_once(progress=progress, retry_failed=full)
     except Exception as exc:  # a locked or broken store, a full disk: one line, exit 1
         from dockstation.store_failures import explain
 
@@ -65,15 +72,22 @@ def sync_cmd(ctx: Context, full: bool, page_size: int) -> None:
         fail(f"sync failed: {failure.summary if failure else f'{type(exc).__name__}: {exc}'}", code=1)
     finally:
         client.close()
+        uploader.close()
         store.close()
     logging.getLogger("dockstation.sync").log(
         logging.INFO if report.outcome == "ok" else logging.WARNING, "sync%s: %s — pushed %d, %d pending, %d RMAs changed",
         " --full" if full else "", report.outcome, report.pushed, report.pending, report.rmas_changed)
     click.echo(f"pushed {report.pushed} events (acked up to seq {report.acked_seq}, {report.pending} pending) · "
                f"{report.rmas_changed} RMAs / {report.lines_changed} lines changed in {report.pages} page(s) · "
-               f"config {report.config_version[:12] or '-'}{' (updated)' if report.config_updated else ''}")
+               f"config {report.config_version[:12] or '-'}{' (updated)' if report.config_updated else ''} · "
+               f"{photos.uploaded} photo(s) sent ({photos.pending} waiting"
+               + (f", {photos.set_aside} refused by HQ" if photos.set_aside else "") + ")")
     if report.exit_code:
         fail(report.message, code=report.exit_code)
+    if photos.outcome == "refused":
+        fail(photos.message, code=3)
+    if photos.outcome != "ok":
+        fail(f"photos: {photos.message}", code=2 if photos.outcome == "partial" else 1)
 
 
 commands: list[click.Command] = [sync_cmd]

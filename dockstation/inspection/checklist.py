@@ -36,6 +36,8 @@ class Impact(Strict):
     grade_cap: str | None = None
     flags: list[Flag] = Field(default_factory=list)
     stop: bool = False  # e.g. an empty box: nothing left to inspect, go straight to the grade
+    # photos the failure needs before the step is finished (docs/photos.md); 0: none required
+    photos: int = Field(default=0, ge=0, le=10)
 
     @property
     def empty(self) -> bool:
@@ -48,6 +50,7 @@ class Option(Strict):
     command: Command | None = None  # which command barcode picks this option, if any
     grade_cap: str | None = None
     flags: list[Flag] = Field(default_factory=list)
+    photos: int = Field(default=0, ge=0, le=10)  # photos this answer needs (e.g. "Damaged")
 
     @property
     def impact(self) -> Impact:
@@ -61,6 +64,9 @@ class Step(Strict):
     help: str = Field(default="", max_length=160)
     kind: Literal["check", "scan", "choice", "number"]
     required: bool = True  # False: n.a. (CMD:NA) is an accepted answer
+    # photos the step needs whatever the answer (its fail branch may ask for more: on_fail.photos,
+    # an option's photos); the step is not finished until it has them, or a lead waives them
+    photos: int = Field(default=0, ge=0, le=10)
     # what a failure implies: a failed check, a scanned value that does not match (or is not on
     # the unit), a number outside pass_min..pass_max
     on_fail: Impact = Impact()
@@ -96,8 +102,8 @@ class Step(Strict):
             commands = [o.command for o in self.options if o.command]
             if len(set(commands)) != len(commands):
                 raise ValueError(f"two options answer the same command: {commands}")
-            if not self.on_fail.empty:
-                raise ValueError("a choice step has no `on_fail`: put grade_cap/flags on its options")
+            if not self.on_fail.empty or self.on_fail.photos:
+                raise ValueError("a choice step has no `on_fail`: put grade_cap/flags/photos on its options")
         elif self.options:
             raise ValueError("`options` are only for choice steps")
         numeric = (self.min, self.max, self.pass_min, self.pass_max)

@@ -32,6 +32,8 @@ from dockstation.inspection.answers import (
 )
 from dockstation.inspection.checklist import Checklist, Checklists, Step
 from dockstation.models import Inspection, RmaLine, Unit
+from dockstation.photos.rules import NONE, PhotoState, next_open, short_need
+from dockstation.photos.store import state_of
 from dockstation.receiving import Bench
 from dockstation.store import Store
 from dockstation.text import bounded
@@ -82,10 +84,17 @@ class InspectionView:
     ok: bool = True
     resumed: bool = False
     all_pass: bool = False  # CMD:ALLPASS given: the last value it waits for grades the unit
+    photos: PhotoState = NONE  # the unit's photos per step, waivers (dockstation/photos)
 
     @property
     def lpn(self) -> str:
         return self.unit.lpn
+
+    @property
+    def photos_missing(self) -> int:
+        """Photos the current step still needs before the inspection goes on (0: none)."""
+        step = self.step
+        return self.photos.missing(step, self.answers.get(step.id)) if step is not None else 0
 
     @property
     def step(self) -> Step | None:
@@ -162,13 +171,14 @@ def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, Rm
     ), line
 
 
-def _view(insp: Inspection, cl: Checklist, info: UnitInfo, bench: Bench, **kw: Any) -> InspectionView:
+def _view(insp: Inspection, cl: Checklist, info: UnitInfo, bench: Bench, photos: PhotoState = NONE,
+          **kw: Any) -> InspectionView:
     assert insp.id is not None
     return InspectionView(
         inspection_id=insp.id, status=insp.status, checklist=cl, step_index=insp.step_index,
         answers=dict(insp.answers or {}), flags=tuple(insp.flags or ()), grade_cap=insp.grade_cap,
         suggested_grade=insp.suggested_grade or _scale(bench)[0], grade=insp.grade, note=insp.note,
-        unit=info, all_pass=bool(insp.all_pass), **kw,
+        unit=info, all_pass=bool(insp.all_pass), photos=photos, **kw,
     )
 
 
@@ -181,12 +191,8 @@ def _derive(insp: Inspection, cl: Checklist, bench: Bench) -> None:
     insp.suggested_grade = suggest_grade(scale, answers)
 
 
-def _first_unanswered(cl: Checklist, answers: dict[str, Any], after: int = -1) -> int:
-    return next((i for i, s in enumerate(cl.steps) if i > after and s.id not in answers), len(cl.steps))
-
-
 def _load(session: Session, bench: Bench, inspection_id: int,
-          checklists: Checklists) -> tuple[Inspection, Unit, Checklist, UnitInfo]:
+          checklists: Checklists) -> tuple[Inspection, Unit, Checklist, UnitInfo, PhotoState]:
     insp = session.get(Inspection, inspection_id)
     if insp is None:
         raise InspectionError(f"No inspection #{inspection_id}")
@@ -198,7 +204,16 @@ def _load(session: Session, bench: Bench, inspection_id: int,
     unit = session.get(Unit, insp.lpn)
     assert unit is not None  # foreign key
     info, _ = _unit_info(session, bench, unit)
-    return insp, unit, checklists.effective(base, info.expected_serial), info
+    return insp, unit, checklists.effective(base, info.expected_serial), info, state_of(session, insp.lpn, insp.id)
+
+
+def photo_note(cl: Checklist, insp: Inspection, photos: PhotoState, index: int) -> str:
+    """" — now 1 photo of “Screen”: …" when the answered step stays for its photos, else ""."""
+    if index != insp.step_index or index >= len(cl.steps):
+        return ""
+    step = cl.steps[index]
+    missing = photos.missing(step, (insp.answers or {}).get(step.id))
+    return f" — now {short_need(step, missing)}: p or CMD:PHOTO" if missing else ""
 
 
 def answer_row(got: Answer, badge: str, at: datetime) -> dict[str, Any]:
@@ -219,9 +234,10 @@ def answered_payload(inspection_id: int | None, step: Step, index: int, got: Ans
 
 
 def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
-            index: int, got: Answer) -> None:
+            index: int, got: Answer, photos: PhotoState = NONE) -> None:
     """Store one answer to step `index` with its event. The inspection moves on only if that
-    step was the current one (a value scanned out of order leaves the grader where they were)."""
+    step was the current one (a value scanned out of order leaves the grader where they were),
+    and only once the step has the photos its answer needs (dockstation/photos/rules.py)."""
     step = cl.steps[index]
     now = utcnow()
     answers = dict(insp.answers or {})
@@ -230,10 +246,8 @@ def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: 
             answers.pop(later.id, None)
     answers[step.id] = answer_row(got, badge, now)
     insp.answers = answers
-    if got.stop:
-        insp.step_index = len(cl.steps)
-    elif index == insp.step_index:
-        insp.step_index = _first_unanswered(cl, answers, index)
+    if got.stop or index == insp.step_index:
+        insp.step_index = next_open(cl, answers, photos, index - 1)
     _derive(insp, cl, bench)
     session.add(insp)
     events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
@@ -297,8 +311,9 @@ def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: 
         if insp is not None:
             base = checklists.get(insp.checklist) or checklists.for_category(unit.category)
             cl = checklists.effective(base, info.expected_serial)
+            photos = state_of(session, lpn, insp.id)
             if (cl.key, cl.version) == (insp.checklist, insp.checklist_version):
-                return _view(insp, cl, info, bench, resumed=True,
+                return _view(insp, cl, info, bench, photos, resumed=True,
                              message=f"Resumed at step {min(insp.step_index + 1, len(cl.steps))}/{len(cl.steps)}")
             # The checklist changed while this unit was open: keep the answers to steps that still
             # exist and continue at the first step without one.
@@ -306,14 +321,14 @@ def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: 
             keep = {s.id for s in cl.steps}
             insp.answers = {k: v for k, v in (insp.answers or {}).items() if k in keep}
             insp.checklist, insp.checklist_version = cl.key, cl.version
-            insp.step_index = _first_unanswered(cl, insp.answers)
+            insp.step_index = next_open(cl, insp.answers, photos)
             _derive(insp, cl, bench)
             session.add(insp)
             events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
                           rma_id=unit.rma_id,
                           payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version,
                                    "resumed": True, "previous": f"{old[0]} {old[1]}"})
-            return _view(insp, cl, info, bench, resumed=True,
+            return _view(insp, cl, info, bench, photos, resumed=True,
                          message=f"Checklist updated to version {cl.version}: answers kept where steps remain")
         if unit.state not in INSPECTABLE:
             graded = f" (grade {unit.grade})" if unit.grade else ""
@@ -330,7 +345,8 @@ def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: 
         events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
                       rma_id=unit.rma_id, at=now,
                       payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version})
-        return _view(insp, cl, info, bench, message=f"{cl.title} checklist, {len(cl.steps)} steps")
+        return _view(insp, cl, info, bench, state_of(session, lpn, insp.id),
+                     message=f"{cl.title} checklist, {len(cl.steps)} steps")
 
 
 def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id: int, response: Response,
@@ -338,7 +354,7 @@ def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id:
     """Answer the current step. InvalidAnswer (an InspectionError) leaves the step where it is."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
+        insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         index = insp.step_index
         if index >= len(cl.steps):
             raise InspectionError("Every step is answered: confirm the grade (Enter / CMD:DONE)")
@@ -349,10 +365,10 @@ def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id:
             got = evaluate(step, response, Expected(info.expected_serial, info.expected_gtin))
         except InvalidAnswer as exc:
             raise InspectionRefused(str(exc)) from None
-        _record(session, bench, badge, insp, unit, cl, index, got)
+        _record(session, bench, badge, insp, unit, cl, index, got, photos)
         graded = _finish_all_pass(session, bench, badge, insp, unit, cl, got)
-        message = f"{got.message} — {graded}" if graded else got.message
-        return _view(insp, cl, info, bench, message=message, ok=got.result != "fail")
+        message = f"{got.message} — {graded}" if graded else got.message + photo_note(cl, insp, photos, index)
+        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail")
 
 
 def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
@@ -360,7 +376,7 @@ def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_
     """Go back to the previous answered step; its answer stays until it is answered again."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
+        insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         answers = insp.answers or {}
         before = [i for i, s in enumerate(cl.steps) if i < insp.step_index and s.id in answers]
         if not before:
@@ -371,7 +387,7 @@ def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_
         events.record(session, bench.station_id, "inspection_step_back", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id,
                       payload={"inspection_id": insp.id, "from": came_from, "to": cl.steps[insp.step_index].id})
-        return _view(insp, cl, info, bench, message=f"Back to “{cl.steps[insp.step_index].short}”")
+        return _view(insp, cl, info, bench, photos, message=f"Back to “{cl.steps[insp.step_index].short}”")
 
 
 def set_note(store: Store, bench: Bench, operator: Operator | None, inspection_id: int, note: str,
@@ -380,12 +396,12 @@ def set_note(store: Store, bench: Bench, operator: Operator | None, inspection_i
     badge = _who(operator)
     text = bounded(note.strip(), NOTE_LIMIT) or None
     with store.write() as session:
-        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
+        insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         insp.note = text
         session.add(insp)
         events.record(session, bench.station_id, "inspection_note", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id, payload={"inspection_id": insp.id, "note": text})
-        return _view(insp, cl, info, bench, message="Note saved" if text else "Note cleared")
+        return _view(insp, cl, info, bench, photos, message="Note saved" if text else "Note cleared")
 
 
 def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
@@ -393,7 +409,7 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
     """Abandon the inspection (answers kept in the row and the events); the unit is `received` again."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
+        insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         now = utcnow()
         insp.status, insp.finished_at, insp.finished_by = "cancelled", now, badge
         unit.state, unit.updated_at = "received", now
@@ -402,7 +418,7 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
                       rma_id=unit.rma_id, at=now,
                       payload={"inspection_id": insp.id, "step_index": insp.step_index,
                                "answered": len(insp.answers or {})})
-        return _view(insp, cl, info, bench, message=f"Inspection of {unit.lpn} cancelled")
+        return _view(insp, cl, info, bench, photos, message=f"Inspection of {unit.lpn} cancelled")
 
 
 def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
@@ -410,9 +426,13 @@ def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id:
     """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
+        insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         if insp.step_index < len(cl.steps):
+            step = cl.steps[insp.step_index]
+            if step.id in (insp.answers or {}) and (missing := photos.missing(step, insp.answers[step.id])):
+                raise InspectionError(f"“{step.short}” still needs {short_need(step, missing).split(' of ')[0]}: "
+                                      "p or CMD:PHOTO takes one (a lead may waive it: w)")
             left = len(cl.steps) - insp.step_index
             raise InspectionError(f"{left} step{'s' if left > 1 else ''} left before the grade")
         message = _grade(session, bench, badge, insp, unit, cl, grade)
-        return _view(insp, cl, info, bench, message=message)
+        return _view(insp, cl, info, bench, photos, message=message)

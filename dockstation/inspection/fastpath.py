@@ -44,7 +44,6 @@ from dockstation.inspection.core import (
     _complete,
     _derive,
     _finish_all_pass,
-    _first_unanswered,
     _load,
     _record,
     _unit_info,
@@ -53,8 +52,10 @@ from dockstation.inspection.core import (
     answer_row,
     answered_payload,
     open_inspection_of,
+    photo_note,
 )
 from dockstation.models import Unit
+from dockstation.photos.rules import NONE, PhotoState, next_open, short_need
 from dockstation.receiving import Bench
 from dockstation.store import Store
 from dockstation.text import clean
@@ -75,26 +76,37 @@ def passing(step: Step) -> Response | None:
     return None  # scan: serial, IMEI, GTIN are verified, never assumed
 
 
-def waiting(cl: Checklist, answers: dict[str, Any]) -> list[Step]:
-    return [s for s in cl.steps if s.id not in answers]
+def waiting(cl: Checklist, answers: dict[str, Any], photos: PhotoState = NONE) -> list[Step]:
+    """Steps not finished: no answer yet, or the photos their answer needs are missing."""
+    return [s for s in cl.steps if s.id not in answers or photos.missing(s, answers[s.id])]
 
 
-def needs(steps: list[Step]) -> str:
-    """What the grader still has to give, in words: "the IMEI", "the Serial number and …"."""
-    names = [f"the {NAMES[s.value or 'serial']}" if s.kind == "scan" else f"the {s.short.lower()}"
-             + (f" ({s.unit})" if s.unit else "") for s in steps]
+def needs(steps: list[Step], answers: dict[str, Any] | None = None, photos: PhotoState = NONE) -> str:
+    """What the grader still has to give, in words: "the IMEI", "the Serial number and …",
+    "1 photo of “Screen”"."""
+    answers = answers or {}
+    names = []
+    for s in steps:
+        if s.id in answers:  # answered: only its photos are missing
+            names.append(short_need(s, photos.missing(s, answers[s.id])))
+            continue
+        names.append(f"the {NAMES[s.value or 'serial']}" if s.kind == "scan" else f"the {s.short.lower()}"
+                     + (f" ({s.unit})" if s.unit else ""))
+        if missing := photos.missing(s, None):
+            names[-1] += f" (+{missing} photo{'s' if missing > 1 else ''})"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 FAILED_VALUE = "All pass — but a scanned value failed: look, then confirm the grade (Enter / CMD:DONE)"
 
 
-def all_pass_prompt(cl: Checklist, answers: dict[str, Any]) -> str:
-    left = waiting(cl, answers)
+def all_pass_prompt(cl: Checklist, answers: dict[str, Any], photos: PhotoState = NONE) -> str:
+    left = waiting(cl, answers, photos)
     if not left:
         return FAILED_VALUE
-    verb = "scan" if all(s.kind == "scan" for s in left) else "give"
-    return f"All pass — now {verb} {needs(left)} to finish"
+    open_ = [s for s in left if s.id not in answers]
+    verb = "take" if not open_ else "scan" if all(s.kind == "scan" for s in open_) else "give"
+    return f"All pass — now {verb} {needs(left, answers, photos)} to finish"
 
 
 def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
@@ -102,7 +114,7 @@ def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_i
     """Every remaining check and choice step passes; grade now if nothing needs a value."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
+        insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         expected, scale = Expected(info.expected_serial, info.expected_gtin), [g.code for g in bench.codes.grades]
         # Answers first, then the row once and the events: one UPDATE of the inspection, not one
         # per answer (each event's insert flushes the session).
@@ -119,7 +131,7 @@ def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_i
                 answers[step.id] = answer_row(got, badge, now)
                 done.append((index, step, got, suggest_grade(scale, answers)))
             insp.answers = answers
-            insp.step_index = _first_unanswered(cl, answers)
+            insp.step_index = next_open(cl, answers, photos)
             _derive(insp, cl, bench)
         insp.all_pass = True
         session.add(insp)
@@ -128,7 +140,7 @@ def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_i
                           rma_id=unit.rma_id, at=now,
                           payload=answered_payload(insp.id, step, index, got, suggested, all_pass=True))
         answered = [step.id for _, step, _, _ in done]
-        left = [] if _complete(cl, insp) else [s.id for s in waiting(cl, insp.answers or {})]
+        left = [] if _complete(cl, insp) else [s.id for s in waiting(cl, insp.answers or {}, photos)]
         events.record(session, bench.station_id, "inspection_all_pass", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id,
                       payload={"inspection_id": insp.id, "answered": answered, "waiting": left})
@@ -136,8 +148,8 @@ def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_i
         if graded:
             message = f"All pass: {graded}"
         else:
-            message = all_pass_prompt(cl, insp.answers or {}) if left else FAILED_VALUE
-        return _view(insp, cl, info, bench, message=message)
+            message = all_pass_prompt(cl, insp.answers or {}, photos) if left else FAILED_VALUE
+        return _view(insp, cl, info, bench, photos, message=message)
 
 
 # -- scanned values, in any order ------------------------------------------------------------
@@ -227,7 +239,7 @@ def answer_scan(store: Store, bench: Bench, operator: Operator | None, inspectio
     InspectionError for a value that is this kind but not this unit's (nothing written)."""
     badge = _who(operator)
     with store.write() as session:
-        insp, unit, cl, info = _load(session, bench, inspection_id, checklists)
+        insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         expected = Expected(info.expected_serial, info.expected_gtin)
         index, why = match_value(cl, insp.answers or {}, insp.step_index, expected, scanned, strict=strict)
         if index is None:
@@ -240,14 +252,16 @@ def answer_scan(store: Store, bench: Bench, operator: Operator | None, inspectio
         except InvalidAnswer as exc:
             raise InspectionRefused(str(exc)) from None
         ahead = index != insp.step_index
-        _record(session, bench, badge, insp, unit, cl, index, got)
+        _record(session, bench, badge, insp, unit, cl, index, got, photos)
         graded = _finish_all_pass(session, bench, badge, insp, unit, cl, got)
         message = got.message + (" (out of order)" if ahead and not graded else "")
         if graded:
             message = f"{got.message} — {graded}"
         elif insp.all_pass and not _complete(cl, insp):
-            message = f"{message} — {all_pass_prompt(cl, insp.answers or {})}"
-        return _view(insp, cl, info, bench, message=message, ok=got.result != "fail")
+            message = f"{message} — {all_pass_prompt(cl, insp.answers or {}, photos)}"
+        else:
+            message += photo_note(cl, insp, photos, index)
+        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail")
 
 
 def scan_fits(store: Store, bench: Bench, lpn: str, checklists: Checklists, scanned: Scanned) -> bool:

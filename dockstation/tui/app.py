@@ -50,6 +50,7 @@ from dockstation.text import clean
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.grading import GradingMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
+from dockstation.tui.photos import PhotosMixin
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
 from dockstation.tui.sound import Pattern, Sounder
@@ -70,14 +71,14 @@ log = logging.getLogger("dockstation.tui")
 T = TypeVar("T")
 Job = Callable[[], Awaitable[None]]
 _AIM_ID = re.compile(r"\][A-Za-z][0-9]")
-SLOT_LABELS = {"printer": "print", "sync": "sync"}
+SLOT_LABELS = {"printer": "print", "sync": "sync", "photos": "photos"}
 
 
 def utcnow() -> datetime:  # dockstation.types.utcnow, without importing SQLAlchemy's types
     return datetime.now(UTC)
 
 
-class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
@@ -124,6 +125,8 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         self.slots: dict[str, Slot] = {"scanner:keys": Slot("scan", "keys", "ok")}
         for sc in st.scanners:
             self.slots[f"scanner:{sc.name}"] = Slot("scan", sc.name, "off")
+        for cam in st.cameras:  # shown from the start (tui/photos.py probes them)
+            self.slots[f"camera:{cam.name}"] = Slot("cam", cam.name, "off")
         # What the services report when all is well, so the first screen is the settled one:
         # an empty print queue reports "ok" without contacting the printer (labels/queue.py).
         self.slots["printer"] = Slot("print", "ok", "ok") if start_services else Slot("print", "off", "off")
@@ -240,6 +243,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         self.exit(return_code=1)
 
     def _start_all_services(self) -> None:
+        self._start_cameras()  # a camera that fails shows in the header; nothing waits for it
         if self._start_services:
             self._start_serial_readers()
             self._start_printer()
@@ -343,6 +347,10 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         if self.operator is not None:
             if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
                 await self.reprint()
+                return
+            if (c.kind is CodeKind.COMMAND and c.value == "PHOTO" and self.screen is self.receive_screen
+                    and not self.receive_screen.picking):  # the unit in hand (tui/photos.py)
+                await self.photo_of_unit()
                 return
             if self.screen is self.receive_screen and await self.take_for_hand(scan, c):
                 return
@@ -504,7 +512,8 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         return list(self.slots.values())
 
     def set_slot(self, slot: str, text: str, level: str) -> None:
-        label = "scan" if slot.startswith("scanner:") else SLOT_LABELS.get(slot, slot)
+        label = "scan" if slot.startswith("scanner:") else "cam" if slot.startswith("camera:") \
+            else SLOT_LABELS.get(slot, slot)
         if self.slots.get(slot) == Slot(label, text, level):
             return  # what the header shows already: no repaint
         self.slots[slot] = Slot(label, text, level)

@@ -32,6 +32,8 @@ from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
 from dockstation.tui.grading import store_call
 from dockstation.tui.keymap import key_label, keys_of
+from dockstation.tui.inspect_photos import InspectPhotos
+from dockstation.tui.preview import make_preview
 from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
 from dockstation.types import utcnow
 
@@ -48,7 +50,7 @@ def scanned(c: Classified) -> ins.Scanned:
     return ins.Scanned(c.raw, gtin=c.gtin, serial=c.serial, loose=c.kind is CodeKind.UNKNOWN)
 
 
-class InspectScreen(keys.InspectKeys, Screen[None]):
+class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
     AUTO_FOCUS = ""  # no auto focus: keys go to the bindings; an input takes focus only while open
     HELP_TITLE = "Inspection"
     BINDINGS = keys.BINDINGS
@@ -67,6 +69,8 @@ class InspectScreen(keys.InspectKeys, Screen[None]):
     #i-grade { margin-top: 1; text-style: bold; display: none; }
     #i-message { margin-top: 1; }
     #i-ask { height: auto; background: $warning; color: $background; text-style: bold; display: none; }
+    #i-photos { margin-top: 1; display: none; }
+    #i-preview { display: none; height: 1fr; min-height: 3; max-height: 10; width: 28; }
     #i-entry, #i-note { display: none; }
     #i-hints { height: 1; background: $panel; }
     """
@@ -80,6 +84,7 @@ class InspectScreen(keys.InspectKeys, Screen[None]):
         self.typed = ""  # digits of a number step
         self.switch_to: str | None = None  # an LPN waiting for "switch?" to be answered
         self.message = ""  # the last message shown (tests read it)
+        self.waiver_asked = False  # waiting for a lead's badge to waive the step's photos
         self.ready = asyncio.Event()  # mounted and drawn: the app may hand it the first input
 
     def compose(self) -> ComposeResult:
@@ -96,6 +101,9 @@ class InspectScreen(keys.InspectKeys, Screen[None]):
                 yield Static(id="i-keys", markup=False)
                 yield Input(id="i-entry", max_length=256, placeholder="type the value, Enter (Esc: back)")
                 yield Static(id="i-message", markup=False)
+                yield Static(id="i-photos", markup=False)
+                if (preview := make_preview("i-preview")) is not None:
+                    yield preview
             yield Static(id="i-side", markup=False)
         yield Static(id="i-ask", markup=False)
         yield Input(id="i-note", max_length=500, placeholder="note: Enter saves, Esc cancels")
@@ -121,6 +129,7 @@ class InspectScreen(keys.InspectKeys, Screen[None]):
         it, since building a screen and removing it cost more than a step (bench_flow.py)."""
         self.lpn, self.view = lpn, view
         self.chosen, self.typed, self.message = None, "", ""
+        self.waiver_asked = False
         self.checklists, _ = checklists_for(self.app)
         if self.is_mounted:
             self._close_inputs()
@@ -262,7 +271,16 @@ class InspectScreen(keys.InspectKeys, Screen[None]):
     async def handle_scan(self, scan: ScanEvent, classified: Classified) -> bool:
         c = classified
         if c.kind is CodeKind.BADGE:
+            if self.waiver_asked:  # the lead's badge that waives the step's photos
+                lead = self.app.bench.operators.by_badge(c.value)
+                if lead is None or not lead.can("lead"):
+                    self._say(f"{'Unknown badge' if lead is None else lead.name + ' is not a lead'}: "
+                              "a lead's badge waives the photos (Esc: no)", "error")
+                    return True
+                await self.waive(lead)
+                return True
             return False  # signing in is the app's business
+        self.ask_waiver(False)
         if self.view is None:
             if c.kind is CodeKind.LPN and c.value == self.lpn:  # e.g. signed in since: try again
                 await self._open()
@@ -401,6 +419,7 @@ class InspectScreen(keys.InspectKeys, Screen[None]):
             grade.update(panel.grade)
             grade.styles.color = panel.grade_colour
         self.query_one("#i-keys", Static).update(panel.keys)
+        self._draw_photos(v)
         self.query_one("#i-hints", Static).update(render.hints(v))
         self.refresh_bindings()  # the footer shows the keys of this step
 

@@ -46,6 +46,11 @@ BINDINGS: list[Binding] = [
     Binding("n", "stay", "Stay", id="inspect.stay"),
     Binding("n", "note", "Note", id="inspect.note"),
     Binding("escape", "leave", "Leave", id="inspect.leave"),
+    # Photo evidence (docs/photos.md): shown only at a bench with a camera; waiving only while the
+    # step waits for its photos (a lead's badge, or a lead at the keys) — the photo line under the
+    # step says `w`; kept out of the footer, which must fit 80 columns (F1 lists it).
+    Binding("p", "photo", "Photo", id="inspect.photo"),
+    Binding("w", "waive_photo", "Waive photo", show=False, id="inspect.waive_photo"),
     # The app's keys, kept off this footer (the step's keys need its 80 columns; F1 lists them):
     # same keys, same ids (a station's remap moves them here too), the app's actions.
     Binding("f3", "app.lead_view", "Lead", show=False, id="bench.lead"),
@@ -57,7 +62,7 @@ BY_ID = {b.id: b for b in BINDINGS if b.id}
 
 # Actions the screen gates by step (check_action); anything else (the app's) is always enabled.
 GATED = {"switch", "stay", "answer", "not_found", "option", "digit", "submit", "skip_number", "type_value",
-         "confirm", "all_pass", "back", "erase", "note", "leave", "grade"}
+         "confirm", "all_pass", "back", "erase", "note", "leave", "grade", "photo", "waive_photo"}
 
 
 GRADES = Binding.Group("Pick another grade", compact=True)
@@ -81,11 +86,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "DONE": ("cmd_done", "Confirm the grade; submit a typed number"),
     "BACK": ("back", "Back to the previous step"),
     "CANCEL": ("cancel", "Cancel the inspection (the unit is received again)"),
+    "PHOTO": ("cmd_photo", "Take a photo for this step (CMD:PHOTO:<camera> picks the camera)"),
 }
 
 
 def command_help() -> list[tuple[str, str]]:
-    shown = {"OPTION": "CMD:OPTION:<n>", "GRADE": "CMD:GRADE:<code>"}
+    shown = {"OPTION": "CMD:OPTION:<n>", "GRADE": "CMD:GRADE:<code>", "PHOTO": "CMD:PHOTO"}
     return [(shown.get(name, f"CMD:{name}"), meaning) for name, (_, meaning) in COMMANDS.items()]
 
 
@@ -132,6 +138,8 @@ class InspectKeys:
             return True
         if self.switch_to is not None:
             return action in ("switch", "stay", "leave")
+        if self.waiver_asked:
+            return action == "leave"
         if action in ("switch", "stay"):
             return False
         v = self.view
@@ -139,6 +147,10 @@ class InspectKeys:
             return action == "leave"
         if action in ("leave", "note", "erase"):
             return True
+        if action == "photo":
+            return bool(self.app.camera_names()) if hasattr(self.app, "camera_names") else False
+        if action == "waive_photo":
+            return v.photos_missing > 0
         step = v.step
         if step is None:  # the grade
             return (action == "confirm" or action == "back"
@@ -209,7 +221,9 @@ class InspectKeys:
         self._open_input("#i-note", self.view.note or "" if self.view else "")
 
     def action_leave(self: InspectScreen) -> None:
-        if self._inputs_open():
+        if self.waiver_asked:
+            self.ask_waiver(False)
+        elif self._inputs_open():
             self._close_inputs()
         elif self.switch_to is not None:
             self._ask(None)
@@ -221,3 +235,17 @@ class InspectKeys:
 
     def action_stay(self: InspectScreen) -> None:
         self._ask(None)
+
+    # -- photos (docs/photos.md) ------------------------------------------------------------
+    async def cmd_photo(self: InspectScreen, camera: str) -> None:
+        self.take_photo(camera)
+
+    def action_photo(self: InspectScreen) -> None:
+        self.take_photo("")
+
+    def action_waive_photo(self: InspectScreen) -> None:
+        operator = getattr(self.app, "operator", None)
+        if operator is not None and operator.can("lead"):  # a lead at the keys waives at once
+            self._job(lambda: self.waive(operator))
+        else:
+            self.ask_waiver(True)

@@ -21,11 +21,12 @@ from dockstation.text import clean
 SYMBOL = {"pass": ("✔", "bold green"), "fail": ("✖", "bold red"), "na": ("–", "bold"), "info": ("•", "bold yellow")}
 # The message line after each key or scan: done (ok), done but it failed or flagged something
 # (warn: the answer *was* taken), refused (error: nothing was written, the step stays).
-SAY = {"ok": ("✔", "bold green"), "warn": ("!", "bold yellow"), "error": ("✖", "bold red")}
+SAY = {"ok": ("✔", "bold green"), "warn": ("!", "bold yellow"), "error": ("✖", "bold red"), "info": ("…", "bold")}
 GRADE_COLOUR = ["green", "green", "yellow", "darkorange", "red"]  # best first, like the scale
 Keys = Callable[[str], str]  # binding id → the key shown for it (after the station's remapping)
 DEFAULT_KEYS = {"inspect.pass": "1", "inspect.fail": "2", "inspect.not_found": "2", "inspect.na": "3",
-                "inspect.submit": "Enter", "inspect.skip_number": "x", "inspect.confirm": "Enter"}
+                "inspect.submit": "Enter", "inspect.skip_number": "x", "inspect.confirm": "Enter",
+                "inspect.photo": "p", "inspect.waive_photo": "w"}
 
 
 def default_key(binding_id: str) -> str:
@@ -69,7 +70,7 @@ def hints(v: ins.InspectionView) -> Text:
     """The command barcodes that matter most here (the footer shows the keys; F1 shows all)."""
     text = "scan CMD:ALLPASS all pass · CMD:CANCEL cancel · F1 help"
     if v.all_pass and v.step is not None:
-        prompt = all_pass_prompt(v.checklist, v.answers).removeprefix("All pass — ")
+        prompt = all_pass_prompt(v.checklist, v.answers, v.photos).removeprefix("All pass — ")
         return Text.assemble((" ✔ ALL PASS ", "bold green"), f"— {prompt}")
     if v.step is None:
         text = "scan CMD:DONE confirm · CMD:GRADE:<code> change · F1 help"
@@ -136,7 +137,10 @@ def side(v: ins.InspectionView) -> Text:
             t.append(f"▶ {step.short}\n", "bold reverse")
         elif answer:
             sym, style = SYMBOL.get(answer.get("result", "info"), SYMBOL["info"])
-            t.append(f"{sym} ", style).append(f"{step.short}\n")
+            t.append(f"{sym} ", style).append(step.short)
+            if n := v.photos.count(step.id):
+                t.append(f" {PHOTO}{n}" if n > 1 else f" {PHOTO}", "bold")
+            t.append("\n")
         else:
             t.append(f"· {step.short}\n", "dim")
     t.append(f"\nSo far: grade {v.suggested_grade}\n", "bold")
@@ -144,4 +148,31 @@ def side(v: ins.InspectionView) -> Text:
         t.append(f"⚑ {flag}\n", "bold red")
     if v.note:
         t.append("Note: ", "bold").append(clean(v.note, limit=60))
+    return t
+
+
+PHOTO = "◉"  # one cell wide in the fonts benches use (📷 is two, and missing from the Linux console)
+
+
+def photos_line(v: ins.InspectionView, busy: list[str], key: Keys = default_key, cameras: bool = True) -> Text:
+    """The photos of this step and of the unit, what the step still needs, a picture on its way.
+    Empty (the line hidden) when there is nothing to say: no photo, none needed, none coming."""
+    step = v.step
+    sid = step.id if step is not None else ""
+    here, total, missing = v.photos.count(sid), v.photos.total, v.photos_missing
+    if not (total or missing or busy):
+        return Text("")
+    t = Text()
+    what = f"“{clean(step.short, limit=24)}”" if step is not None else "the unit"
+    if missing:
+        t.append(f"{PHOTO} {here} of {here + missing} photo{'s' if here + missing > 1 else ''} of {what}",
+                 "bold yellow")
+        how = f"  {key('inspect.photo')} / CMD:PHOTO take one" if cameras else "  no camera here"
+        t.append(how + f" · {key('inspect.waive_photo')} a lead waives", "bold")
+    else:
+        t.append(f"{PHOTO} {here} photo{'s' if here != 1 else ''} of {what}", "bold green" if here else "bold")
+    if total != here:
+        t.append(f" · {total} of this unit", "dim")
+    if busy:
+        t.append(f"\n… taking a photo ({', '.join(clean(b, limit=16) for b in busy)})", "bold")
     return t

@@ -113,6 +113,10 @@ class ServicesMixin:
             client.run(stop, status_and_check)
 
         self.start_service("sync", run)
+        from sync.photos import PhotoUploader  # photos after their events, in a thread of their own
+
+        uploader = PhotoUploader(self.store, self.home, self.config.station)
+        self.start_service("photos", uploader.run)
 
     # -- configuration pulled from HQ --------------------------------------------------------
     def _pin_config(self: BenchApp) -> None:
@@ -290,6 +294,8 @@ class ServicesMixin:
     def stop_services(self: BenchApp) -> None:
         for stop in self._stops.values():
             stop.set()
+        for camera in (getattr(self, "cameras", None) or {}).values():
+            camera.close()
         for reader in self._readers:
             reader.request_stop() if hasattr(reader, "request_stop") else reader.stop()
 

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 import sync.hq.kpis
+import sync.hq.photos
 from dockstation.config import package_config_dir
 from dockstation.types import iso, utcnow
 from sync.bundle import BundleRefused, check_bundle
@@ -40,6 +41,7 @@ from sync.hq.openapi import BATCH_BODY, errors, exact_openapi, refused
 from sync.hq.published import label as bundle_label
 from sync.hq.published import served_bundle
 from sync.hq.scope import LPN_PATTERN, foreign_unit, lpn_owner, refusal
+from sync.hq.photos import DEFAULT_PHOTOS_DIR, ENV_PHOTOS_DIR, PhotoStore, photos_of
 from sync.hq.units import unit_view
 from sync.protocol import (API, CLOCK_SKEW_HEADER, CURSOR_PATTERN, MAX_PAGE, MAX_SKEW_S, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch,
                            EventIn, Health, ManifestPage, ProtocolError, decode_cursor)
@@ -68,13 +70,18 @@ def _plain(value: Any) -> Any:
 
 def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = None,
                batch_slots: int | None = None, max_body: int = MAX_BODY,
-               body_seconds: float = BODY_SECONDS, console: ConsoleSettings | None = None) -> FastAPI:
+               body_seconds: float = BODY_SECONDS, console: ConsoleSettings | None = None,
+               photos_dir: Path | str | None = None) -> FastAPI:
     database = db if isinstance(db, HQDatabase) else HQDatabase(db)
     cfg_dir = Path(config_dir) if config_dir is not None else package_config_dir()
     app = FastAPI(title="Dockstation HQ", version=f"protocol {PROTOCOL}",
                   description="Head-office server for Dockstation benches (docs/sync.md).")
     app.state.db = database
     app.state.config_dir = cfg_dir
+    # Photos (sync/hq/photos.py): bytes in a folder, by SHA-256; their own upload slots, so a
+    # bench's photos never hold up anyone's event pushes.
+    app.state.photo_store = PhotoStore(photos_dir or os.environ.get(ENV_PHOTOS_DIR) or default_photos_dir(database))
+    app.state.photo_slots = asyncio.Semaphore(4)
     # Batches handled at once by this worker. Each is mostly Python (validation) under one GIL:
     # dozens of threads at once only fight over it (measured: a third more CPU per event at 40).
     # The rest wait here, in the event loop, costing nothing. More workers, not more threads.
@@ -170,7 +177,8 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     def get_unit(lpn: Annotated[str, PathParam(pattern=LPN_PATTERN, description="e.g. B07-00012345")],
                  caller: AnyCaller, db: Db,
                  _p: Annotated[int | None, Depends(check_protocol_header)] = None) -> dict[str, Any]:
-        """Latest state of a unit, folded from the events of the station that created it.
+        """Latest state of a unit, folded from the events of the station that created it, with its
+        photos (`photos`: each with `stored`, whether HQ holds its bytes, and `url` to download it).
 
         A reader token reads any unit. A station token reads only the units its own station
         created (LPN `<its station>-…`); any other LPN is a 404, the same as a unit HQ does not
@@ -182,15 +190,18 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
                                      "own units; other stations' units need an HQ reader token)")
         t = HqEvent.__table__
         with db.read() as conn:
-            rows = conn.execute(select(t.c.station_id, t.c.seq, t.c.kind, t.c.at, t.c.operator, t.c.lpn,
-                                       t.c.rma_id, t.c.payload).where(t.c.lpn == lpn, t.c.station_id == owner)).all()
-        unit = unit_view((dict(r._mapping) for r in rows), utcnow())
+            rows = [dict(r._mapping) for r in conn.execute(
+                select(t.c.station_id, t.c.seq, t.c.kind, t.c.at, t.c.operator, t.c.lpn, t.c.rma_id, t.c.payload)
+                .where(t.c.lpn == lpn, t.c.station_id == owner)).all()]
+            photos = photos_of(conn, owner or "", lpn, rows) if rows else []
+        unit = unit_view(iter(rows), utcnow())
         if unit is None:
             raise HTTPException(404, f"no unit {lpn} at HQ (yet)")
-        return {k: _plain(v) for k, v in unit.items()}
+        return {**{k: _plain(v) for k, v in unit.items()}, "photos": photos}
 
     # The KPI routes (owned by the KPI feature) share the prefix and the dependencies in hq_deps.
     app.include_router(sync.hq.kpis.router)
+    sync.hq.photos.install(app)
     # The console: HTML pages at / for reader tokens by session cookie, outside /api/v1 and
     # outside the OpenAPI document (sync/hq/console/).
     mount_console(app, console or ConsoleSettings.from_env())
@@ -293,6 +304,14 @@ def _remember(db: HQDatabase, bundle: ConfigBundle) -> None:
             conn.execute(stmt)
     except Exception as exc:  # an audit row must not keep a bench from its config
         log.warning("could not record config version %s: %s", bundle.version[:12], exc)
+
+
+def default_photos_dir(db: HQDatabase) -> Path:
+    """`hq-photos/` beside a SQLite database file; in the working folder for PostgreSQL."""
+    from sqlalchemy.engine import make_url
+
+    path = make_url(db.url).database if db.dialect == "sqlite" else None
+    return Path(path).parent / DEFAULT_PHOTOS_DIR if path and path != ":memory:" else Path(DEFAULT_PHOTOS_DIR)
 
 
 def app_from_env() -> FastAPI:

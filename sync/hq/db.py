@@ -20,6 +20,8 @@ Tables (KPIs and reports read `hq_event`, joined to `hq_station` for the site):
 - `hq_conflict_resolved`  resolved conflicts: both versions, which one HQ kept, who, when, why.
 - the console's tables (sessions, policy candidates and publications, audit, KPI weeks):
                 sync/hq/console/models.py, in the same registry.
+- `hq_photo`    photos uploaded by benches, one row per (sha256, station, unit); the bytes are in
+                HQ's photo folder (`hq serve --photos-dir`), named by their SHA-256.
 
 The schema is versioned (sync/hq/schema.py, sync/hq/migrations): a new database is created at
 the newest revision when it is opened; an older one is upgraded only by `dockstation hq migrate`
@@ -162,6 +164,21 @@ class HqRmaLine(HQModel, table=True):
     # The RMA's change_id, kept on its lines, so a manifest page reads its lines as one index
     # range. Joined by rma_id instead, PostgreSQL chose to scan every line for every page.
     change_id: int = Field(default=0, sa_type=BigInteger, index=True)
+
+
+class HqPhoto(HQModel, table=True):
+    """A photo HQ holds (issue 18, sync/hq/photos.py): one row per (photo, station, unit) that an
+    upload proved — the bytes hash to `sha256` and a `photo_taken` event of that station about
+    that unit names it. The bytes themselves are in HQ's photo store (a folder by default), once
+    per sha256 whoever uploaded them."""
+
+    __tablename__ = "hq_photo"
+    __table_args__ = (Index("ix_hq_photo_lpn", "lpn"),)
+    sha256: str = Field(primary_key=True, max_length=64)
+    station_id: str = Field(primary_key=True, max_length=16)
+    lpn: str = Field(primary_key=True, max_length=32)
+    bytes: int = Field(default=0, sa_type=BigInteger)
+    stored_at: datetime = _ts()
 
 
 class HqConfig(HQModel, table=True):

@@ -33,8 +33,10 @@ MEANING = {
     403: "a token of the wrong kind for this route",
     404: "not found",
     408: "the request body did not arrive in time (2 minutes): send it again",
+    409: "in conflict with what HQ holds",
     410: "gone",
     413: "request body larger than HQ takes (32 MB), refused before it is read",
+    415: "a body of a media type this route does not take",
     503: "HQ's database does not answer, or its configuration is invalid: try again later",
 }
 VALIDATION = {"description": "the request does not match this document (pydantic's error list)",

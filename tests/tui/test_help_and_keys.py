@@ -136,7 +136,7 @@ def remap(home: Path, body: str) -> None:
 
 
 async def test_keys_remapped_in_station_toml_work_and_show(home, store):
-    remap(home, '"inspect.all_pass" = "space"\n"inspect.pass" = "p"\n')
+    remap(home, '"inspect.all_pass" = "space"\n"inspect.pass" = "k"\n')
     add_parcel(store, "RMA-K-1", "phones", expected_serial=IMEI)
     add_parcel(store, "RMA-K-2", "home")
     app = make_app(home, store)
@@ -151,18 +151,18 @@ async def test_keys_remapped_in_station_toml_work_and_show(home, store):
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is app.receive_screen, "back")
         await scan(pilot, app, "RMA-K-2")
-        assert "p" in app.screen.active_bindings and "1" not in app.screen.active_bindings
-        await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.view.step_index == 1, "p")
+        assert "k" in app.screen.active_bindings and "1" not in app.screen.active_bindings
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.view.step_index == 1, "k")
         screen = app.screen
         await scan(pilot, app, "01" + GTIN14)
         text = screen_text(app)
-        assert "p ✔ Pass" in text and "p Pass" in text.splitlines()[-1]  # the panel and the footer
+        assert "k ✔ Pass" in text and "k Pass" in text.splitlines()[-1]  # the panel and the footer
         await pilot.press("1")  # no longer the pass key: nothing happens
         await pilot.pause(0.2)
         assert screen.view.step.id == "works"
-        await pilot.press("p")
-        await until(pilot, lambda: screen.view.step.id == "damage", "p passes")
+        await pilot.press("k")
+        await until(pilot, lambda: screen.view.step.id == "damage", "k passes")
         await scan(pilot, app, "CMD:PASS", "CMD:PASS")
         assert screen.view.step.kind == "choice"
         await pilot.press("2")  # option 2 is still on `2`, option 1 still on `1`: only `pass` moved

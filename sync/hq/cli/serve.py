@@ -17,6 +17,9 @@ from sync.hq.cli import db_option, fail, open_db
 @click.option("--config-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Configuration served to benches (default: the package's config/); policy published from the "
                    "console is laid over it.")
+@click.option("--photos-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DOCKSTATION_HQ_PHOTOS_DIR",
+              help="Where HQ keeps the benches' photos (default: hq-photos/ beside a SQLite database, else in the "
+                   "working folder); shared by every worker and replica (docs/photos.md).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes (HQ is stateless: any number may share one PostgreSQL).")
 @click.option("--migrate", is_flag=True,
@@ -29,8 +32,8 @@ from sync.hq.cli import db_option, fail, open_db
 @click.option("--ssl-keyfile", type=click.Path(dir_okay=False, exists=True), default=None)
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(db_url: str, host: str, port: int, config_dir: Path | None, workers: int, migrate: bool, trust_proxy: str,
-          ssl_certfile: str | None, ssl_keyfile: str | None, log_level: str) -> None:
+def serve(db_url: str, host: str, port: int, config_dir: Path | None, photos_dir: Path | None, workers: int,
+          migrate: bool, trust_proxy: str, ssl_certfile: str | None, ssl_keyfile: str | None, log_level: str) -> None:
     """Run HQ: the API for benches and readers (OpenAPI at /docs) and the console at /; JSON log lines on stdout."""
     import logging
     import logging.config
@@ -72,6 +75,8 @@ def serve(db_url: str, host: str, port: int, config_dir: Path | None, workers: i
     options = {"host": host, "port": port, "log_level": log_level, "log_config": logging_config, "access_log": False,
                "proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None,
                "ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile}
+    if photos_dir is not None:
+        os.environ["DOCKSTATION_HQ_PHOTOS_DIR"] = str(photos_dir.resolve())  # every worker's
     if workers == 1:
         uvicorn.run(create_app(db, config_dir=directory), **options)
         return
