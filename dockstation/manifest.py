@@ -54,7 +54,7 @@ BULK_PRAGMAS = (
     # reads pages back from the OS (2x slower): 64 MiB keeps their hot part.
     "PRAGMA cache_size=-65536",
 )
-_RMA_FIELDS = ("order_id", "created_at", "expires_at", "status")
+_RMA_FIELDS = ("order_id", "created_at", "expires_at", "status", "customer_name", "customer_email")
 _LINE_FIELDS = ("sku", "gtin", "description", "category", "qty", "unit_price", "currency",
                 "expected_serial", "reason_code", "carrier", "tracking_number")
 
@@ -81,7 +81,8 @@ class ImportReport:
 
 # -- writing ----------------------------------------------------------------------------------
 RMA_UPSERT = (
-    "INSERT INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at) VALUES (?,?,?,?,?,?) "
+    "INSERT INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at, customer_name, customer_email) "
+    "VALUES (?,?,?,?,?,?,?,?) "
     "ON CONFLICT (rma_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*_RMA_FIELDS, "updated_at"))
     + " WHERE " + " OR ".join(f"rma.{c} IS NOT excluded.{c}" for c in _RMA_FIELDS)
@@ -97,8 +98,8 @@ LINE_UPSERT = (
 # New rows go in with these first: an upsert on a table with triggers (ours, below) costs ~10%
 # more per row even when it only inserts (bench/README.md); the rows that meet an existing one
 # then go through the upserts.
-RMA_INSERT = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at) "
-              "VALUES (?,?,?,?,?,?)")
+RMA_INSERT = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at, "
+              "customer_name, customer_email) VALUES (?,?,?,?,?,?,?,?)")
 LINE_INSERT = (f"INSERT OR IGNORE INTO rma_line (rma_id, line_no, {', '.join(_LINE_FIELDS)}, received_qty) "
                f"VALUES ({', '.join('?' * (len(_LINE_FIELDS) + 2))}, 0)")
 

@@ -13,6 +13,23 @@ def rewind_schema(path, version: int, drop_indexes=()) -> None:
     try:
         for name in drop_indexes:
             conn.execute(f"DROP INDEX {name}")
+        if version < 9:  # v9 (issue 16): customer columns, search, parcels, holds, units with no RMA
+            for trigger in ("rma_fts_ai", "rma_fts_ad", "rma_fts_au"):
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            conn.execute("DROP TABLE IF EXISTS rma_fts")
+            conn.execute("DROP INDEX IF EXISTS ix_rma_customer_email")
+            conn.execute("DROP INDEX IF EXISTS ix_rma_line_sku")
+            conn.execute("ALTER TABLE rma DROP COLUMN customer_name")
+            conn.execute("ALTER TABLE rma DROP COLUMN customer_email")
+            conn.execute("DROP TABLE IF EXISTS hold")
+            conn.execute("DROP TABLE IF EXISTS parcel")
+            version_now = conn.execute("PRAGMA schema_version").fetchone()[0]
+            conn.execute("PRAGMA writable_schema = ON")
+            conn.execute("UPDATE sqlite_master SET sql = replace(sql, 'rma_id VARCHAR, ', 'rma_id VARCHAR NOT NULL, ') "
+                         "WHERE type = 'table' AND name = 'unit'")
+            conn.execute(f"PRAGMA schema_version = {version_now + 1}")
+            conn.execute("PRAGMA writable_schema = OFF")
+            conn.commit()
         if version < 6:  # v6 added print_job.label; the approval_request table came with it
             conn.execute("ALTER TABLE print_job DROP COLUMN label")
             conn.execute("DROP TABLE IF EXISTS approval_request")

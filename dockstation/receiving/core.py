@@ -14,8 +14,8 @@ from typing import Literal
 
 from sqlmodel import Session, select
 
-from dockstation import events
-from dockstation.config import CodesConfig, Operator, OperatorsConfig
+from dockstation import carriers, events
+from dockstation.config import CarrierRules, CodesConfig, Operator, OperatorsConfig
 from dockstation.models import Rma, RmaLine, ScanException, Unit
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.store import Store
@@ -178,12 +178,16 @@ def sign_out(store: Store, bench: Bench, operator: Operator) -> None:
         events.record(session, bench.station_id, "operator_signed_out", operator=operator.badge)
 
 
-def _find_rma(session: Session, c: Classified) -> tuple[Rma | None, str]:
+def _find_rma(session: Session, c: Classified, rules: CarrierRules | None = None) -> tuple[Rma | None, str]:
     if c.kind is CodeKind.RMA:
         return session.get(Rma, c.value), "unknown_rma"
-    # Tracking numbers (and digit-only codes that could be either a tracking number or a GTIN)
+    # Tracking numbers, normalised as the manifest's were at import (dockstation.carriers), and
+    # digit-only codes that could be either a tracking number or a GTIN.
+    key = carriers.normalise(c.raw, rules).number
+    if c.kind is CodeKind.TRACKING and c.carrier == "sscc" and c.sscc:
+        key = c.sscc
     rma_id = session.exec(
-        select(RmaLine.rma_id).where(RmaLine.tracking_number == c.raw).limit(1)
+        select(RmaLine.rma_id).where(RmaLine.tracking_number == key).limit(1)
     ).first()
     return (session.get(Rma, rma_id) if rma_id else None), "unknown_tracking"
 
@@ -218,7 +222,7 @@ def handle_scan(store: Store, bench: Bench, operator: Operator | None, scan: Sca
         return Outcome("ignored", f"{c.kind.value} code not used here")
     now = utcnow()
     with store.read() as session:
-        rma, missing = _find_rma(session, c)
+        rma, missing = _find_rma(session, c, bench.codes.carriers)
         if rma is None:
             lines: list[RmaLine] = []
         else:

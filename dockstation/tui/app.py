@@ -319,7 +319,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, App[None]):
         self._outcome = None
         classified: Classified | None = None
         try:
-            classified = classify(scan.code, self.config.codes.patterns, scan.symbology)
+            classified = classify(scan.code, self.config.codes.patterns, scan.symbology, self.config.codes.carriers)
             await self.dispatch(scan, classified)
         except Exception as exc:
             self.show_failure(exc, f"a scan ({scan.source})")  # never the code itself in the log
