@@ -290,6 +290,16 @@ def reason_codes_in(home: Path) -> Collection[str] | None:
         return None
 
 
+def _site_rules(home: Path) -> Any:
+    """The bench's carrier label rules (codes.toml `[carriers]`), or None if unreadable."""
+    from dockstation.config import CodesConfig, ConfigError, load_layered
+
+    try:
+        return load_layered("codes.toml", CodesConfig, home).carriers.site()
+    except (ConfigError, OSError):
+        return None
+
+
 def bench_reason_codes(store: Store) -> Collection[str] | None:
     """The reason codes of the bench whose store this is (see reason_codes_in)."""
     return reason_codes_in(store.path.parent)
@@ -309,6 +319,7 @@ def import_manifest(store: Store, station_id: str, source: Path | str | Feed, *,
     """
     if isinstance(source, (str, Path)):
         mf = open_manifest(source)
+        mf.carriers = _site_rules(store.path.parent)
         if reason_codes is None:
             reason_codes = bench_reason_codes(store)
             if reason_codes is None:

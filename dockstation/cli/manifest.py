@@ -73,6 +73,7 @@ def import_cmd(ctx: Context, file: Path, operator: str | None) -> None:
         fail(f"{clean(file)}: file refused: {exc}")
     # Parsing starts now (in a child process for a big file), while the store is opened: the
     # database layer's import alone is a third of a second.
+    mf.carriers = config.codes.carriers.site()  # the site's label rules for tracking numbers
     feed = mf.start(db_time(datetime.now(UTC)), config.codes.reason_codes)
     try:
         report = _load(ctx, config.station.station_id, feed, operator, mf.size)
