@@ -267,3 +267,17 @@ def apply_default(store: Store, bench: Bench, lead: Operator | None, lpn: str, *
         queue_label(session, unit, lead)
     return f"{lpn}: {path.replace('_', ' ')} → {dest}"
 
+
+
+def match_for_home(store: Store, station_id: str, home: Any) -> list[Matched]:
+    """`match_holds` for the bench at `home` (its codes and the triage of its policy): what a
+    manifest import and a pull from HQ call. Nothing is read when no hold is open."""
+    with store.read() as session:
+        if session.exec(select(Hold.lpn).where(Hold.state == "open").limit(1)).first() is None:
+            return []
+    from dockstation.config import CodesConfig, OperatorsConfig, load_layered
+    from dockstation.policy.triage import triage_for_home
+
+    bench = Bench(station_id=station_id, codes=load_layered("codes.toml", CodesConfig, home, required=True),
+                  operators=OperatorsConfig(), triage=triage_for_home(home))
+    return match_holds(store, bench)
