@@ -181,6 +181,10 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
 
     # The KPI routes (owned by the KPI feature) share the prefix and the dependencies in hq_deps.
     app.include_router(sync.hq.kpis.router)
+    # The refund feed and this worker's webhook deliveries (sync/hq/refunds).
+    from sync.hq.refunds.routes import install as install_refunds
+
+    install_refunds(app)
     app.openapi = exact_openapi(app, header_required_by=require_protocol)  # type: ignore[method-assign]
     return app
 

@@ -109,7 +109,10 @@ READER_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 @click.argument("name")
 @db_option
 @click.option("--rotate", is_flag=True, help="Give an existing reader a new token (the old one stops working).")
-def add_reader_cmd(name: str, db_url: str, rotate: bool) -> None:
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["refunds"]),
+              help="Also read the refund feed (GET /api/v1/refunds). Repeatable; on --rotate, replaces the "
+                   "reader's scopes (none given: kept).")
+def add_reader_cmd(name: str, db_url: str, rotate: bool, scopes: tuple[str, ...]) -> None:
     """Register an HQ reader (head office: weekly KPIs, any unit) and print its token once."""
     from sync.hq.db import ReaderExists, add_reader
 
@@ -118,14 +121,15 @@ def add_reader_cmd(name: str, db_url: str, rotate: bool) -> None:
              f"got {name!r}")
     db = open_db(db_url)
     try:
-        token = add_reader(db, name, rotate=rotate)
+        token = add_reader(db, name, rotate=rotate, scopes=scopes if scopes or not rotate else None)
     except ReaderExists as exc:
         fail(str(exc))
     finally:
         db.dispose()
     click.echo(token)
     click.echo(f"Reader {name} {'has a new token' if rotate else 'registered'}: it reads /api/v1/kpis/weekly and "
-               "/api/v1/units/{lpn} of every station. Keep it secret. It is not shown again.", err=True)
+               "/api/v1/units/{lpn} of every station" + (" and the refund feed, /api/v1/refunds" if "refunds" in scopes
+                                                          else "") + ". Keep it secret. It is not shown again.", err=True)
 
 
 def _revoke(kind: str, name: str, db_url: str) -> None:
@@ -244,6 +248,11 @@ else:
 from sync.hq.conflicts_cli import commands as _conflict_cmds  # noqa: E402  (they use db_option above)
 
 for _cmd in _conflict_cmds:
+    hq.add_command(_cmd)
+
+from sync.hq.refunds.cli import commands as _refund_cmds  # noqa: E402  (the refund feed's webhooks)
+
+for _cmd in _refund_cmds:
     hq.add_command(_cmd)
 
 commands: list[click.Command] = [hq]

@@ -204,6 +204,7 @@ class HQDatabase:
             self.advisory_lock(conn, LOCK_SCHEMA)  # two workers starting at once
             hq_metadata.create_all(conn)
             _add_line_change_id(conn)
+            _add_reader_scopes(conn)
             # Every push reads its station's open conflicts: an index, also on older databases.
             conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_hq_conflict_station_seq ON hq_conflict (station_id, seq)")
 
@@ -248,6 +249,13 @@ def _add_line_change_id(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_hq_rma_line_change_id ON hq_rma_line (change_id)")
 
 
+def _add_reader_scopes(conn: Connection) -> None:
+    """HQ databases made before readers had scopes (issue 16): add the column."""
+    if any(c["name"] == "scopes" for c in inspect(conn).get_columns("hq_reader")):
+        return
+    conn.exec_driver_sql("ALTER TABLE hq_reader ADD COLUMN scopes VARCHAR NOT NULL DEFAULT ''")
+
+
 def normalise_url(url: str) -> str:
     """`postgresql://` means psycopg 3 here; a bare path means a SQLite file."""
     if url.startswith(("postgresql://", "postgres://")):
@@ -284,6 +292,17 @@ class HqReader(HQModel, table=True):
     token_hash: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = _ts()
     revoked: bool = False
+    # What the reader may read beyond the head-office reports, space-separated (READER_SCOPES):
+    # `refunds` reads the refund feed (sync/hq/refunds).
+    scopes: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+READER_SCOPES = {"refunds": "reads the refund feed, GET /api/v1/refunds"}
+
+
+def reader_scopes(conn: Connection, name: str) -> frozenset[str]:
+    row = conn.execute(select(HqReader.__table__.c.scopes).where(HqReader.__table__.c.name == name)).first()
+    return frozenset((row[0] or "").split()) if row is not None else frozenset()
 
 
 @dataclass(frozen=True)
@@ -322,7 +341,7 @@ def _set_token(db: HQDatabase, kind: str, name: str, *, issue: bool, rotate: boo
         else:
             conn.execute(table.update().where(table.c[key] == name)
                          .values(token_hash=hash_token(token), revoked=False,
-                                 **{k: v for k, v in (values or {}).items() if v}))
+                                 **{k: v for k, v in (values or {}).items() if v or k == "scopes"}))
     return token
 
 
@@ -335,9 +354,14 @@ def add_station(db: HQDatabase, station_id: str, *, site: str = "", rotate: bool
     return token
 
 
-def add_reader(db: HQDatabase, name: str, *, rotate: bool = False) -> str:
-    """Register an HQ reader (or give it a new token); returns the token, stored hashed only."""
-    token = _set_token(db, "reader", name, issue=True, rotate=rotate)
+def add_reader(db: HQDatabase, name: str, *, rotate: bool = False, scopes: tuple[str, ...] | None = None) -> str:
+    """Register an HQ reader (or give it a new token); returns the token, stored hashed only.
+    `scopes` (READER_SCOPES) replaces the reader's scopes; None keeps them on a rotation."""
+    unknown = set(scopes or ()) - set(READER_SCOPES)
+    if unknown:
+        raise ValueError(f"unknown reader scope {sorted(unknown)[0]!r}: one of {', '.join(READER_SCOPES)}")
+    values = {} if scopes is None else {"scopes": " ".join(sorted(set(scopes)))}
+    token = _set_token(db, "reader", name, issue=True, rotate=rotate, values=values)
     assert token
     return token
 
@@ -383,5 +407,6 @@ def list_stations(db: HQDatabase) -> list[dict[str, Any]]:
 def list_readers(db: HQDatabase) -> list[dict[str, Any]]:
     t = HqReader.__table__
     with db.read() as conn:
-        rows = conn.execute(select(t.c.name, t.c.created_at, t.c.revoked).order_by(t.c.name)).all()
+        rows = conn.execute(select(t.c.name, t.c.created_at, t.c.revoked, t.c.scopes).order_by(t.c.name)).all()
     return [dict(r._mapping) for r in rows]
+import sync.hq.refunds.models  # noqa: E402,F401  (the refund feed's tables, in the same registry)
