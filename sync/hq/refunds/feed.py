@@ -30,6 +30,7 @@ from sqlalchemy import Connection, func, select, text
 
 from dockstation.types import utcnow
 from sync.hq.db import HQDatabase, HqEvent, HqStation
+from sync.protocol import CURSOR_PATTERN as PROTOCOL_CURSOR
 from sync.hq.refunds.models import HqRefund, HqRefundProgress, HqWebhook, HqWebhookDelivery
 
 log = logging.getLogger("dockstation.hq.refunds")
@@ -37,8 +38,9 @@ LOCK_REFUNDS = 0x445354_16
 EVENT = "refund.decided"
 MAX_LIMIT = 1000
 CHUNK = 2000  # events read per station per pass
-# An opaque cursor: base64url of "f1:" and the last feed id (1-18 digits); see protocol's manifest cursor.
-CURSOR_PATTERN = r"^(?:[A-Za-z0-9_-]{4,40})?$"
+# An opaque cursor: base64url of "f1:" and the last feed id (1-18 digits), exactly as the manifest's
+# cursor is of "c1:" (sync/protocol.py): the document's pattern takes what HQ takes, nothing more.
+CURSOR_PATTERN = PROTOCOL_CURSOR.replace("YzE6", "ZjE6")
 _CURSOR = re.compile(CURSOR_PATTERN)
 REFUNDS = HqRefund.__table__
 EVENTS = HqEvent.__table__
