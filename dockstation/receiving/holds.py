@@ -281,3 +281,20 @@ def match_for_home(store: Store, station_id: str, home: Any) -> list[Matched]:
     bench = Bench(station_id=station_id, codes=load_layered("codes.toml", CodesConfig, home, required=True),
                   operators=OperatorsConfig(), triage=triage_for_home(home))
     return match_holds(store, bench)
+
+
+def link_exception(store: Store, bench: Bench, operator: Operator, exception_id: int, lpn: str, rma_id: str) -> bool:
+    """The parcel that raised exception `exception_id` was found by a search and received as
+    `lpn`: the exception is resolved (`matched`) and linked to the unit. False: no longer open."""
+    at = utcnow()
+    with store.write() as session:
+        exc = session.get(ScanException, exception_id)
+        if exc is None or exc.state != "open":
+            return False
+        exc.state, exc.resolved_by, exc.resolved_at, exc.lpn, exc.rma_id = "matched", operator.badge, at, lpn, rma_id
+        exc.resolution = f"found by search: {rma_id}"
+        session.add(exc)
+        events.record(session, bench.station_id, "exception_resolved", operator=operator.badge, lpn=lpn,
+                      rma_id=rma_id, at=at, payload={"id": exc.id, "action": "matched", "reason": exc.resolution,
+                                                     "lpn": lpn, "kind": exc.kind})
+    return True
