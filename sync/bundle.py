@@ -43,8 +43,13 @@ def build_bundle(config_dir: Path) -> ConfigBundle:
         if rel in LOCAL_ONLY or any(part.startswith(".") for part in rel.split("/")):
             continue
         files[rel] = path.read_text(encoding="utf-8")
+    return bundle_of(files)
+
+
+def bundle_of(files: dict[str, str]) -> ConfigBundle:
+    """The bundle of these files; its version is a hash of names and contents (the ETag)."""
     digest = hashlib.sha256(json.dumps(files, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return ConfigBundle(version=digest, files=files)
+    return ConfigBundle(version=digest, files=dict(sorted(files.items())))
 
 
 # -- validation (both sides) ----------------------------------------------------------------
@@ -85,17 +90,33 @@ def _write_files(target: Path, files: dict[str, str]) -> None:
 
 def check_config_dir(config_dir: Path) -> ConfigBundle:
     """HQ: the bundle of `config_dir`, validated over the package defaults (raises BundleRefused)."""
-    bundle = build_bundle(config_dir)
+    return check_bundle(build_bundle(config_dir), str(config_dir))
+
+
+def check_bundle(bundle: ConfigBundle, label: str) -> ConfigBundle:
+    """HQ: `bundle` validated over the package defaults, as a bench with no overrides of its own
+    would load it (raises BundleRefused, naming files as `label/NAME`)."""
+    with shadow_home(bundle.files, label):
+        pass
+    return bundle
+
+
+@contextmanager
+def shadow_home(files: dict[str, str], label: str) -> Iterator[Path]:
+    """A throwaway bench home whose HQ layer is `files`, every configuration loaded from it once
+    (raises BundleRefused); HQ reads the policy and codes in force from it while it exists."""
     with tempfile.TemporaryDirectory(prefix="dockstation-hq-") as tmp:
         shadow = Path(tmp)
-        _write_files(shadow / "config" / "hq", bundle.files)
         try:
-            for name in bundle.files:
+            _write_files(shadow / "config" / "hq", files)
+            for name in files:
                 read_toml(shadow / "config" / "hq" / name)
             validate_home(shadow)
+        except ValueError as exc:  # a file name no bench would take
+            raise BundleRefused(str(exc)) from None
         except ConfigError as exc:
-            raise BundleRefused(_relative(str(exc), shadow / "config" / "hq", str(config_dir))) from None
-    return bundle
+            raise BundleRefused(_relative(str(exc), shadow / "config" / "hq", label)) from None
+        yield shadow
 
 
 def _relative(message: str, where: Path, label: str) -> str:

@@ -33,7 +33,7 @@ from dockstation.types import utcnow
 from sync import station_store as st
 from sync.bundle import BundleRefused, install_bundle
 from sync.pull import PageFeed
-from sync.protocol import API, PROTOCOL, PROTOCOL_HEADER, ConfigBundle, EventAck, ProtocolError
+from sync.protocol import API, CLOCK_SKEW_HEADER, MAX_SKEW_S, PROTOCOL, PROTOCOL_HEADER, ConfigBundle, EventAck, ProtocolError
 
 log = logging.getLogger("dockstation.sync")
 
@@ -154,6 +154,7 @@ class SyncClient:
         self.transport, self.on_config = transport, on_config
         self._http: httpx.Client | None = None
         self._http_key: tuple[str, str] | None = None
+        self._clock_skew_s: float | None = None  # measured on the last exchange, told to HQ on the next push
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one sync at a time per client (CLI and loop never overlap)
 
@@ -238,8 +239,11 @@ class SyncClient:
     def _post(self, report: SyncReport, batch: list[dict[str, Any]]) -> EventAck:
         body = json.dumps({"protocol": PROTOCOL, "station_id": self.station_id, "events": batch},
                           separators=(",", ":"), ensure_ascii=False)
+        headers = {"Content-Type": "application/json"}
+        if self._clock_skew_s is not None and abs(self._clock_skew_s) <= MAX_SKEW_S:
+            headers[CLOCK_SKEW_HEADER] = f"{self._clock_skew_s:.3f}"
         sent_at = utcnow()
-        resp = self._call("POST", "/events", content=body.encode(), headers={"Content-Type": "application/json"})
+        resp = self._call("POST", "/events", content=body.encode(), headers=headers)
         ack = EventAck.model_validate_json(resp.content)
         self._note_clock(report, sent_at, ack.server_time)
         report.conflicts = list(ack.conflicts)  # all of them, open at HQ now
@@ -288,7 +292,7 @@ class SyncClient:
 
     def _note_clock(self, report: SyncReport, sent_at: datetime, server_time: datetime) -> None:
         midpoint = sent_at + (utcnow() - sent_at) / 2
-        report.clock_skew_s = (midpoint - server_time).total_seconds()
+        report.clock_skew_s = self._clock_skew_s = (midpoint - server_time).total_seconds()
 
     def _pull_manifest(self, report: SyncReport, full: bool, progress: Progress | None) -> None:
         cursor = "" if full else st.kv_get(self.store, st.CURSOR)

@@ -22,6 +22,10 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 PROTOCOL = 1
 SUPPORTED = frozenset({1})
 PROTOCOL_HEADER = "X-Dockstation-Protocol"
+# On a push: the bench's clock minus HQ's in seconds, as the bench measured it on its last exchange
+# (EventAck.server_time against the round trip's midpoint); HQ shows it per station.
+CLOCK_SKEW_HEADER = "X-Dockstation-Clock-Skew"
+MAX_SKEW_S = 3.2e7  # about a year: anything further is no clock
 API = "/api/v1"
 MAX_BATCH = 5000  # events per POST; the client sends 2,000 (fixed costs per request amortised)
 # An event's `at`: RFC 3339 (what OpenAPI's date-time means), seconds and offset required, in years

@@ -41,12 +41,15 @@ def group_dict(g: GroupKpis) -> dict[str, Any]:
 
 
 def report_dict(r: KpiReport) -> dict[str, Any]:
-    return {
+    out = {
         "period": r.period, "start": iso(r.start), "end": iso(r.end), "as_of": iso(r.as_of),
         "aging_buckets": r.aging_labels,
         "stations": [group_dict(g) for g in r.stations],
         "total": group_dict(r.total),
     }
+    if r.sites:  # HQ's report: one group per site too (station_id "")
+        out["sites"] = [group_dict(g) for g in r.sites]
+    return out
 
 
 def to_json(r: KpiReport) -> str:

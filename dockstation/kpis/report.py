@@ -113,6 +113,8 @@ class KpiReport:
     aging_labels: list[str]
     stations: list[GroupKpis]
     total: GroupKpis
+    # One group per site (station_id ""), when asked for (`by_site`): HQ's console and API.
+    sites: list[GroupKpis] = field(default_factory=list)
 
 
 # -- the fold ---------------------------------------------------------------------------------
@@ -163,7 +165,8 @@ class UnitFacts:
 
 def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
                period: str = "", sites: Mapping[str, str] | None = None,
-               as_of: datetime | None = None, options: ReportOptions = ReportOptions()) -> KpiReport:
+               as_of: datetime | None = None, options: ReportOptions = ReportOptions(),
+               by_site: bool = False) -> KpiReport:
     start, end = as_utc(start), as_utc(end)
     as_of = min(end, as_utc(as_of)) if as_of else end
     units: dict[str, _Unit] = {}
@@ -217,7 +220,7 @@ def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
         elif ev.kind == "unit_voided":
             u.voided_at = at if u.voided_at is None else min(u.voided_at, at)
 
-    build = Builder(sites if sites is not None else {}, options)
+    build = Builder(sites if sites is not None else {}, options, by_site=by_site)
     for station, n in received.items():
         build.received(station, n)
     for u in units.values():
@@ -235,18 +238,29 @@ def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
 
 
 class Builder:
-    """Groups figures per station and in total; the fold and the SQL path both feed it."""
+    """Groups figures per station, per site (`by_site`) and in total; the fold and the SQL path
+    both feed it. A site's percentiles come from its units, never from its stations' figures."""
 
-    def __init__(self, sites: Mapping[str, str], options: ReportOptions) -> None:
-        self.sites, self.options = sites, options
+    def __init__(self, sites: Mapping[str, str], options: ReportOptions, *, by_site: bool = False) -> None:
+        self.sites, self.options, self.by_site = sites, options, by_site
         self.labels = bucket_labels(options.open_days, "d")
         self.acc: dict[str, _Acc] = {}
+        self.site_acc: dict[str, _Acc] = {}
         self.total = _Acc("", TOTAL, self.labels)
+        self._groups: dict[str, tuple[_Acc, ...]] = {}
 
-    def groups(self, station: str) -> tuple[_Acc, _Acc]:
-        if station not in self.acc:
-            self.acc[station] = _Acc(self.sites.get(station, "") or "", station, self.labels)
-        return self.acc[station], self.total
+    def groups(self, station: str) -> tuple[_Acc, ...]:
+        found = self._groups.get(station)
+        if found is None:
+            site = self.sites.get(station, "") or ""
+            self.acc[station] = _Acc(site, station, self.labels)
+            found = (self.acc[station], self.total)
+            if self.by_site:
+                if site not in self.site_acc:
+                    self.site_acc[site] = _Acc(site, "", self.labels)
+                found = (self.acc[station], self.site_acc[site], self.total)
+            self._groups[station] = found
+        return found
 
     def received(self, station: str, n: int) -> None:
         for g in self.groups(station):
@@ -270,7 +284,8 @@ class Builder:
 
     def finish(self, period: str, start: datetime, end: datetime, as_of: datetime) -> KpiReport:
         stations = [a.finish() for a in sorted(self.acc.values(), key=lambda a: (a.out.site, a.out.station_id))]
-        return KpiReport(period, start, end, as_of, self.labels, stations, self.total.finish())
+        sites = [self.site_acc[s].finish() for s in sorted(self.site_acc)]
+        return KpiReport(period, start, end, as_of, self.labels, stations, self.total.finish(), sites)
 
 
 def weekly_report(events: Iterable[EventRow], week: str, **kw: Any) -> KpiReport:

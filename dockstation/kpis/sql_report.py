@@ -130,13 +130,13 @@ def _received_sql(t: str) -> str:
 def sql_kpi_report(conn: Connection, start: datetime, end: datetime, *, period: str = "",
                    sites: Mapping[str, str] | None = None, as_of: datetime | None = None,
                    options: ReportOptions = ReportOptions(), table: str = "hq_event",
-                   stations: list[str] | None = None) -> KpiReport:
+                   stations: list[str] | None = None, by_site: bool = False) -> KpiReport:
     """The KPI stack for [start, end) from `table`; same figures as `report.kpi_report`."""
     d = _Dialect(conn.dialect.name)
     start, end = as_utc(start), as_utc(end)
     as_of = min(end, as_utc(as_of)) if as_of else end
     params = {"start": d.ts(start), "end": d.ts(end), "as_of": d.ts(as_of)}
-    build = Builder(sites if sites is not None else {}, options)
+    build = Builder(sites if sites is not None else {}, options, by_site=by_site)
     for station in stations or []:
         build.groups(station)  # every registered station is listed, even an idle one
 

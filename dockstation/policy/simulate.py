@@ -1,6 +1,8 @@
-"""Policy simulation: replay this bench's graded units through two policies and compare.
+"""Policy simulation: replay graded units through two policies and compare.
 
-Both sides are replayed (the policy in force too, not the stored decisions, which include
+`replay(units, in_force, candidate)` is the comparison, over any history given as (lpn, Facts):
+this bench's store (`history`, `simulate`: `dockstation policy simulate`) or HQ's events
+(sync/hq/policy_history.py: the console's Policy page). Both sides are replayed (the policy in force too, not the stored decisions, which include
 overrides and older policy versions), so the comparison is like for like. Each unit's days since
 purchase are taken at the time it was decided (disposed_at, else inspected_at), so a replay of
 the same history gives the same answer tomorrow. One SQL query reads everything through a plain
@@ -10,7 +12,7 @@ sqlite3 cursor (no ORM object per unit); deciding is pure Python (decide.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -67,15 +69,28 @@ class Change:
     new_value: Decimal
     old_rule: str
     new_rule: str
+    category: str = ""
 
     @property
     def delta(self) -> Decimal:
         return self.new_value - self.old_value
 
     def as_json(self) -> dict[str, Any]:
-        return {"lpn": self.lpn, "old_path": self.old_path, "new_path": self.new_path,
+        return {"lpn": self.lpn, "category": self.category, "old_path": self.old_path, "new_path": self.new_path,
                 "old_value": str(self.old_value), "new_value": str(self.new_value),
                 "delta": str(self.delta), "old_rule": self.old_rule, "new_rule": self.new_rule}
+
+
+@dataclass
+class CategoryDelta:
+    units: int = 0
+    changed: int = 0
+    in_force: Decimal = Decimal("0.00")
+    candidate: Decimal = Decimal("0.00")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"units": self.units, "changed": self.changed, "in_force": str(self.in_force),
+                "candidate": str(self.candidate), "delta": str(self.candidate - self.in_force)}
 
 
 @dataclass
@@ -86,6 +101,7 @@ class Simulation:
     units: int = 0
     value_changed: int = 0  # units on the same path whose recovery estimate changed
     since: datetime | None = None
+    by_category: dict[str, CategoryDelta] = field(default_factory=dict)
 
     @property
     def delta(self) -> Decimal:
@@ -99,6 +115,7 @@ class Simulation:
             "candidate": self.candidate.as_json(),
             "delta_recovery": str(self.delta),
             "value_changed_units": self.value_changed,
+            "by_category": {c: self.by_category[c].as_json() for c in sorted(self.by_category)},
             "changed": [c.as_json() for c in self.changed],
         }
 
@@ -150,11 +167,13 @@ def history(store: Store, policy: PolicyConfig,
         conn.close()
 
 
-def simulate(store: Store, in_force: PolicyConfig, candidate: PolicyConfig,
-             since: datetime | None = None) -> Simulation:
+def replay(units: Iterable[tuple[str, Facts]], in_force: PolicyConfig, candidate: PolicyConfig,
+           since: datetime | None = None) -> Simulation:
+    """Decide every unit under both policies. `units` carries the facts as the policy in force sees
+    them (its vendor-return eligibility); the candidate's eligibility is worked out here."""
     sim = Simulation(Side(in_force.version), Side(candidate.version), since=since)
     same_vendor = in_force.vendor_return == candidate.vendor_return
-    for lpn, f_old in history(store, in_force, since):
+    for lpn, f_old in units:
         # vendor-return eligibility is policy config: the candidate may see it differently
         f_new = f_old if same_vendor else replace(f_old, vendor_return_eligible=vendor_return_eligible(
             candidate, f_old.category, f_old.sku, f_old.days_since_purchase))
@@ -162,9 +181,22 @@ def simulate(store: Store, in_force: PolicyConfig, candidate: PolicyConfig,
         sim.units += 1
         sim.in_force.add(old.path, old.recovery_value)
         sim.candidate.add(new.path, new.recovery_value)
+        cat = sim.by_category.get(f_old.category)
+        if cat is None:
+            cat = sim.by_category[f_old.category] = CategoryDelta()
+        cat.units += 1
+        cat.in_force += old.recovery_value
+        cat.candidate += new.recovery_value
         if old.path != new.path:
+            cat.changed += 1
             sim.changed.append(Change(lpn, old.path, new.path, old.recovery_value,
-                                      new.recovery_value, old.rule_id, new.rule_id))
+                                      new.recovery_value, old.rule_id, new.rule_id, f_old.category))
         elif old.recovery_value != new.recovery_value:
             sim.value_changed += 1
     return sim
+
+
+def simulate(store: Store, in_force: PolicyConfig, candidate: PolicyConfig,
+             since: datetime | None = None) -> Simulation:
+    """Replay this bench's graded units (`history`) through both policies."""
+    return replay(history(store, in_force, since), in_force, candidate, since)

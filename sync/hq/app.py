@@ -28,17 +28,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 import sync.hq.kpis
 from dockstation.config import package_config_dir
 from dockstation.types import iso, utcnow
-from sync.bundle import BundleRefused, build_bundle, check_config_dir
-from sync.hq.db import ENV_DB, HQDatabase, HqConfig, HqEvent, hash_token
+from sync.bundle import BundleRefused, check_bundle
+from sync.hq.console import mount_console
+from sync.hq.console.web import ConsoleSettings
+from sync.hq.db import ENV_DB, HQDatabase, HqConfig, HqEvent, HqStation, hash_token
 from sync.hq.deps import BEARER, AnyCaller, Db, Station, bearer_token, check_protocol_header, require_protocol
 from sync.hq.events import lock_station, store_locked
 from sync.hq.guard import HqGuard
 from sync.hq.manifest import CursorAhead, manifest_page
 from sync.hq.openapi import BATCH_BODY, errors, exact_openapi, refused
+from sync.hq.published import label as bundle_label
+from sync.hq.published import served_bundle
 from sync.hq.scope import LPN_PATTERN, foreign_unit, lpn_owner, refusal
 from sync.hq.units import unit_view
-from sync.protocol import (API, CURSOR_PATTERN, MAX_PAGE, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch, EventIn, Health,
-                           ManifestPage, ProtocolError, decode_cursor)
+from sync.protocol import (API, CLOCK_SKEW_HEADER, CURSOR_PATTERN, MAX_PAGE, MAX_SKEW_S, PROTOCOL, SUPPORTED, ConfigBundle, EventAck, EventBatch,
+                           EventIn, Health, ManifestPage, ProtocolError, decode_cursor)
 
 log = logging.getLogger("dockstation.hq")
 ENV_CONFIG_DIR = "DOCKSTATION_HQ_CONFIG_DIR"
@@ -64,7 +68,7 @@ def _plain(value: Any) -> Any:
 
 def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = None,
                batch_slots: int | None = None, max_body: int = MAX_BODY,
-               body_seconds: float = BODY_SECONDS) -> FastAPI:
+               body_seconds: float = BODY_SECONDS, console: ConsoleSettings | None = None) -> FastAPI:
     database = db if isinstance(db, HQDatabase) else HQDatabase(db)
     cfg_dir = Path(config_dir) if config_dir is not None else package_config_dir()
     app = FastAPI(title="Dockstation HQ", version=f"protocol {PROTOCOL}",
@@ -102,7 +106,11 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
 
         The hot path of HQ: the token was checked from the headers before the body is read
         (sync/hq/guard.py), and again inside the batch's own transaction (the station's row lock,
-        so a revocation holds at once); the body is validated once, as bytes."""
+        so a revocation holds at once); the body is validated once, as bytes.
+
+        A bench may add `X-Dockstation-Clock-Skew: <seconds>`, its clock minus HQ's as it last
+        measured it; HQ keeps it for the console's Stations page. A hint, not a parameter: a value
+        that is not a finite number within a year is ignored, never refused."""
         token = bearer_token(request.headers.get("authorization"))
         async with slots:
             try:
@@ -110,7 +118,8 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
                     body = await _read_body(request)
             except TimeoutError:
                 raise HTTPException(408, f"the request body did not arrive within {body_seconds:g} s") from None
-            return await run_in_threadpool(_post_events, db, token, body)
+            return await run_in_threadpool(_post_events, db, token, body,
+                                           _skew(request.headers.get(CLOCK_SKEW_HEADER)))
 
     @app.get(f"{API}/manifest", tags=["sync"],
              responses={200: {"model": ManifestPage},
@@ -140,17 +149,18 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
                         **errors(400, 401, 403, 503, e403="a reader token: the configuration is for benches")})
     def get_config(station: Station, db: Db, request: Request, _p: Annotated[int, Depends(require_protocol)],
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
-        """The configuration bundle in force; ETag is its version."""
+        """The configuration bundle in force: HQ's config directory with the newest policy publication
+        over it (the same on every worker); ETag is its version."""
+        config_dir = request.app.state.config_dir
         try:
-            bundle = build_bundle(request.app.state.config_dir)  # cheap: read and hash
+            bundle, publication = served_bundle(db, config_dir)  # cheap: one row, read and hash
             etag = f'"{bundle.version}"'
             if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
                 return Response(status_code=304, headers={"ETag": etag})
-            bundle = check_config_dir(request.app.state.config_dir)  # validated before it goes out
+            check_bundle(bundle, bundle_label(config_dir, publication))  # validated before it goes out
         except (BundleRefused, OSError) as exc:
             log.error("config bundle refused at HQ: %s", exc)
             raise HTTPException(503, f"HQ's configuration is invalid, benches keep theirs: {exc}") from None
-        etag = f'"{bundle.version}"'
         _remember(db, bundle)
         return Response(bundle.model_dump_json(), media_type="application/json", headers={"ETag": etag})
 
@@ -181,6 +191,9 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
 
     # The KPI routes (owned by the KPI feature) share the prefix and the dependencies in hq_deps.
     app.include_router(sync.hq.kpis.router)
+    # The console: HTML pages at / for reader tokens by session cookie, outside /api/v1 and
+    # outside the OpenAPI document (sync/hq/console/).
+    mount_console(app, console or ConsoleSettings.from_env())
     # The refund feed and this worker's webhook deliveries (sync/hq/refunds).
     from sync.hq.refunds.routes import install as install_refunds
 
@@ -189,12 +202,20 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     return app
 
 
+def _skew(value: str | None) -> float | None:
+    try:
+        skew = float(value) if value is not None and len(value) <= 32 else None
+    except ValueError:
+        return None
+    return skew if skew is not None and abs(skew) <= MAX_SKEW_S else None  # (false for nan too)
+
+
 async def _read_body(request: Request) -> bytes:
     """The whole body (HqGuard refuses it with 413 past the limit, chunked or not)."""
     return b"".join([chunk async for chunk in request.stream()])
 
 
-def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
+def _post_events(db: HQDatabase, token: str, body: bytes, clock_skew: float | None = None) -> EventAck:
     try:
         batch = EventBatch.model_validate_json(body)
     except ValidationError as exc:  # the shape of FastAPI's own 422; never the input echoed back
@@ -215,10 +236,15 @@ def _post_events(db: HQDatabase, token: str, body: bytes) -> EventAck:
         if (foreign := foreign_unit(sid, batch.events)) is not None:
             raise HTTPException(403, refusal(sid, *foreign))
         if b"\\u0000" in body:  # rare: PostgreSQL text cannot hold NUL (a scanned control code)
-            return store_locked(conn, db, station, [_without_nul(e) for e in batch.events])
-        # The body goes to PostgreSQL as it came unless it would read otherwise there: then
-        # pydantic's own serialisation is sent, so PostgreSQL stores what pydantic read.
-        return store_locked(conn, db, station, batch.events, None if _NOT_AS_SENT.search(body) else body)
+            ack = store_locked(conn, db, station, [_without_nul(e) for e in batch.events])
+        else:
+            # The body goes to PostgreSQL as it came unless it would read otherwise there: then
+            # pydantic's own serialisation is sent, so PostgreSQL stores what pydantic read.
+            ack = store_locked(conn, db, station, batch.events, None if _NOT_AS_SENT.search(body) else body)
+        if clock_skew is not None:  # the station's row is ours already (locked above)
+            conn.execute(HqStation.__table__.update().where(HqStation.__table__.c.station_id == sid)
+                         .values(clock_skew_s=round(clock_skew, 3), clock_reported_at=utcnow()))
+        return ack
 
 
 def _finite(value: Any) -> bool:

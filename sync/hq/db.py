@@ -18,6 +18,13 @@ Tables (KPIs and reports read `hq_event`, joined to `hq_station` for the site):
                 operator resolves them (sync/hq/conflicts.py); each station's open ones are named
                 in every answer to its pushes.
 - `hq_conflict_resolved`  resolved conflicts: both versions, which one HQ kept, who, when, why.
+- the console's tables (sessions, policy candidates and publications, audit, KPI weeks):
+                sync/hq/console/models.py, in the same registry.
+
+The schema is versioned (sync/hq/schema.py, sync/hq/migrations): a new database is created at
+the newest revision when it is opened; an older one is upgraded only by `dockstation hq migrate`
+(or `hq serve --migrate`) and refused until then. A change to these tables is a new revision
+(docs/hq.md, "Migrations").
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Connection, Engine, Index, create_engine, event, func, inspect, select, text
+from sqlalchemy import JSON, BigInteger, Connection, Engine, Index, create_engine, event, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import registry
@@ -47,6 +54,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 # Fixed keys for pg_advisory_xact_lock: schema creation, and manifest writers (change_id order).
 LOCK_SCHEMA = 0x445354_01
 LOCK_MANIFEST = 0x445354_02
+RECEIPT = text("kind = 'unit_received'")
 
 hq_registry = registry()
 
@@ -71,12 +79,19 @@ class HqStation(HQModel, table=True):
     revoked: bool = False
     acked_seq: int = Field(default=0, sa_type=BigInteger)
     last_push_at: datetime | None = _ts(default=None)
+    # The bench's clock minus HQ's, as the bench measured it on its last exchange and reported on
+    # a push (X-Dockstation-Clock-Skew), and when HQ heard it.
+    clock_skew_s: float | None = None
+    clock_reported_at: datetime | None = _ts(default=None)
 
 
 class HqEvent(HQModel, table=True):
     __tablename__ = "hq_event"
     __table_args__ = (Index("ix_hq_event_kind_at", "kind", "at"), Index("ix_hq_event_lpn", "lpn"),
-                      Index("ix_hq_event_at", "at"))
+                      Index("ix_hq_event_at", "at"),
+                      # The console finds an RMA's units by their receipts: only those are indexed,
+                      # so ingest pays for one event in ten or so.
+                      Index("ix_hq_event_rma_received", "rma_id", postgresql_where=RECEIPT, sqlite_where=RECEIPT))
     station_id: str = Field(primary_key=True, max_length=16)
     seq: int = Field(primary_key=True, sa_type=BigInteger)
     kind: str = Field(max_length=64)
@@ -90,6 +105,8 @@ class HqEvent(HQModel, table=True):
 
 class HqConflict(HQModel, table=True):
     __tablename__ = "hq_conflict"
+    # Every push reads its station's open conflicts.
+    __table_args__ = (Index("ix_hq_conflict_station_seq", "station_id", "seq"),)
     id: int | None = Field(default=None, primary_key=True)
     station_id: str
     seq: int = Field(sa_type=BigInteger)
@@ -119,7 +136,7 @@ class HqConflictResolved(HQModel, table=True):
 class HqRma(HQModel, table=True):
     __tablename__ = "hq_rma"
     rma_id: str = Field(primary_key=True)
-    order_id: str = ""
+    order_id: str = Field(default="", index=True)  # the console looks returns up by order
     created_at: datetime = _ts()
     expires_at: datetime = _ts()
     status: str = "open"
@@ -177,9 +194,11 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
 
 
 class HQDatabase:
-    """The HQ database at `url`; tables are created on open (idempotent, safe with many workers)."""
+    """The HQ database at `url`. Opening it checks its schema (sync/hq/schema.py): an empty
+    database is created at the newest revision; an older one is upgraded only with `migrate`,
+    else refused (SchemaOutOfDate, whose message says what to run)."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, migrate: bool = False, check_schema: bool = True) -> None:
         self.url = normalise_url(url or DEFAULT_DB)
         self.dialect = make_url(self.url).get_backend_name()
         if self.dialect == "sqlite":
@@ -197,16 +216,15 @@ class HQDatabase:
             self.read_engine = self.engine
         else:  # (hide_parameters: an error message never carries a token hash or a customer's data to a log)
             raise ValueError(f"unsupported HQ database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
-        self.create_tables()
+        from sync.hq.schema import ensure
 
-    def create_tables(self) -> None:
-        with self.engine.begin() as conn:
-            self.advisory_lock(conn, LOCK_SCHEMA)  # two workers starting at once
-            hq_metadata.create_all(conn)
-            _add_line_change_id(conn)
-            _add_reader_scopes(conn)
-            # Every push reads its station's open conflicts: an index, also on older databases.
-            conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_hq_conflict_station_seq ON hq_conflict (station_id, seq)")
+        if not check_schema:  # `hq migrate --check` reads the state itself
+            return
+        try:  # (the schema's state before and after: `hq migrate` reports both)
+            self.schema_before, self.schema_after = ensure(self, migrate=migrate)
+        except Exception:
+            self.dispose()
+            raise
 
     def advisory_lock(self, conn: Connection, key: int) -> None:
         """Serialise a kind of writer until commit. SQLite needs none: BEGIN IMMEDIATE locks the file."""
@@ -238,24 +256,6 @@ class HQDatabase:
             self.read_engine.dispose()
 
 
-def _add_line_change_id(conn: Connection) -> None:
-    """HQ databases made before lines carried their RMA's change_id: add it and fill it in
-    (create_all adds tables, never columns). Runs once, under the schema lock."""
-    if any(c["name"] == "change_id" for c in inspect(conn).get_columns("hq_rma_line")):
-        return
-    conn.exec_driver_sql("ALTER TABLE hq_rma_line ADD COLUMN change_id BIGINT NOT NULL DEFAULT 0")
-    conn.exec_driver_sql("UPDATE hq_rma_line SET change_id = "
-                         "(SELECT change_id FROM hq_rma WHERE hq_rma.rma_id = hq_rma_line.rma_id)")
-    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_hq_rma_line_change_id ON hq_rma_line (change_id)")
-
-
-def _add_reader_scopes(conn: Connection) -> None:
-    """HQ databases made before readers had scopes (issue 16): add the column."""
-    if any(c["name"] == "scopes" for c in inspect(conn).get_columns("hq_reader")):
-        return
-    conn.exec_driver_sql("ALTER TABLE hq_reader ADD COLUMN scopes VARCHAR NOT NULL DEFAULT ''")
-
-
 def normalise_url(url: str) -> str:
     """`postgresql://` means psycopg 3 here; a bare path means a SQLite file."""
     if url.startswith(("postgresql://", "postgres://")):
@@ -285,19 +285,17 @@ class ReaderExists(StationExists):
 
 
 class HqReader(HQModel, table=True):
-    """An HQ reader: head office's read access (reports, BI, support tools), not a bench."""
+    """An HQ reader: head office's read access (reports, BI, support tools, the console), not a bench."""
 
     __tablename__ = "hq_reader"
     name: str = Field(primary_key=True, max_length=64)
     token_hash: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = _ts()
     revoked: bool = False
-    # What the reader may read beyond the head-office reports, space-separated (READER_SCOPES):
-    # `refunds` reads the refund feed (sync/hq/refunds).
+    # What the reader may do beyond reading, space-separated (READER_SCOPES): `admin` revokes and
+    # rotates station tokens and publishes policy from the console; `refunds` reads the refund
+    # feed (sync/hq/refunds).
     scopes: str = Field(default="", sa_column_kwargs={"server_default": ""})
-
-
-READER_SCOPES = {"refunds": "reads the refund feed, GET /api/v1/refunds"}
 
 
 def reader_scopes(conn: Connection, name: str) -> frozenset[str]:
@@ -354,6 +352,10 @@ def add_station(db: HQDatabase, station_id: str, *, site: str = "", rotate: bool
     return token
 
 
+READER_SCOPES = {"admin": "revokes and rotates station tokens and publishes policy from the console",
+                 "refunds": "reads the refund feed, GET /api/v1/refunds"}
+
+
 def add_reader(db: HQDatabase, name: str, *, rotate: bool = False, scopes: tuple[str, ...] | None = None) -> str:
     """Register an HQ reader (or give it a new token); returns the token, stored hashed only.
     `scopes` (READER_SCOPES) replaces the reader's scopes; None keeps them on a rotation."""
@@ -393,13 +395,14 @@ def station_for_token(conn: Connection, token: str) -> str | None:
 
 
 def list_stations(db: HQDatabase) -> list[dict[str, Any]]:
-    """Every station, for `dockstation hq list`: id, site, created, revoked, acked seq, last push,
-    and how many of its conflicts are open."""
+    """Every station, for `dockstation hq list` and the console: id, site, created, revoked, acked
+    seq, last push, the clock skew it last reported, and how many of its conflicts are open."""
     t, c = HqStation.__table__, HqConflict.__table__
     open_conflicts = select(func.count()).select_from(c).where(c.c.station_id == t.c.station_id).scalar_subquery()
     with db.read() as conn:
         rows = conn.execute(select(t.c.station_id, t.c.site, t.c.created_at, t.c.revoked, t.c.acked_seq,
-                                   t.c.last_push_at, open_conflicts.label("open_conflicts"))
+                                   t.c.last_push_at, t.c.clock_skew_s, t.c.clock_reported_at,
+                                   open_conflicts.label("open_conflicts"))
                             .order_by(t.c.station_id)).all()
     return [dict(r._mapping) for r in rows]
 
@@ -409,4 +412,3 @@ def list_readers(db: HQDatabase) -> list[dict[str, Any]]:
     with db.read() as conn:
         rows = conn.execute(select(t.c.name, t.c.created_at, t.c.revoked, t.c.scopes).order_by(t.c.name)).all()
     return [dict(r._mapping) for r in rows]
-import sync.hq.refunds.models  # noqa: E402,F401  (the refund feed's tables, in the same registry)

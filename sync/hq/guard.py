@@ -11,6 +11,8 @@ In this order, before the application (or anyone) reads one byte of a request bo
 4. the body, as the application reads it, is counted: a chunked body (no length to check first)
    is refused with 413 as soon as it passes the limit.
 Then one JSON log line per request (sync/hq/logs.py): route template, caller, status, duration.
+A console request (a page at /, by session cookie) is logged with its reader's name, never the
+cookie; the console's routes check their session themselves, outside /api/v1.
 
 Starlette has a body-limit middleware of its own (1.x), but it answers in plain text and only
 once the body is read; this layer must refuse before that and in HQ's JSON, so the few lines
@@ -35,6 +37,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sync.hq.db import HQDatabase, token_owner
 from sync.hq.deps import BEARER, CALLER_KEY, Caller, bearer_token
 from sync.hq.logs import REQUEST_LOGGER
+
+# Where the console leaves who signed in and why a form was refused (sync/hq/console/auth.py).
+CONSOLE_USER_KEY, CONSOLE_SIGNED_IN_KEY, CONSOLE_AUTH_KEY = "hq_console_user", "hq_console_signed_in", "hq_auth"
 from sync.protocol import API
 
 log = logging.getLogger("dockstation.hq")
@@ -141,7 +146,16 @@ class HqGuard:
 
     def _log(self, scope: Scope, request_id: str, seen: dict[str, Any], began: float) -> None:
         route = getattr(scope.get("route"), "path", None) or (scope["path"] if scope["path"] in _PUBLIC else None)
-        caller = scope.get("state", {}).get(CALLER_KEY)
+        if route is None and scope["path"].startswith("/static/"):
+            route = "/static/{path}"  # the console's stylesheet
+        state = scope.get("state", {})
+        caller = state.get(CALLER_KEY)
+        # A console request: the reader signed in by session cookie (sync/hq/console/auth.py), by
+        # name; or the one that just signed in; and why a sign-in or a form was refused.
+        console = getattr(state.get(CONSOLE_USER_KEY), "name", None) or state.get(CONSOLE_SIGNED_IN_KEY)
+        if caller is None and console:
+            caller = Caller("reader", str(console))
+        seen["auth"] = seen["auth"] or state.get(CONSOLE_AUTH_KEY, "")
         status = seen["status"]
         fields: dict[str, Any] = {
             "request_id": request_id, "method": scope["method"], "route": route,

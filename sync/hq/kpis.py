@@ -61,7 +61,7 @@ def weekly_report(db: HQDatabase, week: str, *, now: datetime | None = None,
         t = HqStation.__table__
         sites = {r.station_id: r.site or "" for r in conn.execute(select(t.c.station_id, t.c.site))}
         return sql_kpi_report(conn, start, end, period=week, sites=sites, as_of=now or utcnow(),
-                              options=options or ReportOptions(), stations=sorted(sites))
+                              options=options or ReportOptions(), stations=sorted(sites), by_site=True)
 
 
 @router.get("/kpis/weekly", responses={200: {"description": "the week's KPI stack (docs/kpis.md)"},

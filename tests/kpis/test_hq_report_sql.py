@@ -157,3 +157,29 @@ def test_as_of_limits_aging_to_what_had_happened(sqlite_conn):
         mid = sql_weekly_report(conn, "2026-W10", sites=SITES, as_of=W + 3 * D)
     assert mid.total.aging == weekly_report(rows, "2026-W10", as_of=W + 3 * D).total.aging
     assert mid.as_of == W + 3 * D and mid.end == E
+
+
+@pytest.mark.parametrize("sites", [{"B07": "NORTH", "B08": "SOUTH", "B09": "SOUTH"},
+                                   {"B07": "NORTH", "B08": "NORTH", "B09": "NORTH"}])
+def test_site_groups_are_computed_from_their_units_and_sql_agrees(sqlite_conn, sites):
+    """HQ's report also groups by site (issue 17): the same figures from the fold and from SQL; one
+    site holding every station has exactly the total's figures (percentiles from the units, not
+    from the stations' percentiles); a site of one station has that station's."""
+    rows = generated(4)
+    with sqlite_conn.write() as conn:
+        insert(conn, rows)
+    want = report_dict(weekly_report(rows, "2026-W10", sites=sites, by_site=True))
+    with sqlite_conn.read() as conn:
+        got = report_dict(sql_weekly_report(conn, "2026-W10", sites=sites, by_site=True))
+    assert got == want
+    by_site = {g["site"]: g for g in want["sites"]}
+    assert sorted(by_site) == sorted(set(sites.values()))
+    plain = {k: v for k, v in want["total"].items() if k not in ("site", "station_id")}
+    if len(by_site) == 1:
+        assert {k: v for k, v in by_site["NORTH"].items() if k not in ("site", "station_id")} == plain
+    else:
+        assert by_site["SOUTH"]["disposed"] > 0 and by_site["SOUTH"]["cycle_time_hours"]["p90"] is not None
+        station = next(g for g in want["stations"] if g["station_id"] == "B07")
+        assert {k: v for k, v in by_site["NORTH"].items() if k != "station_id"} == \
+            {k: v for k, v in station.items() if k != "station_id"}
+    assert "sites" not in report_dict(weekly_report(rows, "2026-W10", sites=sites))  # the bench's: unchanged

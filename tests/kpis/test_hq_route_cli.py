@@ -18,7 +18,7 @@ from test_hq_report_sql import insert
 
 from sync.hq.app import create_app
 from sync.hq.db import HQDatabase, add_reader, add_station
-from sync.hq.report_cli import report
+from sync.hq.cli.report import report
 
 
 @pytest.fixture

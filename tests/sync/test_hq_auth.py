@@ -159,7 +159,7 @@ def test_hq_commands_add_reader_revoke_and_list(hq, db_url, hq_db):
     (b07,) = data["stations"]
     assert (b07["station_id"], b07["site"], b07["acked_seq"], b07["revoked"]) == ("B07", "DC1", 2, False)
     assert b07["last_push_at"] is not None and data["readers"] == [
-        {"name": "bi-team", "created_at": data["readers"][0]["created_at"], "revoked": False}]
+        {"name": "bi-team", "created_at": data["readers"][0]["created_at"], "revoked": False, "scopes": ""}]
     table = runner.invoke(main, ["hq", "list", "--db", db_url]).stdout
     assert "B07" in table and "DC1" in table and "bi-team" in table and "active" in table
 

@@ -141,7 +141,7 @@ def hq_config(tmp_path, hq_db, monkeypatch):
     bundle reaches the bench (as from an older HQ release, or files changed under it)."""
     directory = tmp_path / "hq-config"
     shutil.copytree(package_config_dir(), directory, ignore=shutil.ignore_patterns("station.toml", "operators.toml"))
-    monkeypatch.setattr(hq_app, "check_config_dir", build_bundle)
+    monkeypatch.setattr(hq_app, "check_bundle", lambda bundle, _label: bundle)
     server = HQServer(create_app(hq_db, config_dir=directory)).start()
     yield directory, server
     server.stop()

@@ -21,7 +21,6 @@ from dockstation.cli import main
 from sync import client as client_mod
 from sync import loop
 from sync.hq import app as hq_app
-from sync.bundle import build_bundle
 from sync.hq.app import create_app
 from sync.hq.db import HQDatabase, HqStation, hash_token
 from sync_support import assert_hq_holds_exactly
@@ -176,7 +175,7 @@ def test_sync_command_exit_codes(hq_db, hq, make_bench, monkeypatch, tmp_path):
     bad = tmp_path / "bad-config"
     bad.mkdir()
     (bad / "codes.toml").write_text("grades = []\n")
-    monkeypatch.setattr(hq_app, "check_config_dir", build_bundle)
+    monkeypatch.setattr(hq_app, "check_bundle", lambda bundle, _label: bundle)
     server = HQServer(create_app(hq_db, config_dir=bad)).start()
     try:
         bench.set_hq(server.url, bench.token)

@@ -145,8 +145,9 @@ def test_a_change_to_some_lines_sends_the_rma_with_all_its_lines(hq_db):
 
 
 def test_an_hq_database_from_before_line_change_ids_is_brought_forward(db_url):
-    """Lines used to be joined to their RMA by rma_id; opening an older database adds the
+    """Lines used to be joined to their RMA by rma_id; migrating an older database adds the
     lines' change_id, fills it from their RMAs, and pages carry every line."""
+    from hq_release import back_to_the_release
     from sqlalchemy import inspect, text
 
     from sync.hq.db import HQDatabase
@@ -154,11 +155,14 @@ def test_an_hq_database_from_before_line_change_ids_is_brought_forward(db_url):
     db = HQDatabase(db_url)
     for i in (1, 2, 3):
         import_rmas(db, *rma(f"RMA-{i}"))
+    db.dispose()
+    back_to_the_release(db_url)
+    db = HQDatabase(db_url, check_schema=False)
     with db.write() as conn:  # as an earlier release left it
         conn.exec_driver_sql("DROP INDEX ix_hq_rma_line_change_id")
         conn.exec_driver_sql("ALTER TABLE hq_rma_line DROP COLUMN change_id")
     db.dispose()
-    db = HQDatabase(db_url)
+    db = HQDatabase(db_url, migrate=True)
     try:
         with db.read() as conn:
             assert "ix_hq_rma_line_change_id" in {i["name"] for i in inspect(conn).get_indexes("hq_rma_line")}

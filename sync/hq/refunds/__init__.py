@@ -4,5 +4,5 @@
 - feed.py: the feed, projected from the benches' `refund_decided` events, paged by cursor;
 - webhooks.py: signing (Standard Webhooks), the delivery queue and its dispatcher;
 - routes.py: `GET /api/v1/refunds` for reader tokens with the `refunds` scope;
-- cli.py: `hq add-webhook`, `hq webhooks`, `hq remove-webhook`.
+- sync/hq/cli/webhooks.py: `hq add-webhook`, `hq webhooks`, `hq remove-webhook`.
 """

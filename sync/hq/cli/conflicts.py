@@ -11,8 +11,7 @@ import json
 
 import click
 
-from dockstation.cli import fail
-from sync.hq.cli import db_option, open_db
+from sync.hq.cli import db_option, fail, open_db
 
 
 def _when(value: object) -> str:

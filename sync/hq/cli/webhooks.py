@@ -6,22 +6,15 @@ import json
 
 import click
 
-from dockstation.cli import fail
-
-
-def _db_option():  # type: ignore[no-untyped-def]
-    from sync.hq.cli import db_option
-
-    return db_option
+from sync.hq.cli import db_option, fail, open_db
 
 
 @click.command("add-webhook")
 @click.argument("url")
 @click.option("--events", required=True, help="Event types, comma-separated: refund.decided")
-@_db_option()
+@db_option
 def add_webhook_cmd(url: str, events: str, db_url: str) -> None:
     """Subscribe URL to events; prints its signing secret once (Standard Webhooks)."""
-    from sync.hq.cli import open_db
     from sync.hq.refunds.webhooks import add_webhook
 
     db = open_db(db_url)
@@ -38,10 +31,9 @@ def add_webhook_cmd(url: str, events: str, db_url: str) -> None:
 
 @click.command("remove-webhook")
 @click.argument("webhook_id", type=int)
-@_db_option()
+@db_option
 def remove_webhook_cmd(webhook_id: int, db_url: str) -> None:
     """Stop delivering to a webhook (its delivery log stays)."""
-    from sync.hq.cli import open_db
     from sync.hq.refunds.webhooks import remove_webhook
 
     db = open_db(db_url)
@@ -55,13 +47,12 @@ def remove_webhook_cmd(webhook_id: int, db_url: str) -> None:
 
 
 @click.command("webhooks")
-@_db_option()
+@db_option
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Deliveries shown.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def webhooks_cmd(db_url: str, limit: int, fmt: str) -> None:
     """Webhooks and their delivery log (newest first): delivered, or pending with the last error."""
     from dockstation.types import iso
-    from sync.hq.cli import open_db
     from sync.hq.refunds.webhooks import deliveries, webhooks
 
     db = open_db(db_url)
