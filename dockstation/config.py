@@ -59,11 +59,52 @@ class Patterns(Strict):
         return self
 
 
+class CarrierRule(Strict):
+    """A site's own label form: `pattern` (a regular expression, matched against the whole code)
+    with a `(?P<tracking>…)` group holding the tracking number; `carrier` names it if it is known."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    pattern: str
+    carrier: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _has_tracking(cls, value: str) -> str:
+        try:
+            rx = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        if "tracking" not in rx.groupindex:
+            raise ValueError("needs a (?P<tracking>...) group: the tracking number inside the code")
+        return value
+
+
+class CarrierRules(Strict):
+    """codes.toml `[carriers]`: what a site's labels put around the tracking number, removed
+    before a scan (or a manifest row) is matched (dockstation/carriers.py, docs/receiving.md)."""
+
+    strip_prefixes: tuple[str, ...] = ()
+    strip_suffixes: tuple[str, ...] = ()
+    rules: tuple[CarrierRule, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.strip_prefixes or self.strip_suffixes or self.rules)
+
+    def site(self) -> Any:
+        """The same rules as plain values (carriers.SiteRules)."""
+        from dockstation.carriers import SiteRules
+
+        return SiteRules(self.strip_prefixes, self.strip_suffixes,
+                         tuple((r.name, r.pattern, r.carrier) for r in self.rules))
+
+
 class CodesConfig(Strict):
     version: str = "1"
     reason_codes: dict[str, str] = Field(default_factory=dict)
     grades: list[GradeDef]
     patterns: Patterns = Patterns()
+    carriers: CarrierRules = CarrierRules()
 
     @field_validator("grades")
     @classmethod

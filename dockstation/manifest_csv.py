@@ -37,6 +37,11 @@ COLUMNS = (
     "description", "category", "qty", "unit_price", "currency", "expected_serial", "reason_code",
     "carrier", "tracking_number",
 )
+# Optional columns (issue 16): the customer, for the bench's search (docs/manifest.md). Customer
+# data: never logged, never quoted back in a row's error; shown only where the clerk needs it.
+OPTIONAL = ("customer_name", "customer_email")
+MAX_NAME = 200
+MAX_EMAIL = 254
 # The contract lets only these be empty; every other column must have a value.
 MAY_BE_EMPTY = frozenset({"expected_serial", "gtin", "carrier", "tracking_number"})
 BATCH_ROWS = 20_000
@@ -68,7 +73,8 @@ class RowError:
 class Batch(NamedTuple):
     """Validated rows, as plain values (they cross from the parser process)."""
 
-    rmas: list[tuple[Any, ...]]  # (rma_id, order_id, created_at, expires_at, status, stamp)
+    rmas: list[tuple[Any, ...]]  # (rma_id, order_id, created_at, expires_at, status, stamp,
+    #                              customer_name, customer_email)
     lines: list[tuple[Any, ...]]  # (rma_id, line_no, sku, gtin, description, category, qty,
     #                               unit_price, currency, expected_serial, reason_code, carrier,
     #                               tracking_number); empty optional fields as None
@@ -188,7 +194,8 @@ def check_utf8(path: Path) -> tuple[int, bool]:
 
 
 def read_header(path: Path, warnings: list[str]) -> tuple[list[int], int]:
-    """Column positions in COLUMNS order, and the header's width. Refuses a missing column."""
+    """Column positions in COLUMNS order, then OPTIONAL's (-1 where absent), and the header's
+    width. Refuses a missing column."""
     with path.open(encoding="utf-8-sig", newline="") as text:
         try:
             names = [h.strip() for h in next(csv.reader(text))]
@@ -205,9 +212,9 @@ def read_header(path: Path, warnings: list[str]) -> tuple[list[int], int]:
     repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:
         raise ManifestError(f"line 1: column(s) named twice: {', '.join(repeated)}")
-    if extra := [n for n in names if n not in COLUMNS]:
+    if extra := [n for n in names if n not in COLUMNS and n not in OPTIONAL]:
         warnings.append(f"ignored column(s): {', '.join(repr(e) for e in extra)}")
-    return [names.index(c) for c in COLUMNS], len(names)
+    return [names.index(c) for c in COLUMNS] + [names.index(c) if c in names else -1 for c in OPTIONAL], len(names)
 
 
 @dataclass
@@ -221,10 +228,13 @@ class ManifestFile:
     warnings: list[str] = field(default_factory=list)
     nul: bool = False  # a NUL byte somewhere: rows are checked for it
 
+    carriers: Any = None  # the site's label rules (carriers.SiteRules), for tracking numbers
+
     def args(self, stamp: str, reason_codes: Collection[str] | None) -> tuple[Any, ...]:
         """`parse`'s arguments (plain values: they are handed to the parser process)."""
         known = sorted(reason_codes) if reason_codes is not None else None
-        return (str(self.path), self.positions, self.width, stamp, known, self.nul)
+        rules = self.carriers.plain() if self.carriers is not None and self.carriers.active else None
+        return (str(self.path), self.positions, self.width, stamp, known, self.nul, rules)
 
     def start(self, stamp: str, reason_codes: Collection[str] | None = None) -> Any:
         """Start parsing now (in a child process when that pays, see dockstation.manifest_feed)
@@ -277,14 +287,30 @@ def unknown_reason_warnings(unknown: dict[str | None, list[int]]) -> list[str]:
 
 
 # -- the rows -----------------------------------------------------------------------------------
+def _customer(name: str, email: str) -> tuple[str | None, str | None]:
+    name, email = " ".join(name.split()), email.strip()
+    if len(name) > MAX_NAME:
+        raise _Bad(f"customer_name: longer than {MAX_NAME} characters")
+    if email and (len(email) > MAX_EMAIL or "@" not in email[1:-1] or any(c.isspace() for c in email)):
+        raise _Bad("customer_email: not an e-mail address")  # never the value: customer data
+    return name or None, email or None
+
+
 def parse(path: Path | str, positions: list[int], width: int, stamp: str,
-          reason_codes: Collection[str] | None = None, nul: bool = True) -> Iterator[Batch]:
+          reason_codes: Collection[str] | None = None, nul: bool = True,
+          carrier_rules: list[Any] | None = None) -> Iterator[Batch]:
     """Validate rows into batches. Hot loop: RMA-level fields are checked once per run of rows of
     the same RMA, prices/GTINs/currencies are cached (a catalogue repeats them), the rest is
     C builtins. Repeated (rma_id, line_no) rows are caught by the writers. `nul`: check every
     field for NUL characters (open_manifest tells whether the file holds any)."""
-    pick = op.itemgetter(*positions)
+    from dockstation.carriers import SiteRules, tracking_key
+
+    rules = SiteRules.of(carrier_rules)
+    customer_at = [p for p in positions[len(COLUMNS):] if p >= 0]
+    pick_customer = op.itemgetter(*positions[len(COLUMNS):]) if customer_at else None
+    pick = op.itemgetter(*positions[:len(COLUMNS)])
     rma_at = positions[0]
+    customer: tuple[str | None, str | None] = (None, None)
     known = frozenset(reason_codes) if reason_codes is not None else None
     min_line, max_line, min_qty, max_qty = 1, MAX_LINE_NO, 1, MAX_QTY
     with open(path, encoding="utf-8-sig", newline="") as text:
@@ -328,6 +354,8 @@ def parse(path: Path | str, positions: list[int], width: int, stamp: str,
                 (rma_id, order_id, created, expires, status, line_no, sku, gtin, description, category,
                  qty, price, currency, serial, reason, carrier, tracking) = pick(row)
                 head = (order_id, created, expires, status)
+                if pick_customer is not None:
+                    head += tuple("" if p < 0 else row[p] for p in positions[len(COLUMNS):])
                 if rma_id != last_id or head != last_head:
                     if not _RMA_ID.fullmatch(rma_id):
                         raise _Bad(f"rma_id: must be 1–64 printable characters, no spaces: {rma_id!r}")
@@ -338,10 +366,12 @@ def parse(path: Path | str, positions: list[int], width: int, stamp: str,
                     created_db, expires_db = _time(created, "created_at", hours), _time(expires, "expires_at", hours)
                     if expires_db < created_db:
                         raise _Bad("expires_at is before created_at")
-                    candidate = (rma_id, order_id, created_db, expires_db, status, stamp)
+                    if pick_customer is not None:
+                        customer = _customer(*head[4:])
+                    candidate = (rma_id, order_id, created_db, expires_db, status, stamp, *customer)
                     seen = rmas.get(rma_id)
-                    if seen is not None and seen[1:5] != candidate[1:5]:
-                        raise _Bad(f"{rma_id}: order_id/created_at/expires_at/status differ from "
+                    if seen is not None and (seen[1:5] != candidate[1:5] or seen[6:] != candidate[6:]):
+                        raise _Bad(f"{rma_id}: order_id/created_at/expires_at/status/customer differ from "
                                    "an earlier row of the RMA")
                     last_id, last_head, last_row, new_rma = rma_id, head, candidate, seen is None
                 try:
@@ -384,7 +414,8 @@ def parse(path: Path | str, positions: list[int], width: int, stamp: str,
                 else:
                     merge_unknown_reasons(unknown, {reason: [number, 1]})
             lines.append((rma_id, n, sku, gtin or None, description, category, q, p, currency,
-                          serial or None, reason, carrier or None, tracking or None))
+                          serial or None, reason, carrier or None,
+                          tracking_key(tracking, rules) if tracking else None))
             numbers.append(number)
             if len(lines) >= BATCH_ROWS:
                 yield Batch(list(rmas.values()), lines, numbers, raw.tell(), rows, errors, nbad, unknown)

@@ -194,10 +194,10 @@ def child_main() -> None:
     """The parser process: `parse` batches to stdout as length-prefixed marshal frames. The
     parent's bounded prefetch, then the pipe's buffer, are the flow control (bounded memory)."""
     gc.disable()  # short-lived, and its batches hold no cycles: freed by reference counting
-    path, positions, width, stamp, known, nul = json.loads(sys.argv[1])
+    path, positions, width, stamp, known, nul, rules = json.loads(sys.argv[1])
     out = sys.stdout.buffer
     try:
-        for batch in parse(Path(path), positions, width, stamp, known, nul):
+        for batch in parse(Path(path), positions, width, stamp, known, nul, rules):
             rmas, lines, numbers, position, rows, errors, nbad, unknown = batch
             data = marshal.dumps((rmas, _shared(lines), numbers, position, rows,
                                   [(e.line, e.reason, e.rma_id) for e in errors], nbad, unknown))

@@ -41,6 +41,10 @@ class Rma(SQLModel, table=True):
     expires_at: datetime = _utc()
     status: str = "open"  # open | cancelled
     updated_at: datetime = _utc()
+    # Optional manifest columns (store migration v9): customer data, for the bench's search only
+    # (dockstation/search.py; names through the rma_fts index). Never logged.
+    customer_name: str | None = None
+    customer_email: str | None = None
 
 
 class RmaLine(SQLModel, table=True):
@@ -48,6 +52,7 @@ class RmaLine(SQLModel, table=True):
     __table_args__ = (
         Index("ix_rma_line_tracking", "tracking_number"),
         Index("ix_rma_line_gtin", "gtin"),
+        Index("ix_rma_line_sku", "sku"),  # search by SKU (store migration v9)
     )
     rma_id: str = Field(primary_key=True, foreign_key="rma.rma_id")
     line_no: int = Field(primary_key=True)
@@ -71,8 +76,10 @@ class Unit(SQLModel, table=True):
         Index("ix_unit_received_at", "received_at"),
     )
     lpn: str = Field(primary_key=True)
-    rma_id: str = Field(foreign_key="rma.rma_id")
-    line_no: int
+    # None: a blind receipt, held until it is matched or its hold's deadline passes (`held`,
+    # dockstation/receiving/holds.py); store migration v9 let it be NULL.
+    rma_id: str | None = Field(default=None, foreign_key="rma.rma_id")
+    line_no: int  # 0: on no line (held, or an undeclared item of its RMA)
     station_id: str
     sku: str = ""
     category: str = ""
@@ -99,6 +106,41 @@ class Unit(SQLModel, table=True):
     source: str = ""
     reprints: int = 0
     updated_at: datetime = _utc()
+
+
+class Parcel(SQLModel, table=True):
+    """A parcel of an RMA as the bench saw it: open while items are received, closed by CMD:DONE
+    (lines not received then are missing) or when every line is in; its refund decision once
+    final (dockstation/receiving/parcels.py, refunds.py)."""
+
+    rma_id: str = Field(primary_key=True, foreign_key="rma.rma_id")
+    state: str = "open"  # open | closed
+    opened_at: datetime = _utc()
+    closed_at: datetime | None = _utc(default=None)
+    closed_by: str | None = None
+    empty: bool = False
+    missing: list[dict[str, Any]] = _json(default_factory=list)  # [{line_no, sku, qty, unit_price, value}]
+    refund_decided_at: datetime | None = _utc(default=None)
+
+
+class Hold(SQLModel, table=True):
+    """A blind receipt: a unit that matched no RMA, kept until a manifest matches it or its
+    deadline passes and a lead confirms the default action (dockstation/receiving/holds.py)."""
+
+    __table_args__ = (Index("ix_hold_state", "state", "deadline_at"),)
+    lpn: str = Field(primary_key=True, foreign_key="unit.lpn")
+    code: str = ""  # what was scanned (a torn label's tracking number, as data)
+    tracking: str | None = None  # normalised, matched against later manifests
+    order_id: str | None = None  # read off a packing slip, if any
+    gtin: str | None = None  # the item's barcode, if it has one
+    note: str = ""
+    exception_id: int | None = None  # the exception the parcel raised first, resolved by the hold
+    deadline_at: datetime = _utc()
+    default_path: str = "liquidate"
+    state: str = "open"  # open | matched | defaulted
+    matched_rma_id: str | None = None
+    resolved_at: datetime | None = _utc(default=None)
+    resolved_by: str | None = None  # a lead, or "auto" (a manifest matched it)
 
 
 class Inspection(SQLModel, table=True):

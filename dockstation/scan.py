@@ -12,7 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 
-from dockstation.config import Patterns
+from dockstation import carriers
+from dockstation.config import CarrierRules, Patterns
 from dockstation.text import escape_surrogates, has_controls, hidden_chars
 
 MAX_CODE_LENGTH = 256
@@ -104,7 +105,20 @@ def _gs1(code: str, symbology: str | None) -> Classified | None:
     return Classified(CodeKind.GS1, code, value=gtin or sscc or code, gtin=gtin, serial=serial, sscc=sscc)
 
 
-def classify(code: str, patterns: Patterns, symbology: str | None = None) -> Classified:
+def _tracking(code: str, t: carriers.Tracking) -> Classified:
+    if t.check is False:
+        what = {"usps": "USPS", "fedex": "FedEx", "ups": "UPS", "dhl": "DHL", "sscc": "SSCC (AI 00)"}.get(
+            t.carrier or "", "carrier")
+        return Classified(CodeKind.INVALID, code, problem=f"{what} tracking number with a wrong check digit")
+    extra = {"routing": t.routing} if t.routing else {}
+    if t.rule:
+        extra["rule"] = t.rule
+    return Classified(CodeKind.TRACKING, code, value=t.number, carrier=t.carrier, extra=extra)
+
+
+def classify(code: str, patterns: Patterns, symbology: str | None = None,
+             rules: CarrierRules | None = None) -> Classified:
+    """What `code` is. `rules`: the site's carrier label rules (codes.toml `[carriers]`)."""
     if not code:
         return Classified(CodeKind.INVALID, code, problem="empty code")
     if "\x00" in code:
@@ -130,13 +144,21 @@ def classify(code: str, patterns: Patterns, symbology: str | None = None) -> Cla
         if not ups_valid(code):
             return Classified(CodeKind.INVALID, code, problem="UPS tracking number with a wrong check digit")
         return Classified(CodeKind.TRACKING, code, value=code, carrier="ups")
+    # Carrier forms that wrap the tracking number (a site's prefix, USPS 420+ZIP, FedEx 34/96,
+    # GS1 AI 420/421/00) and USPS IMpb, whose lengths no GTIN has: before GS1, which would take
+    # some of them apart otherwise. Bare numbers a GTIN could be (12, 13, 14 digits) go to biip first.
+    t = carriers.normalise(code, rules)
+    if t.rule or (t.carrier == "usps" and len(t.number) in (22, 26)):
+        return _tracking(code, t)
     try:
         gs1 = _gs1(code, symbology)
     except Exception:  # biip raises its own errors for malformed GS1; a bad code is not a crash
         gs1 = None
     if gs1 is not None:
+        if gs1.sscc and not gs1.gtin:  # a parcel's SSCC (AI 00): carriers use it as its id
+            return Classified(CodeKind.TRACKING, code, value=gs1.sscc, carrier="sscc", sscc=gs1.sscc)
         return gs1
     for carrier, pattern in patterns.tracking.items():
         if _rx(pattern).match(code):
-            return Classified(CodeKind.TRACKING, code, value=code, carrier=carrier)
+            return Classified(CodeKind.TRACKING, code, value=t.number, carrier=carrier)
     return Classified(CodeKind.UNKNOWN, code, value=code)

@@ -101,14 +101,81 @@ def _v6_print_job_label(conn: Any) -> None:
         conn.exec_driver_sql("ALTER TABLE print_job ADD COLUMN label VARCHAR NOT NULL DEFAULT 'disposition'")
 
 
+# Search (issue 16, dockstation/search.py): customer names through an FTS5 index that follows the
+# rma table by triggers (external content: the names are stored once), e-mail addresses through a
+# case-insensitive index. Made for a new database too (create_all knows no virtual tables).
+SEARCH_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS rma_fts USING fts5(customer_name, content='rma', "
+    "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS rma_fts_ai AFTER INSERT ON rma WHEN new.customer_name IS NOT NULL "
+    "BEGIN INSERT INTO rma_fts (rowid, customer_name) VALUES (new.rowid, new.customer_name); END",
+    "CREATE TRIGGER IF NOT EXISTS rma_fts_ad AFTER DELETE ON rma WHEN old.customer_name IS NOT NULL "
+    "BEGIN INSERT INTO rma_fts (rma_fts, rowid, customer_name) VALUES ('delete', old.rowid, old.customer_name); END",
+    "CREATE TRIGGER IF NOT EXISTS rma_fts_au AFTER UPDATE OF customer_name ON rma "
+    "WHEN old.customer_name IS NOT new.customer_name BEGIN "
+    "INSERT INTO rma_fts (rma_fts, rowid, customer_name) SELECT 'delete', old.rowid, old.customer_name "
+    "WHERE old.customer_name IS NOT NULL; "
+    "INSERT INTO rma_fts (rowid, customer_name) SELECT new.rowid, new.customer_name "
+    "WHERE new.customer_name IS NOT NULL; END",
+    "CREATE INDEX IF NOT EXISTS ix_rma_customer_email ON rma (customer_email COLLATE NOCASE)",
+)
+
+
+def _search_schema(conn: Any) -> None:
+    for ddl in SEARCH_DDL:
+        conn.exec_driver_sql(ddl)
+
+
+def _v9_parcels_and_search(conn: Any) -> None:
+    # v9 (issue 16): the customer columns and their search indexes, SKU search, tracking numbers
+    # in the carriers' normal form (scans are matched on it), and units with no RMA (holds).
+    cols = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(rma)")}
+    for name in ("customer_name", "customer_email"):
+        if name not in cols:
+            conn.exec_driver_sql(f"ALTER TABLE rma ADD COLUMN {name} VARCHAR")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_rma_line_sku ON rma_line (sku)")
+    _search_schema(conn)
+    conn.exec_driver_sql("INSERT INTO rma_fts (rma_fts) VALUES ('rebuild')")
+    from dockstation.carriers import tracking_key
+
+    raw = conn.connection.driver_connection
+    raw.create_function("ds_tracking_key", 1, tracking_key, deterministic=True)
+    conn.exec_driver_sql("UPDATE rma_line SET tracking_number = ds_tracking_key(tracking_number) "
+                         "WHERE tracking_number IS NOT NULL AND tracking_number != ds_tracking_key(tracking_number)")
+    _unit_rma_nullable(conn)
+
+
+def _unit_rma_nullable(conn: Any) -> None:
+    """unit.rma_id loses its NOT NULL (a held unit has no RMA). SQLite cannot ALTER a column; its
+    documented way to drop a NOT NULL, which changes nothing on disk, is to edit the table's SQL
+    in the schema (sqlite.org/lang_altertable.html, "other kinds of table schema changes"): no
+    copy of a big unit table, the foreign keys that point at it untouched."""
+    row = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'unit'").first()
+    if row is None or "rma_id VARCHAR NOT NULL" not in row[0]:
+        return
+    version = int(conn.exec_driver_sql("PRAGMA schema_version").scalar_one())
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        conn.exec_driver_sql("UPDATE sqlite_master SET sql = replace(sql, 'rma_id VARCHAR NOT NULL', 'rma_id VARCHAR') "
+                             "WHERE type = 'table' AND name = 'unit'")
+        conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+    problems = conn.exec_driver_sql("PRAGMA integrity_check").scalar_one()
+    if problems != "ok":
+        raise RuntimeError(f"store migration v9: integrity check after the unit table's change: {problems}")
+
+
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
-                                    5: _v5_inspection_all_pass, 6: _v6_print_job_label}
+                                    5: _v5_inspection_all_pass, 6: _v6_print_job_label,
+                                    9: _v9_parcels_and_search}
 # Versions with no step of their own (a release that only added tables, which create_all makes):
 # the database still moves up to them. Bump LATEST when a release changes the schema.
 LATEST = 4
 LATEST = max(LATEST, 5)  # v5: inspection.all_pass
 LATEST = max(LATEST, 6)
 LATEST = max(LATEST, 11)  # v11: the photo and photo_waiver tables (issue 18); create_all makes them
+LATEST = max(LATEST, 9)  # v9: parcels, holds, search (issue 16)
 
 
 def _configure(engine: Engine, begin: str) -> None:
@@ -176,6 +243,7 @@ class Store:
             ).scalar_one()
             if not has_tables:
                 SQLModel.metadata.create_all(conn)
+                _search_schema(conn)
                 conn.exec_driver_sql(f"PRAGMA user_version={LATEST}")
                 return
             if version == 0:

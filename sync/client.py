@@ -75,6 +75,7 @@ class SyncReport:
     conflicts: list[int] = field(default_factory=list)  # this station's open conflicts at HQ (HQ's last word)
     rmas_changed: int = 0
     lines_changed: int = 0
+    holds_matched: int = 0  # blind receipts the pulled manifest matched (receiving/holds.py)
     pages: int = 0
     config_version: str = ""
     config_updated: bool = False
@@ -314,6 +315,13 @@ class SyncClient:
                     progress("manifest", done, max(total or 0, done))
         finally:
             feed.close()
+        if report.rmas_changed:  # blind receipts the new manifest names (receiving/holds.py)
+            from dockstation.receiving.holds import match_for_home
+
+            try:
+                report.holds_matched = len(match_for_home(self.store, self.station_id, self.home))
+            except Exception:  # noqa: BLE001 - the pull stands; the next one tries again
+                log.exception("matching held units after the pull failed")
 
     def _pull_config(self, report: SyncReport, progress: Progress | None) -> None:
         current = st.kv_get(self.store, st.CONFIG_VERSION)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from dockstation.config import load_bench_config
-from dockstation.models import Rma, RmaLine
 from dockstation.receiving import Bench
 from dockstation.store import Store
-from dockstation.types import utcnow
+from store_helpers import add_rma  # noqa: F401  (tests import it from here too)
 
 OPERATORS = """
 [[operators]]
@@ -55,18 +52,6 @@ def store(home: Path) -> Store:
 def bench(home: Path) -> Bench:
     cfg = load_bench_config(home)
     return Bench(station_id=cfg.station.station_id, codes=cfg.codes, operators=cfg.operators)
-
-
-def add_rma(store: Store, rma_id: str, lines: list[dict], *, status: str = "open",
-            expires_in_days: float = 30, tracking: str | None = None) -> None:
-    """A manifest RMA written straight to the store (the import path has its own tests)."""
-    now = utcnow()
-    with store.write() as s:
-        s.add(Rma(rma_id=rma_id, order_id=f"O-{rma_id}", created_at=now - timedelta(days=3),
-                  expires_at=now + timedelta(days=expires_in_days), status=status, updated_at=now))
-        for n, line in enumerate(lines, start=1):
-            s.add(RmaLine(rma_id=rma_id, line_no=n, tracking_number=tracking, carrier="ups" if tracking else None,
-                          unit_price=Decimal(str(line.pop("unit_price", "49.99"))), **line))
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ def import_cmd(ctx: Context, file: Path, operator: str | None) -> None:
         fail(f"{clean(file)}: file refused: {exc}")
     # Parsing starts now (in a child process for a big file), while the store is opened: the
     # database layer's import alone is a third of a second.
+    mf.carriers = config.codes.carriers.site()  # the site's label rules for tracking numbers
     feed = mf.start(db_time(datetime.now(UTC)), config.codes.reason_codes)
     try:
         report = _load(ctx, config.station.station_id, feed, operator, mf.size)
@@ -82,6 +83,9 @@ def import_cmd(ctx: Context, file: Path, operator: str | None) -> None:
         click.echo(f"dockstation: {clean(file)}: warning: {clean(warning)}", err=True)
     click.echo(f"{clean(file)}: {report.rows} rows: {report.inserted} inserted, {report.updated} updated, "
                f"{report.unchanged} unchanged, {report.errors} refused")
+    for lpn, rma_id, line_no in report.holds_matched:  # blind receipts this manifest names
+        where = f"{rma_id} line {line_no}: received" if line_no else f"{rma_id}: a lead picks the line"
+        click.echo(f"held unit {lpn} matched to {clean(where)} (the lead's Holds tab shows it)")
     if report.errors:
         for err in report.error_rows[:SHOWN_ERRORS]:
             click.echo(f"  line {err.line}: {clean(err.reason, limit=300)}")
@@ -106,6 +110,46 @@ def _load(ctx: Context, station_id: str, feed: Any, operator: str | None, size: 
                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
     finally:
         store.close()
+
+
+@manifest.command("search")
+@click.argument("text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@click.option("--all", "include_all", is_flag=True, help="Also RMAs closed, cancelled or fully received.")
+@pass_ctx
+def search_cmd(ctx: Context, text: str, fmt: str, limit: int, include_all: bool) -> None:
+    """Find returns by RMA id, tracking number, order id, customer name or e-mail, SKU or GTIN.
+
+    Best first; the open RMAs with an item still to receive unless --all. Exit 0 with matches,
+    3 with none (the JSON is then `[]`)."""
+    import json
+
+    from dockstation.search import search
+    from dockstation.store import Store, StoreError
+
+    try:
+        store = Store.in_home(ctx.home)
+    except (StoreError, OSError) as exc:
+        fail(f"cannot open the bench database in {ctx.home}: {exc}")
+    try:
+        found = search(store, text, limit=limit, open_only=not include_all)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps([m.as_json() for m in found], indent=2, ensure_ascii=False))
+    else:
+        for m in found:
+            who = " · ".join(clean(x, limit=40) for x in (m.customer_name, m.customer_email) if x)
+            click.echo(f"{clean(m.rma_id)}  order {clean(m.order_id, limit=30)}  {m.items - m.open_items} of "
+                       f"{m.items} received  [{', '.join(m.matched_on)}]  {who}")
+            for l in m.lines:
+                click.echo(f"    line {l.line_no}  {clean(l.sku, limit=20)}  {clean(l.description, limit=40)}  "
+                           f"{l.received_qty}/{l.qty}")
+        if not found:
+            click.echo(f"no return matches {clean(text, limit=60)!r}", err=True)
+    if not found:
+        sys.exit(3)
 
 
 @manifest.command("generate")

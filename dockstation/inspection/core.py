@@ -160,7 +160,7 @@ def _scale(bench: Bench) -> list[str]:
 
 
 def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, RmaLine | None]:
-    line = session.get(RmaLine, (unit.rma_id, unit.line_no))
+    line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
     reason = line.reason_code if line else ""
     return UnitInfo(
         lpn=unit.lpn, sku=unit.sku, description=unit.description, category=unit.category,

@@ -171,6 +171,16 @@ class RefundRule(Strict):
 class RefundConfig(Strict):
     full_reason: OneLine = "Returned as sold"
     rules: list[RefundRule] = Field(default_factory=list)
+    # A parcel closed with lines not received (receiving/refunds.py): their value is withheld.
+    missing_reason: OneLine = "Not in the parcel"
+    empty_reason: OneLine = "Parcel arrived empty"
+
+
+class HoldConfig(Strict):
+    """`[hold]`: blind receipts (receiving/holds.py). After `days` a lead is proposed `default_path`."""
+
+    days: Annotated[int, Field(ge=1, le=365)] = 14
+    default_path: PathName = "liquidate"
 
 
 class PolicyConfig(Strict):
@@ -184,6 +194,7 @@ class PolicyConfig(Strict):
     approvals: ApprovalsConfig = ApprovalsConfig()
     approval_reasons: dict[Id, OneLine] = Field(min_length=1, max_length=9)
     refund: RefundConfig = RefundConfig()
+    hold: HoldConfig = HoldConfig()
 
     def lane(self, name: str) -> LaneDef:
         return next(l for l in self.lanes if l.name == name)

@@ -114,8 +114,8 @@ def days_between(start: datetime | None, end: datetime) -> int:
 def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Facts:
     """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
     and days since the RMA was created (the manifest has no purchase date)."""
-    rma = session.get(Rma, unit.rma_id)
-    line = session.get(RmaLine, (unit.rma_id, unit.line_no))
+    rma = session.get(Rma, unit.rma_id) if unit.rma_id else None
+    line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
     insp = session.exec(
         select(Inspection).where(Inspection.lpn == unit.lpn, Inspection.status == "done")
         .order_by(Inspection.id.desc()).limit(1)  # type: ignore[union-attr]
@@ -285,6 +285,10 @@ def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Op
                                "rules": list(r.rule_ids), "unit_price": facts.unit_price,
                                "currency": unit.currency})
     session.flush()
+    if not redispo and unit.rma_id:  # the RMA's refund decision, once its last unit is disposed
+        from dockstation.receiving.refunds import decide_if_final
+
+        decide_if_final(session, bench.station_id, policy, unit.rma_id, at, operator.badge)
     job_id = queue_label(session, unit, operator)
     verb = "Quarantined" if chosen == "quarantine" else "Disposed"
     return DisposeOutcome(

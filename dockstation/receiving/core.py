@@ -14,8 +14,8 @@ from typing import Literal
 
 from sqlmodel import Session, select
 
-from dockstation import events
-from dockstation.config import CodesConfig, Operator, OperatorsConfig
+from dockstation import carriers, events
+from dockstation.config import CarrierRules, CodesConfig, Operator, OperatorsConfig
 from dockstation.models import Rma, RmaLine, ScanException, Unit
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.store import Store
@@ -54,7 +54,7 @@ class Bench:
 @dataclass(frozen=True)
 class UnitView:
     lpn: str
-    rma_id: str
+    rma_id: str | None  # None: held (a blind receipt, receiving/holds.py)
     line_no: int
     sku: str
     description: str
@@ -103,6 +103,7 @@ class Outcome:
     exception_kind: str | None = None
     operator: Operator | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    progress: tuple[int, int] | None = None  # a parcel of several items: (received, expected)
 
     @property
     def ok(self) -> bool:
@@ -178,12 +179,16 @@ def sign_out(store: Store, bench: Bench, operator: Operator) -> None:
         events.record(session, bench.station_id, "operator_signed_out", operator=operator.badge)
 
 
-def _find_rma(session: Session, c: Classified) -> tuple[Rma | None, str]:
+def _find_rma(session: Session, c: Classified, rules: CarrierRules | None = None) -> tuple[Rma | None, str]:
     if c.kind is CodeKind.RMA:
         return session.get(Rma, c.value), "unknown_rma"
-    # Tracking numbers (and digit-only codes that could be either a tracking number or a GTIN)
+    # Tracking numbers, normalised as the manifest's were at import (dockstation.carriers), and
+    # digit-only codes that could be either a tracking number or a GTIN.
+    key = carriers.normalise(c.raw, rules).number
+    if c.kind is CodeKind.TRACKING and c.carrier == "sscc" and c.sscc:
+        key = c.sscc
     rma_id = session.exec(
-        select(RmaLine.rma_id).where(RmaLine.tracking_number == c.raw).limit(1)
+        select(RmaLine.rma_id).where(RmaLine.tracking_number == key).limit(1)
     ).first()
     return (session.get(Rma, rma_id) if rma_id else None), "unknown_tracking"
 
@@ -218,7 +223,7 @@ def handle_scan(store: Store, bench: Bench, operator: Operator | None, scan: Sca
         return Outcome("ignored", f"{c.kind.value} code not used here")
     now = utcnow()
     with store.read() as session:
-        rma, missing = _find_rma(session, c)
+        rma, missing = _find_rma(session, c, bench.codes.carriers)
         if rma is None:
             lines: list[RmaLine] = []
         else:
@@ -245,29 +250,34 @@ def line_for_gtin(lines: tuple[LineChoice, ...], gtin: str) -> LineChoice | None
 
 
 def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: RmaLine, *, code: str,
-               source: str, extra: dict[str, object] | None = None, now: datetime | None = None) -> UnitView:
+               source: str, extra: dict[str, object] | None = None, now: datetime | None = None,
+               declared: bool = True) -> UnitView:
     """Create one unit for `line` in the caller's transaction: LPN, lane, state rows and event,
     and its receipt label's print job when the bench prints one (`Bench.receipt_label`).
+    `declared=False`: an item on no line of the RMA (receiving/parcels.py); `line` then only
+    describes it (line 0, never stored) and the unit is flagged `undeclared_item`.
 
     The one place a unit is born (a clerk's scan, or a lead matching an exception by hand)."""
     now = now or utcnow()
     lane = bench.triage(session, rma, line)
+    flags = list(lane.flags) if declared else [*lane.flags, "undeclared_item"]
     lpn = f"{bench.station_id}-{events.bump(session, f'lpn:{bench.station_id}'):08d}"
     unit = Unit(
         lpn=lpn, rma_id=rma.rma_id, line_no=line.line_no, station_id=bench.station_id, sku=line.sku,
         category=line.category, description=line.description, unit_price=line.unit_price,
         currency=line.currency, state="received", lane=lane.name,
-        sla_due_at=now + timedelta(hours=lane.sla_hours), risk_flags=list(lane.flags),
+        sla_due_at=now + timedelta(hours=lane.sla_hours), risk_flags=flags,
         received_at=now, received_by=operator, source=source, updated_at=now,
     )
     session.add(unit)
-    line.received_qty += 1
-    session.add(line)
+    if declared:
+        line.received_qty += 1
+        session.add(line)
     events.record(
         session, bench.station_id, "unit_received", operator=operator, lpn=lpn, rma_id=rma.rma_id, at=now,
         payload={"line_no": line.line_no, "sku": line.sku, "category": line.category,
                  "lane": lane.name, "sla_hours": lane.sla_hours, "lane_reason": lane.reason,
-                 "risk_flags": list(lane.flags), "unit_price": line.unit_price,
+                 "risk_flags": flags, "unit_price": line.unit_price,
                  "currency": line.currency, "code": code, "source": source, **(extra or {})},
     )
     if bench.receipt_label:  # the unit's own barcode from the start; rendered by the print worker
@@ -298,4 +308,17 @@ def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, li
         assert rma is not None and line is not None
         view = receive_in(session, bench, operator.badge, rma, line, code=scan.code, source=scan.source)
         lpn = view.lpn
+        progress, lines = None, ()
+        if line.qty > 1 or line_no > 1 or _has_more_lines(session, rma_id):  # a parcel of several items
+            rows = _open_lines(session, rma_id)
+            progress = (sum(min(l.received_qty, l.qty) for l in rows), sum(l.qty for l in rows))
+            lines = _choices(rows)
+    if progress is not None:
+        return Outcome("received", f"Received {lpn} · {progress[0]} of {progress[1]} items", unit=view,
+                       rma_id=rma_id, progress=progress, lines=lines)
     return Outcome("received", f"Received {lpn}", unit=view, rma_id=rma_id)
+
+
+def _has_more_lines(session: Session, rma_id: str) -> bool:
+    return session.connection().exec_driver_sql(
+        "SELECT EXISTS (SELECT 1 FROM rma_line WHERE rma_id = ? AND line_no != 1)", (rma_id,)).scalar() == 1

@@ -95,6 +95,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
         Binding("f4", "sign_out", "Sign out", id="bench.sign_out"),
         Binding("f5", "reprint", "Reprint", id="bench.reprint"),
         Binding("f6", "inspect", "Inspect", id="bench.inspect"),
+        Binding("f7", "search", "Search", id="bench.search"),
         Binding("escape", "back", "Back", show=False, id="bench.back"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="bench.quit"),
     ]
@@ -144,6 +145,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
             self._triage = triage
         self.current_lpn: str | None = None  # the unit CMD:REPRINT / F5 reprints
         self.in_hand: str | None = None  # the unit a grader just received (grading.py)
+        self.last_exception: tuple[int, str] | None = None  # (id, code) of the last parcel refused
         self._load_station_keymap()  # station.toml [keys]: refused at start if bad
 
     def get_driver_class(self) -> type[Driver]:
@@ -323,7 +325,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
         self._outcome = None
         classified: Classified | None = None
         try:
-            classified = classify(scan.code, self.config.codes.patterns, scan.symbology)
+            classified = classify(scan.code, self.config.codes.patterns, scan.symbology, self.config.codes.carriers)
             await self.dispatch(scan, classified)
         except Exception as exc:
             self.show_failure(exc, f"a scan ({scan.source})")  # never the code itself in the log
@@ -343,6 +345,9 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
             return
         if c.kind is CodeKind.COMMAND and c.value == "LOGOUT":
             await self.sign_out()
+            return
+        if c.kind is CodeKind.COMMAND and c.value == "SEARCH" and self.operator is not None:
+            await self.open_search()
             return
         if self.operator is not None:
             if c.kind is CodeKind.COMMAND and c.value == "REPRINT":  # on any screen: the current unit
@@ -457,6 +462,23 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
     def action_reprint(self) -> None:
         self.enqueue_job(self.reprint)
 
+    async def open_search(self) -> None:
+        """The search screen (tui/search.py), with the code of the exception just raised, if any."""
+        from dockstation.tui.search import SearchScreen
+
+        if isinstance(self.screen, SearchScreen):
+            return
+        await self.settle_screens()
+        exc = self.last_exception
+        text = exc[1] if exc else ""
+        await self.push_screen(SearchScreen(text, exception_id=exc[0] if exc else None, code=text))
+
+    def action_search(self) -> None:
+        if self.operator is None:
+            self.show_result("warn", "SCAN BADGE", "Sign in first, then search")
+            return
+        self.enqueue_job(self.open_search)
+
     def action_inspect(self) -> None:
         """Straight from receipt to inspection: open the current unit (as if its LPN was scanned)."""
         lpn = self.current_lpn
@@ -468,6 +490,10 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
     def show_outcome(self, scan: ScanEvent, outcome: Outcome) -> None:
         """A receiving use case's result (already committed): on screen, in the log, audible."""
         self._outcome = outcome
+        if outcome.status == "exception" and outcome.exception_id is not None:
+            self.last_exception = (outcome.exception_id, scan.code)  # F7 searches for it
+        elif outcome.status in ("received", "signed_in"):
+            self.last_exception = None
         if outcome.unit is not None:
             self.current_lpn = outcome.unit.lpn
         if outcome.status == "received" and outcome.unit is not None and self.may_grade():
@@ -541,7 +567,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
         must fit 80 columns): the entry field and F6 belong to the receive screen, F3 not to the
         lead view itself. Under a modal (the F1 help), the screen below it decides."""
         base = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None)
-        if action in ("focus_entry", "inspect"):
+        if action in ("focus_entry", "inspect", "search"):
             return base is self.receive_screen
         if action == "lead_view":
             return base is None or base.id != "lead"

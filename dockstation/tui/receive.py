@@ -227,10 +227,14 @@ class ReceiveScreen(HandOnReceive, Screen[None]):
         if outcome.status == "received" and outcome.unit is not None:
             view = outcome.unit
             self.end_pick()
-            self._set("ok", safe(f"Received {view.lpn} · {view.rma_id} line {view.line_no}"),
-                      view.lpn, view.lane, self._unit_details(view))
+            where = f"{view.rma_id} line {view.line_no}" if view.line_no else f"{view.rma_id}: NOT ON THE RMA"
+            if outcome.progress is not None:
+                where += f" · {outcome.progress[0]} of {outcome.progress[1]} received"
+            self._set("ok", safe(f"Received {view.lpn} · {where}"), view.lpn, view.lane, self._unit_details(view))
             self.add_log(scan.code, "ok", f"{view.lpn} → {view.lane}")
             sound.play("ok")
+            if outcome.progress is not None and outcome.rma_id:  # a parcel of several items: it stays open
+                self.keep_parcel(scan, outcome)
         elif outcome.status == "choose_line":
             self.start_pick(scan, outcome)
             self.add_log(scan.code, "info", "which item? pick a line")
@@ -289,6 +293,49 @@ class ReceiveScreen(HandOnReceive, Screen[None]):
         picker.display = True
         picker.focus()
 
+    def keep_parcel(self, scan: ScanEvent, outcome: Outcome) -> None:
+        """After a receipt from a parcel of several items: its lines stay on screen, the next item's
+        GTIN receives its line, CMD:DONE closes the parcel (what is not in is missing)."""
+        self.lines, self.pick_rma, self.pick_scan = outcome.lines, outcome.rma_id, scan
+        picker = self.query_one("#picker", LinePicker)
+        picker.set_lines(outcome.lines)
+        picker.display = True
+        done, expected = outcome.progress or (0, 0)
+        hint = (f"{done} of {expected} received — scan the next item, or CMD:DONE closes the parcel"
+                if done < expected else f"all {expected} items received — CMD:DONE or the next parcel")
+        self._details.update(self._details.content.copy().append("\n").append_text(safe(hint, "bold"))
+                             if isinstance(self._details.content, Text) else safe(hint, "bold"))
+
+    def show_held(self, view: UnitView, days: int) -> None:
+        """A blind receipt (search screen, F8): its LPN big, on hold."""
+        self._set("warn", safe(f"Held {view.lpn}: no RMA yet — on the hold shelf, matched when a manifest names it"),
+                  view.lpn, "HOLD", Text(f"Held up to {days} days; then the lead decides (its default action). "
+                                         "Label it with its LPN."))
+        self.add_log(view.lpn, "warn", "held (blind receipt)")
+        self.bench_app.sound.play("attention")
+
+    async def close_parcel(self, scan: ScanEvent) -> None:
+        """CMD:DONE while a parcel is open: close it (receiving/parcels.py)."""
+        app, rma_id = self.bench_app, self.pick_rma
+        if rma_id is None or app.operator is None:
+            return
+        from dockstation.policy.config import policy_for_home
+        from dockstation.receiving.parcels import close_parcel
+
+        policy = getattr(app, "policy", None) or policy_for_home(app.home)
+        closed = await app.in_thread(close_parcel, app.store, app.bench, app.operator, rma_id, policy=policy)
+        self.end_pick()
+        state = "warn" if closed.missing else "ok"
+        big = "EMPTY" if closed.empty else (f"{len(closed.missing)} MISSING" if closed.missing else "COMPLETE")
+        details = Text("\n".join(f"missing: line {m['line_no']} {clean(str(m['sku']), limit=20)} x{m['qty']}"
+                                 for m in closed.missing[:3]))
+        if closed.refund is not None:
+            details.append(f"\nRefund decided: {closed.refund['refund']} {closed.refund['amount']} "
+                           f"{closed.refund['currency']}")
+        self._set(state if closed.ok else "error", safe(closed.message), big, "", details)
+        self.add_log(scan.code, state, closed.message)
+        app.sound.play("attention" if closed.missing or not closed.ok else "ok")
+
     def end_pick(self) -> None:
         if self.pick_rma is None:
             return
@@ -330,6 +377,15 @@ class ReceiveScreen(HandOnReceive, Screen[None]):
             await self._receive_line(self.pick_rma or "", line.line_no, scan)
             return
         on_rma = any(l.gtin and l.gtin.zfill(14) == gtin.zfill(14) for l in self.lines)
+        app = self.bench_app
+        if not on_rma and app.operator is not None and self.pick_rma is not None:
+            # an item on no line of the RMA: an extra unit, flagged undeclared_item (parcels.py)
+            from dockstation.receiving.parcels import receive_undeclared
+
+            outcome = await app.inline_store.call(receive_undeclared, app.store, app.bench, app.operator,
+                                                  self.pick_rma, gtin, scan)
+            app.show_outcome(scan, outcome)
+            return
         why = "is already received on this RMA" if on_rma else "is not on the RMA"
         self._state.update(
             Text(" ! ", style="bold").append_text(safe(f"This product ({gtin}) {why}: scan another item or press Esc")))
@@ -348,6 +404,9 @@ class ReceiveScreen(HandOnReceive, Screen[None]):
                 return True
             if c.kind is CodeKind.COMMAND and c.value == "CANCEL":
                 self.on_line_picker_cancelled(LinePicker.Cancelled())
+                return True
+            if c.kind is CodeKind.COMMAND and c.value == "DONE":
+                await self.close_parcel(scan)
                 return True
             if c.kind is CodeKind.COMMAND:  # means nothing here: refused, and the pick goes on
                 self.add_log(scan.code, "error", "refused: nothing done — pick the line")

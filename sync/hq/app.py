@@ -205,6 +205,10 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     # The console: HTML pages at / for reader tokens by session cookie, outside /api/v1 and
     # outside the OpenAPI document (sync/hq/console/).
     mount_console(app, console or ConsoleSettings.from_env())
+    # The refund feed and this worker's webhook deliveries (sync/hq/refunds).
+    from sync.hq.refunds.routes import install as install_refunds
+
+    install_refunds(app)
     app.openapi = exact_openapi(app, header_required_by=require_protocol)  # type: ignore[method-assign]
     return app
 

@@ -310,8 +310,14 @@ class HqReader(HQModel, table=True):
     created_at: datetime = _ts()
     revoked: bool = False
     # What the reader may do beyond reading, space-separated (READER_SCOPES): `admin` revokes and
-    # rotates station tokens and publishes policy from the console.
+    # rotates station tokens and publishes policy from the console; `refunds` reads the refund
+    # feed (sync/hq/refunds).
     scopes: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+def reader_scopes(conn: Connection, name: str) -> frozenset[str]:
+    row = conn.execute(select(HqReader.__table__.c.scopes).where(HqReader.__table__.c.name == name)).first()
+    return frozenset((row[0] or "").split()) if row is not None else frozenset()
 
 
 @dataclass(frozen=True)
@@ -363,7 +369,8 @@ def add_station(db: HQDatabase, station_id: str, *, site: str = "", rotate: bool
     return token
 
 
-READER_SCOPES = {"admin": "revokes and rotates station tokens and publishes policy from the console"}
+READER_SCOPES = {"admin": "revokes and rotates station tokens and publishes policy from the console",
+                 "refunds": "reads the refund feed, GET /api/v1/refunds"}
 
 
 def add_reader(db: HQDatabase, name: str, *, rotate: bool = False, scopes: tuple[str, ...] | None = None) -> str:

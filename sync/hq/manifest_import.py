@@ -121,7 +121,7 @@ def import_csv(db: HQDatabase, path: Path | str, progress: Callable[[int, int], 
         report.rows += rows
         report.errors += nbad
         report.error_rows.extend(bad[: max(0, MAX_REPORTED - len(report.error_rows))])
-        rmas = {r[0]: (r[1], r[2], r[3], r[4]) for r in rma_rows}
+        rmas = {r[0]: (r[1], r[2], r[3], r[4]) for r in rma_rows}  # (customer columns: the bench's search only)
         lines: dict[str, list[tuple[Any, ...]]] = {}
         for number, line in zip(numbers, line_rows, strict=True):
             key = (line[0], line[1])

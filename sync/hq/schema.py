@@ -66,6 +66,7 @@ class SchemaState:
 def all_metadata() -> MetaData:
     """Every HQ table (the core tables and the console's share one registry)."""
     import sync.hq.console.models  # noqa: F401  (registers the console's tables)
+    import sync.hq.refunds.models  # noqa: F401  (the refund feed and its webhooks)
     from sync.hq.db import hq_metadata
 
     return hq_metadata

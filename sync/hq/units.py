@@ -110,7 +110,29 @@ def _state(name: str) -> Callable[[Row, Row, Row], None]:
     return apply
 
 
+def _held(u: Row, ev: Row, p: Row) -> None:
+    """A blind receipt: no RMA yet (receiving/holds.py)."""
+    u.update(station_id=ev["station_id"], received_at=ev["at"], received_by=ev.get("operator"), lane="hold")
+    if u["state"] in (None, "unknown"):
+        u["state"] = "held"
+
+
+def _hold_matched(u: Row, ev: Row, p: Row) -> None:
+    u.update(rma_id=ev.get("rma_id") or u["rma_id"],
+             line_no=p.get("line_no") if isinstance(p.get("line_no"), int) else u["line_no"],
+             sku=str(p.get("sku") or u["sku"] or ""), category=str(p.get("category") or u["category"] or ""),
+             lane=_str(p.get("lane")) or u["lane"], risk_flags=_list(p.get("risk_flags")),
+             unit_price=_dec(p.get("unit_price")), currency=_str(p.get("currency")))
+    hours = p.get("sla_hours")
+    if isinstance(hours, int | float):
+        u["sla_due_at"] = ev["at"] + timedelta(hours=float(hours))
+    if u["state"] in (None, "unknown", "held"):
+        u["state"] = "received"
+
+
 HANDLERS: dict[str, Callable[[Row, Row, Row], None]] = {
+    "unit_held": _held,
+    "hold_matched": _hold_matched,
     "unit_received": _received,
     "inspection_started": _started,
     "inspection_cancelled": _cancelled,

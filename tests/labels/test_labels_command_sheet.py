@@ -16,7 +16,7 @@ def test_default_commands():
     cmds = default_commands(GRADES)
     codes = [c for c, _ in cmds]
     assert codes == ["CMD:ALLPASS", "CMD:PASS", "CMD:FAIL", "CMD:NA", "CMD:BACK", "CMD:OPTION:1", "CMD:OPTION:2",
-                     "CMD:OPTION:3", "CMD:OPTION:4", "CMD:PHOTO", "CMD:DONE", "CMD:CANCEL", "CMD:REPRINT",
+                     "CMD:OPTION:3", "CMD:OPTION:4", "CMD:PHOTO", "CMD:DONE", "CMD:SEARCH", "CMD:CANCEL", "CMD:REPRINT",
                      "CMD:LOGOUT", "CMD:GRADE:A", "CMD:GRADE:B", "CMD:GRADE:C", "CMD:GRADE:D", "CMD:GRADE:F"]
     assert dict(cmds)["CMD:GRADE:F"] == "Grade F: Not working / salvage"
 

@@ -74,7 +74,8 @@ async def test_multi_line_rma_picked_by_number_key(make_app, manifest):
         assert app.sound.history[-1] == "attention"
         await pilot.press("2")  # a person: held for the wedge gap, then to the picker
         await wait_for(pilot, lambda: "Received" in state_line(app), "the unit")
-        assert not picker.display
+        assert "1 of 2 received" in state_line(app)
+        assert picker.display  # the parcel stays open for its next item (issue 16)
     with manifest.read() as s:
         units = s.exec(select(Unit)).all()
         assert [(u.sku, u.line_no) for u in units] == [("SHO-42", 2)]
@@ -84,15 +85,16 @@ async def test_multi_line_rma_picked_by_scanning_the_gtin(make_app, manifest):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, app, "OP-1001", "RMA-2026-000002")
-        await scan(pilot, app, "04006381333931")  # the phone: not on this RMA
-        assert "is not on the RMA" in state_line(app)
-        assert app.receive_screen.query_one("#picker").display  # still asking
+        await scan(pilot, app, "04006381333931")  # the phone: on no line of this RMA (issue 16)
+        assert "Received B07-00000001" in state_line(app) and "NOT ON THE RMA" in state_line(app)
+        assert app.receive_screen.query_one("#picker").display  # the parcel stays open
         await scan(pilot, app, "4012345678901")  # EAN-13 of line 2, compared as GTIN-14
-        assert "Received B07-00000001" in state_line(app)
+        assert "Received B07-00000002" in state_line(app)
     with manifest.read() as s:
-        unit = s.get(Unit, "B07-00000001")
+        assert "undeclared_item" in s.get(Unit, "B07-00000001").risk_flags
+        unit = s.get(Unit, "B07-00000002")
         assert unit.sku == "SHO-42"
-        payload = s.exec(select(Event).where(Event.kind == "unit_received")).one().payload
+        payload = s.exec(select(Event).where(Event.kind == "unit_received", Event.lpn == "B07-00000002")).one().payload
         assert payload["code"] == "4012345678901"
 
 

@@ -8,6 +8,7 @@
 | `manifest.py` | `hq import-manifest` |
 | `report.py` | `hq report`, `hq kpis-refresh` |
 | `conflicts.py` | `hq conflicts`, `hq resolve-conflict`, `hq drop-events` |
+| `webhooks.py` | `hq add-webhook`, `hq webhooks`, `hq remove-webhook` (the refund feed, sync/hq/refunds) |
 
 Every command takes the same `--db URL` (`$DOCKSTATION_HQ_DB`): `sqlite:///path` (default
 `./hq.sqlite3`) or `postgresql+psycopg://user@host/db`.
@@ -51,7 +52,7 @@ def hq() -> None:
     """Head-office server (HQ): serve benches and the console, register stations and readers, load the manifest."""
 
 
-for _name in ("serve", "tokens", "manifest", "report", "conflicts"):
+for _name in ("serve", "tokens", "manifest", "report", "conflicts", "webhooks"):
     for _cmd in importlib.import_module(f"{__name__}.{_name}").commands:
         hq.add_command(_cmd)
 

@@ -40,10 +40,10 @@ READER_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 @click.argument("name")
 @db_option
 @click.option("--rotate", is_flag=True, help="Give an existing reader a new token (the old one stops working).")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(["admin"]),
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["admin", "refunds"]),
               help="What the reader may do beyond reading: `admin` revokes and rotates station tokens and "
-                   "publishes policy from the console. Repeatable; on --rotate, replaces the reader's scopes "
-                   "when given.")
+                   "publishes policy from the console; `refunds` reads the refund feed (GET /api/v1/refunds). "
+                   "Repeatable; on --rotate, replaces the reader's scopes when given.")
 def add_reader_cmd(name: str, db_url: str, rotate: bool, scopes: tuple[str, ...]) -> None:
     """Register an HQ reader (head office: the console, weekly KPIs, any unit) and print its token once."""
     from sync.hq.db import ReaderExists, add_reader
@@ -60,6 +60,7 @@ def add_reader_cmd(name: str, db_url: str, rotate: bool, scopes: tuple[str, ...]
         db.dispose()
     click.echo(token)
     what = " and may revoke/rotate station tokens and publish policy (admin)" if "admin" in scopes else ""
+    what += ", and reads the refund feed /api/v1/refunds" if "refunds" in scopes else ""
     click.echo(f"Reader {name} {'has a new token' if rotate else 'registered'}: it signs in to the console at / and "
                f"reads /api/v1/kpis/weekly and /api/v1/units/{{lpn}} of every station{what}. Keep it secret. "
                "It is not shown again.", err=True)

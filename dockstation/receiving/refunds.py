@@ -1,0 +1,122 @@
+"""An RMA's refund decision, made once it is final (docs/receiving.md, "The refund decision").
+
+A unit's refund is recommended when it is first disposed (policy/refund.py, `refund_recommended`).
+The RMA's decision is final when its parcel is closed — `CMD:DONE` (lines not received become
+missing), or every line received — and every unit received against it (not voided) has its
+recommendation. Then one `refund_decided` event carries the whole decision: full / partial /
+none, the amount and currency, the reason, the rules, the policy version, its units and its
+missing lines. That event is what HQ's refund feed serves (sync/hq/refunds): nothing else needs
+to be folded there.
+
+- units on the RMA's lines add up their recommended amounts;
+- missing lines withhold their value (`[refund] missing_reason`);
+- an item on no line (`undeclared_item`) is listed, never refunded;
+- a parcel closed with nothing in it: none (`[refund] empty_reason`).
+
+Plain Python, in the caller's write transaction (close_parcel, and policy.dispose.carry_out).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from dockstation import events
+from dockstation.models import Event, Parcel, RmaLine, Unit
+
+UNDECLARED = "undeclared_item"
+CENT = Decimal("0.01")
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def _reasons(session: Session, lpns: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Each unit's refund reason and rules, from its first `refund_recommended` event."""
+    if not lpns:
+        return {}
+    rows = session.exec(select(Event).where(Event.lpn.in_(lpns), Event.kind == "refund_recommended")  # type: ignore[union-attr]
+                        .order_by(Event.seq)).all()
+    out: dict[str, tuple[str, list[str]]] = {}
+    for ev in rows:
+        if ev.lpn is not None and ev.lpn not in out:
+            p = ev.payload or {}
+            out[ev.lpn] = (str(p.get("reason") or ""), [str(r) for r in p.get("rules") or []])
+    return out
+
+
+def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str | None, at: datetime,
+                    operator: str | None = None) -> dict[str, Any] | None:
+    """Record the RMA's `refund_decided` event if its decision is final now and was not made
+    before; return its payload (None: not final yet, or decided already)."""
+    if not rma_id:
+        return None
+    parcel = session.get(Parcel, rma_id)
+    if parcel is not None and parcel.refund_decided_at is not None:
+        return None
+    lines = list(session.exec(select(RmaLine).where(RmaLine.rma_id == rma_id).order_by(RmaLine.line_no)))
+    units = [u for u in session.exec(select(Unit).where(Unit.rma_id == rma_id).order_by(Unit.lpn))
+             if u.state != "voided"]
+    if any(u.refund is None for u in units):
+        return None  # a unit still to be disposed
+    all_in = bool(lines) and all(l.received_qty >= l.qty for l in lines)
+    if parcel is None:
+        if not all_in:
+            return None
+        parcel = Parcel(rma_id=rma_id, state="closed", opened_at=at, closed_at=at, closed_by="auto")
+    elif parcel.state != "closed":
+        if not all_in:
+            return None
+        parcel.state, parcel.closed_at, parcel.closed_by = "closed", at, "auto"
+    payload = decision(session, policy, rma_id, lines, units, parcel, at)
+    parcel.refund_decided_at = at
+    session.add(parcel)
+    events.record(session, station_id, "refund_decided", operator=operator, rma_id=rma_id, at=at, payload=payload)
+    return payload
+
+
+def decision(session: Session, policy: Any, rma_id: str, lines: list[RmaLine], units: list[Unit],
+             parcel: Parcel, at: datetime) -> dict[str, Any]:
+    refund_cfg = policy.refund
+    reasons = _reasons(session, [u.lpn for u in units])
+    declared = [u for u in units if UNDECLARED not in (u.risk_flags or [])]
+    missing = list(parcel.missing or [])
+    currency = lines[0].currency if lines else (units[0].currency if units else "USD")
+    amount = sum((_money(u.refund_amount) for u in declared), Decimal("0.00"))
+    withheld = sum((_money(m.get("value")) for m in missing), Decimal("0.00"))
+    expected = sum((_money(l.unit_price) * l.qty for l in lines), Decimal("0.00"))
+    rules: list[str] = []
+    for u in declared:
+        rules += [r for r in reasons.get(u.lpn, ("", []))[1] if r not in rules]
+    why: list[str] = []
+    if parcel.empty or (not declared and missing):
+        kind, amount, why, rules = "none", Decimal("0.00"), [refund_cfg.empty_reason], ["parcel-empty"]
+    else:
+        if missing:
+            what = ", ".join(f"{m.get('sku')} x{m.get('qty')}" for m in missing)
+            why.append(f"{refund_cfg.missing_reason}: {what} ({withheld} {currency} withheld)")
+            rules.append("missing-lines")
+        for u in declared:
+            if u.refund != "full":
+                reason = reasons.get(u.lpn, ("", []))[0]
+                if reason and reason not in why:
+                    why.append(reason)
+        if not missing and all(u.refund == "full" for u in declared):
+            kind, why = "full", [refund_cfg.full_reason]
+        else:
+            kind = "partial" if amount > 0 else "none"
+    units_out = [{"lpn": u.lpn, "line_no": u.line_no, "sku": u.sku, "refund": u.refund,
+                  "amount": str(_money(u.refund_amount)), "reason": reasons.get(u.lpn, ("", []))[0],
+                  "undeclared": UNDECLARED in (u.risk_flags or []), "path": u.disposition} for u in units]
+    return {
+        "refund": kind, "amount": str(amount), "currency": currency, "reason": "; ".join(why),
+        "rules": rules, "policy_version": policy.version, "decided_at": at.isoformat(),
+        "expected_value": str(expected), "withheld": str(withheld + sum(
+            (_money(u.unit_price) - _money(u.refund_amount) for u in declared), Decimal("0.00"))),
+        "empty": bool(parcel.empty), "units": units_out, "missing_lines": missing,
+        "lpns": [u.lpn for u in units],
+    }
