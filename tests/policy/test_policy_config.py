@@ -18,7 +18,9 @@ def test_default_policy_is_valid_and_covers_every_path_and_grade(default_policy)
     assert default_policy.version
     assert set(default_policy.paths) == set(PATHS)
     assert default_policy.rules[-1].when.empty
-    assert default_policy.rules[0].path == "quarantine" and default_policy.rules[0].when.flagged is True
+    # Undeclared items (issue 16) and risk-flagged units go to a lead before anything else.
+    assert default_policy.rules[0].id == "undeclared-item" and default_policy.rules[0].path == "quarantine"
+    assert default_policy.rules[1].path == "quarantine" and default_policy.rules[1].when.flagged is True
     codes = load_layered("codes.toml", CodesConfig, None)
     for path in ("restock", "open_box", "refurbish", "liquidate", "vendor_return"):
         assert {g.code for g in codes.grades} <= set(default_policy.paths[path].rates)
@@ -38,14 +40,14 @@ def _edit(old: str, new: str) -> str:
 
 
 @pytest.mark.parametrize("old,new,key,reason", [
-    ('path = "restock"', 'path = "resell"', "rules.4.path", "Input should be"),
-    ('when = { grade = ["A", "B"] }', 'when = { grade = ["A", "Z"] }', "rules.5.when.grade", "unknown grade 'Z'"),
-    ('id = "open-box"', 'id = "restock-a"', "rules.5.id", "repeats rules.4"),
-    ('id = "fallback"\n', 'id = "fallback"\nwhen = { grade = ["A"] }\n', "rules.12.when", "must match every unit"),
+    ('path = "restock"', 'path = "resell"', "rules.5.path", "Input should be"),
+    ('when = { grade = ["A", "B"] }', 'when = { grade = ["A", "Z"] }', "rules.6.when.grade", "unknown grade 'Z'"),
+    ('id = "open-box"', 'id = "restock-a"', "rules.6.id", "repeats rules.5"),
+    ('id = "fallback"\n', 'id = "fallback"\nwhen = { grade = ["A"] }\n', "rules.13.when", "must match every unit"),
     ('risk_lane = "specialist"', 'risk_lane = "vip"', "triage.risk_lane", "lane 'vip' is not in"),
     ('{ at_least = "0", lane = "bulk" }', '{ at_least = "1", lane = "bulk" }', "triage.density.2.at_least", "last band must be 0"),
     ('rates = { A = 0.95,', 'rates = { Z = 0.95,', "paths.restock.rates.Z", "unknown grade 'Z'"),
-    ('when = { flagged = true }', 'when = { flaged = true }', "rules.0.when.flaged", "Extra inputs"),
+    ('when = { flagged = true }', 'when = { flaged = true }', "rules.1.when.flaged", "Extra inputs"),
     ('version = "2026.11-1"', 'version = ""', "version", "at least 1"),
 ])
 def test_a_bad_candidate_is_refused_with_file_key_and_reason(tmp_path, old, new, key, reason):

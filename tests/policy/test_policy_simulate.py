@@ -115,12 +115,12 @@ def test_cli_simulate_csv_and_table(home, history, candidate):
 def test_cli_check_prints_the_rules_and_refuses_a_bad_file(home, tmp_path):
     ok = _run(home, "check", str(DEFAULT))
     assert ok.exit_code == 0, ok.output
-    assert "valid, 13 rules" in ok.stdout and "restock-a" in ok.stdout and "specialist" in ok.stdout
+    assert "valid, 14 rules" in ok.stdout and "restock-a" in ok.stdout and "specialist" in ok.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text(DEFAULT.read_text().replace('path = "restock"', 'path = "resell"', 1))
     res = _run(home, "check", str(bad))
     assert res.exit_code == 1
-    assert f"{bad}: rules.4.path:" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert f"{bad}: rules.5.path:" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     missing = _run(home, "check", str(tmp_path / "nope.toml"))
     assert missing.exit_code == 1 and "cannot read" in missing.stderr
 
