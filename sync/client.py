@@ -20,10 +20,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import tenacity
 from pydantic import ValidationError
 
 from dockstation.config import ConfigError, StationConfig, load_layered
@@ -40,12 +42,24 @@ log = logging.getLogger("dockstation.sync")
 Progress = Callable[[str, int, int | None], None]  # (phase, done, total or None)
 Status = Callable[[str, str], None]  # (text, level: ok | warn | error | off)
 EXIT = {"ok": 0, "error": 1, "partial": 2, "refused": 3, "config_refused": 4, "conflict": 5}
-REFUSED_RETRY_S = 600.0  # after a 401/403: retry when the token changes, or every 10 minutes
+REFUSED_RETRY_S = 600.0
+# HQ busy (503/429 with Retry-After, docs/sync.md "Back-pressure"): a request is sent again after
+# the wait HQ asks for, at most this many times in all, and not when HQ asks for longer than this.
+BUSY_TRIES = 8
+BUSY_WAIT_MAX_S = 60.0  # after a 401/403: retry when the token changes, or every 10 minutes
 SKEW_WARN_S = 120.0
 
 
 class Offline(Exception):
     """HQ unreachable, connection cut, or a 5xx: try again later, nothing is lost."""
+
+
+class Busy(Offline):
+    """HQ answered 503 or 429 with `Retry-After`: it is up but busy (docs/sync.md, "Back-pressure")."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Refused(Exception):
@@ -81,6 +95,7 @@ class SyncReport:
     config_updated: bool = False
     config_error: str = ""
     clock_skew_s: float | None = None  # bench clock minus HQ clock
+    busy_waits: list[float] = field(default_factory=list)  # Retry-After of each busy answer HQ gave (s)
 
     @property
     def exit_code(self) -> int:
@@ -114,7 +129,21 @@ def _detail(resp: httpx.Response) -> str:
     return clean(detail, limit=200)
 
 
+def retry_after(resp: httpx.Response) -> float | None:
+    """Seconds HQ asks to wait (`Retry-After`: delay-seconds or an HTTP date), or None."""
+    value = resp.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value)) if value.replace(".", "", 1).isdigit() else max(
+            0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _check(resp: httpx.Response) -> httpx.Response:
+    if resp.status_code in (429, 503) and (wait := retry_after(resp)) is not None:
+        raise Busy(f"HQ answered {resp.status_code} (busy, retry after {wait:g} s): {_detail(resp)}", wait)
     if resp.status_code in (401, 403):
         raise Refused(resp.status_code, _detail(resp))
     if resp.status_code >= 500 or resp.status_code == 408:  # 408: the link too slow this time
@@ -122,6 +151,11 @@ def _check(resp: httpx.Response) -> httpx.Response:
     if resp.status_code >= 400:
         raise Rejected(f"HQ answered {resp.status_code}: {_detail(resp)}")
     return resp
+
+
+def _wait_too_long(state: tenacity.RetryCallState) -> bool:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return isinstance(exc, Busy) and exc.retry_after > BUSY_WAIT_MAX_S
 
 
 def _runs(seqs: list[int]) -> str:
@@ -156,6 +190,8 @@ class SyncClient:
         self._http_key: tuple[str, str] | None = None
         self._clock_skew_s: float | None = None  # measured on the last exchange, told to HQ on the next push
         self._wake = threading.Event()
+        self._stop = threading.Event()  # the TUI loop's stop (run); never set for `dockstation sync`
+        self.busy_waits: list[float] = []  # Retry-After values HQ answered in the current sync (s)
         self._lock = threading.Lock()  # one sync at a time per client (CLI and loop never overlap)
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -177,11 +213,36 @@ class SyncClient:
         return self._http
 
     def _call(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kw: Any) -> httpx.Response:
+        """One request; when HQ answers busy (503/429 with Retry-After), wait that long (plus up to
+        half again, so benches told the same do not come back together) and send it again, up to
+        BUSY_TRIES times and never for a wait over BUSY_WAIT_MAX_S; then it is Offline (later)."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(Busy), reraise=True, sleep=self._pause,
+            stop=tenacity.stop_after_attempt(BUSY_TRIES) | _wait_too_long,
+            wait=lambda state: state.outcome.exception().retry_after * random.uniform(1.0, 1.5))  # type: ignore[union-attr]
+        for attempt in retrying:
+            with attempt:
+                return self._request(method, path, accept, kw)
+        raise AssertionError("unreachable: tenacity re-raises the last Busy")
+
+    def _request(self, method: str, path: str, accept: tuple[int, ...], kw: dict[str, Any]) -> httpx.Response:
         try:
             resp = self._client().request(method, f"{API}{path}", **kw)
-            return resp if resp.status_code in accept else _check(resp)
         except httpx.TransportError as exc:  # refused, reset, cut mid-body, timeout
             raise Offline(f"HQ unreachable: {type(exc).__name__}: {clean(exc, limit=120)}") from None
+        if resp.status_code in accept:
+            return resp
+        try:
+            return _check(resp)
+        except Busy as busy:
+            self.busy_waits.append(busy.retry_after)
+            log.info("%s %s: %s", method, path, busy)
+            raise
+
+    def _pause(self, seconds: float) -> None:
+        """tenacity's sleep: the TUI's loop stops at once, even while HQ asked it to wait."""
+        if self._stop.wait(seconds):
+            raise Offline("sync stopped while waiting for a busy HQ")
 
     def close(self) -> None:
         if self._http is not None:
@@ -204,6 +265,7 @@ class SyncClient:
             report.outcome, report.message = "error", "HQ is not set: [hq] url and token in station.toml"
             return report
         with self._lock:
+            self.busy_waits = []
             try:
                 self._forget_other_hq()
                 self._push(report, full, progress)
@@ -223,6 +285,7 @@ class SyncClient:
             if report.outcome in ("ok", "config_refused") and report.conflicts:
                 report.outcome, report.message = "conflict", conflict_message(self.station_id, report.conflicts) + (
                     f"; also: {report.message}" if report.outcome == "config_refused" else "")
+        report.busy_waits = list(self.busy_waits)
         report.acked_seq = int(st.kv_get(self.store, st.ACKED, "0") or 0)
         report.pending = st.pending_count(self.store, self.station_id, report.acked_seq)
         if report.outcome == "ok":
@@ -380,4 +443,5 @@ class SyncClient:
         """Sync every `[hq] interval_seconds` until `stop` is set; report through `status`."""
         from sync.loop import run_loop
 
+        self._stop = stop
         run_loop(self, stop, status)
