@@ -34,7 +34,9 @@ _AT = AT_PATTERN.replace(r"(?:\.[0-9]+)?", r"(?:\.[0-9]{1,6})?").removesuffix("$
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
 _EMPTY = Raw(b"{}")
 NULL = "\\N"  # COPY's NULL
-_DEPTH = 100  # brackets in one payload; pydantic refuses nesting past ~200 levels, msgspec does not
+# Opening brackets in one payload: pydantic refuses nesting past ~200 levels, msgspec does not. A
+# payload under 2 * _DEPTH bytes cannot hold more (each needs its closing one), so most are not counted.
+_DEPTH = 150
 # Where a float could overflow: an exponent (a digit then e/E) or 309 digits in a row. Found with
 # one translate of the body (digits to 0, E to e) and two finds, then payload by payload.
 _NUMBERS = bytes.maketrans(b"123456789E", b"000000000e")
@@ -114,6 +116,7 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]]) -> Wire | None:
     numbers = body.translate(_NUMBERS)
     maybe_huge = b"0e" in numbers or _LONG in numbers
     plain = not (b"\\" in body or b"\t" in body or b"\n" in body or b"\r" in body)
+    escapes = b"\\u" in body
     parts: list[bytes] = []
     add = parts.append
     stations: set[str] = set()
@@ -122,7 +125,8 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]]) -> Wire | None:
     iso = datetime.fromisoformat
     for e in batch.events:
         seq = e.seq
-        if seq <= prev or not _kind_ok(e.kind):
+        kind = e.kind
+        if seq <= prev or (kind not in _kinds and not _kind_ok(kind)):
             return None  # a repeat or out of order: pydantic's path keeps the first of each seq
         prev = seq
         try:
@@ -130,9 +134,9 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]]) -> Wire | None:
         except ValueError:
             return None
         raw = bytes(e.payload)
-        if raw[:1] != b"{" or raw.count(b"{") + raw.count(b"[") > _DEPTH:
-            return None
-        if b'"lpn' in raw or b"\\u" in raw or (maybe_huge and (b"0e" in raw.translate(_NUMBERS)
+        if raw[0] != 123 or (len(raw) > 2 * _DEPTH and raw.count(b"{") + raw.count(b"[") > _DEPTH):
+            return None  # not an object ("{"), or nested deep
+        if b'"lpn' in raw or (escapes and b"\\u" in raw) or (maybe_huge and (b"0e" in raw.translate(_NUMBERS)
                                                                or _LONG in raw.translate(_NUMBERS))):
             try:  # a key spelt with escapes is still `lpn`; msgspec refuses numbers past a float
                 payloads[seq] = _ANY(raw)
@@ -142,11 +146,11 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]]) -> Wire | None:
             stations.add(e.station_id)
         op, lpn, rma = e.operator, e.lpn, e.rma_id
         if plain:  # no backslash, tab or line break anywhere in the body: nothing to escape
-            add(f"{seq}\t{e.kind}\t{e.at}\t{NULL if op is None else op}\t{NULL if lpn is None else lpn}\t"
+            add(f"{seq}\t{kind}\t{e.at}\t{NULL if op is None else op}\t{NULL if lpn is None else lpn}\t"
                 f"{NULL if rma is None else rma}\t".encode())
             add(raw)
         else:
-            add(f"{seq}\t{e.kind}\t{e.at}\t{_text(op)}\t{_text(lpn)}\t{_text(rma)}\t".encode())
+            add(f"{seq}\t{kind}\t{e.at}\t{_text(op)}\t{_text(lpn)}\t{_text(rma)}\t".encode())
             add(_copy_escape(raw))
         add(b"\n")
     if payloads and not all(finite(p) for p in payloads.values()):
