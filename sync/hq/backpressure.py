@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 ENV_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 ENV_QUEUE = "DOCKSTATION_HQ_BATCH_QUEUE"
 ENV_WAIT = "DOCKSTATION_HQ_BATCH_WAIT"
-SLOTS = 4
+SLOTS = 2
 QUEUE = 24
 WAIT_S = 5.0
 RETRY_AFTER_S = 1  # whole seconds (the header's unit); the bench adds jitter
