@@ -264,9 +264,10 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]  # nearest rank
 
 
-def raw_copy(base: str, schema: str, data: bytes, total: int) -> float:
+def raw_copy(base: str, schema: str, data: bytes, total: int, cpu: list[float] | None = None) -> float:
     """Seconds for PostgreSQL `COPY` of the rows into a fresh table shaped like hq_event (same key
-    and indexes), in one stream and one transaction."""
+    and indexes), in one stream and one transaction. `cpu` gets the CPU seconds PostgreSQL and this
+    process spent on it."""
     import psycopg
 
     with psycopg.connect(conninfo(base)) as conn:
@@ -274,6 +275,7 @@ def raw_copy(base: str, schema: str, data: bytes, total: int) -> float:
         conn.execute("DROP TABLE IF EXISTS hq_event_copy")
         conn.execute("CREATE TABLE hq_event_copy (LIKE hq_event INCLUDING ALL)")
         conn.commit()
+        cpu0 = cpu_sample(os.getpid())
         start = time.perf_counter()
         with conn.cursor() as cur, cur.copy("COPY hq_event_copy (station_id, seq, kind, at, operator, lpn, "
                                             "rma_id, payload, received_at) FROM STDIN") as copy:
@@ -281,6 +283,9 @@ def raw_copy(base: str, schema: str, data: bytes, total: int) -> float:
                 copy.write(data[i:i + (1 << 20)])
         conn.commit()
         elapsed = time.perf_counter() - start
+        used = cpu_used(cpu0, cpu_sample(os.getpid()))
+        if cpu is not None:
+            cpu.append(used["postgres"] + used["bench"])
         copied = conn.execute("SELECT count(*) FROM hq_event_copy").fetchone()[0]
         conn.execute("DROP TABLE hq_event_copy")
         conn.commit()
@@ -312,7 +317,8 @@ def ingest_once(args: argparse.Namespace, base: str) -> tuple[float, float, int,
         data = copy_text(copy_rows, datetime.now(UTC).isoformat())
         # The baseline before and after HQ's run, on a machine shared with other work: its load
         # moves within seconds, so one COPY alone says more about the moment than about COPY.
-        copies = [raw_copy(base, schema, data, total)]
+        copy_cpu: list[float] = []
+        copies = [raw_copy(base, schema, data, total, copy_cpu)]
         proc, hq_url = start_hq(url, args.workers)
         stats = PushStats()
         try:
@@ -324,7 +330,7 @@ def ingest_once(args: argparse.Namespace, base: str) -> tuple[float, float, int,
             cpu = cpu_used(cpu0, cpu_sample(proc.pid))
         finally:
             stop_hq(proc)
-        copies.append(raw_copy(base, schema, data, total))
+        copies.append(raw_copy(base, schema, data, total, copy_cpu))
         copy_s = statistics.mean(copies)
         import psycopg
 
@@ -333,6 +339,7 @@ def ingest_once(args: argparse.Namespace, base: str) -> tuple[float, float, int,
             stored = conn.execute("SELECT count(*) FROM hq_event").fetchone()[0]
         assert stored == total and acked == total, (stored, total, acked)
         stats.copies = copies
+        cpu["copy"] = statistics.mean(copy_cpu)
         return total / http_s, total / copy_s, total, {k: v / total * 1e6 for k, v in cpu.items()}, stats
     finally:
         drop_schema(base, schema)
@@ -371,6 +378,13 @@ def bench_ingest(args: argparse.Namespace) -> None:
           f"load generator {cpu['bench']:.1f} µs"
           + (f"; machine busy {cpu['machine']:.1f} of {1e6 / http_rate * (os.cpu_count() or 1):.1f} µs "
              f"({os.cpu_count()} cores)" if "machine" in cpu else ""))
+    # This machine is shared: what other work took of the cores counts against HQ (two cores'
+    # work) more than against COPY (one stream, one core). CPU per event says what each costs.
+    hq_cost = cpu["hq"] + cpu["postgres"] + cpu["bench"]
+    cores = os.cpu_count() or 1
+    print(f"    CPU per event: HQ path {hq_cost:.1f} µs (HQ + PostgreSQL + load generator), COPY {cpu['copy']:.1f} µs "
+          f"(PostgreSQL + client); were the {cores} cores idle: HQ {cores / hq_cost * 1e6:,.0f} events/s, "
+          f"COPY {1e6 / cpu['copy']:,.0f} rows/s (one stream, one core): {cores * cpu['copy'] / hq_cost:.2f} x")
     if args.repeat > 1:
         print(f"    runs (ratio): {', '.join(f'{r[0] / r[1]:.2f}' for r in rounds)}")
 
