@@ -68,9 +68,9 @@ def copy_rows(events: list[EventIn]) -> bytes:
 def insert_rows(conn: Connection, station_id: str, rows: bytes, seqs: list[int], now: datetime) -> set[int]:
     """Store the events whose COPY text is `rows` (their seqs ascending: `seqs`) that are new;
     return the seqs stored. The caller's transaction holds the station's row lock."""
-    cursor: Any = conn.connection.driver_connection.cursor()  # psycopg's own: COPY is no DB-API call
     conn.exec_driver_sql(CREATE_STAGE)
-    with cursor.copy(COPY_STAGE) as copy:
+    psycopg_conn: Any = conn.connection.driver_connection  # COPY is psycopg's own, no DB-API call
+    with psycopg_conn.cursor() as cursor, cursor.copy(COPY_STAGE) as copy:
         copy.write(rows)
     params = {"station": station_id, "now": _naive(now), "n": len(seqs), "lo": seqs[0]}
     if conn.exec_driver_sql(PLAIN, params).rowcount == len(seqs):
