@@ -20,12 +20,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import tenacity
 from pydantic import ValidationError
 
 from dockstation.config import ConfigError, StationConfig, load_layered
@@ -34,6 +32,7 @@ from dockstation.text import clean
 from dockstation.types import utcnow
 from sync import station_store as st
 from sync.bundle import BundleRefused, install_bundle
+from sync.busy import retry_after, retrying
 from sync.pull import PageFeed
 from sync.protocol import API, CLOCK_SKEW_HEADER, MAX_SKEW_S, PROTOCOL, PROTOCOL_HEADER, ConfigBundle, EventAck, ProtocolError
 
@@ -42,11 +41,7 @@ log = logging.getLogger("dockstation.sync")
 Progress = Callable[[str, int, int | None], None]  # (phase, done, total or None)
 Status = Callable[[str, str], None]  # (text, level: ok | warn | error | off)
 EXIT = {"ok": 0, "error": 1, "partial": 2, "refused": 3, "config_refused": 4, "conflict": 5}
-REFUSED_RETRY_S = 600.0
-# HQ busy (503/429 with Retry-After, docs/sync.md "Back-pressure"): a request is sent again after
-# the wait HQ asks for, at most this many times in all, and not when HQ asks for longer than this.
-BUSY_TRIES = 8
-BUSY_WAIT_MAX_S = 60.0  # after a 401/403: retry when the token changes, or every 10 minutes
+REFUSED_RETRY_S = 600.0  # after a 401/403: retry when the token changes, or every 10 minutes
 SKEW_WARN_S = 120.0
 
 
@@ -129,18 +124,6 @@ def _detail(resp: httpx.Response) -> str:
     return clean(detail, limit=200)
 
 
-def retry_after(resp: httpx.Response) -> float | None:
-    """Seconds HQ asks to wait (`Retry-After`: delay-seconds or an HTTP date), or None."""
-    value = resp.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value)) if value.replace(".", "", 1).isdigit() else max(
-            0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def _check(resp: httpx.Response) -> httpx.Response:
     if resp.status_code in (429, 503) and (wait := retry_after(resp)) is not None:
         raise Busy(f"HQ answered {resp.status_code} (busy, retry after {wait:g} s): {_detail(resp)}", wait)
@@ -151,11 +134,6 @@ def _check(resp: httpx.Response) -> httpx.Response:
     if resp.status_code >= 400:
         raise Rejected(f"HQ answered {resp.status_code}: {_detail(resp)}")
     return resp
-
-
-def _wait_too_long(state: tenacity.RetryCallState) -> bool:
-    exc = state.outcome.exception() if state.outcome is not None else None
-    return isinstance(exc, Busy) and exc.retry_after > BUSY_WAIT_MAX_S
 
 
 def _runs(seqs: list[int]) -> str:
@@ -213,14 +191,9 @@ class SyncClient:
         return self._http
 
     def _call(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kw: Any) -> httpx.Response:
-        """One request; when HQ answers busy (503/429 with Retry-After), wait that long (plus up to
-        half again, so benches told the same do not come back together) and send it again, up to
-        BUSY_TRIES times and never for a wait over BUSY_WAIT_MAX_S; then it is Offline (later)."""
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(Busy), reraise=True, sleep=self._pause,
-            stop=tenacity.stop_after_attempt(BUSY_TRIES) | _wait_too_long,
-            wait=lambda state: state.outcome.exception().retry_after * random.uniform(1.0, 1.5))  # type: ignore[union-attr]
-        for attempt in retrying:
+        """One request; when HQ answers busy (503/429 with Retry-After), wait and send it again
+        (sync/busy.py); when it stays busy, Offline (tried again later)."""
+        for attempt in retrying(Busy, self._pause):
             with attempt:
                 return self._request(method, path, accept, kw)
         raise AssertionError("unreachable: tenacity re-raises the last Busy")
