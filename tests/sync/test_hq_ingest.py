@@ -16,6 +16,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -286,3 +287,18 @@ def test_the_bench_waits_as_hq_asks_then_its_batch_goes_through(db_name, request
     finally:
         server.stop()
         db.dispose()
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    from email.utils import format_datetime
+
+    from dockstation.types import utcnow
+    from sync.busy import retry_after
+
+    def ra(value: str) -> float | None:
+        return retry_after(httpx.Response(503, headers={"Retry-After": value}))
+
+    assert (ra("1"), ra("2.5"), ra(""), ra("soon"), ra("-3")) == (1.0, 2.5, None, None, None)
+    later = ra(format_datetime(utcnow() + timedelta(seconds=90), usegmt=True))
+    assert later is not None and 60 < later <= 90
+    assert ra(format_datetime(utcnow() - timedelta(seconds=90), usegmt=True)) == 0.0
