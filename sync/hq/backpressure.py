@@ -47,10 +47,15 @@ class BatchSlots:
         self.waiting = 0
         self.refused = 0  # answered 503 since start (this worker)
 
+    @property
+    def full(self) -> bool:
+        """Every slot is taken."""
+        return self._free.locked()
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold a slot for the body of the `async with`; Busy when there is none to be had in time."""
-        if self._free.locked() and self.waiting >= self.queue:
+        if self.full and self.waiting >= self.queue:
             self.refused += 1
             raise Busy(self.retry_after)
         self.waiting += 1

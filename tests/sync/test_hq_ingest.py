@@ -250,13 +250,13 @@ def test_a_full_worker_answers_503_with_retry_after_and_stores_nothing(db_name, 
     try:
         token = add_station(db, "B07")
         held = HeldSlot(server, add_station(db, "B08"))
-        _wait_until(lambda: app.state.batch_slots._free.locked())
+        _wait_until(lambda: app.state.batch_slots.full)
         answer = push(server, token, "B07", [event("B07", q) for q in range(1, 101)])
         assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
         assert answer.headers["connection"] == "close" and "busy" in answer.json()["detail"]
         assert stored(db, "B07") == [] and app.state.batch_slots.refused == 1
         held.release()
-        _wait_until(lambda: not app.state.batch_slots._free.locked())
+        _wait_until(lambda: not app.state.batch_slots.full)
         again = push(server, token, "B07", [event("B07", q) for q in range(1, 101)])
         assert again.status_code == 200 and again.json()["acked_seq"] == 100
     finally:
@@ -274,7 +274,7 @@ def test_the_bench_waits_as_hq_asks_then_its_batch_goes_through(db_name, request
         bench = make_bench(tmp_path, "B07", server.url, add_station(db, "B07"))
         bench.record(40)
         held = HeldSlot(server, add_station(db, "B08"))
-        _wait_until(lambda: app.state.batch_slots._free.locked())
+        _wait_until(lambda: app.state.batch_slots.full)
         # The slot is freed once HQ has answered the bench "busy": its retry then goes through.
         threading.Thread(target=lambda: (_wait_until(lambda: app.state.batch_slots.refused >= 1), held.release()),
                          daemon=True).start()
