@@ -176,6 +176,13 @@ LATEST = max(LATEST, 5)  # v5: inspection.all_pass
 LATEST = max(LATEST, 6)
 LATEST = max(LATEST, 11)  # v11: the photo and photo_waiver tables (issue 18); create_all makes them
 LATEST = max(LATEST, 9)  # v9: parcels, holds, search (issue 16)
+LATEST = max(LATEST, 10)  # v10: the container and container_unit tables (issue 15); create_all makes them
+
+
+def _missing_tables(conn: Any) -> bool:
+    """One query: does the database lack a table of the models?"""
+    names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not set(SQLModel.metadata.tables) <= names
 
 
 def _configure(engine: Engine, begin: str) -> None:
@@ -248,6 +255,11 @@ class Store:
                 return
             if version == 0:
                 version = 1  # databases from before versioning were v1
+            if version == LATEST and _missing_tables(conn):
+                # Numbers are handed out ahead of merges, so a release's number may be below one
+                # already in use (v10 came after v11): a database at LATEST may still lack the
+                # tables of a lower step. create_all makes only what is missing.
+                SQLModel.metadata.create_all(conn)
         for step in range(version + 1, LATEST + 1):
             with self.engine.begin() as conn:
                 if step in MIGRATIONS:
