@@ -176,8 +176,12 @@ def put(store: Store, station_id: str, operator: str, lpn: str, container_id: st
                    "recovery_value": value, "units": c.units}
         if previous is not None:
             payload["from"] = previous
-        events.record(session, station_id, "unit_moved" if previous else "unit_sorted", operator=operator,
-                      lpn=lpn, rma_id=unit.rma_id, at=at, payload=payload)
+        if previous is not None:
+            events.record(session, station_id, "unit_moved", operator=operator, lpn=lpn, rma_id=unit.rma_id,
+                          at=at, payload=payload)
+        else:
+            events.record(session, station_id, "unit_sorted", operator=operator, lpn=lpn, rma_id=unit.rma_id,
+                          at=at, payload=payload)
         return PutOutcome("moved" if previous else "sorted", lpn, c, previous)
 
 
