@@ -69,6 +69,7 @@ def test_the_manifest_lists_exactly_its_units_and_the_lowest_grade(closed, store
     import pypdfium2
     doc = pypdfium2.PdfDocument(pdf)
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    doc.close()
     for lpn in lpns:
         assert lpn in text
     assert "lot grade D" in text and c.id in text and "value 24.80" in text
