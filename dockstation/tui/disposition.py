@@ -362,6 +362,7 @@ class DispositionScreen(Screen[None]):
             self.busy = False
         self.outcome = out
         state, headline, message, log = render.settled(out)
+        message += self._sorting_hint(out)
         if leaving:
             self.mode = "done"
             self._report(state, headline, message, log=log)
@@ -399,7 +400,12 @@ class DispositionScreen(Screen[None]):
         self.outcome = out
         approved = f", approved by {self.lead.name}" if self.lead and out.approved_by else ""
         log = f"{out.status} → {out.path}" + (" · approved" if approved else "") + " · label queued"
-        self._finish("ok", title(out.path or ""), f"{out.message}{approved}. Label queued", log)
+        self._finish("ok", title(out.path or ""), f"{out.message}{approved}. Label queued{self._sorting_hint(out)}", log)
+
+    def _sorting_hint(self, out: DisposeOutcome) -> str:
+        """The open container that takes the unit now (tui/sorting.py), for the result's message."""
+        hint = getattr(self.app, "after_disposition", None)
+        return hint(out) if callable(hint) else ""
 
     def _finish(self, state: str, headline: str, message: str, log: str | None = None) -> None:
         """Done here: back to the receive screen with the result big on it (and in the log)."""
