@@ -362,7 +362,7 @@ class DispositionScreen(Screen[None]):
             self.busy = False
         self.outcome = out
         state, headline, message, log = render.settled(out)
-        message += self._sorting_hint(out)
+        message = self._sorting_hint(out) + message
         if leaving:
             self.mode = "done"
             self._report(state, headline, message, log=log)
@@ -400,10 +400,11 @@ class DispositionScreen(Screen[None]):
         self.outcome = out
         approved = f", approved by {self.lead.name}" if self.lead and out.approved_by else ""
         log = f"{out.status} → {out.path}" + (" · approved" if approved else "") + " · label queued"
-        self._finish("ok", title(out.path or ""), f"{out.message}{approved}. Label queued{self._sorting_hint(out)}", log)
+        self._finish("ok", title(out.path or ""), f"{self._sorting_hint(out)}{out.message}{approved}. Label queued", log)
 
     def _sorting_hint(self, out: DisposeOutcome) -> str:
-        """The open container that takes the unit now (tui/sorting.py), for the result's message."""
+        """The open container that takes the unit now (tui/sorting.py): first in the result's
+        message, so an 80-column line never cuts it off."""
         hint = getattr(self.app, "after_disposition", None)
         return hint(out) if callable(hint) else ""
 

@@ -39,8 +39,8 @@ class SortingMixin:
         self.to_sort, self.offered = out.lpn, None
         c = self._suggestion(out.lpn)
         if c is None:
-            return f"  → no open container for {(out.path or '').replace('_', ' ')}: open one (lead screen)"
-        return f"  → {c.id} {c.destination or ''} ({c.units}/{c.capacity})"
+            return f"→ no open container for {(out.path or '').replace('_', ' ')} (lead screen: open one) · "
+        return f"→ {c.id} {c.destination or ''} ({c.units}/{c.capacity}) · "
 
     def unit_scanned(self, lpn: str, state: str) -> None:
         """A unit's LPN was scanned: a disposed one is the unit a container scan sorts (or moves)."""
