@@ -80,3 +80,41 @@ async def test_the_containers_tab(app, store, bench, policy):
         await press(pilot, *"room left", "enter")
         await wait_for(pilot, lambda: ct.get(store, done).state == "open", "reopened")
     assert events_of(store, kind="container_reopened")[-1].payload["reason"] == "room left"
+
+
+def test_containers_tab_snapshot_80x24(snap_compare, home, store, bench, policy):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    box = ct.open_container(store, "B07", "9001", policy=policy, paths=["liquidate"], now=now - timedelta(hours=5)).id
+    rtv = ct.open_container(store, "B07", "9001", policy=policy, paths=["vendor_return"], vendor="soundco",
+                            now=now - timedelta(hours=30)).id
+    done = ct.open_container(store, "B07", "9001", policy=policy, paths=["donate"], now=now - timedelta(hours=9)).id
+    for i, grade in enumerate("CCD", 1):
+        lpn = disposed(store, bench, policy, i, grade=grade, price="40.00")
+        ct.put(store, "B07", "2001", lpn, box, policy=policy, now=now - timedelta(hours=4))
+    ct.put(store, "B07", "2001", disposed(store, bench, policy, 4, category="headphones", grade="D", price="90.00",
+                                           reason_code="defective"), rtv, policy=policy, now=now - timedelta(hours=3))
+    ct.put(store, "B07", "2001", disposed(store, bench, policy, 5, category="toys", grade="C", price="9.00"),
+           done, policy=policy, now=now - timedelta(hours=3))
+    ct.close(store, "B07", operator(bench, "grader"), done, now=now - timedelta(hours=1))
+    from dockstation.models import Unit
+
+    waiting = [disposed(store, bench, policy, i, grade="C", price="40.00") for i in (6, 7)]
+    with store.write() as s:  # two units disposed, not sorted yet: ages from a fixed disposal time
+        for i, lpn in zip((6, 7), waiting, strict=True):
+            u = s.get(Unit, lpn)
+            u.disposed_at = now - timedelta(hours=i)
+            s.add(u)
+    app = BenchApp(home, store=store, triage=make_triage(policy), clock=lambda: now, start_services=False)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: app.receive_screen.is_mounted, "receive screen")
+        n = app.scans_done
+        app.enqueue_scan(ScanEvent("OP-9001", "test", None, now))
+        await wait_for(pilot, lambda: app.scans_done > n, "sign-in")
+        await press(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, LeadScreen) and app.screen.refreshes >= 1, "lead")
+        await press(pilot, "6")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
