@@ -117,8 +117,10 @@ class SortingMixin:
                                 f"{known.units}/{known.capacity} · value {known.value}: dispose a unit first")
             return
         try:
-            out = await app.in_thread(put, app.store, app.bench.station_id, op.badge, lpn, container_id,
-                                      policy=self._policy())
+            # One transaction: on the event loop when the database is free (tui/inline_store.py).
+            run = app.inline_store.call if getattr(app, "inline_store", None) is not None else app.in_thread
+            out = await run(put, app.store, app.bench.station_id, op.badge, lpn, container_id,
+                            policy=self._policy())
         except ContainerError as exc:
             if exc.code == "unknown" and await self._offer(container_id, lpn):
                 return

@@ -182,3 +182,22 @@ def test_lot_grade_is_the_lowest_on_the_scale():
     assert ct.lot_grade(["A", None], GRADES) == "A"
     assert ct.lot_grade([], GRADES) is None
     assert ct.lot_grade(["A", "ZZ"], GRADES) == "ZZ"  # off the scale: the lowest
+
+
+def test_kpis_and_simulate_see_both_decisions_of_a_redisposed_unit(store, bench, policy):
+    from datetime import timedelta
+
+    from dockstation.kpis.export import bench_report
+    from dockstation.policy import simulate
+    from dockstation.types import utcnow
+
+    kept = disposed(store, bench, policy, 1, grade="C", price="40.00")
+    changed = disposed(store, bench, policy, 2, grade="C", price="40.00")
+    dispose(store, bench, operator(bench, "lead"), changed, policy=policy, path="donate", approver="9001",
+            approval_reason="local_demand")
+    report = bench_report(store, utcnow() - timedelta(days=1), now=utcnow() + timedelta(seconds=1))
+    assert report.total.disposed == 2 and report.total.right_first_time == 1  # the redisposed one is not
+    sim = simulate(store, policy, policy)
+    assert sim.units == 2 and sim.changed == []  # both units replayed, on their facts
+    assert [e.payload["kind"] for e in events_of(store, changed, "unit_disposed")] == ["policy", "redisposition"]
+    assert kept != changed
