@@ -37,6 +37,7 @@ class SortingMixin:
         if not out.ok:
             return ""
         self.to_sort, self.offered = out.lpn, None
+        setattr(self, "current_lpn", out.lpn)  # the unit in hand (reprint, sorting)
         c = self._suggestion(out.lpn)
         if c is None:
             return f"→ no open container for {(out.path or '').replace('_', ' ')} (lead screen: open one) · "
@@ -87,7 +88,8 @@ class SortingMixin:
 
         screen = app.screen
         settle, lpn_on_screen = getattr(screen, "settle", None), getattr(screen, "lpn", None)
-        if isinstance(screen, DispositionScreen) and callable(settle) and lpn_on_screen:  # the disposition shown: moving on accepts it first
+        # The disposition shown: moving on accepts it first, then the unit goes in.
+        if isinstance(screen, DispositionScreen) and callable(settle) and lpn_on_screen:
             await settle()
             out = getattr(app.screen, "outcome", None)
             if out is not None and out.ok:
@@ -98,6 +100,7 @@ class SortingMixin:
                 await app.go_to_receive()
                 app.show_result("error", "NOT SORTED", f"{lpn_on_screen} has no disposition yet: nothing put away")
                 return True
+            app.current_lpn = self.to_sort
             await app.go_to_receive()
         await self._put(c.value)
         return True
@@ -107,6 +110,8 @@ class SortingMixin:
 
         app: Any = self
         lpn, op = self.to_sort, app.operator
+        if lpn is not None and getattr(app, "current_lpn", lpn) != lpn:
+            lpn = self.to_sort = None  # another unit was received or opened since: not this one
         if lpn is None:
             known = await app.in_thread(get, app.store, container_id)
             if known is None:
@@ -114,7 +119,8 @@ class SortingMixin:
                                 "dispose a unit, then scan it to open it for that unit's path")
             else:
                 app.show_result("info", known.id, f"{known.state} · {'+'.join(known.paths)} · "
-                                f"{known.units}/{known.capacity} · value {known.value}: dispose a unit first")
+                                f"{known.units}/{known.capacity} · value {known.value}: scan a disposed "
+                                "unit's LPN first, then the container")
             return
         try:
             # One transaction: on the event loop when the database is free (tui/inline_store.py).

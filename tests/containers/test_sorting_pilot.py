@@ -156,3 +156,20 @@ async def test_a_lead_redisposes_a_sorted_unit_and_it_leaves_its_container(app, 
     assert where(store, lpn) is None and ct.get(store, box).units == 0
     kinds = [e.kind for e in events_of(store, lpn)]
     assert "unit_unsorted" in kinds and kinds.count("unit_disposed") == 2
+
+
+async def test_a_container_scan_never_sorts_a_unit_put_down_earlier(app, store, bench, policy):
+    box = ct.open_container(store, "B07", "9001", policy=policy, paths=["liquidate"]).id
+    lpn = graded(store, 1, category="home", grade="C", price="40.00")
+    other = graded(store, 2, category="home", grade="C", price="40.00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await dispatch(pilot, app, "OP-2001")
+        await app.push_screen(DispositionScreen(lpn))
+        await pilot.pause()
+        await dispatch(pilot, app, "CMD:DONE")
+        await wait_for(pilot, lambda: app.screen is app.receive_screen, "back to receiving")
+        app.current_lpn = other  # another unit received or opened since
+        before = n_events(store)
+        await dispatch(pilot, app, box)
+        assert where(store, lpn) is None and n_events(store) == before
+        assert "LPN first" in state_line(app)
