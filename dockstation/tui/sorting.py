@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from dockstation.policy.dispose import DisposeOutcome
 
 
+# What is never a return authorisation number while an RTV box waits for one (scan.py kinds).
+NOT_AN_RA = (CodeKind.LPN, CodeKind.RMA, CodeKind.BADGE, CodeKind.COMMAND, CodeKind.INVALID)
+
+
 class SortingMixin:
     """Mixed into BenchApp: the container scans and CMD:CLOSE (dispatch calls `container_scan`)."""
 
@@ -71,10 +75,12 @@ class SortingMixin:
             app.show_result("info", "CLOSE", "Scan the container to close")
             return True
         if self.closing not in (None, "armed") and c.kind is not CodeKind.CONTAINER:
-            if c.kind is CodeKind.COMMAND and c.value == "CANCEL":
-                self.closing = None
-                app.show_result("info", "CLOSE", "Not closed")
-                return True
+            if c.kind in NOT_AN_RA:  # a unit, a parcel, a command: the close is off, the scan goes on
+                waiting, self.closing = self.closing, None
+                if c.kind is CodeKind.COMMAND and c.value == "CANCEL":
+                    app.show_result("info", "CLOSE", f"{waiting} not closed")
+                    return True
+                return False
             await self._close(self.closing, authorisation=scan.code)
             return True
         if c.kind is not CodeKind.CONTAINER:

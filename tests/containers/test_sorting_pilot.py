@@ -110,6 +110,9 @@ async def test_an_rtv_box_asks_for_the_authorisation_when_closed(app, store, pol
         assert where(store, lpn) == box
         await dispatch(pilot, app, "CMD:CLOSE", box)
         assert ct.get(store, box).state == "open" and "authorisation" in state_line(app)
+        await dispatch(pilot, app, lpn)  # a unit's LPN is never taken for the RA: the close is off
+        assert ct.get(store, box).state == "open" and app.closing is None
+        await dispatch(pilot, app, "CMD:CLOSE", box)
         await dispatch(pilot, app, "RA-SC-7781")  # scanned (or typed) next: the RA number
         c = ct.get(store, box)
         assert c.state == "closed" and c.authorisation == "RA-SC-7781" and c.vendor == "soundco"
