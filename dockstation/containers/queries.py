@@ -62,22 +62,35 @@ class Unsorted:
         return as_utc(now) - as_utc(self.disposed_at)
 
 
+# Units disposed since the bench's first container was opened: a bench that never sorted has
+# nothing waiting, and its history from before the containers is not "unsorted". The partial
+# index ix_unit_disposed_at (store v10) gives the range; its WHERE is this query's term.
 _UNSORTED = """
-FROM unit u WHERE u.state IN ('disposed', 'quarantined') AND u.disposed_at IS NOT NULL
+FROM unit u INDEXED BY ix_unit_disposed_at WHERE u.state IN ('disposed', 'quarantined')
+  AND u.disposed_at >= (SELECT min(opened_at) FROM container)
   AND NOT EXISTS (SELECT 1 FROM container_unit c WHERE c.lpn = u.lpn)
 """
+_SINCE = " AND u.disposed_at >= :since"
 
 
-def unsorted_count(session: Session) -> int:
-    return int(session.connection().execute(text("SELECT count(*) " + _UNSORTED)).scalar_one())
+def _since(since: datetime | None) -> dict[str, str]:
+    return {} if since is None else {"since": as_utc(since).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")}
 
 
-def unsorted_units(session: Session, *, limit: int | None = 200) -> list[Unsorted]:
-    """Disposed (or quarantined) units not in any container, oldest disposition first."""
+def unsorted_count(session: Session, *, since: datetime | None = None) -> int:
+    """How many disposed units wait to be sorted (`since`: disposed since then only)."""
+    sql = "SELECT count(*) " + _UNSORTED + (_SINCE if since else "")
+    return int(session.connection().execute(text(sql), _since(since)).scalar_one())
+
+
+def unsorted_units(session: Session, *, limit: int | None = 200, since: datetime | None = None) -> list[Unsorted]:
+    """Disposed (or quarantined) units in no container, oldest disposition first (those disposed
+    since the bench's first container; `since`: and since then)."""
     sql = ("SELECT u.lpn, u.disposition, u.destination, u.disposed_at, u.sku, u.description "
-           + _UNSORTED + " ORDER BY u.disposed_at, u.lpn" + ("" if limit is None else f" LIMIT {int(limit)}"))
+           + _UNSORTED + (_SINCE if since else "") + " ORDER BY u.disposed_at, u.lpn"
+           + ("" if limit is None else f" LIMIT {int(limit)}"))
     out = []
-    for lpn, path, dest, at, sku, desc in session.connection().execute(text(sql)):
+    for lpn, path, dest, at, sku, desc in session.connection().execute(text(sql), _since(since)):
         when = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
         out.append(Unsorted(lpn, path or "?", dest, as_utc(when), sku or "", desc or ""))
     return out

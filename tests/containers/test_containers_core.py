@@ -40,9 +40,12 @@ def test_open_gives_the_bench_s_own_id_kind_capacity_and_queues_the_label(store,
 
 
 def test_a_unit_goes_into_the_container_of_its_path(store, bench, policy):
-    lpn = disposed(store, bench, policy, 1, grade="C", price="40.00")  # liquidate-c-d
+    before = disposed(store, bench, policy, 2, grade="C", price="40.00")  # before the bench sorted
     c = opened(store, bench, policy, "liquidate")
+    lpn = disposed(store, bench, policy, 1, grade="C", price="40.00")  # liquidate-c-d
     with store.read() as s:
+        assert [u.lpn for u in ct.unsorted_units(s)] == [lpn]  # not the history before containers
+        assert not ct.is_sorted(s, before)
         from dockstation.models import Unit
         assert ct.suggest(s, policy, s.get(Unit, lpn)).id == c.id
         assert ct.unsorted_count(s) == 1 and not ct.is_sorted(s, lpn)
