@@ -51,6 +51,8 @@ def test_container_events_reach_hq_and_fold_into_the_container(hq, hq_db, make_b
     assert c["id"] == box and c["state"] == "closed" and c["kind"] == "gaylord" and c["paths"] == ["liquidate"]
     assert c["units"] == sorted(lpns[:2]) and c["lot_grade"] == "D" and c["value"] == "14.80"
     assert c["station_id"] == "B07" and c["closed_at"].endswith("+00:00")
+    unit = get(hq, f"/units/{lpns[2]}", reader).json()  # the unit says where it is
+    assert unit["container"] == other and unit["sorted_at"] is not None
     moved = get(hq, f"/containers/{other}", reader).json()
     assert moved["state"] == "open" and moved["units"] == [lpns[2]]
 
