@@ -25,6 +25,7 @@ import msgspec
 from msgspec import Meta, Raw, Struct
 
 from sync.hq.events import Rows
+from sync.hq.scope import PAYLOAD_UNIT_KEYS
 from sync.protocol import AT_PATTERN, MAX_BATCH, EventIn
 
 # AT_PATTERN with at most 6 fractional digits (pydantic truncates further digits, PostgreSQL
@@ -41,6 +42,10 @@ _DEPTH = 150
 # one translate of the body (digits to 0, E to e) and two finds, then payload by payload.
 _NUMBERS = bytes.maketrans(b"123456789E", b"000000000e")
 _LONG = b"0" * 309
+# A payload that may name a unit (scope.PAYLOAD_UNIT_KEYS: `lpn`, `lpns`) holds one of these as
+# sent, or a \u escape (a key spelt with escapes): only such payloads are decoded and checked.
+_KEYS = {f'"{key}'.encode() for key in PAYLOAD_UNIT_KEYS}
+_UNIT_KEYS = tuple(k for k in _KEYS if not any(o != k and k.startswith(o) for o in _KEYS))
 
 
 # gc=False: the collector does not track them (they hold only str, int and Raw: no cycles). A
@@ -126,6 +131,7 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]]) -> Wire | None:
     payloads: dict[int, dict[str, Any]] = {}
     prev = 0
     iso = datetime.fromisoformat
+    unit_key = _UNIT_KEYS[0] if len(_UNIT_KEYS) == 1 else b""  # the usual: one prefix of them all
     for e in batch.events:
         seq = e.seq
         kind = e.kind
@@ -139,8 +145,8 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]]) -> Wire | None:
         raw = bytes(e.payload)
         if raw[0] != 123 or (len(raw) > 2 * _DEPTH and raw.count(b"{") + raw.count(b"[") > _DEPTH):
             return None  # not an object ("{"), or nested deep
-        if b'"lpn' in raw or (escapes and b"\\u" in raw) or (maybe_huge and (b"0e" in raw.translate(_NUMBERS)
-                                                               or _LONG in raw.translate(_NUMBERS))):
+        names_unit = unit_key in raw if unit_key else any(k in raw for k in _UNIT_KEYS)
+        if names_unit or (escapes and b"\\u" in raw) or (maybe_huge and _maybe_huge(raw)):
             try:  # a key spelt with escapes is still `lpn`; msgspec refuses numbers past a float
                 payloads[seq] = _ANY(raw)
             except (msgspec.ValidationError, msgspec.DecodeError):
@@ -159,6 +165,11 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]]) -> Wire | None:
     if payloads and not all(finite(p) for p in payloads.values()):
         return None
     return Wire(batch.station_id, batch.events, b"".join(parts), stations, payloads, models)
+
+
+def _maybe_huge(raw: bytes) -> bool:
+    numbers = raw.translate(_NUMBERS)
+    return b"0e" in numbers or _LONG in numbers
 
 
 def _text(value: str | None) -> str:
