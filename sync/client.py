@@ -32,6 +32,7 @@ from dockstation.text import clean
 from dockstation.types import utcnow
 from sync import station_store as st
 from sync.bundle import BundleRefused, install_bundle
+from sync.busy import retry_after, retrying
 from sync.pull import PageFeed
 from sync.protocol import API, CLOCK_SKEW_HEADER, MAX_SKEW_S, PROTOCOL, PROTOCOL_HEADER, ConfigBundle, EventAck, ProtocolError
 
@@ -46,6 +47,14 @@ SKEW_WARN_S = 120.0
 
 class Offline(Exception):
     """HQ unreachable, connection cut, or a 5xx: try again later, nothing is lost."""
+
+
+class Busy(Offline):
+    """HQ answered 503 or 429 with `Retry-After`: it is up but busy (docs/sync.md, "Back-pressure")."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Refused(Exception):
@@ -81,6 +90,7 @@ class SyncReport:
     config_updated: bool = False
     config_error: str = ""
     clock_skew_s: float | None = None  # bench clock minus HQ clock
+    busy_waits: list[float] = field(default_factory=list)  # Retry-After of each busy answer HQ gave (s)
 
     @property
     def exit_code(self) -> int:
@@ -115,6 +125,8 @@ def _detail(resp: httpx.Response) -> str:
 
 
 def _check(resp: httpx.Response) -> httpx.Response:
+    if resp.status_code in (429, 503) and (wait := retry_after(resp)) is not None:
+        raise Busy(f"HQ answered {resp.status_code} (busy, retry after {wait:g} s): {_detail(resp)}", wait)
     if resp.status_code in (401, 403):
         raise Refused(resp.status_code, _detail(resp))
     if resp.status_code >= 500 or resp.status_code == 408:  # 408: the link too slow this time
@@ -156,6 +168,8 @@ class SyncClient:
         self._http_key: tuple[str, str] | None = None
         self._clock_skew_s: float | None = None  # measured on the last exchange, told to HQ on the next push
         self._wake = threading.Event()
+        self._stop = threading.Event()  # the TUI loop's stop (run); never set for `dockstation sync`
+        self.busy_waits: list[float] = []  # Retry-After values HQ answered in the current sync (s)
         self._lock = threading.Lock()  # one sync at a time per client (CLI and loop never overlap)
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -177,11 +191,31 @@ class SyncClient:
         return self._http
 
     def _call(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kw: Any) -> httpx.Response:
+        """One request; when HQ answers busy (503/429 with Retry-After), wait and send it again
+        (sync/busy.py); when it stays busy, Offline (tried again later)."""
+        for attempt in retrying(Busy, self._pause):
+            with attempt:
+                return self._request(method, path, accept, kw)
+        raise AssertionError("unreachable: tenacity re-raises the last Busy")
+
+    def _request(self, method: str, path: str, accept: tuple[int, ...], kw: dict[str, Any]) -> httpx.Response:
         try:
             resp = self._client().request(method, f"{API}{path}", **kw)
-            return resp if resp.status_code in accept else _check(resp)
         except httpx.TransportError as exc:  # refused, reset, cut mid-body, timeout
             raise Offline(f"HQ unreachable: {type(exc).__name__}: {clean(exc, limit=120)}") from None
+        if resp.status_code in accept:
+            return resp
+        try:
+            return _check(resp)
+        except Busy as busy:
+            self.busy_waits.append(busy.retry_after)
+            log.info("%s %s: %s", method, path, busy)
+            raise
+
+    def _pause(self, seconds: float) -> None:
+        """tenacity's sleep: the TUI's loop stops at once, even while HQ asked it to wait."""
+        if self._stop.wait(seconds):
+            raise Offline("sync stopped while waiting for a busy HQ")
 
     def close(self) -> None:
         if self._http is not None:
@@ -204,6 +238,7 @@ class SyncClient:
             report.outcome, report.message = "error", "HQ is not set: [hq] url and token in station.toml"
             return report
         with self._lock:
+            self.busy_waits = []
             try:
                 self._forget_other_hq()
                 self._push(report, full, progress)
@@ -223,6 +258,7 @@ class SyncClient:
             if report.outcome in ("ok", "config_refused") and report.conflicts:
                 report.outcome, report.message = "conflict", conflict_message(self.station_id, report.conflicts) + (
                     f"; also: {report.message}" if report.outcome == "config_refused" else "")
+        report.busy_waits = list(self.busy_waits)
         report.acked_seq = int(st.kv_get(self.store, st.ACKED, "0") or 0)
         report.pending = st.pending_count(self.store, self.station_id, report.acked_seq)
         if report.outcome == "ok":
@@ -380,4 +416,5 @@ class SyncClient:
         """Sync every `[hq] interval_seconds` until `stop` is set; report through `status`."""
         from sync.loop import run_loop
 
+        self._stop = stop
         run_loop(self, stop, status)

@@ -3,7 +3,9 @@
 - online: sync every `[hq] interval_seconds`; the header shows "HQ online · N pending", N kept
   fresh every few seconds while waiting (scans add events between syncs);
 - offline (HQ down, connection cut, 5xx): retry with jittered exponential backoff up to 5 min,
-  "HQ offline · N pending (retry in 8s)";
+  "HQ offline · N pending (retry in 8s)". A busy HQ's 503 with Retry-After is waited out inside
+  the sync first (sync/client.py, docs/sync.md "Back-pressure"); only when it stays busy is the
+  sync partial, and offline;
 - refused (401/403): no retry storm. The header says so; the loop tries again only when
   station.toml's [hq] token or url changes, or after 10 minutes;
 - conflict (HQ holds other content for some of this station's events, docs/sync.md "Conflicts"):

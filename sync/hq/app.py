@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,9 +31,11 @@ from dockstation.types import iso, utcnow
 from sync.bundle import BundleRefused, check_bundle
 from sync.hq.console import mount_console
 from sync.hq.console.web import ConsoleSettings
+from sync.hq.backpressure import ENV_QUEUE, ENV_SLOTS, ENV_WAIT, QUEUE, SLOTS, WAIT_S, BatchSlots, Busy
 from sync.hq.db import ENV_DB, HQDatabase, HqConfig, HqEvent, HqStation, hash_token
 from sync.hq.deps import BEARER, AnyCaller, Db, Station, bearer_token, check_protocol_header, require_protocol
 from sync.hq.events import lock_station, store_locked
+from sync.hq.ingest import finite, read_batch
 from sync.hq.guard import HqGuard
 from sync.hq.manifest import CursorAhead, manifest_page
 from sync.hq.openapi import BATCH_BODY, errors, exact_openapi, refused
@@ -48,16 +49,11 @@ from sync.protocol import (API, CLOCK_SKEW_HEADER, CURSOR_PATTERN, MAX_PAGE, MAX
 
 log = logging.getLogger("dockstation.hq")
 ENV_CONFIG_DIR = "DOCKSTATION_HQ_CONFIG_DIR"
-ENV_BATCH_SLOTS = "DOCKSTATION_HQ_BATCH_SLOTS"
 MAX_BODY = 32 << 20  # a 5000-event batch is a few MB
 # A batch body holds a slot while it arrives: one that trickles in longer than this is cut (408),
 # so a few slow (or deliberately slow) senders cannot keep every slot. The client's 2,000-event
 # batch is about 1 MB: seconds even on a slow site link.
 BODY_SECONDS = 120.0
-# What PostgreSQL would read otherwise than pydantic did, if handed the body as it came: a time
-# finer than microseconds (pydantic truncates, PostgreSQL rounds), a seq written as a float (7.0
-# is seq 7 to pydantic, no bigint to PostgreSQL). One scan of the body for both.
-_NOT_AS_SENT = re.compile(rb'"(?:at"\s*:\s*"[^"]*\.\d{7}|seq"\s*:\s*-?[0-9]+[.eE])')
 
 
 def _plain(value: Any) -> Any:
@@ -69,7 +65,7 @@ def _plain(value: Any) -> Any:
 
 
 def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = None,
-               batch_slots: int | None = None, max_body: int = MAX_BODY,
+               batch_slots: int | None = None, batch_queue: int | None = None, max_body: int = MAX_BODY,
                body_seconds: float = BODY_SECONDS, console: ConsoleSettings | None = None,
                photos_dir: Path | str | None = None) -> FastAPI:
     database = db if isinstance(db, HQDatabase) else HQDatabase(db)
@@ -82,11 +78,13 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     # bench's photos never hold up anyone's event pushes.
     app.state.photo_store = PhotoStore(photos_dir or os.environ.get(ENV_PHOTOS_DIR) or default_photos_dir(database))
     app.state.photo_slots = asyncio.Semaphore(4)
-    # Batches handled at once by this worker. Each is mostly Python (validation) under one GIL:
-    # dozens of threads at once only fight over it (measured: a third more CPU per event at 40).
-    # The rest wait here, in the event loop, costing nothing. More workers, not more threads.
-    # A batch's body is read inside its slot too, so one worker holds at most that many bodies.
-    slots = asyncio.Semaphore(batch_slots or int(os.environ.get(ENV_BATCH_SLOTS, "8")))
+    # Batches handled at once by this worker, and how many may wait (sync/hq/backpressure.py):
+    # the rest are answered 503 with Retry-After at once. A batch's body is read inside its slot,
+    # so one worker holds at most that many bodies.
+    slots = BatchSlots(batch_slots or int(os.environ.get(ENV_SLOTS, SLOTS)),
+                       int(os.environ.get(ENV_QUEUE, QUEUE)) if batch_queue is None else batch_queue,
+                       float(os.environ.get(ENV_WAIT, WAIT_S)))
+    app.state.batch_slots = slots
     # Token, Content-Length and body size are checked there, before any body byte is read.
     app.add_middleware(HqGuard, db=database, max_body=max_body)
 
@@ -105,7 +103,9 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
     @app.post(f"{API}/events", response_model=EventAck, tags=["sync"], openapi_extra=BATCH_BODY,
               responses=errors(400, 401, 403, 408, 413, 422, 503,
                                e403="a reader token; or the batch names another station, or another station's "
-                                    "unit: refused whole, nothing stored"))
+                                    "unit: refused whole, nothing stored",
+                               e503="HQ's database does not answer, or this worker is busy (`Retry-After`: send "
+                                    "the batch again after that many seconds)"))
     async def post_events(request: Request, db: Db, station: Station,
                           _p: Annotated[int | None, Depends(check_protocol_header)] = None) -> EventAck:
         """Store a batch of this station's events (idempotent); answer the gap-free high-water mark
@@ -119,14 +119,26 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
         measured it; HQ keeps it for the console's Stations page. A hint, not a parameter: a value
         that is not a finite number within a year is ignored, never refused."""
         token = bearer_token(request.headers.get("authorization"))
-        async with slots:
+        try:
+            async with slots.slot():
+                try:
+                    async with asyncio.timeout(body_seconds):
+                        body = await _read_body(request)
+                except TimeoutError:
+                    raise HTTPException(408, f"the request body did not arrive within {body_seconds:g} s") from None
+                return await run_in_threadpool(_post_events, db, token, body,
+                                               _skew(request.headers.get(CLOCK_SKEW_HEADER)))
+        except Busy as busy:
+            # The body is read and dropped first, so the bench hears the answer rather than a
+            # connection reset while it is still sending.
             try:
                 async with asyncio.timeout(body_seconds):
-                    body = await _read_body(request)
+                    async for _ in request.stream():
+                        pass
             except TimeoutError:
-                raise HTTPException(408, f"the request body did not arrive within {body_seconds:g} s") from None
-            return await run_in_threadpool(_post_events, db, token, body,
-                                           _skew(request.headers.get(CLOCK_SKEW_HEADER)))
+                pass
+            return JSONResponse({"detail": str(busy)}, status_code=503,  # type: ignore[return-value]
+                                headers={"Retry-After": str(busy.retry_after), "Connection": "close"})
 
     @app.get(f"{API}/manifest", tags=["sync"],
              responses={200: {"model": ManifestPage},
@@ -230,59 +242,51 @@ async def _read_body(request: Request) -> bytes:
     return b"".join([chunk async for chunk in request.stream()])
 
 
-def _post_events(db: HQDatabase, token: str, body: bytes, clock_skew: float | None = None) -> EventAck:
+def _read_pydantic(body: bytes) -> EventBatch:
     try:
         batch = EventBatch.model_validate_json(body)
     except ValidationError as exc:  # the shape of FastAPI's own 422; never the input echoed back
         raise RequestValidationError([{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]}
                                       for e in exc.errors(include_url=False, include_input=False)]) from None
-    if not _finite_payloads(batch.events):
+    if not all(finite(e.payload) for e in batch.events):
         # JSON has no infinity: a number past a double (1e400) reads as one, and so do NaN and
         # Infinity, which are no JSON at all; neither database would store what was sent.
         raise RequestValidationError([{"loc": ("body", "events"), "type": "finite_number",
                                        "msg": "a payload holds a number too large for a 64-bit float (or NaN)"}])
+    return batch
+
+
+def _post_events(db: HQDatabase, token: str, body: bytes, clock_skew: float | None = None) -> EventAck:
+    # PostgreSQL: the fast lane reads the usual batch straight into COPY rows (sync/hq/ingest.py);
+    # whatever it is not sure of, and every batch on SQLite, pydantic reads.
+    wire = read_batch(body, lambda: _read_pydantic(body).events) if db.dialect == "postgresql" else None
+    batch = _read_pydantic(body) if wire is None else None
     with db.write() as conn:
         station = lock_station(conn, token_hash=hash_token(token))
         if station is None:  # revoked since the guard let it in
             raise HTTPException(401, "unknown or revoked station token", headers=BEARER)
         sid = station.station_id
-        if batch.station_id != sid or any(e.station_id not in (None, sid) for e in batch.events):
-            raise HTTPException(403, f"this token belongs to station {sid}: it may only write {sid}'s events")
-        if (foreign := foreign_unit(sid, batch.events)) is not None:
-            raise HTTPException(403, refusal(sid, *foreign))
-        if b"\\u0000" in body:  # rare: PostgreSQL text cannot hold NUL (a scanned control code)
-            ack = store_locked(conn, db, station, [_without_nul(e) for e in batch.events])
+        if wire is not None:
+            named = wire.station_id != sid or not wire.event_stations <= {sid}
+            foreign = foreign_unit(sid, wire.events, wire.payload_of)
         else:
-            # The body goes to PostgreSQL as it came unless it would read otherwise there: then
-            # pydantic's own serialisation is sent, so PostgreSQL stores what pydantic read.
-            ack = store_locked(conn, db, station, batch.events, None if _NOT_AS_SENT.search(body) else body)
+            assert batch is not None
+            named = batch.station_id != sid or any(e.station_id not in (None, sid) for e in batch.events)
+            foreign = foreign_unit(sid, batch.events)
+        if named:
+            raise HTTPException(403, f"this token belongs to station {sid}: it may only write {sid}'s events")
+        if foreign is not None:
+            raise HTTPException(403, refusal(sid, *foreign))
+        if wire is not None:
+            ack = store_locked(conn, db, station, wire.rows)
+        else:
+            assert batch is not None  # NUL: PostgreSQL text cannot hold one (a scanned control code)
+            ack = store_locked(conn, db, station, [_without_nul(e) for e in batch.events]
+                               if b"\\u0000" in body else batch.events)
         if clock_skew is not None:  # the station's row is ours already (locked above)
             conn.execute(HqStation.__table__.update().where(HqStation.__table__.c.station_id == sid)
                          .values(clock_skew_s=round(clock_skew, 3), clock_reported_at=utcnow()))
         return ack
-
-
-def _finite(value: Any) -> bool:
-    if type(value) is float:
-        return value - value == 0.0  # false for inf and nan
-    if type(value) is dict:
-        return all(_finite(v) for v in value.values())
-    if type(value) is list:
-        return all(_finite(v) for v in value)
-    return True
-
-
-def _finite_payloads(events: list[EventIn]) -> bool:
-    """No inf or nan in any payload: flat values checked inline, containers recursed (0.3 µs an event)."""
-    for event in events:
-        for value in event.payload.values():
-            kind = type(value)
-            if kind is float:
-                if value - value != 0.0:
-                    return False
-            elif (kind is dict or kind is list) and not _finite(value):
-                return False
-    return True
 
 
 def _clean_nul(value: Any) -> Any:

@@ -50,7 +50,10 @@ class Caller:
         return f"reader {self.name}" if self.is_reader else f"station {self.name}"
 
 
-def get_db(request: Request) -> HQDatabase:
+# The dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in its thread
+# pool, a hop between threads per dependency per request (measured on the push path: ~0.4 ms of
+# the ~4 ms of HQ CPU a request costs besides its events, most of it handing the GIL over).
+async def get_db(request: Request) -> HQDatabase:
     return request.app.state.db  # type: ignore[no-any-return]
 
 
@@ -91,19 +94,22 @@ async def require_reader(caller: Annotated[Caller, Depends(require_caller)]) -> 
 _VERSIONS = {str(v): v for v in SUPPORTED}
 
 
-def require_protocol(x_dockstation_protocol: Annotated[str | None, Header()] = None) -> int:
-    if x_dockstation_protocol in _VERSIONS:
-        return _VERSIONS[x_dockstation_protocol]
+def _protocol(value: str | None) -> int:
+    if value in _VERSIONS:
+        return _VERSIONS[value]
     try:  # the reason: missing, unreadable, or a version HQ does not speak
-        check_protocol(x_dockstation_protocol)
-        raise ProtocolError(f"protocol version must be written as one of {sorted(_VERSIONS)}, "
-                            f"not {x_dockstation_protocol!r}")
+        check_protocol(value)
+        raise ProtocolError(f"protocol version must be written as one of {sorted(_VERSIONS)}, not {value!r}")
     except ProtocolError as exc:
         raise HTTPException(400, str(exc)) from None
 
 
-def check_protocol_header(x_dockstation_protocol: Annotated[str | None, Header()] = None) -> int | None:
-    return None if x_dockstation_protocol is None else require_protocol(x_dockstation_protocol)
+async def require_protocol(x_dockstation_protocol: Annotated[str | None, Header()] = None) -> int:
+    return _protocol(x_dockstation_protocol)
+
+
+async def check_protocol_header(x_dockstation_protocol: Annotated[str | None, Header()] = None) -> int | None:
+    return None if x_dockstation_protocol is None else _protocol(x_dockstation_protocol)
 
 
 AnyCaller = Annotated[Caller, Depends(require_caller)]

@@ -19,7 +19,7 @@ Nothing else is written per event: a unit's current state is folded from its eve
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -90,30 +90,48 @@ def store_batch(db: HQDatabase, station_id: str, events: list[EventIn]) -> Event
         return store_locked(conn, db, station, events)
 
 
-def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn],
-                 body: bytes | None = None) -> EventAck:
+class Rows:
+    """A batch to store: its seqs (ascending, no repeats), its COPY text for PostgreSQL, and its
+    events as pydantic reads them, made only when needed (SQLite, a retry, a conflict)."""
+
+    def __init__(self, seqs: list[int], copy: Callable[[], bytes], models: Callable[[], list[EventIn]]) -> None:
+        self.seqs, self._copy, self._models = seqs, copy, models
+
+    def copy(self) -> bytes:
+        return self._copy()
+
+    def models(self) -> list[EventIn]:
+        return self._models()
+
+
+def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn] | Rows) -> EventAck:
     """Store a batch inside the caller's transaction, which holds the station's row lock.
-    `body`: the request as received, when it holds exactly these events (PostgreSQL reads it).
+    `events`: validated events, or the fast lane's Rows (sync/hq/ingest.py: no repeats).
 
     The answer's `conflicts` are all of the station's open conflicts (this batch's and earlier
     ones'), so the bench hears of them on every push until an operator resolves them."""
     now = utcnow()
     station_id, acked = station.station_id, station.acked_seq
-    events, repeats = _first_of_each_seq(events)
-    if repeats:
-        body = None  # the body holds the repeats too: insert the first of each seq only
-    if db.dialect == "postgresql":
-        inserted = hq_events_pg.insert_events(conn, station_id, events, now, body) if events else set()
-    else:
+    repeats: list[EventIn] = []
+    if not isinstance(events, Rows):
+        first, repeats = _first_of_each_seq(events)
+        events = Rows([e.seq for e in first], lambda: hq_events_pg.copy_rows(first), lambda: first)
+    seqs = events.seqs
+    if not seqs:
+        inserted: set[int] = set()
+    elif db.dialect == "postgresql":
+        inserted = hq_events_pg.insert_rows(conn, station_id, events.copy(), seqs, now)
+    else:  # SQLite: one site's HQ; executemany in chunks is plenty
         inserted = set()
         stmt = _insert(db, EVENTS).on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(EVENTS.c.seq)
-        for chunk in _chunks([_row(station_id, e, now) for e in events]):
+        for chunk in _chunks([_row(station_id, e, now) for e in events.models()]):
             inserted.update(conn.execute(stmt, list(chunk)).scalars())
-    repeated = [_row(station_id, e, now) for e in events if e.seq not in inserted]
+    repeated = [] if len(inserted) == len(seqs) else [
+        _row(station_id, e, now) for e in events.models() if e.seq not in inserted]
     repeated += [_row(station_id, e, now) for e in repeats]
     in_conflict = _conflicts(conn, station_id, repeated, now) if repeated else []
-    new_acked = _gap_free(conn, station_id, acked, [e.seq for e in events])
-    if events:
+    new_acked = _gap_free(conn, station_id, acked, seqs)
+    if seqs:
         conn.execute(STATIONS.update().where(STATIONS.c.station_id == station_id)
                      .values(acked_seq=new_acked, last_push_at=now))
     return EventAck(station_id=station_id, acked_seq=new_acked, stored=len(inserted),

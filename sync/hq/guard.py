@@ -78,6 +78,7 @@ class HqGuard:
         async def send_marked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
+                seen["busy"] = any(k.lower() == b"retry-after" for k, _ in message.get("headers", []))
                 message = {**message, "headers": [*message.get("headers", []),
                                                    (b"x-request-id", request_id.encode())]}
             await send(message)
@@ -167,5 +168,7 @@ class HqGuard:
             fields["reader"] = caller.name
         if seen["auth"]:
             fields["auth"] = seen["auth"]
-        level = logging.ERROR if status is None or status >= 500 else logging.INFO
+        # A 503 with Retry-After is back-pressure (sync/hq/backpressure.py): HQ working as meant.
+        level = (logging.WARNING if seen.get("busy") else logging.ERROR) if status is None or status >= 500 \
+            else logging.INFO
         request_log.log(level, "%s %s %s", scope["method"], route or "(no route)", status, extra={"hq": fields})
