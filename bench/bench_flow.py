@@ -131,19 +131,23 @@ async def bench_app(home: Path, units: int, keys: bool, gap_s: float,
         await pilot.pause()
         await asyncio.sleep(gap_s)
 
+    cpu = [0.0]  # the process's CPU time in the timed windows (this unit's so far)
+
     async def scan(code: str, then: Any) -> float:
         await idle()
         target = app.scans_done + 1
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         app.enqueue_scan(ScanEvent(code, "bench", None, utcnow()))
         await until(lambda: app.scans_done >= target and then())
+        cpu[0] += time.process_time() - c0
         return time.perf_counter() - t0
 
     async def key(name: str, then: Any) -> float:
         await idle()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         app.post_message(events.Key(name, name if len(name) == 1 else None))
         await until(then)
+        cpu[0] += time.process_time() - c0
         return time.perf_counter() - t0
 
     def all_pass_shown() -> bool:
@@ -157,6 +161,7 @@ async def bench_app(home: Path, units: int, keys: bool, gap_s: float,
         for n in range(units + 1):  # the first unit of each category warms up: not counted
             for category in CATEGORIES:
                 values = values_for(home, category)
+                cpu[0] = 0.0
                 steps = [await scan(rma(category, n), lambda: app.in_hand is not None)]
                 lpn = app.in_hand
                 if keys:
@@ -176,6 +181,7 @@ async def bench_app(home: Path, units: int, keys: bool, gap_s: float,
                 disposed += screen.outcome.status == "disposed" and screen.lpn == lpn
                 if n:
                     times[category].append(sum(steps) * 1000)
+                    times.setdefault("_cpu", []).append(cpu[0] * 1000)
                     for name, t in zip(("parcel", "all pass", "value", "done"), [*steps[:2], sum(steps[2:-1]), steps[-1]]):
                         per_input.setdefault(name, []).append(t * 1000)
         await idle()  # the last result's follow-up (the message on the receiving screen) before quitting
@@ -205,7 +211,7 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
         for category in CATEGORIES:
             values = values_for(home, category)
             code = rma(category, units + 1 + n)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = handle_scan(store, bench, grader, ScanEvent(code, "bench", None, utcnow()),
                               classify(code, cfg.codes.patterns))
             view = ins.open_inspection(store, bench, grader, out.unit.lpn, checklists)
@@ -218,6 +224,7 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
             dispose(store, bench, grader, view.lpn, policy=policy)
             if n:
                 times[category].append((time.perf_counter() - t0) * 1000)
+                times.setdefault("_cpu", []).append((time.process_time() - c0) * 1000)
     store.close()
     return times
 
@@ -253,6 +260,10 @@ def main() -> int:
         print(f"  {'all':14} {'':6} {'':6}   {pct(every, 50):6.1f} ms {pct(every, 99):5.1f} ms"
               f"   {pct(all_core, 50):6.1f} ms {pct(all_core, 99):5.1f} ms   x{pct(every, 50) / pct(all_core, 50):5.2f}")
         per = app_times.pop("_inputs")
+        app_cpu, core_cpu = app_times.pop("_cpu"), core.pop("_cpu")
+        print(f"  CPU time per unit (this process, any thread), p50 / p99: app {pct(app_cpu, 50):.1f} / "
+              f"{pct(app_cpu, 99):.1f} ms, core {pct(core_cpu, 50):.1f} / {pct(core_cpu, 99):.1f} ms — "
+              f"less sensitive to other processes than the wall-clock figures")
         names = ("parcel scan", "all pass", "value scan(s)", "done")
         print("  per input, p50 / p99: " + ", ".join(f"{n} {a:.1f} / {b:.1f} ms" for n, a, b in
                                                    zip(names, per[:4], per[4:])))
