@@ -25,8 +25,9 @@ printable key is held up to `max_gap_ms` (60) while it could be the first key of
 unless the scanners send a prefix (`--prefix '~'`, `[wedge] prefix` in station.toml): then a key
 that is not the prefix is typing at once.
 
-The baseline it names: the same use cases called directly (receive_line, open_inspection,
-all_pass, answer_scan, propose, dispose), no UI — the database and policy work itself.
+The baseline it names: the same use cases called directly (handle_scan with the receipt label
+as the station queues it, open_inspection, all_pass, answer_scan, propose, settle), no UI — the
+database and policy work itself, in the same run.
 Targets (issue 13): inputs ≤ scanned values + 2; software time p99 ≤ 50 ms per unit.
 """
 
@@ -194,14 +195,15 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
     from dockstation import inspection as ins
     from dockstation.config import load_bench_config
     from dockstation.policy.config import policy_for_home
-    from dockstation.policy.dispose import dispose, propose
+    from dockstation.policy.awaiting import settle
+    from dockstation.policy.dispose import propose
     from dockstation.receiving import Bench, handle_scan
     from dockstation.scan import ScanEvent, classify
     from dockstation.tui.app import load_triage
 
     cfg = load_bench_config(home)
     bench = Bench(cfg.station.station_id, cfg.codes, cfg.operators, cfg.station.return_grace_days,
-                  load_triage(home, cfg))
+                  load_triage(home, cfg), receipt_label=cfg.station.printer.receipt_label)  # as the app
     grader = cfg.operators.by_badge("2001")
     checklists = ins.load_checklists(home, cfg.codes)
     policy = policy_for_home(home)
@@ -221,7 +223,7 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
                 view = ins.answer_scan(store, bench, grader, view.inspection_id,
                                        ins.Scanned(c.raw, c.gtin, c.serial, c.kind.value == "unknown"), checklists)
             propose(store, bench, view.lpn, policy=policy)
-            dispose(store, bench, grader, view.lpn, policy=policy)
+            settle(store, bench, grader, view.lpn, policy=policy)  # what Enter / CMD:DONE calls
             if n:
                 times[category].append((time.perf_counter() - t0) * 1000)
                 times.setdefault("_cpu", []).append((time.process_time() - c0) * 1000)
