@@ -261,6 +261,9 @@ def main() -> int:
         all_core = [x for c in CATEGORIES for x in core[c]]
         print(f"  {'all':14} {'':6} {'':6}   {pct(every, 50):6.1f} ms {pct(every, 99):5.1f} ms"
               f"   {pct(all_core, 50):6.1f} ms {pct(all_core, 99):5.1f} ms   x{pct(every, 50) / pct(all_core, 50):5.2f}")
+        print(f"  per unit: app p50 {pct(every, 50):.1f} ms, p99 {pct(every, 99):.1f} ms; baseline core (the same use "
+              f"cases, no UI, this run) p50 {pct(all_core, 50):.1f} ms, p99 {pct(all_core, 99):.1f} ms; ratio app/core "
+              f"p50 x{pct(every, 50) / pct(all_core, 50):.2f}, p99 x{pct(every, 99) / pct(all_core, 99):.2f}")
         per = app_times.pop("_inputs")
         app_cpu, core_cpu = app_times.pop("_cpu"), core.pop("_cpu")
         print(f"  CPU time per unit (this process, any thread), p50 / p99: app {pct(app_cpu, 50):.1f} / "
