@@ -25,8 +25,9 @@ printable key is held up to `max_gap_ms` (60) while it could be the first key of
 unless the scanners send a prefix (`--prefix '~'`, `[wedge] prefix` in station.toml): then a key
 that is not the prefix is typing at once.
 
-The baseline it names: the same use cases called directly (receive_line, open_inspection,
-all_pass, answer_scan, propose, dispose), no UI — the database and policy work itself.
+The baseline it names: the same use cases called directly (handle_scan with the receipt label
+as the station queues it, open_inspection, all_pass, answer_scan, propose, settle), no UI — the
+database and policy work itself, in the same run.
 Targets (issue 13): inputs ≤ scanned values + 2; software time p99 ≤ 50 ms per unit.
 """
 
@@ -131,19 +132,23 @@ async def bench_app(home: Path, units: int, keys: bool, gap_s: float,
         await pilot.pause()
         await asyncio.sleep(gap_s)
 
+    cpu = [0.0]  # the process's CPU time in the timed windows (this unit's so far)
+
     async def scan(code: str, then: Any) -> float:
         await idle()
         target = app.scans_done + 1
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         app.enqueue_scan(ScanEvent(code, "bench", None, utcnow()))
         await until(lambda: app.scans_done >= target and then())
+        cpu[0] += time.process_time() - c0
         return time.perf_counter() - t0
 
     async def key(name: str, then: Any) -> float:
         await idle()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         app.post_message(events.Key(name, name if len(name) == 1 else None))
         await until(then)
+        cpu[0] += time.process_time() - c0
         return time.perf_counter() - t0
 
     def all_pass_shown() -> bool:
@@ -157,6 +162,7 @@ async def bench_app(home: Path, units: int, keys: bool, gap_s: float,
         for n in range(units + 1):  # the first unit of each category warms up: not counted
             for category in CATEGORIES:
                 values = values_for(home, category)
+                cpu[0] = 0.0
                 steps = [await scan(rma(category, n), lambda: app.in_hand is not None)]
                 lpn = app.in_hand
                 if keys:
@@ -176,6 +182,7 @@ async def bench_app(home: Path, units: int, keys: bool, gap_s: float,
                 disposed += screen.outcome.status == "disposed" and screen.lpn == lpn
                 if n:
                     times[category].append(sum(steps) * 1000)
+                    times.setdefault("_cpu", []).append(cpu[0] * 1000)
                     for name, t in zip(("parcel", "all pass", "value", "done"), [*steps[:2], sum(steps[2:-1]), steps[-1]]):
                         per_input.setdefault(name, []).append(t * 1000)
         await idle()  # the last result's follow-up (the message on the receiving screen) before quitting
@@ -188,14 +195,15 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
     from dockstation import inspection as ins
     from dockstation.config import load_bench_config
     from dockstation.policy.config import policy_for_home
-    from dockstation.policy.dispose import dispose, propose
+    from dockstation.policy.awaiting import settle
+    from dockstation.policy.dispose import propose
     from dockstation.receiving import Bench, handle_scan
     from dockstation.scan import ScanEvent, classify
     from dockstation.tui.app import load_triage
 
     cfg = load_bench_config(home)
     bench = Bench(cfg.station.station_id, cfg.codes, cfg.operators, cfg.station.return_grace_days,
-                  load_triage(home, cfg))
+                  load_triage(home, cfg), receipt_label=cfg.station.printer.receipt_label)  # as the app
     grader = cfg.operators.by_badge("2001")
     checklists = ins.load_checklists(home, cfg.codes)
     policy = policy_for_home(home)
@@ -205,7 +213,7 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
         for category in CATEGORIES:
             values = values_for(home, category)
             code = rma(category, units + 1 + n)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = handle_scan(store, bench, grader, ScanEvent(code, "bench", None, utcnow()),
                               classify(code, cfg.codes.patterns))
             view = ins.open_inspection(store, bench, grader, out.unit.lpn, checklists)
@@ -215,9 +223,10 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
                 view = ins.answer_scan(store, bench, grader, view.inspection_id,
                                        ins.Scanned(c.raw, c.gtin, c.serial, c.kind.value == "unknown"), checklists)
             propose(store, bench, view.lpn, policy=policy)
-            dispose(store, bench, grader, view.lpn, policy=policy)
+            settle(store, bench, grader, view.lpn, policy=policy)  # what Enter / CMD:DONE calls
             if n:
                 times[category].append((time.perf_counter() - t0) * 1000)
+                times.setdefault("_cpu", []).append((time.process_time() - c0) * 1000)
     store.close()
     return times
 
@@ -252,7 +261,14 @@ def main() -> int:
         all_core = [x for c in CATEGORIES for x in core[c]]
         print(f"  {'all':14} {'':6} {'':6}   {pct(every, 50):6.1f} ms {pct(every, 99):5.1f} ms"
               f"   {pct(all_core, 50):6.1f} ms {pct(all_core, 99):5.1f} ms   x{pct(every, 50) / pct(all_core, 50):5.2f}")
+        print(f"  per unit: app p50 {pct(every, 50):.1f} ms, p99 {pct(every, 99):.1f} ms; baseline core (the same use "
+              f"cases, no UI, this run) p50 {pct(all_core, 50):.1f} ms, p99 {pct(all_core, 99):.1f} ms; ratio app/core "
+              f"p50 x{pct(every, 50) / pct(all_core, 50):.2f}, p99 x{pct(every, 99) / pct(all_core, 99):.2f}")
         per = app_times.pop("_inputs")
+        app_cpu, core_cpu = app_times.pop("_cpu"), core.pop("_cpu")
+        print(f"  CPU time per unit (this process, any thread), p50 / p99: app {pct(app_cpu, 50):.1f} / "
+              f"{pct(app_cpu, 99):.1f} ms, core {pct(core_cpu, 50):.1f} / {pct(core_cpu, 99):.1f} ms — "
+              f"less sensitive to other processes than the wall-clock figures")
         names = ("parcel scan", "all pass", "value scan(s)", "done")
         print("  per input, p50 / p99: " + ", ".join(f"{n} {a:.1f} / {b:.1f} ms" for n, a, b in
                                                    zip(names, per[:4], per[4:])))

@@ -440,9 +440,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
             self.sound.play("attention")
         elif self.operator is not None and self.operator.can("grader"):
             if view.state in ("graded", "awaiting_approval"):  # inspected already: its disposition
-                from dockstation.tui.disposition import DispositionScreen
-
-                await self.push_screen(DispositionScreen(view.lpn))
+                await self.push_screen(await self.disposition_for(view.lpn))
                 return
             await self.inspect_unit(view.lpn)
         elif view.state == "awaiting_approval":

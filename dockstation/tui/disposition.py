@@ -86,6 +86,22 @@ class DispositionScreen(Screen[None]):
         self._ready = asyncio.Event()  # the first proposal is loaded (or failed)
         self._resumed = False  # shown once already: a later ScreenResume is a return from above
 
+    def begin(self, lpn: str) -> None:
+        """Another unit on this screen: the bench keeps one disposition screen and reuses it
+        (BenchApp.disposition_for), since building a screen and removing it after each unit cost
+        more than the unit's own store work (bench/bench_flow.py). Nothing of the last unit stays."""
+        self.lpn = lpn
+        self.mode = "loading"
+        self.proposal = None
+        self.asked_path = self.pending_path = None
+        self.lead = None
+        self.outcome = None
+        self.busy = False
+        self._ready = asyncio.Event()
+        self._resumed = False  # the next resume is this unit being shown, not a return from above
+        if self.is_mounted:
+            self._status("")
+
     # -- plumbing ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusHeader()

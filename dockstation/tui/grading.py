@@ -29,6 +29,7 @@ from dockstation.tui.keymap import expand, load_keymap
 
 if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
+    from dockstation.tui.disposition import DispositionScreen
     from dockstation.tui.inspect import InspectScreen
     from dockstation.tui.receive import ReceiveScreen
 
@@ -42,6 +43,7 @@ class GradingMixin:
 
     in_hand: str | None = None
     inspect_screen: InspectScreen | None = None  # one, installed, reused for every unit
+    disposition_screen: DispositionScreen | None = None  # the same
 
     # -- the keymap of this station (station.toml [keys]) -------------------------------------
     def _load_station_keymap(self: BenchApp) -> None:
@@ -112,6 +114,25 @@ class GradingMixin:
             await self.inspect_unit(lpn, lambda screen: screen.run_command(c))
 
         self.enqueue_job(job)
+
+    async def disposition_for(self: BenchApp, lpn: str) -> DispositionScreen:
+        """The disposition screen, showing `lpn`'s proposal (loaded here when the screen is up
+        already; on its first mount otherwise). One screen, installed and reused for every unit,
+        like the inspect screen: building and removing one per unit was most of the UI's time
+        per unit (bench/README.md, bench_flow.py). A second one only if it is in use below."""
+        from dockstation.tui.disposition import DispositionScreen
+
+        screen = self.disposition_screen
+        if screen is None:
+            screen = self.disposition_screen = DispositionScreen(lpn)
+            self.install_screen(screen, "disposition")
+            return screen
+        if screen in self.screen_stack:  # e.g. under the lead view: that one keeps its unit
+            return DispositionScreen(lpn)
+        screen.begin(lpn)
+        if screen.is_mounted:
+            await screen.load()
+        return screen
 
     async def inspect_unit(self: BenchApp, lpn: str, first: First | None = None) -> None:
         """Open the unit's inspection (in the dispatcher), show it, then give it `first`."""

@@ -235,7 +235,8 @@ class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
         if callable(hand):
             hand(self.lpn)
         self._beep("ok")
-        await self.app.switch_screen(DispositionScreen(self.lpn))
+        reuse = getattr(self.app, "disposition_for", None)  # the bench's one screen, reused
+        await self.app.switch_screen(await reuse(self.lpn) if reuse else DispositionScreen(self.lpn))
 
     async def cancel(self, _: str = "") -> None:
         if await self._call(ins.cancel):

@@ -256,3 +256,32 @@ async def test_a_stray_command_during_a_line_pick_is_refused_and_the_pick_goes_o
         assert "means nothing here" in str(app.receive_screen.query_one("#state").visual)
     with store.read() as s:
         assert s.exec(select(Unit)).all() == []
+
+
+async def test_one_disposition_screen_serves_every_unit_and_keeps_nothing_of_the_last(app, store):
+    """The bench reuses its disposition screen (building one per unit was most of the UI's time,
+    bench_flow.py): the next unit's decision shows with none of the last unit's mode, status,
+    override or outcome, and its own "shown" line in the scan log."""
+    first = graded(store, 107, category="home", grade="D", price="399.00")  # needs a lead
+    second = graded(store, 108, category="apparel", grade="A", price="40.00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await dispatch(pilot, app, "OP-2001")
+        screen = await open_disposition(pilot, app, first)
+        await dispatch(pilot, app, "CMD:DONE")  # a lead could approve here: waits for a badge
+        assert screen.mode == "await_badge" and screen.needs_lead
+        await dispatch(pilot, app, "CMD:PASS")  # refused: a status line of the first unit
+        assert "nothing done" in str(screen.query_one("#status").render())
+        await dispatch(pilot, app, "CMD:DONE")  # parked in the lead's queue; back to receiving
+        await wait_for(pilot, lambda: app.screen is app.receive_screen, "back to receiving")
+        assert screen.outcome is not None and screen.outcome.status == "awaiting_approval"
+        again = await open_disposition(pilot, app, second)
+        assert again is screen and again.lpn == second  # the same screen, the next unit
+        assert (again.mode, again.pending_path, again.lead, again.outcome) == ("proposal", None, None, None)
+        assert not again.needs_lead and again.query_one("#path").text == "✔ RESTOCK"
+        assert str(again.query_one("#status").render()).strip() == ""
+        assert second in str(again.query_one("#unit").render()) and first not in str(again.query_one("#unit").render())
+        assert any(second in r and "graded → RESTOCK shown" in r for r in log_rows(app))
+        await dispatch(pilot, app, "CMD:DONE")
+        await wait_for(pilot, lambda: app.screen is app.receive_screen, "back to receiving")
+    assert unit(store, first).state == "awaiting_approval"
+    assert (unit(store, second).state, unit(store, second).disposition) == ("disposed", "restock")

@@ -218,3 +218,18 @@ async def test_a_key_freed_by_one_remap_may_take_another_binding(home, store):
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help on ?")
         assert "inspect.pass" in app.screen.text.plain
+
+
+async def test_the_footer_shows_the_screens_keys_and_a_click_on_one_presses_it(home, store):
+    """One widget draws the footer's line (widgets/footer.py): the keys of the screen shown, and
+    a click on a key does what the key does (here F1, the help)."""
+    from dockstation.tui.widgets import BenchFooter
+
+    app = make_app(home, store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-2001")
+        footer = app.screen.query_one(BenchFooter)
+        line = str(footer.render())
+        assert "F1 Help" in line and "F4 Sign out" in line and len(line) <= 80
+        await pilot.click(BenchFooter, offset=(line.index("F1 Help") + 1, 0))
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
