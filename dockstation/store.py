@@ -166,9 +166,30 @@ def _unit_rma_nullable(conn: Any) -> None:
         raise RuntimeError(f"store migration v9: integrity check after the unit table's change: {problems}")
 
 
+def _v12_age_triggers(conn: Any) -> None:
+    # v12 (issue 20): the path an age trigger re-routed a unit to; the age_firing table (one row
+    # per unit and trigger: create_all) and the index the trigger pass reads open units by.
+    cols = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(unit)")}
+    for name in ("age_path", "age_trigger"):
+        if name not in cols:
+            conn.exec_driver_sql(f"ALTER TABLE unit ADD COLUMN {name} VARCHAR")
+    for index in _V12_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
+# The trigger pass (policy/triggers.py) finds units that waited too long in a state by the time
+# their wait began: (state, received_at) and (state, inspected_at), over open units only.
+_V12_INDEXES = [
+    Index("ix_unit_open_received", Unit.__table__.c.state, Unit.__table__.c.received_at,  # type: ignore[attr-defined]
+          sqlite_where=text("state NOT IN ('disposed', 'voided')")),
+    Index("ix_unit_open_inspected", Unit.__table__.c.state, Unit.__table__.c.inspected_at,  # type: ignore[attr-defined]
+          sqlite_where=text("state NOT IN ('disposed', 'voided')")),
+]
+
+
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
                                     5: _v5_inspection_all_pass, 6: _v6_print_job_label,
-                                    9: _v9_parcels_and_search}
+                                    9: _v9_parcels_and_search, 12: _v12_age_triggers}
 # Versions with no step of their own (a release that only added tables, which create_all makes):
 # the database still moves up to them. Bump LATEST when a release changes the schema.
 LATEST = 4
@@ -176,6 +197,7 @@ LATEST = max(LATEST, 5)  # v5: inspection.all_pass
 LATEST = max(LATEST, 6)
 LATEST = max(LATEST, 11)  # v11: the photo and photo_waiver tables (issue 18); create_all makes them
 LATEST = max(LATEST, 9)  # v9: parcels, holds, search (issue 16)
+LATEST = max(LATEST, 12)  # v12: age triggers (issue 20): unit.age_path/age_trigger, age_firing
 
 
 def _configure(engine: Engine, begin: str) -> None:
