@@ -178,11 +178,16 @@ def _v12_age_triggers(conn: Any) -> None:
 
 
 # The trigger pass (policy/triggers.py) finds units that waited too long in a state by the time
-# their wait began: (state, received_at) and (state, inspected_at), over open units only.
+# their wait began: (state, received_at) and (state, inspected_at), over open units only, with the
+# LPN, so the units a trigger already fired for are skipped from the index alone (the table row
+# is read only for a unit still to be decided: SQLite defers the row's seek).
 _V12_INDEXES = [
     Index("ix_unit_open_received", Unit.__table__.c.state, Unit.__table__.c.received_at,  # type: ignore[attr-defined]
-          sqlite_where=text("state NOT IN ('disposed', 'voided')")),
+          Unit.__table__.c.lpn, sqlite_where=text("state NOT IN ('disposed', 'voided')")),  # type: ignore[attr-defined]
     Index("ix_unit_open_inspected", Unit.__table__.c.state, Unit.__table__.c.inspected_at,  # type: ignore[attr-defined]
+          Unit.__table__.c.lpn, sqlite_where=text("state NOT IN ('disposed', 'voided')")),  # type: ignore[attr-defined]
+    # and the open units changed since the last pass (a lane moved, a hold matched)
+    Index("ix_unit_open_updated", Unit.__table__.c.updated_at,  # type: ignore[attr-defined]
           sqlite_where=text("state NOT IN ('disposed', 'voided')")),
 ]
 

@@ -199,6 +199,7 @@ class PolicyConfig(Strict):
     # What happens to a unit because it has waited (policy/age_config.py, policy/triggers.py).
     age_triggers: list[AgeTrigger] = Field(default_factory=list)
     decay: DecayConfig = DecayConfig()
+    age_check_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 5  # the bench's timer
 
     def lane(self, name: str) -> LaneDef:
         return next(l for l in self.lanes if l.name == name)

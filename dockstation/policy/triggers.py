@@ -44,6 +44,8 @@ from dockstation.types import as_utc, utcnow
 EVENT = "age_trigger_fired"
 BUSY_STATES = ("inspecting",)
 DONE_STATES = ("disposed", "quarantined", "voided")
+BATCH = 25  # units per write transaction: a scan waits for at most one batch (~2 ms a unit)
+_FIRED = text("SELECT 1 FROM age_firing WHERE lpn = :lpn AND trigger_id = :tid")
 _OPEN = "state NOT IN ('disposed', 'voided')"  # the partial indexes' term, as written there
 
 
@@ -131,13 +133,18 @@ def matches(trigger: AgeTrigger, c: Candidate, condition_flags: frozenset[str]) 
     return not (w.value_below is not None and c.unit_price >= w.value_below)
 
 
-def _sql(trigger: AgeTrigger) -> str:
+def _sql(trigger: AgeTrigger, how: str) -> str:
+    """The candidates of `trigger`: `how` is `full` (every wait that began before the cutoff),
+    `window` (began in [previous cutoff, cutoff): the clock moved on) or `changed` (units changed
+    since the last pass — a hold matched, a lane moved — whose wait began before the cutoff)."""
     ws = WAIT_STATES[trigger.state]
     states = ", ".join(f"'{s}'" for s in ws.unit_states)
     join = ("JOIN approval_request r ON r.lpn = u.lpn AND r.state = 'open'"
             if ws.since.startswith("r.") else "")
     hold = "LEFT JOIN hold h ON h.lpn = u.lpn" if trigger.state == "held" else ""
     pending = "r.path" if join else "h.default_path" if hold else "NULL"
+    when = {"full": f"{ws.since} < ?", "window": f"{ws.since} >= ? AND {ws.since} < ?",
+            "changed": f"u.updated_at >= ? AND {ws.since} < ?"}[how]
     extra = ""
     # the filter's indexed parts in SQL: values come from a validated policy, bound as parameters
     if trigger.when.category:
@@ -149,85 +156,157 @@ SELECT u.lpn, u.state, u.category, u.lane, u.unit_price, u.sku, u.grade, u.risk_
        coalesce(u.age_path, {pending}), {ws.since}, l.reason_code
 FROM unit u {join} {hold}
 LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no
-WHERE u.{_OPEN} AND u.state IN ({states}) AND {ws.since} < ?{extra}
+WHERE u.{_OPEN} AND u.state IN ({states}) AND {when}{extra}
   AND NOT EXISTS (SELECT 1 FROM age_firing f WHERE f.lpn = u.lpn AND f.trigger_id = ?)
 """
 
 
-def due(store: Store, policy: PolicyConfig, now: datetime) -> tuple[int, list[Due]]:
-    """(candidates read, the units each trigger is due for now), in one read transaction."""
+# -- where the last pass got to ------------------------------------------------------------------
+# A unit becomes due when the clock passes the start of its wait + `after`, so a pass reads only
+# the waits that began since the last pass's cutoff, plus the units changed since (updated_at):
+# facts a filter looks at change only with the unit (a lane moved, a hold matched). The whole
+# range is read again when a trigger is new or changed, when the clock went back, and every
+# FULL_EVERY as a safety net. Cursors are saved after the pass applied what it found: a pass cut
+# off half-way is read again. They are only a shortcut — what fired is in age_firing, which every
+# read checks — so they live in memory: a restarted bench starts with one full read, and no pass
+# writes to the store unless something fired.
+FULL_EVERY = timedelta(hours=1)
+MARGIN = timedelta(seconds=5)  # a transaction that stamped updated_at just before our read began
+
+
+def signature(trigger: AgeTrigger) -> str:
+    """What decides which units a trigger is due for (not its action or its words)."""
+    return json.dumps([trigger.state, trigger.after_seconds, trigger.when.model_dump(mode="json")], sort_keys=True)
+
+
+_CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in memory (see above)
+
+
+def load_cursors(store: Store) -> dict[str, dict[str, str]]:
+    return dict(_CURSORS.get(str(store.path), {}))
+
+
+def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
+    _CURSORS[str(store.path)] = dict(cursors)
+
+
+def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime) -> tuple[str, dict[str, str]]:
+    cutoff = db_time(now - timedelta(seconds=trigger.after_seconds))
+    sig = signature(trigger)
+    new = {"sig": sig, "cutoff": cutoff, "full_at": (cursor or {}).get("full_at", ""), "changed": db_time(started - MARGIN)}
+    full = (cursor is None or cursor.get("sig") != sig or cutoff < cursor.get("cutoff", "")
+            or not cursor.get("full_at") or _parse(cursor["full_at"]) + FULL_EVERY < started)
+    if full:
+        new["full_at"] = db_time(started)
+    return ("full" if full else "incremental"), new
+
+
+def due(store: Store, policy: PolicyConfig, now: datetime,
+        cursors: dict[str, dict[str, str]] | None = None) -> tuple[int, list[Due], dict[str, dict[str, str]]]:
+    """(candidates read, the units each trigger is due for now, the cursors to save once they are
+    applied), in one read transaction. Without `cursors`, every trigger reads its whole range."""
     out: list[Due] = []
     seen = 0
+    new_cursors: dict[str, dict[str, str]] = {}
     if not policy.age_triggers:
-        return 0, out
+        return 0, out, new_cursors
     cond = frozenset(policy.condition_flags)
     flag_sets: dict[str, frozenset[str]] = {"[]": frozenset()}
+    # updated_at is stamped by the app's clock: the earlier of it and the real one is safe for both
+    started = min(as_utc(now), datetime.now(UTC))
     with store.read_engine.connect() as conn, conn.begin():
         for trig in policy.age_triggers:
-            cutoff = db_time(now - timedelta(seconds=trig.after_seconds))
-            params = (cutoff, *trig.when.category, *trig.when.lane, trig.id)
-            for row in conn.exec_driver_sql(_sql(trig), params):
-                seen += 1
-                lpn, state, cat, lane, price, sku, grade, flags, path, since, reason = row
-                fs = flag_sets.get(flags or "[]")
-                if fs is None:
-                    fs = flag_sets[flags] = frozenset(json.loads(flags))
-                c = Candidate(lpn, state, cat or "", lane or "", Decimal(price or 0), sku or "", grade, fs,
-                              path, reason or "", _parse(since))
-                if matches(trig, c, cond):
-                    out.append(Due(trig, c, (now - c.since).total_seconds() / 3600))
-    return seen, out
+            old = (cursors or {}).get(trig.id) if cursors is not None else None
+            how, new_cursors[trig.id] = _plan(trig, old, now, started)
+            cutoff = new_cursors[trig.id]["cutoff"]
+            filt = (*trig.when.category, *trig.when.lane, trig.id)
+            if how == "full":
+                queries = [(_sql(trig, "full"), (cutoff, *filt))]
+            else:
+                assert old is not None
+                queries = [(_sql(trig, "window"), (old["cutoff"], cutoff, *filt)),
+                           (_sql(trig, "changed"), (old["changed"], cutoff, *filt))]
+            lpns: set[str] = set()
+            for sql, params in queries:
+                for row in conn.exec_driver_sql(sql, params):
+                    seen += 1
+                    lpn, state, cat, lane, price, sku, grade, flags, path, since, reason = row
+                    if lpn in lpns:
+                        continue
+                    lpns.add(lpn)
+                    fs = flag_sets.get(flags or "[]")
+                    if fs is None:
+                        fs = flag_sets[flags] = frozenset(json.loads(flags))
+                    c = Candidate(lpn, state, cat or "", lane or "", Decimal(price or 0), sku or "", grade, fs,
+                                  path, reason or "", _parse(since))
+                    if matches(trig, c, cond):
+                        out.append(Due(trig, c, (now - c.since).total_seconds() / 3600))
+    return seen, out, new_cursors
 
 
 # -- applying --------------------------------------------------------------------------------
 def run_pass(store: Store, station_id: str, policy: PolicyConfig, *, now: datetime | None = None,
-             busy: Iterable[str] = (), batch: int = 200) -> PassResult:
-    """Evaluate every trigger and apply what is due (deferred ones first, once their unit is free)."""
+             busy: Iterable[str] = (), batch: int = BATCH) -> PassResult:
+    """Evaluate every trigger and apply what is due (deferred ones first, once their unit is free).
+
+    The bench's app runs the same halves apart (tui/age_triggers.py): `due` in a thread, each
+    `apply` batch as a job of its one scan dispatcher, with the units on screen at that moment."""
     now = as_utc(now or utcnow())
-    busy = frozenset(busy)
-    result = PassResult()
-    _retry_deferred(store, station_id, policy, now, busy, result)
-    result.candidates, dues = due(store, policy, now)
+    result = retry_deferred(store, station_id, policy, now=now, busy=busy)
+    result.candidates, dues, cursors = due(store, policy, now, load_cursors(store))
     result.due = len(dues)
     for i in range(0, len(dues), batch):
-        with store.write() as session:  # short: a scan waits for at most one batch
-            for d in dues[i:i + batch]:
-                _apply_one(session, station_id, policy, d.trigger, d.unit.lpn, now, busy, result, None)
+        apply(store, station_id, policy, dues[i:i + batch], now=now, busy=busy, result=result)
+    save_cursors(store, cursors)
     return result
 
 
-def _retry_deferred(store: Store, station_id: str, policy: PolicyConfig, now: datetime,
-                    busy: frozenset[str], result: PassResult) -> None:
-    with store.read() as session:
-        rows = session.exec(select(AgeFiring, Unit.state).join(Unit, Unit.lpn == AgeFiring.lpn)  # type: ignore[arg-type]
-                            .where(AgeFiring.status == "deferred")).all()
-    ready = [f for f, state in rows if f.lpn not in busy and state not in BUSY_STATES]
+def apply(store: Store, station_id: str, policy: PolicyConfig, dues: list[Due], *, now: datetime,
+          busy: Iterable[str] = (), result: PassResult | None = None) -> PassResult:
+    """Apply `dues` (from `due`) in one write transaction; each unit is read again inside it."""
+    result = result if result is not None else PassResult()
+    busy = frozenset(busy)
+    with store.write() as session:
+        for d in dues:
+            _apply_one(session, station_id, policy, d.trigger, d.unit.lpn, as_utc(now), busy, result, None)
+    return result
+
+
+def retry_deferred(store: Store, station_id: str, policy: PolicyConfig, *, now: datetime,
+                   busy: Iterable[str] = ()) -> PassResult:
+    """Apply the firings deferred while their unit was busy, now that it is free."""
+    result = PassResult()
+    busy = frozenset(busy)
+    with store.read() as session:  # few rows: the deferred ones, by ix_age_firing_at, then their units
+        rows = session.connection().execute(text(
+            "SELECT f.id, f.lpn, f.trigger_id, u.state FROM age_firing f CROSS JOIN unit u "
+            "ON u.lpn = f.lpn WHERE f.status = 'deferred'")).all()
+    ready = [(fid, lpn, tid) for fid, lpn, tid, state in rows if lpn not in busy and state not in BUSY_STATES]
     if not ready:
-        return
+        return result
     triggers = {t.id: t for t in policy.age_triggers}
     with store.write() as session:
-        for row in ready:
-            firing = session.get(AgeFiring, row.id)
+        for fid, lpn, tid in ready:
+            firing = session.get(AgeFiring, fid)
             if firing is None or firing.status != "deferred":
                 continue
-            trig = triggers.get(row.trigger_id)
+            trig = triggers.get(tid)
             if trig is None:  # the trigger is gone from the policy in force: nothing to apply
                 firing.status = "lapsed"
                 session.add(firing)
                 result.lapsed += 1
                 continue
-            _apply_one(session, station_id, policy, trig, row.lpn, now, busy, result, firing)
+            _apply_one(session, station_id, policy, trig, lpn, as_utc(now), busy, result, firing)
+    return result
 
 
 def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: AgeTrigger, lpn: str,
                now: datetime, busy: frozenset[str], result: PassResult, firing: AgeFiring | None) -> None:
     """One unit, one trigger, in the caller's write transaction."""
     ws = WAIT_STATES[trig.state]
-    if firing is None:
-        firing = session.exec(select(AgeFiring).where(AgeFiring.lpn == lpn, AgeFiring.trigger_id == trig.id)).first()
-        if firing is not None:  # another pass got there first
-            result.skipped += 1
-            return
+    if firing is None and session.connection().execute(_FIRED, {"lpn": lpn, "tid": trig.id}).first() is not None:
+        result.skipped += 1  # another pass got there first
+        return
     unit = session.get(Unit, lpn)
     if unit is None:
         result.skipped += 1
@@ -256,15 +335,10 @@ def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: Ag
     if unit.state in BUSY_STATES or lpn in busy:
         if not deferred:
             firing.status = "deferred"
-            session.add(firing)
-            session.flush()
+            session.add(firing)  # written with the batch's commit; no event until it fires
             result.deferred += 1
         return
     previous, target = _act(session, policy, trig, unit, now)
-    firing.status, firing.fired_at, firing.waited_hours = "fired", now, waited
-    firing.previous, firing.target, firing.policy_version = previous, target, policy.version
-    session.add(firing)
-    session.flush()
     ev = events.record(session, station_id, "age_trigger_fired", lpn=lpn, rma_id=unit.rma_id, at=now, payload={
         "trigger_id": trig.id, "policy_version": policy.version, "by": f"policy {policy.version} trigger {trig.id}",
         "state": trig.state, "unit_state": unit.state, "action": trig.action, "previous": previous,
@@ -272,8 +346,9 @@ def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: Ag
         "lane": unit.lane, "sla_due_at": unit.sla_due_at.isoformat() if unit.sla_due_at else None,
         "category": unit.category, "unit_price": unit.unit_price, "deferred": deferred,
     })
-    firing.event_seq = ev.seq
-    session.add(firing)
+    firing.status, firing.fired_at, firing.waited_hours, firing.event_seq = "fired", now, waited, ev.seq
+    firing.previous, firing.target, firing.policy_version = previous, target, policy.version
+    session.add(firing)  # flushed by the next unit's event or the commit: one INSERT
     result.fired.append(Fired(lpn, trig.id, trig.action, previous, target, trig.reason, waited, "fired"))
 
 
@@ -295,6 +370,7 @@ def _act(session: Session, policy: PolicyConfig, trig: AgeTrigger, unit: Unit, n
         previous = unit.lane
         unit.lane = trig.lane
         unit.sla_due_at = now + timedelta(hours=policy.lane(trig.lane).sla_hours)
+        unit.updated_at = now
         session.add(unit)
         return previous, trig.lane
     if trig.action == "reroute":
@@ -315,7 +391,7 @@ def _act(session: Session, policy: PolicyConfig, trig: AgeTrigger, unit: Unit, n
                 hold.default_path = trig.path
                 session.add(hold)
             return previous, trig.path
-        unit.age_path, unit.age_trigger = trig.path, trig.id
+        unit.age_path, unit.age_trigger, unit.updated_at = trig.path, trig.id, now
         session.add(unit)
         return previous, trig.path
     return None, None  # escalate: the event and the lead screen's list are the action
