@@ -406,7 +406,7 @@ def moved_since(store: Store, since: datetime, *, limit: int = 200) -> tuple[int
     return len(rows), rows[:limit]
 
 
-def count_open_deferred(store: Store) -> int:
+def count_deferred(store: Store) -> int:
     with store.read() as session:
         return int(session.connection().execute(
             text("SELECT count(*) FROM age_firing WHERE status = 'deferred'")).scalar_one())

@@ -18,18 +18,20 @@ from dockstation.kpis.bench import LeadCache, LeadSnapshot, lead_snapshot
 from dockstation.kpis.config import KpisConfig, load_kpis_config, load_lane_slas
 from dockstation.text import clean
 from dockstation.policy.awaiting import Waiting, pending
+from dockstation.policy.triggers import count_deferred, moved_since
 from dockstation.tui.lead import render
 from dockstation.tui.lead.approvals import ApprovalActions, approval_cells, approval_view, approvals_note
 from dockstation.tui.lead.exceptions import ExceptionActions
+from dockstation.tui.lead.triggers import TriggersTab, trigger_cells, trigger_view
 from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, StatusHeader
 from dockstation.tui.widgets.choice_picker import ChoicePicker
 
 log = logging.getLogger("dockstation.tui.lead")
 View = tuple[str, ...]  # a table row as plain values (render.*_view)
-TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals")
+TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals", "tab-triggers")
 
 
-class LeadScreen(ApprovalActions, ExceptionActions):
+class LeadScreen(ApprovalActions, ExceptionActions, TriggersTab):
     DEFAULT_CSS = """
     LeadScreen #lead-summary { height: 1; padding: 0 1; background: $boost; }
     LeadScreen #refused { padding: 1 2; height: auto; }
@@ -40,7 +42,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
     LeadScreen #queue-note, LeadScreen #exc-note { height: 1; padding: 0 1; color: $text-muted; }
     LeadScreen DataTable { height: 1fr; min-height: 3; }
     LeadScreen #lines { display: none; height: auto; max-height: 8; }
-    LeadScreen #approvals-note { height: 1; padding: 0 1; }
+    LeadScreen #approvals-note, LeadScreen #triggers-note { height: 1; padding: 0 1; }
     LeadScreen #approval-pick { display: none; height: auto; max-height: 11; }
     LeadScreen #prompt { display: none; height: 3; }
     LeadScreen #kpis { height: auto; padding: 0 1; }
@@ -55,7 +57,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
         Binding("a", "approve", "Approve", show=False, id="lead.approve"),
         Binding("c", "change", "Change", show=False, id="lead.change"),
         Binding("r", "refresh", "Refresh", id="lead.refresh"),
-        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, 6)),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, len(TABS) + 1)),
         Binding("escape", "cancel", "Back", id="lead.cancel"),
     ]
 
@@ -70,10 +72,14 @@ class LeadScreen(ApprovalActions, ExceptionActions):
         self.approval_path: str | None = None
         self.waiting: list[Waiting] = []
         self.waiting_count = 0
+        self.moved = []  # age triggers' firings today (tab 6, tui/lead/triggers.py)
+        self.moved_count = 0
+        self.deferred_count = 0
         self.cfg = KpisConfig()
         self.lanes: dict[str, float] = {}
         self._cache = LeadCache()  # what the next refresh need not read again
         self._loading = False
+        self._again = False
         self._stale: set[str] = set()
         self._shown: dict[str, Text] = {}  # what each Static shows now
         self._rows: dict[str, dict[str, View]] = {}  # what each table shows now, key → view, in order
@@ -108,6 +114,9 @@ class LeadScreen(ApprovalActions, ExceptionActions):
                 yield Static("", id="approvals-note", markup=False)
                 yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
                 yield ChoicePicker(id="approval-pick")
+            with TabPane("6 Triggers", id="tab-triggers"):
+                yield Static("", id="triggers-note", markup=False)
+                yield DataTable(id="triggers", cursor_type="row", zebra_stripes=True)
         yield BenchFooter()
 
     def on_mount(self) -> None:
@@ -130,6 +139,10 @@ class LeadScreen(ApprovalActions, ExceptionActions):
         for label, w in [("", 1), ("LPN", 12), ("asked", 13), ("policy", 13), ("age", 6),
                          ("graded by", max(10, width - 4)), ("price", 9)]:
             a.add_column(label, width=w, key=label or "sym")
+        t = self.query_one("#triggers", DataTable)
+        for label, w in [("LPN", 12), ("at", 5), ("trigger", 14), ("did", 12), ("waited", 6),
+                         ("why", max(12, width + 3))]:
+            t.add_column(label, width=w, key=label)
         o = self.query_one("#operators", DataTable)
         for label, w in [("operator", 20), ("recv", 5), ("graded", 6), ("disp", 5), ("hours", 6), ("units/h", 8)]:
             o.add_column(label, width=w, key=label)
@@ -138,7 +151,9 @@ class LeadScreen(ApprovalActions, ExceptionActions):
 
     # -- refresh (SQL in a thread, widgets on the loop) ---------------------------------------
     def action_refresh(self) -> None:
-        if self.allowed and not self._loading:
+        if self.allowed and self._loading:
+            self._again = True  # asked while loading (the age triggers moved units): once more after
+        elif self.allowed:
             self._loading = True
             self.run_worker(self._refresh(), group="lead-refresh", exit_on_error=False)
 
@@ -149,6 +164,9 @@ class LeadScreen(ApprovalActions, ExceptionActions):
             snap = await asyncio.to_thread(lead_snapshot, app.store, self.cfg, now=app.clock(),
                                            lane_sla=self.lanes, names=names, cache=self._cache)
             self.waiting_count, self.waiting = await asyncio.to_thread(pending, app.store)
+            app.run_age_triggers()  # the lead's refresh applies the age triggers too (in the background)
+            self.moved_count, self.moved = await asyncio.to_thread(moved_since, app.store, snap.day_start)
+            self.deferred_count = await asyncio.to_thread(count_deferred, app.store)
         except Exception as exc:  # the screen stays up with the last figures
             log.exception("lead refresh failed")
             self._cache = LeadCache()  # start afresh next time
@@ -156,6 +174,9 @@ class LeadScreen(ApprovalActions, ExceptionActions):
             return
         finally:
             self._loading = False
+            if self._again:
+                self._again = False
+                self.call_later(self.action_refresh)
         self.snapshot = snap
         self._show(snap)
         self.refreshes += 1
@@ -194,6 +215,9 @@ class LeadScreen(ApprovalActions, ExceptionActions):
             if self.mode not in ("approve_reason", "change_path", "change_reason"):
                 self._set_text("#approvals-note", approvals_note(self.waiting_count, len(self.waiting),
                                                                  self._selected_waiting()))
+        elif tab == "tab-triggers":
+            self._fill_table("#triggers", [(str(f.id), trigger_view(f)) for f in self.moved], trigger_cells)
+            self._set_text("#triggers-note", self.triggers_note_now())
         elif tab == "tab-kpis":
             self._set_text("#kpis", render.kpis(s))
             spark = self.query_one("#spark", Sparkline)
