@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from dockstation.config import ConfigError
+from dockstation.kpis.report import EventRow, kpi_report
 from dockstation.models import AgeFiring, ApprovalRequest, Hold, Inspection, Unit
 from dockstation.policy import load_policy, load_policy_file
 from dockstation.policy.awaiting import approve, settle
@@ -213,6 +214,10 @@ def test_decay_lowers_the_recovery_estimate(store, bench, policy):
     assert out.recovery_value == Decimal("76.00")
     (ev,) = events_of(store, lpn, "unit_disposed")
     assert ev.payload["decay"] == "19.00" and ev.payload["recovery_value"] == "76.00"
+    # the KPIs count it as margin leakage by aging (the bench's own events, as `export kpis` folds them)
+    rows = [EventRow(e.station_id, e.seq, e.kind, e.at, e.lpn, e.payload) for e in events_of(store)]
+    report = kpi_report(rows, T0, T0 + timedelta(days=30))
+    assert [(x.type, x.source, x.value) for x in report.total.leakage] == [("apparel", "aging", Decimal("19.00"))]
 
 
 BAD = [
