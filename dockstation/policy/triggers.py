@@ -344,6 +344,7 @@ def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: Ag
         "state": trig.state, "unit_state": unit.state, "action": trig.action, "previous": previous,
         "target": target, "reason": trig.reason, "waited_hours": waited, "since": since.isoformat(),
         "lane": unit.lane, "sla_due_at": unit.sla_due_at.isoformat() if unit.sla_due_at else None,
+        "sla_hours": policy.lane(unit.lane).sla_hours if trig.action == "lane" else None,
         "category": unit.category, "unit_price": unit.unit_price, "deferred": deferred,
     })
     firing.status, firing.fired_at, firing.waited_hours, firing.event_seq = "fired", now, waited, ev.seq

@@ -130,7 +130,18 @@ def _hold_matched(u: Row, ev: Row, p: Row) -> None:
         u["state"] = "received"
 
 
+def _age_trigger(u: Row, ev: Row, p: Row) -> None:
+    """An age trigger moved the unit to another lane (policy/triggers.py): its lane and new SLA."""
+    if p.get("action") != "lane":
+        return
+    u["lane"] = _str(p.get("target")) or u["lane"]
+    hours = p.get("sla_hours")
+    if isinstance(hours, int | float):
+        u["sla_due_at"] = ev["at"] + timedelta(hours=float(hours))
+
+
 HANDLERS: dict[str, Callable[[Row, Row, Row], None]] = {
+    "age_trigger_fired": _age_trigger,
     "unit_held": _held,
     "hold_matched": _hold_matched,
     "unit_received": _received,
