@@ -18,6 +18,7 @@ from dockstation.policy.dispose import dispose, propose
 from dockstation.policy.triggers import moved_since, run_pass
 from dockstation.receiving.holds import receive_held
 from dockstation.store import Store
+from dockstation.tui.disposition_render import body
 from policy_support import events_of, graded, operator, unit
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -207,9 +208,14 @@ def test_decay_lowers_the_recovery_estimate(store, bench, policy):
         s.add(u)
     fresh = propose(store, bench, lpn, policy=policy, now=T0 + timedelta(days=7)).decision
     assert fresh.decay == Decimal("0.00") and fresh.recovery_value == Decimal("95.00")  # restock A 0.95
-    aged = propose(store, bench, lpn, policy=policy, now=T0 + timedelta(days=21)).decision
+    prop = propose(store, bench, lpn, policy=policy, now=T0 + timedelta(days=21))
+    aged = prop.decision
     # 21 days waited, 7 of them ordinary handling: 2 weeks x 10 % of 95.00
     assert aged.decay == Decimal("19.00") and aged.recovery_value == Decimal("76.00")
+    # the decision shows the decay (the disposition screen's text)
+    shown = body(prop, "decide", aged.path, policy).plain
+    assert "Recovery estimate 76.00 USD (−19.00: 3 wk waiting)" in shown
+    assert prop.option("liquidate").recovery_value == Decimal("32.00")  # 40.00 less 2 weeks x 10 %
     out = dispose(store, bench, operator(bench, "grader"), lpn, policy=policy, now=T0 + timedelta(days=21))
     assert out.recovery_value == Decimal("76.00")
     (ev,) = events_of(store, lpn, "unit_disposed")
