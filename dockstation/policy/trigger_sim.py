@@ -26,7 +26,7 @@ from typing import Any
 from dockstation.policy.age_config import AgeTrigger
 from dockstation.policy.config import PolicyConfig
 from dockstation.policy.decide import Facts, aged_value, decide
-from dockstation.policy.triggers import Candidate, matches
+from dockstation.policy.trigger_due import Candidate, matches
 from dockstation.store import Store
 
 ZERO = Decimal("0.00")
