@@ -35,6 +35,8 @@ class WaitState:
     since: str  # the column (unit.* or r.* for the open approval request) the wait is counted from
     label: str  # for people: "received and not graded"
     reroutable: bool = True  # a path can still be changed without a lead (not disposed yet)
+    open_units: bool = True  # among the open units (the partial indexes); False: e.g. disposed ones
+    where: str = ""  # one more SQL condition on `u` (e.g. "not sorted into a container")
 
 
 WAIT_STATES: dict[str, WaitState] = {

@@ -107,7 +107,8 @@ SELECT u.lpn, u.state, u.category, u.lane, u.unit_price, u.sku, u.grade, u.risk_
        coalesce(u.age_path, {pending}), {ws.since}, l.reason_code
 FROM unit u {join} {hold}
 LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no
-WHERE u.{_OPEN} AND u.state IN ({states}) AND {when}{extra}
+WHERE {f"u.{_OPEN} AND " if ws.open_units else ""}u.state IN ({states}) AND {when}{extra}
+  {f"AND ({ws.where})" if ws.where else ""}
   AND NOT EXISTS (SELECT 1 FROM age_firing f WHERE f.lpn = u.lpn AND f.trigger_id = ?)
 """
 

@@ -96,9 +96,19 @@ def apply(store: Store, station_id: str, policy: PolicyConfig, dues: list[Due], 
     """Apply `dues` (from `due`) in one write transaction; each unit is read again inside it."""
     result = result if result is not None else PassResult()
     busy = frozenset(busy)
+    lpns = sorted({d.unit.lpn for d in dues})
     with store.write() as session:
+        # the batch's units and firings in two reads (then session.get is served from memory)
+        list(session.exec(select(Unit).where(Unit.lpn.in_(lpns))))  # type: ignore[attr-defined]
+        done = set(session.exec(select(AgeFiring.lpn, AgeFiring.trigger_id)  # type: ignore[call-overload]
+                                .where(AgeFiring.lpn.in_(lpns))).all())  # type: ignore[attr-defined]
         for d in dues:
-            _apply_one(session, station_id, policy, d.trigger, d.unit.lpn, as_utc(now), busy, result, None)
+            if (d.unit.lpn, d.trigger.id) in done:
+                result.skipped += 1  # another pass got there first
+                continue
+            done.add((d.unit.lpn, d.trigger.id))
+            _apply_one(session, station_id, policy, d.trigger, d.unit.lpn, as_utc(now), busy, result, None,
+                       checked=True)
     return result
 
 
@@ -132,10 +142,13 @@ def retry_deferred(store: Store, station_id: str, policy: PolicyConfig, *, now: 
 
 
 def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: AgeTrigger, lpn: str,
-               now: datetime, busy: frozenset[str], result: PassResult, firing: AgeFiring | None) -> None:
-    """One unit, one trigger, in the caller's write transaction."""
+               now: datetime, busy: frozenset[str], result: PassResult, firing: AgeFiring | None, *,
+               checked: bool = False) -> None:
+    """One unit, one trigger, in the caller's write transaction (`checked`: the caller knows it
+    has no firing row yet)."""
     ws = WAIT_STATES[trig.state]
-    if firing is None and session.connection().execute(_FIRED, {"lpn": lpn, "tid": trig.id}).first() is not None:
+    if firing is None and not checked and \
+            session.connection().execute(_FIRED, {"lpn": lpn, "tid": trig.id}).first() is not None:
         result.skipped += 1  # another pass got there first
         return
     unit = session.get(Unit, lpn)
@@ -144,7 +157,7 @@ def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: Ag
         return
     deferred = firing is not None
     if deferred:  # due when it was busy: applies now unless the unit has left the open states
-        if unit.state in DONE_STATES:
+        if unit.state in DONE_STATES and unit.state not in ws.unit_states:
             firing.status = "lapsed"
             session.add(firing)
             result.lapsed += 1
