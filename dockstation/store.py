@@ -20,7 +20,7 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel
 
 from dockstation import models  # noqa: F401  (registers the tables)
-from dockstation.models import Event, Unit
+from dockstation.models import ApprovalRequest, Event, Unit
 from dockstation.store_failures import explain
 
 DB_NAME = "dockstation.sqlite3"
@@ -189,6 +189,9 @@ _V12_INDEXES = [
     # and the open units changed since the last pass (a lane moved, a hold matched)
     Index("ix_unit_open_updated", Unit.__table__.c.updated_at,  # type: ignore[attr-defined]
           sqlite_where=text("state NOT IN ('disposed', 'voided')")),
+    # and the lead's approval queue by how long each unit has waited
+    Index("ix_approval_request_open", ApprovalRequest.__table__.c.state,  # type: ignore[attr-defined]
+          ApprovalRequest.__table__.c.requested_at),  # type: ignore[attr-defined]
 ]
 
 

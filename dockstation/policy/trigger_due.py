@@ -90,10 +90,20 @@ def _sql(trigger: AgeTrigger, how: str) -> str:
     since the last pass — a hold matched, a lane moved — whose wait began before the cutoff)."""
     ws = WAIT_STATES[trigger.state]
     states = ", ".join(f"'{s}'" for s in ws.unit_states)
-    join = ("JOIN approval_request r ON r.lpn = u.lpn AND r.state = 'open'"
-            if ws.since.startswith("r.") else "")
+    asked = ws.since.startswith("r.")
+    # Which index drives the query is chosen here, not left to the planner (a bench never runs
+    # ANALYZE): the units changed since the last pass by `ix_unit_open_updated`, a time range of
+    # waiting units by the wait's own index (`ix_unit_open_*`, or the open approval requests').
+    if how == "changed" and ws.open_units:
+        source = "unit u INDEXED BY ix_unit_open_updated"
+        source += " CROSS JOIN approval_request r ON r.lpn = u.lpn AND r.state = 'open'" if asked else ""
+    elif asked:
+        source = ("approval_request r INDEXED BY ix_approval_request_open "
+                  "CROSS JOIN unit u ON u.lpn = r.lpn AND r.state = 'open'")
+    else:
+        source = "unit u"
     hold = "LEFT JOIN hold h ON h.lpn = u.lpn" if trigger.state == "held" else ""
-    pending = "r.path" if join else "h.default_path" if hold else "NULL"
+    pending = "r.path" if asked else "h.default_path" if hold else "NULL"
     when = {"full": f"{ws.since} < ?", "window": f"{ws.since} >= ? AND {ws.since} < ?",
             "changed": f"u.updated_at >= ? AND {ws.since} < ?"}[how]
     extra = ""
@@ -105,7 +115,7 @@ def _sql(trigger: AgeTrigger, how: str) -> str:
     return f"""
 SELECT u.lpn, u.state, u.category, u.lane, u.unit_price, u.sku, u.grade, u.risk_flags,
        coalesce(u.age_path, {pending}), {ws.since}, l.reason_code
-FROM unit u {join} {hold}
+FROM {source} {hold}
 LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no
 WHERE {f"u.{_OPEN} AND " if ws.open_units else ""}u.state IN ({states}) AND {when}{extra}
   {f"AND ({ws.where})" if ws.where else ""}
