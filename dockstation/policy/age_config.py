@@ -37,6 +37,8 @@ class WaitState:
     reroutable: bool = True  # a path can still be changed without a lead (not disposed yet)
     open_units: bool = True  # among the open units (the partial indexes); False: e.g. disposed ones
     where: str = ""  # one more SQL condition on `u` (e.g. "not sorted into a container")
+    index: str = ""  # the index a pass reads it by, when not one of the open units' own
+    actions: tuple[str, ...] = ("lane", "reroute", "escalate")  # what a trigger may do to such a unit
 
 
 WAIT_STATES: dict[str, WaitState] = {
@@ -109,6 +111,9 @@ class AgeTrigger(Strict):
             raise ValueError(f"`lane` is only for action = \"lane\" (this is {self.action!r})")
         if self.action != "reroute" and self.path:
             raise ValueError(f"`path` is only for action = \"reroute\" (this is {self.action!r})")
+        if self.action not in WAIT_STATES[self.state].actions:
+            allowed = ", ".join(WAIT_STATES[self.state].actions)
+            raise ValueError(f"a unit {WAIT_STATES[self.state].label} takes only action = {allowed}")
         if self.action == "reroute" and not WAIT_STATES[self.state].reroutable:
             raise ValueError(f"a unit {WAIT_STATES[self.state].label} changes path only by a lead's "
                              "redisposition: use action = \"escalate\"")

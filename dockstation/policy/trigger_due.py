@@ -102,7 +102,7 @@ def _sql(trigger: AgeTrigger, how: str) -> str:
         source = ("approval_request r INDEXED BY ix_approval_request_open "
                   "CROSS JOIN unit u ON u.lpn = r.lpn AND r.state = 'open'")
     else:
-        source = "unit u"
+        source = f"unit u INDEXED BY {ws.index}" if ws.index else "unit u"
     hold = "LEFT JOIN hold h ON h.lpn = u.lpn" if trigger.state == "held" else ""
     pending = "r.path" if asked else "h.default_path" if hold else "NULL"
     when = {"full": f"{ws.since} < ?", "window": f"{ws.since} >= ? AND {ws.since} < ?",
@@ -192,8 +192,9 @@ def due(store: Store, policy: PolicyConfig, now: datetime,
                 queries = [(_sql(trig, "full"), (cutoff, *filt))]
             else:
                 assert old is not None
-                queries = [(_sql(trig, "window"), (old["cutoff"], cutoff, *filt)),
-                           (_sql(trig, "changed"), (old["changed"], cutoff, *filt))]
+                queries = [(_sql(trig, "window"), (old["cutoff"], cutoff, *filt))]
+                if WAIT_STATES[trig.state].open_units:  # a closed unit's facts do not change
+                    queries.append((_sql(trig, "changed"), (old["changed"], cutoff, *filt)))
             lpns: set[str] = set()
             for sql, params in queries:
                 for row in conn.exec_driver_sql(sql, params):
