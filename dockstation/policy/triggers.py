@@ -45,7 +45,6 @@ from dockstation.policy.trigger_due import (  # noqa: F401 - the read half, re-e
 from dockstation.store import Store
 from dockstation.types import as_utc, utcnow
 
-EVENT = "age_trigger_fired"
 BUSY_STATES = ("inspecting",)
 DONE_STATES = ("disposed", "quarantined", "voided")
 BATCH = 25  # units per write transaction: a scan waits for at most one batch (~2 ms a unit)
