@@ -40,7 +40,7 @@ async def test_refresh_applies_triggers_and_the_tab_lists_them(home, store, lead
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_lead(pilot, app)
         await wait_for(pilot, lambda: screen.moved_count == 3, "three firings")
-        await press(pilot, "6")
+        await press(pilot, "7")
         shown = text_of(app)
         # B07-00000005 moved to express, where the express trigger then raised it to the lead too
         assert "3 moved today" in shown and "1 wait: unit busy" in shown
@@ -68,6 +68,6 @@ def test_lead_triggers_tab_snapshot_80x24(snap_compare, home, lead_app):
     async def run_before(pilot):
         screen = await open_lead(pilot, app)
         await wait_for(pilot, lambda: screen.moved_count == 3, "three firings")
-        await press(pilot, "6")
+        await press(pilot, "7")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

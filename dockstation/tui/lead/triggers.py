@@ -1,4 +1,4 @@
-"""The lead's view of the age triggers (tab 6): the units triggers moved today, and why.
+"""The lead's view of the age triggers (tab 7): the units triggers moved today, and why.
 
 One row per firing since the start of the lead's day, newest first: the unit, the trigger, what
 it did (→ lane, → path, ▲ raised to the lead), how long the unit had waited, the trigger's reason.
