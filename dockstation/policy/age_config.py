@@ -41,6 +41,9 @@ class WaitState:
     actions: tuple[str, ...] = ("lane", "reroute", "escalate")  # what a trigger may do to such a unit
 
 
+UNSORTED = ("u.disposed_at >= (SELECT min(opened_at) FROM container) "
+            "AND NOT EXISTS (SELECT 1 FROM container_unit c WHERE c.lpn = u.lpn)")
+
 WAIT_STATES: dict[str, WaitState] = {
     # `inspecting` counts as not graded; a unit mid-inspection is left alone until it is finished.
     "received": WaitState("received", ("received", "inspecting"), "u.received_at", "received and not graded"),
@@ -48,6 +51,11 @@ WAIT_STATES: dict[str, WaitState] = {
     "awaiting_approval": WaitState("awaiting_approval", ("awaiting_approval",), "r.requested_at",
                                    "awaiting a lead's approval"),
     "held": WaitState("held", ("held",), "u.received_at", "held (a blind receipt)"),
+    # Containers (issue 15, docs/containers.md): disposed (or quarantined) since the bench's first
+    # container, and in none — the same definition as containers' `unsorted_units`, by its index.
+    "unsorted": WaitState("unsorted", ("disposed", "quarantined"), "u.disposed_at",
+                          "disposed and not sorted into a container", reroutable=False, open_units=False,
+                          where=UNSORTED, index="ix_unit_disposed_at", actions=("escalate",)),
 }
 
 ACTIONS = ("lane", "reroute", "escalate")

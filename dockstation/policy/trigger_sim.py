@@ -3,7 +3,8 @@
 For every unit of this bench (received since `since`), its waits are rebuilt from the store:
 held (receipt → the hold's resolution), received and not graded (receipt or match → grading),
 graded and not disposed (grading → the approval request or the disposition), awaiting approval
-(the first request → the disposition). A wait still going on ends at `as_of` (the time of the
+(the first request → the disposition), disposed and not sorted (the disposition → its
+container, for units disposed once the bench had containers). A wait still going on ends at `as_of` (the time of the
 replay). A trigger fires for a unit when one of its waits in the trigger's state lasted longer
 than `after` and the filter holds (lane and category as the unit has them; the path as the
 candidate decides it), at `start + after`, once per unit.
@@ -51,6 +52,8 @@ class Timeline:
     disposed_at: datetime | None = None
     asked_path: str | None = None
     reason_code: str = ""
+    sortable: bool = False  # disposed once the bench had containers: it waits to be sorted
+    sorted_at: datetime | None = None  # put into a container (None: not yet)
 
     def waits(self, as_of: datetime) -> dict[str, tuple[datetime, datetime]]:
         """state → (start, end) of each wait the unit went through."""
@@ -67,6 +70,8 @@ class Timeline:
             out["graded"] = (self.inspected_at, self.asked_at or end_all)
         if self.asked_at is not None:
             out["awaiting_approval"] = (self.asked_at, end_all)
+        if self.sortable and self.disposed_at is not None:
+            out["unsorted"] = (self.disposed_at, self.sorted_at or as_of)
         return out
 
 
@@ -189,7 +194,9 @@ SELECT u.lpn, u.category,
        u.disposed_at, h.lpn IS NOT NULL, h.resolved_at,
        (SELECT min(r.requested_at) FROM approval_request r WHERE r.lpn = u.lpn),
        (SELECT r.path FROM approval_request r WHERE r.lpn = u.lpn ORDER BY r.id DESC LIMIT 1),
-       l.reason_code
+       l.reason_code,
+       u.disposed_at >= (SELECT min(opened_at) FROM container),
+       (SELECT c.sorted_at FROM container_unit c WHERE c.lpn = u.lpn)
 FROM unit u
 LEFT JOIN hold h ON h.lpn = u.lpn
 LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no
@@ -211,11 +218,12 @@ def timelines(store: Store, since: datetime | None = None) -> list[Timeline]:
         conn.close()
     out = []
     for (lpn, cat, lane, price, sku, grade, flags, received, inspected, disposed, held, resolved, asked,
-         asked_path, reason) in rows:
+         asked_path, reason, sortable, sorted_at) in rows:
         out.append(Timeline(
             lpn=lpn, category=cat or "", lane=lane or "", unit_price=Decimal(price or 0), sku=sku or "",
             grade=grade, flags=frozenset(json.loads(flags or "[]")), received_at=_t(received),  # type: ignore[arg-type]
             held=bool(held), held_until=_t(resolved), inspected_at=_t(inspected), asked_at=_t(asked),
             disposed_at=_t(disposed), asked_path=asked_path, reason_code=reason or "",
+            sortable=bool(sortable), sorted_at=_t(sorted_at),
         ))
     return out

@@ -155,15 +155,17 @@ def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: Ag
         result.skipped += 1
         return
     deferred = firing is not None
+    gone = bool(ws.where) and session.connection().execute(  # e.g. sorted into a container since
+        text(f"SELECT 1 FROM unit u WHERE u.lpn = :lpn AND ({ws.where})"), {"lpn": lpn}).first() is None
     if deferred:  # due when it was busy: applies now unless the unit has left the open states
-        if unit.state in DONE_STATES and unit.state not in ws.unit_states:
+        if (unit.state in DONE_STATES and unit.state not in ws.unit_states) or gone:
             firing.status = "lapsed"
             session.add(firing)
             result.lapsed += 1
             return
         since = as_utc(firing.due_at) - timedelta(hours=firing.waited_hours)
     else:
-        if unit.state not in ws.unit_states:
+        if unit.state not in ws.unit_states or gone:
             result.skipped += 1
             return
         found = _since(session, unit, trig)

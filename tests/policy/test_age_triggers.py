@@ -253,3 +253,49 @@ def test_triggers_are_validated_like_rules(tmp_path, body, key, why):
     with pytest.raises(ConfigError) as err:
         load_policy_file(bad, codes)
     assert key in str(err.value) and why in str(err.value), str(err.value)
+
+
+UNSORTED = """
+[[age_triggers]]
+id = "unsorted-4h"
+state = "unsorted"
+after_hours = 4
+action = "escalate"
+reason = "Disposed 4 hours ago and in no container"
+"""
+
+
+def test_a_disposed_unit_not_sorted_into_a_container_is_raised_to_the_lead(home, store, bench):
+    from dockstation.containers import open_container, put
+
+    (home / "config" / "policy.toml").write_text(UNSORTED)
+    policy = load_policy(home)
+    grader = operator(bench, "grader")
+    before = graded(store, 1, category="apparel", grade="C", price="20.00", at=T0)
+    dispose(store, bench, grader, before, policy=policy, now=T0)  # before the bench's first container
+    ct = open_container(store, "B07", "9001", policy=policy, paths=["liquidate"], queue_label=False,
+                        now=T0 + timedelta(hours=1))
+    waiting, sorted_ = (graded(store, n, category="apparel", grade="C", price="20.00", at=T0 + timedelta(hours=2))
+                        for n in (2, 3))
+    for lpn in (waiting, sorted_):
+        assert dispose(store, bench, grader, lpn, policy=policy, now=T0 + timedelta(hours=2)).path == "liquidate"
+    assert put(store, "B07", "2001", sorted_, ct.id, policy=policy, now=T0 + timedelta(hours=3)).status == "sorted"
+    assert run_pass(store, "B07", policy, now=T0 + timedelta(hours=5)).fired == []
+    (f,) = run_pass(store, "B07", policy, now=T0 + timedelta(hours=6, minutes=1)).fired
+    assert (f.lpn, f.trigger_id, f.action) == (waiting, "unsorted-4h", "escalate")
+    assert run_pass(store, "B07", policy, now=T0 + timedelta(days=2)).fired == []  # once
+    (ev,) = events_of(store, waiting, "age_trigger_fired")
+    assert ev.payload["state"] == "unsorted" and ev.payload["unit_state"] == "disposed"
+
+
+def test_an_unsorted_unit_takes_only_escalate(tmp_path):
+    from pathlib import Path
+
+    import dockstation
+
+    text = (Path(dockstation.__file__).parent.parent / "config" / "policy.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("[[rules]]", '[[age_triggers]]\nid = "x"\nreason = "r"\nstate = "unsorted"\n'
+                                "after_days = 1\naction = \"lane\"\nlane = \"express\"\n\n[[rules]]", 1))
+    with pytest.raises(ConfigError, match="takes only action = escalate"):
+        load_policy_file(bad)

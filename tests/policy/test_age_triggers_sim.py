@@ -149,3 +149,28 @@ def test_simulate_without_triggers_has_no_triggers_key(store):
 
     p = load_policy(None)
     assert "triggers" not in simulate(store, p, p).as_json()
+
+
+def test_replay_of_an_unsorted_trigger_on_hand_built_timelines(tmp_path):
+    from datetime import UTC, datetime
+
+    from dockstation.policy.trigger_sim import Timeline
+
+    text = (Path(dockstation.__file__).parent.parent / "config" / "policy.toml").read_text()
+    path = tmp_path / "c.toml"
+    path.write_text(text.replace("[[rules]]", '[[age_triggers]]\nid = "unsorted-4h"\nstate = "unsorted"\n'
+                                 'after_hours = 4\naction = "escalate"\nreason = "r"\n\n[[rules]]', 1))
+    policy = load_policy_file(path)
+    t0 = datetime(2026, 11, 2, 8, tzinfo=UTC)
+
+    def line(lpn, sortable, sorted_after):
+        return Timeline(lpn=lpn, category="toys", lane="bulk", unit_price=Decimal("10"), sku="S", grade="C",
+                        flags=frozenset(), received_at=t0 - timedelta(days=1), inspected_at=t0, disposed_at=t0,
+                        sortable=sortable, sorted_at=None if sorted_after is None else t0 + sorted_after)
+
+    lines = [line("B07-1", True, timedelta(hours=6)),  # sorted late: it had waited 6 h
+             line("B07-2", True, timedelta(hours=2)),  # sorted in time
+             line("B07-3", True, None),  # still waiting at as_of
+             line("B07-4", False, None)]  # disposed before the bench had containers
+    r = replay_triggers(lines, {}, policy, t0 + timedelta(hours=5))
+    assert [(f.lpn, f.at) for f in r.fired] == [("B07-1", t0 + timedelta(hours=4)), ("B07-3", t0 + timedelta(hours=4))]
