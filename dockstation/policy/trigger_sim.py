@@ -1,7 +1,7 @@
 """Age triggers replayed over history: what a policy's `[[age_triggers]]` would have done.
 
 For every unit of this bench (received since `since`), its waits are rebuilt from the store:
-held (receipt → the hold's resolution), received and not graded (receipt or match → grading),
+held (receipt → the hold's resolution), received and not graded (receipt → grading),
 graded and not disposed (grading → the approval request or the disposition), awaiting approval
 (the first request → the disposition), disposed and not sorted (the disposition → its
 container, for units disposed once the bench had containers). A wait still going on ends at `as_of` (the time of the
@@ -59,13 +59,12 @@ class Timeline:
         """state → (start, end) of each wait the unit went through."""
         out: dict[str, tuple[datetime, datetime]] = {}
         end_all = self.disposed_at or as_of
-        start = self.received_at
         if self.held:
             out["held"] = (self.received_at, self.held_until or end_all)
             if self.held_until is None:
                 return out
-            start = self.held_until
-        out["received"] = (start, self.inspected_at or end_all)
+        # as at the bench: a matched hold's unit has waited ungraded since it arrived
+        out["received"] = (self.received_at, self.inspected_at or end_all)
         if self.inspected_at is not None:
             out["graded"] = (self.inspected_at, self.asked_at or end_all)
         if self.asked_at is not None:
