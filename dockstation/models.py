@@ -106,6 +106,10 @@ class Unit(SQLModel, table=True):
     source: str = ""
     reprints: int = 0
     updated_at: datetime = _utc()
+    # An age trigger re-routed the unit's pending or proposed path (policy/triggers.py; the
+    # decision then takes this path, rule `age:<trigger>`). Store migration v12.
+    age_path: str | None = None
+    age_trigger: str | None = None
 
 
 class Parcel(SQLModel, table=True):
@@ -205,6 +209,35 @@ class ApprovalRequest(SQLModel, table=True):
     state: str = "open"  # open | approved | changed | withdrawn
     resolved_at: datetime | None = _utc(default=None)
     resolved_by: str | None = None
+
+
+class AgeFiring(SQLModel, table=True):
+    """An age trigger fired for a unit (policy/triggers.py): at most one row per unit and trigger,
+    so a trigger acts once per unit, across restarts and clock changes.
+
+    `status`: `fired` (applied, with its `age_trigger_fired` event in the same transaction),
+    `deferred` (due while the unit was mid-inspection or open on a screen: applied when it is
+    free; no event until then), `lapsed` (the unit left the waiting state before it was free)."""
+
+    __tablename__ = "age_firing"
+    __table_args__ = (
+        Index("ix_age_firing_unit", "lpn", "trigger_id", unique=True),
+        Index("ix_age_firing_at", "status", "fired_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    lpn: str = Field(foreign_key="unit.lpn")
+    trigger_id: str
+    policy_version: str = ""
+    wait_state: str = ""  # received | graded | awaiting_approval | held
+    action: str = ""  # lane | reroute | escalate
+    target: str | None = None  # the lane or path it moved to
+    previous: str | None = None  # the lane or path it had
+    reason: str = ""
+    waited_hours: float = 0.0
+    status: str = "fired"  # fired | deferred | lapsed
+    due_at: datetime = _utc()
+    fired_at: datetime | None = _utc(default=None)
+    event_seq: int | None = None
 
 
 class ScanException(SQLModel, table=True):

@@ -20,7 +20,7 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel
 
 from dockstation import models  # noqa: F401  (registers the tables)
-from dockstation.models import Event, Unit
+from dockstation.models import ApprovalRequest, Event, Unit
 from dockstation.store_failures import explain
 
 DB_NAME = "dockstation.sqlite3"
@@ -166,6 +166,39 @@ def _unit_rma_nullable(conn: Any) -> None:
         raise RuntimeError(f"store migration v9: integrity check after the unit table's change: {problems}")
 
 
+def _v12_age_triggers(conn: Any) -> None:
+    # v12 (issue 20): the path an age trigger re-routed a unit to; the age_firing table (one row
+    # per unit and trigger: create_all) and the index the trigger pass reads open units by.
+    cols = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(unit)")}
+    for name in ("age_path", "age_trigger"):
+        if name not in cols:
+            conn.exec_driver_sql(f"ALTER TABLE unit ADD COLUMN {name} VARCHAR")
+    for index in _V12_INDEXES:
+        index.create(conn, checkfirst=True)
+    # A database that was at v11 before containers (v10, numbered earlier, merged later) skipped
+    # step 10: its idempotent indexes now (its tables come from create_all after this step).
+    for step in LATE_STEPS:
+        MIGRATIONS[step](conn)
+
+
+# The trigger pass (policy/triggers.py) finds units that waited too long in a state by the time
+# their wait began: (state, received_at) and (state, inspected_at), over open units only, with the
+# LPN, so the units a trigger already fired for are skipped from the index alone (the table row
+# is read only for a unit still to be decided: SQLite defers the row's seek).
+_V12_INDEXES = [
+    Index("ix_unit_open_received", Unit.__table__.c.state, Unit.__table__.c.received_at,  # type: ignore[attr-defined]
+          Unit.__table__.c.lpn, sqlite_where=text("state NOT IN ('disposed', 'voided')")),  # type: ignore[attr-defined]
+    Index("ix_unit_open_inspected", Unit.__table__.c.state, Unit.__table__.c.inspected_at,  # type: ignore[attr-defined]
+          Unit.__table__.c.lpn, sqlite_where=text("state NOT IN ('disposed', 'voided')")),  # type: ignore[attr-defined]
+    # and the open units changed since the last pass (a lane moved, a hold matched)
+    Index("ix_unit_open_updated", Unit.__table__.c.updated_at,  # type: ignore[attr-defined]
+          sqlite_where=text("state NOT IN ('disposed', 'voided')")),
+    # and the lead's approval queue by how long each unit has waited
+    Index("ix_approval_request_open", ApprovalRequest.__table__.c.state,  # type: ignore[attr-defined]
+          ApprovalRequest.__table__.c.requested_at),  # type: ignore[attr-defined]
+]
+
+
 # v10 (issue 15): the container tables (create_all), and disposed units by disposition time for
 # "which wait to be sorted" (dockstation/containers/queries.py): a partial index over disposed
 # and quarantined units only.
@@ -182,7 +215,8 @@ def _v10_containers(conn: Any) -> None:
 
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
                                     5: _v5_inspection_all_pass, 6: _v6_print_job_label,
-                                    9: _v9_parcels_and_search, 10: _v10_containers}
+                                    9: _v9_parcels_and_search, 10: _v10_containers,
+                                    12: _v12_age_triggers}
 # Steps numbered below a release already out (run again, idempotent, on a database at LATEST that
 # lacks their tables: see _migrate).
 LATE_STEPS = (10,)
@@ -194,6 +228,7 @@ LATEST = max(LATEST, 6)
 LATEST = max(LATEST, 11)  # v11: the photo and photo_waiver tables (issue 18); create_all makes them
 LATEST = max(LATEST, 9)  # v9: parcels, holds, search (issue 16)
 LATEST = max(LATEST, 10)  # v10: the container and container_unit tables (issue 15); create_all makes them
+LATEST = max(LATEST, 12)  # v12: age triggers (issue 20): unit.age_path/age_trigger, age_firing
 
 
 def _missing_tables(conn: Any) -> bool:

@@ -15,12 +15,19 @@ from dockstation.types import utcnow
 def rewind_schema(path, version: int, drop_indexes=()) -> None:
     """Drop `drop_indexes` (those later releases added), before v2 the scan_exception columns v2
     added, before v5 inspection.all_pass, before v6 print_job.label and the approval_request table,
-    before v11 the photo tables;
+    before v11 the photo tables, before v12 the age trigger columns, table and indexes;
     set user_version to `version`. The rows stay, as an older release would have them."""
     conn = sqlite3.connect(path)
     try:
         for name in drop_indexes:
             conn.execute(f"DROP INDEX {name}")
+        if version < 12:  # v12 (issue 20): age triggers
+            for name in ("ix_unit_open_received", "ix_unit_open_inspected", "ix_unit_open_updated",
+                         "ix_approval_request_open"):
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+            conn.execute("DROP TABLE IF EXISTS age_firing")
+            conn.execute("ALTER TABLE unit DROP COLUMN age_path")
+            conn.execute("ALTER TABLE unit DROP COLUMN age_trigger")
         if version < 11:  # v11 (issue 18): the photo tables
             conn.execute("DROP TABLE IF EXISTS photo")
             conn.execute("DROP TABLE IF EXISTS photo_waiver")

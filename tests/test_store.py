@@ -109,3 +109,34 @@ def test_migrating_from_v1_creates_the_later_indexes(tmp_path):
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     conn.close()
     assert {"ix_unit_flagged_sku", "ix_rma_order_id", "ix_unit_queue", "ix_unit_open_due"} <= names
+
+
+def test_migrating_from_v11_adds_what_age_triggers_need(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from dockstation.policy import load_policy
+    from dockstation.policy.age_config import AgeTrigger
+    from dockstation.policy.triggers import run_pass
+
+    path = tmp_path / "bench.sqlite3"
+    Store(path).close()
+    rewind_schema(path, 11)
+    store = Store(path)
+    try:
+        assert store.schema_version() == LATEST
+        with store.read() as s:
+            names = {r[0] for r in s.connection().exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'")}
+            cols = {r[1] for r in s.connection().exec_driver_sql("PRAGMA table_info(unit)")}
+        assert {"ix_unit_open_received", "ix_unit_open_inspected", "ix_unit_open_updated",
+                "ix_approval_request_open", "ix_age_firing_unit"} <= names
+        assert {"age_path", "age_trigger"} <= cols
+        base = load_policy(None)
+        # every query of a pass runs on the migrated file (the indexes it names exist)
+        for state in ("received", "graded", "awaiting_approval", "held"):
+            p = base.model_copy(update={"age_triggers": [AgeTrigger(id=state, state=state, after_days=1,
+                                                                    action="escalate", reason="r")]})
+            now = datetime(2026, 11, 2, tzinfo=UTC)
+            assert run_pass(store, "B07", p, now=now).fired == []
+            assert run_pass(store, "B07", p, now=now + timedelta(minutes=1)).fired == []  # incremental
+    finally:
+        store.close()

@@ -73,6 +73,18 @@ def check(ctx: Context, file: Path) -> None:
     for lane in policy.lanes:
         lanes.add_row(_t(lane.name), f"{lane.sla_hours:g}", _t(lane.description))
     out.print(lanes)
+    if policy.age_triggers:
+        trig = Table(title="Age triggers (each fires once per unit)", title_justify="left")
+        for col in ("id", "waiting", "after", "when", "does", "reason"):
+            trig.add_column(col, overflow="fold")
+        for t in policy.age_triggers:
+            trig.add_row(_t(t.id), t.state, t.describe_after(), _t(t.when.describe()), _t(t.target()), _t(t.reason))
+        out.print(trig)
+    else:
+        out.print(_t("Age triggers: none"))
+    d = policy.decay
+    rates = ", ".join(f"{k} {v}" for k, v in d.rates.items()) or "none"
+    out.print(_t(f"Value decay per week of waiting (after {d.after_days:g} days, at most {d.max_share}): {rates}"))
     a = policy.approvals
     out.print(_t(f"Approval by a lead: overrides; {', '.join(a.value_paths)} above {a.value_threshold}; "
                  f"risk-flagged units except to {', '.join(a.flagged_exempt_paths)}; redispositions. "
@@ -167,6 +179,25 @@ def _table(sim: Simulation, in_force: PolicyConfig, candidate: PolicyConfig) -> 
             ch.add_row(_t(c.lpn), c.old_path, c.new_path, f"{c.old_value:.2f}", f"{c.new_value:.2f}",
                        f"{c.delta:+.2f}", _t(f"{c.old_rule} → {c.new_rule}"))
         out.print(ch)
+    if sim.triggers:
+        _triggers_table(out, sim.triggers)
+
+
+def _triggers_table(out: Console, triggers: dict) -> None:
+    """What each side's age triggers would have done over the same history."""
+    from rich.table import Table
+
+    for side in ("in_force", "candidate"):
+        r = triggers[side]
+        t = Table(title=f"Age triggers, {'in force' if side == 'in_force' else 'candidate'} {r['version']} "
+                        f"(waits up to {r['as_of'][:16]})", title_justify="left")
+        for col in ("trigger", "waiting", "does", "units", "recovered", "lost"):
+            t.add_column(col, justify="right" if col in ("units", "recovered", "lost") else "left")
+        for tid, x in r["by_trigger"].items():
+            does = x["action"] + (f" {x['target']}" if x["target"] else "")
+            t.add_row(_t(tid), x["state"], _t(does), str(x["units"]), x["recovered"], x["lost"])
+        out.print(t if r["by_trigger"] else _t(f"{t.title}: none"))
+        out.print(_t(f"  re-routes: {r['delta_recovery']} recovery; value decay of graded units: {r['decay']}"))
 
 
 commands: list[click.Command] = [policy_group]

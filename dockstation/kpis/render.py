@@ -37,6 +37,7 @@ def group_dict(g: GroupKpis) -> dict[str, Any]:
             "by_type": [{"type": l.type, "source": l.source, "count": l.count, "value": l.value} for l in g.leakage],
         },
         "capital_released": g.capital_released,
+        "triggers": dict(g.triggers),  # age trigger firings by trigger id
     }
 
 
@@ -80,6 +81,8 @@ def csv_rows(r: KpiReport) -> Iterator[list[Any]]:
             key = f"{leak.source}:{leak.type}"
             yield [*head, "leakage", key, "count", leak.count]
             yield [*head, "leakage", key, "value", leak.value]
+        for trigger, n in g.triggers.items():
+            yield [*head, "triggers", trigger, "firings", n]
 
 
 def write_csv(r: KpiReport, out: IO[str]) -> None:
@@ -124,9 +127,12 @@ def to_table(r: KpiReport) -> str:
                        [[_fmt(x.category), _fmt(x.path), str(x.units), _fmt(x.recovery_value),
                          _fmt(x.unit_price), _pct(x.rate)] for x in t.recovery])
     if t.leakage:
-        lines += ["", "Margin leakage by exception type (all stations)"]
+        lines += ["", "Margin leakage by exception type, flag and aging (all stations)"]
         lines += _grid(["type", "source", "count", "value"],
                        [[_fmt(x.type), x.source, str(x.count), _fmt(x.value)] for x in t.leakage])
+    if t.triggers:
+        lines += ["", "Age trigger firings (all stations)"]
+        lines += _grid(["trigger", "", "firings"], [[_fmt(k), "", str(n)] for k, n in t.triggers.items()])
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,9 @@ Who counts (the full definitions are in docs/kpis.md):
   every override so far): an override next Monday still means the first decision was wrong.
 - aging: units received before `as_of` with no disposition and no void before `as_of`.
 - exception leakage: `exception_recorded` in [start, end), unless later resolved as matched.
+- aging leakage: the value decay (policy.toml `[decay]`) of the units disposed in [start, end),
+  from their latest `unit_disposed` (`decay`), per category (source `aging`).
+- trigger firings: `age_trigger_fired` in [start, end), counted by trigger id.
 """
 
 from __future__ import annotations
@@ -67,8 +70,8 @@ class RecoveryRow:
 
 @dataclass
 class LeakageRow:
-    type: str  # exception kind, or risk flag
-    source: str  # "exception" | "flag"
+    type: str  # exception kind, risk flag, or category (aging)
+    source: str  # "exception" | "flag" | "aging"
     count: int = 0
     value: Decimal = Decimal(0)
 
@@ -86,6 +89,7 @@ class GroupKpis:
     aging: dict[str, int] = field(default_factory=dict)
     leakage: list[LeakageRow] = field(default_factory=list)
     capital_released: Decimal = Decimal(0)
+    triggers: dict[str, int] = field(default_factory=dict)  # age trigger id -> firings
 
     @property
     def accuracy(self) -> float | None:
@@ -123,7 +127,7 @@ class _Unit:
     LPN's bench); a unit HQ knows only from a disposition belongs to the station that made it."""
 
     __slots__ = ("station", "received_at", "category", "unit_price", "flags", "decisions",
-                 "first", "first_station", "latest", "path", "recovery", "voided_at")
+                 "first", "first_station", "latest", "path", "recovery", "voided_at", "decay")
 
     def __init__(self) -> None:
         self.station: str | None = None
@@ -138,6 +142,7 @@ class _Unit:
         self.path = ""
         self.recovery = Decimal(0)
         self.voided_at: datetime | None = None
+        self.decay = Decimal(0)
 
     def owner(self) -> str:
         return self.station if self.station is not None else self.first_station
@@ -161,6 +166,7 @@ class UnitFacts:
     recovery: Decimal
     unit_price: Decimal | None
     flags: set[str]
+    decay: Decimal = Decimal(0)  # value lost by waiting (the latest disposition's `decay`)
 
 
 def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
@@ -173,6 +179,7 @@ def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
     received: dict[str, int] = {}
     exceptions: list[tuple[str, Any, str, Decimal]] = []  # (station, id, kind, value)
     matched: set[tuple[str, Any]] = set()
+    fired: dict[tuple[str, str], int] = {}  # (station, trigger id) -> age trigger firings
 
     for ev in events:
         at = as_utc(ev.at)
@@ -184,6 +191,11 @@ def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
         if ev.kind == "exception_resolved":
             if p.get("action") == "matched":
                 matched.add((ev.station_id, p.get("id")))
+            continue
+        if ev.kind == "age_trigger_fired":
+            if start <= at < end:
+                key = (ev.station_id, str(p.get("trigger_id") or "?"))
+                fired[key] = fired.get(key, 0) + 1
             continue
         if not ev.lpn:
             continue
@@ -213,6 +225,7 @@ def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
                 u.latest = key[:2]
                 u.path = str(p.get("path") or "")
                 u.recovery = dec(p.get("recovery_value"))
+                u.decay = dec(p.get("decay"))
                 if p.get("category"):
                     u.category = str(p["category"])
                 if p.get("unit_price") not in (None, ""):
@@ -226,7 +239,7 @@ def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
     for u in units.values():
         if u.first is not None and start <= u.first[0] < end:
             build.disposed(UnitFacts(u.owner(), u.first[0], u.first[2], u.decisions, u.received_at, u.category,
-                                     u.path, u.recovery, u.unit_price, u.flags))
+                                     u.path, u.recovery, u.unit_price, u.flags, u.decay))
         elif u.station is not None and u.received_at is not None and u.received_at < as_of \
                 and not (u.first is not None and u.first[0] < as_of) \
                 and not (u.voided_at is not None and u.voided_at < as_of):
@@ -234,6 +247,8 @@ def kpi_report(events: Iterable[EventRow], start: datetime, end: datetime, *,
     for station, ident, kind, value in exceptions:
         if (station, ident) not in matched or ident is None:
             build.leak(station, kind, "exception", value)
+    for (station, trigger), n in fired.items():
+        build.fired(station, trigger, n)
     return build.finish(period or f"{start.isoformat()}/{end.isoformat()}", start, end, as_of)
 
 
@@ -282,6 +297,10 @@ class Builder:
         for g in self.groups(station):
             g.add_leak(kind, source, value, n)
 
+    def fired(self, station: str, trigger: str, n: int) -> None:
+        for g in self.groups(station):
+            g.out.triggers[trigger] = g.out.triggers.get(trigger, 0) + n
+
     def finish(self, period: str, start: datetime, end: datetime, as_of: datetime) -> KpiReport:
         stations = [a.finish() for a in sorted(self.acc.values(), key=lambda a: (a.out.site, a.out.station_id))]
         sites = [self.site_acc[s].finish() for s in sorted(self.site_acc)]
@@ -319,6 +338,8 @@ class _Acc:
         flag = leakage_flag(u.flags, opt.leakage_flags)
         if flag is not None:
             self.add_leak(flag, "flag", unit_loss(u.unit_price, u.recovery))
+        if u.decay > 0:  # value lost while it waited (policy.toml [decay]): margin leakage by aging
+            self.add_leak(u.category or "?", "aging", u.decay)
 
     def add_leak(self, kind: str, source: str, value: Decimal, n: int = 1) -> None:
         row = self.leaks.setdefault((source, kind), LeakageRow(kind, source))
@@ -331,4 +352,5 @@ class _Acc:
         self.out.cycle_p90_hours = None if p90 is None else round(p90, 2)
         self.out.recovery = sorted(self.recovery.values(), key=lambda r: (r.category, r.path))
         self.out.leakage = sorted(self.leaks.values(), key=lambda r: (r.source, r.type))
+        self.out.triggers = dict(sorted(self.out.triggers.items()))
         return self.out

@@ -122,6 +122,11 @@ GROUP BY x.station_id, 2
 """
 
 
+def _triggers_sql(d: _Dialect, t: str) -> str:
+    return (f"SELECT station_id, COALESCE({d.j('e', 'trigger_id')}, '?'), COUNT(*) FROM {t} e "
+            f"WHERE e.kind = 'age_trigger_fired' AND e.at >= :start AND e.at < :end GROUP BY station_id, 2")
+
+
 def _received_sql(t: str) -> str:
     return (f"SELECT station_id, COUNT(*) FROM {t} WHERE kind = 'unit_received' "
             f"AND at >= :start AND at < :end GROUP BY station_id")
@@ -160,6 +165,7 @@ def sql_kpi_report(conn: Connection, start: datetime, end: datetime, *, period: 
             category=str(latest.get("category") or receipt.get("category") or ""),
             path=str(latest.get("path") or ""), recovery=dec(latest.get("recovery_value")),
             unit_price=None if price in (None, "") else dec(price), flags=found,
+            decay=dec(latest.get("decay")),
         ))
 
     edges = list(options.open_days)
@@ -169,6 +175,9 @@ def sql_kpi_report(conn: Connection, start: datetime, end: datetime, *, period: 
 
     for station, kind, n, value in conn.execute(text(_exceptions_sql(d, table)), params):
         build.leak(station, str(kind), "exception", _money(value), int(n))
+
+    for station, trigger, n in conn.execute(text(_triggers_sql(d, table)), params):
+        build.fired(station, str(trigger), int(n))
 
     return build.finish(period or f"{start.isoformat()}/{end.isoformat()}", start, end, as_of)
 

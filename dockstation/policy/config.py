@@ -24,6 +24,7 @@ from dockstation.config import (
     read_toml,
     validate,
 )
+from dockstation.policy.age_config import AgeTrigger, DecayConfig, check_triggers
 
 PATHS = ("restock", "open_box", "refurbish", "liquidate", "recycle",
          "vendor_return", "donate", "quarantine", "dispose")
@@ -226,6 +227,10 @@ class PolicyConfig(Strict):
     approval_reasons: dict[Id, OneLine] = Field(min_length=1, max_length=9)
     refund: RefundConfig = RefundConfig()
     hold: HoldConfig = HoldConfig()
+    # What happens to a unit because it has waited (policy/age_config.py, policy/triggers.py).
+    age_triggers: list[AgeTrigger] = Field(default_factory=list)
+    decay: DecayConfig = DecayConfig()
+    age_check_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 5  # the bench's timer
     vendors: dict[Id, VendorDef] = Field(default_factory=dict)
     containers: ContainersConfig = ContainersConfig()
 
@@ -274,6 +279,10 @@ def _check(policy: PolicyConfig, codes: CodesConfig | None) -> tuple[tuple[Any, 
             for g in rr.when.grade:
                 if g not in grades:
                     return ("refund", "rules", i, "when", "grade"), f"unknown grade {g!r} (codes.toml: {known})"
+        for i, trig in enumerate(policy.age_triggers):
+            for g in trig.when.grade:
+                if g not in grades:
+                    return ("age_triggers", i, "when", "grade"), f"unknown grade {g!r} (codes.toml: {known})"
         for name, path in policy.paths.items():
             for g in path.rates:
                 if g != "default" and g not in grades:
@@ -281,7 +290,7 @@ def _check(policy: PolicyConfig, codes: CodesConfig | None) -> tuple[tuple[Any, 
     ids = [r.id for r in policy.refund.rules]
     if len(set(ids)) != len(ids):
         return ("refund", "rules"), f"refund rule ids repeat: {ids}"
-    return None
+    return check_triggers(policy)
 
 
 def _split(key: str) -> tuple[Any, ...]:

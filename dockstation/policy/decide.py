@@ -34,6 +34,7 @@ class Facts:
     vendor_return_eligible: bool = False
     reason_code: str = ""
     sku: str = ""
+    days_waiting: float = 0.0  # since receipt, at the decision: value decay (policy.toml [decay])
     vendor: str | None = None  # the unit's vendor ([vendors], policy/vendors.py)
     # Vendors whose weekly quota is reached (read from the store by the caller): a rule sending
     # this unit to vendor_return is skipped, and the decision's reason says so.
@@ -48,6 +49,8 @@ class PolicyDecision:
     destination: str
     recovery_value: Decimal
     policy_version: str
+    decay: Decimal = ZERO  # what waiting took off the estimate (already deducted from recovery_value)
+    trigger_id: str | None = None  # an age trigger re-routed the unit here (policy/triggers.py)
 
 
 def answer_text(value: Any, key: str = "value") -> str:
@@ -84,6 +87,25 @@ def recovery_value(policy: PolicyConfig, path: str, grade: str | None, category:
         return ZERO
     value = Decimal(unit_price) * p.rate(grade) - p.cost_for(category)
     return max(value, Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def decay_of(policy: PolicyConfig, category: str, value: Decimal, days_waiting: float) -> Decimal:
+    """What `days_waiting` took off a recovery estimate of `value`: the category's rate per week
+    for every week beyond `[decay] after_days`, at most `max_share` of it, in cents (half up)."""
+    d = policy.decay
+    rate = d.rate(category)
+    weeks = (days_waiting - d.after_days) / 7
+    if rate <= 0 or weeks <= 0 or value <= 0:
+        return ZERO
+    share = min(rate * Decimal(str(round(weeks, 4))), d.max_share)
+    return (value * share).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def aged_value(policy: PolicyConfig, path: str, facts: Facts) -> tuple[Decimal, Decimal]:
+    """(recovery estimate after decay, the decay) of `facts` going along `path`."""
+    value = recovery_value(policy, path, facts.grade, facts.category, facts.unit_price)
+    decay = decay_of(policy, facts.category, value, facts.days_waiting)
+    return value - decay, decay
 
 
 def destination(policy: PolicyConfig, path: str, category: str) -> str:
@@ -205,11 +227,29 @@ def decide(policy: PolicyConfig, facts: Facts) -> PolicyDecision:
         vendor = policy.vendors.get(facts.vendor or "")
         name = vendor.name if vendor else facts.vendor
         reason = f"{reason} ({skipped.id} skipped: {name}'s weekly vendor-return quota is reached)"
+    value, decay = aged_value(policy, rule.path, facts)
     return PolicyDecision(
         path=rule.path,
         rule_id=rule.id,
         reason=reason,
         destination=rule.destination or destination(policy, rule.path, facts.category),
-        recovery_value=recovery_value(policy, rule.path, facts.grade, facts.category, facts.unit_price),
+        recovery_value=value,
         policy_version=policy.version,
+        decay=decay,
     )
+
+
+def rerouted(policy: PolicyConfig, facts: Facts, decision: PolicyDecision, path: str,
+             trigger_id: str) -> PolicyDecision:
+    """The decision for a unit an age trigger re-routed to `path` (unit.age_path): the trigger's
+    path and reason instead of the rule's, the estimate of that path (decayed)."""
+    trigger = next((t for t in policy.age_triggers if t.id == trigger_id), None)
+    why = trigger.reason if trigger is not None else "waited too long"
+    value, decay = aged_value(policy, path, facts)
+    return PolicyDecision(
+        path=path, rule_id=f"age:{trigger_id}",
+        reason=f"{why} (age trigger {trigger_id}; rule {decision.rule_id} said {decision.path})",
+        destination=destination(policy, path, facts.category), recovery_value=value,
+        policy_version=policy.version, decay=decay, trigger_id=trigger_id,
+    )
+

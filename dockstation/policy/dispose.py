@@ -24,10 +24,11 @@ from dockstation.policy.config import PATHS, PolicyConfig
 from dockstation.policy.decide import (
     Facts,
     PolicyDecision,
+    aged_value,
     answer_text,
     decide,
     destination,
-    recovery_value,
+    rerouted,
     vendor_return_eligible,
 )
 from dockstation.policy.refund import RefundRecommendation, recommend_refund
@@ -137,6 +138,7 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime)
         days_since_purchase=days,
         vendor_return_eligible=vendor_return_eligible(policy, unit.category, unit.sku, days),
         reason_code=line.reason_code if line else "", sku=unit.sku, vendor=vendor, quota_full=quota_full,
+        days_waiting=max(0.0, (as_utc(now) - as_utc(unit.received_at)).total_seconds() / 86400),
     )
 
 
@@ -155,9 +157,11 @@ def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetim
     facts = facts_for(session, policy, unit, now)
     decision = decide(policy, facts)
     redispo = unit.state in DONE_STATES
+    if unit.age_path and unit.age_trigger and not redispo and unit.age_path in policy.paths:
+        decision = rerouted(policy, facts, decision, unit.age_path, unit.age_trigger)
     options = tuple(
         PathOption(p, decision.destination if p == decision.path else destination(policy, p, facts.category),
-                   recovery_value(policy, p, facts.grade, facts.category, facts.unit_price),
+                   aged_value(policy, p, facts)[0],
                    approval_needs(policy, facts, decision.path, p, redisposition=redispo))
         for p in PATHS if p in policy.paths
     )
@@ -250,7 +254,8 @@ def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Op
         label = policy.approval_reasons.get(approval_reason or "", approval_reason or "")
         rule_reason = f"{kind} of {d.path} ({d.rule_id}): {label}"
         dest = destination(policy, chosen, facts.category)
-        value = recovery_value(policy, chosen, facts.grade, facts.category, facts.unit_price)
+        value = aged_value(policy, chosen, facts)[0]
+    decay = d.decay if chosen == d.path else aged_value(policy, chosen, facts)[1]
     approved_by = lead.badge if lead else None
     reason_code = approval_reason if lead else None
     request = close_request(session, lpn, chosen, lead, operator, at)
@@ -279,7 +284,11 @@ def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Op
         "unit_price": facts.unit_price, "flags": sorted(facts.flags),
         "approved_by": approved_by, "approval_reason": reason_code,
         "policy_path": d.path, "previous_path": prop.current_path,
+        # value decay by waiting (policy.toml [decay]): margin leakage by aging in the KPIs
+        "decay": decay, "days_waiting": round(facts.days_waiting, 2),
     }
+    if d.trigger_id is not None:  # an age trigger re-routed it (policy/triggers.py)
+        payload["trigger_id"] = d.trigger_id
     if request is not None:  # it waited in the lead's queue: which request, who asked
         payload.update(request_id=request.id, requested_by=request.requested_by)
     if left is not None:

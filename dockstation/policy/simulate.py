@@ -27,7 +27,7 @@ STATES = ("graded", "awaiting_approval", "disposed", "quarantined")
 _SQL = f"""
 SELECT u.lpn, u.category, u.sku, u.grade, u.risk_flags, u.unit_price,
        coalesce(u.disposed_at, u.inspected_at, u.received_at), r.created_at, l.reason_code,
-       i.answers, i.flags, i.grade
+       i.answers, i.flags, i.grade, u.received_at
 FROM unit u
 JOIN rma r ON r.rma_id = u.rma_id
 LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no
@@ -102,6 +102,8 @@ class Simulation:
     value_changed: int = 0  # units on the same path whose recovery estimate changed
     since: datetime | None = None
     by_category: dict[str, CategoryDelta] = field(default_factory=dict)
+    # the age triggers of each side replayed over the same history (policy/trigger_sim.py)
+    triggers: dict[str, Any] | None = None
 
     @property
     def delta(self) -> Decimal:
@@ -117,6 +119,7 @@ class Simulation:
             "value_changed_units": self.value_changed,
             "by_category": {c: self.by_category[c].as_json() for c in sorted(self.by_category)},
             "changed": [c.as_json() for c in self.changed],
+            **({"triggers": self.triggers} if self.triggers is not None else {}),
         }
 
 
@@ -141,7 +144,7 @@ def history(store: Store, policy: PolicyConfig,
         cur = conn.execute(_SQL, (bound,))
         while rows := cur.fetchmany(5000):
             for (lpn, category, sku, grade, flags, price, at, created, reason, answers, iflags,
-                 igrade) in rows:
+                 igrade, received) in rows:
                 fs = flagset(flags)
                 if iflags and iflags != flags:
                     fs = fs | flagset(iflags)
@@ -156,12 +159,15 @@ def history(store: Store, policy: PolicyConfig,
                 end = datetime.fromisoformat(at) if at else now
                 days = max(0, int((end - datetime.fromisoformat(created)).total_seconds() // 86400)) \
                     if created else 0
+                # value decay (policy.toml [decay]) counts the wait from receipt to the decision
+                waited = max(0.0, (end - datetime.fromisoformat(received)).total_seconds() / 86400) \
+                    if received else 0.0
                 category, sku = category or "", sku or ""
                 yield lpn, Facts(
                     category=category, grade=grade or igrade, unit_price=Decimal(price or 0),
                     flags=fs, answers=values, results=results, days_since_purchase=days,
                     vendor_return_eligible=vendor_return_eligible(policy, category, sku, days),
-                    reason_code=reason or "", sku=sku,
+                    reason_code=reason or "", sku=sku, days_waiting=waited,
                 )
     finally:
         conn.close()
@@ -197,6 +203,19 @@ def replay(units: Iterable[tuple[str, Facts]], in_force: PolicyConfig, candidate
 
 
 def simulate(store: Store, in_force: PolicyConfig, candidate: PolicyConfig,
-             since: datetime | None = None) -> Simulation:
-    """Replay this bench's graded units (`history`) through both policies."""
-    return replay(history(store, in_force, since), in_force, candidate, since)
+             since: datetime | None = None, as_of: datetime | None = None) -> Simulation:
+    """Replay this bench's graded units (`history`) through both policies, and both policies'
+    age triggers over the units' waits (received since `since`; a wait still going on ends at
+    `as_of`, now by default)."""
+    from dockstation.policy.trigger_sim import replay_triggers, timelines
+
+    units = list(history(store, in_force, since))
+    sim = replay(units, in_force, candidate, since)
+    if in_force.age_triggers or candidate.age_triggers:
+        facts = dict(units)
+        lines = timelines(store, since)
+        at = as_of or datetime.now(UTC)
+        old, new = replay_triggers(lines, facts, in_force, at), replay_triggers(lines, facts, candidate, at)
+        sim.triggers = {"in_force": old.as_json(), "candidate": new.as_json(),
+                        "fired": [f.as_json() for f in new.fired]}
+    return sim

@@ -47,6 +47,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
+from dockstation.tui.age_triggers import AgeTriggerMixin
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.grading import GradingMixin
 from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
@@ -79,7 +80,8 @@ def utcnow() -> datetime:  # dockstation.types.utcnow, without importing SQLAlch
     return datetime.now(UTC)
 
 
-class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingMixin, App[None]):
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingMixin, AgeTriggerMixin,
+               App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
@@ -247,6 +249,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
 
     def _start_all_services(self) -> None:
         self._start_cameras()  # a camera that fails shows in the header; nothing waits for it
+        self.start_age_triggers()  # on a timer, off the scan path (tui/age_triggers.py)
         if self._start_services:
             self._start_serial_readers()
             self._start_printer()

@@ -11,6 +11,7 @@ from datetime import datetime
 from rich.text import Text
 
 from dockstation.policy.config import PolicyConfig
+from dockstation.policy.decide import aged_value
 from dockstation.policy.dispose import DisposeOutcome, Proposal
 from dockstation.text import clean
 
@@ -63,6 +64,12 @@ def waiting_line(p: Proposal, names: dict[str, str], now: datetime) -> str:
     return f"Waiting for a lead's approval for {age} (asked by {who}): {title(w.path)}"
 
 
+def decay_note(p: Proposal, path: str, policy: PolicyConfig) -> str:
+    """` (−3.80: 5 wk waiting)` when waiting lowered the estimate (policy.toml [decay]), else ""."""
+    decay = p.decision.decay if path == p.decision.path else aged_value(policy, path, p.facts)[1]
+    return f" (−{decay}: {p.facts.days_waiting / 7:.0f} wk waiting)" if decay > 0 else ""
+
+
 def body(p: Proposal, mode: str, path: str, policy: PolicyConfig, *, lead_name: str = "",
          waiting: str = "") -> Text:
     """The screen's middle: why this path, where to, what it recovers; or the pickers."""
@@ -88,7 +95,8 @@ def body(p: Proposal, mode: str, path: str, policy: PolicyConfig, *, lead_name: 
     else:
         out.append(clean(f"{sym} Override of {title(d.path)} (rule {d.rule_id}: {d.reason})") + "\n", style="bold")
     out.append(clean(f"→ {opt.destination}") + "\n")
-    out.append(clean(f"Recovery estimate {opt.recovery_value} {p.currency}   policy {d.policy_version}") + "\n")
+    out.append(clean(f"Recovery estimate {opt.recovery_value} {p.currency}{decay_note(p, path, policy)}   "
+                     f"policy {d.policy_version}") + "\n")
     out.append(clean(f"Refund: {r.refund.upper()} {r.amount} {p.currency} — {r.reason}") + "\n")
     if p.current_path:
         out.append(clean(f"Now: {title(p.current_path)} (a change is a redisposition)") + "\n")

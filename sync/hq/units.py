@@ -131,6 +131,16 @@ def _hold_matched(u: Row, ev: Row, p: Row) -> None:
         u["state"] = "received"
 
 
+def _age_trigger(u: Row, ev: Row, p: Row) -> None:
+    """An age trigger moved the unit to another lane (policy/triggers.py): its lane and new SLA."""
+    if p.get("action") != "lane":
+        return
+    u["lane"] = _str(p.get("target")) or u["lane"]
+    hours = p.get("sla_hours")
+    if isinstance(hours, int | float):
+        u["sla_due_at"] = ev["at"] + timedelta(hours=float(hours))
+
+
 def _sorted(u: Row, ev: Row, p: Row) -> None:
     """Put into a container (or moved to another): docs/containers.md."""
     u.update(container=_str(p.get("container")), sorted_at=ev["at"])
@@ -144,6 +154,7 @@ HANDLERS: dict[str, Callable[[Row, Row, Row], None]] = {
     "unit_sorted": _sorted,
     "unit_moved": _sorted,
     "unit_unsorted": _unsorted,
+    "age_trigger_fired": _age_trigger,
     "unit_held": _held,
     "hold_matched": _hold_matched,
     "unit_received": _received,

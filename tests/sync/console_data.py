@@ -101,6 +101,9 @@ def events() -> dict[str, list[EventIn]]:
            ((t(9, 14), "open_box", "override", "30.00"),), flags=("empty_box",))
     p.unit("C01-00000001", "RMA-2026-000004", "toys", "20.00", t(10, 8), "F", ((t(12, 8), "recycle", "policy", "0.00"),))
     p.unit("C01-00000002", "RMA-2026-000005", "toys", "20.00", t(1, 8, month=1))
+    # an age trigger raised the open unit to the lead this week (issue 20): counted by trigger id
+    p.ev("C01", "age_trigger_fired", t(11, 8), "C01-00000002", "RMA-2026-000005", trigger_id="ungraded-30d",
+         policy_version=POLICY_VERSION, action="escalate", previous=None, target=None, reason="Waited 30 days")
     p.ev("B07", "exception_recorded", t(11, 12), None, None, id=1, kind="unknown_rma", code=FORMULA, detail=XSS,
          source="hid", value="15.00")
     p.ev("C01", "exception_recorded", t(11, 13), None, None, id=7, kind="duplicate", code="RMA-2026-000004",

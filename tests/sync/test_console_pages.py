@@ -48,6 +48,7 @@ def test_the_kpi_page_shows_the_hand_worked_answers(admin):
     leakage = row_text(html, "leakage-table")
     assert "unknown_rma exception 1 15.00" in leakage and "empty_box flag 1 10.00" in leakage
     assert html.count('<svg class="chart"') == 5 and "<title>Cycle time" in html
+    assert row_text(html, "triggers-table")[1:] == ["ungraded-30d 1"]
 
 
 @pytest.mark.parametrize(("scope", "figures"), [("site:Leeds", ("3", "10.0 h", "20.0 h")),
@@ -73,7 +74,7 @@ def test_the_trend_fills_in_and_the_week_is_picked_in_the_page(admin):
 
 
 def test_every_table_downloads_as_csv_and_no_cell_runs_as_a_formula(admin):
-    for table in ("summary", "trend", "recovery", "aging", "leakage"):
+    for table in ("summary", "trend", "recovery", "aging", "leakage", "triggers"):
         got = admin.get(f"/kpis/{table}.csv", params={"week": WEEK})
         assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
         assert f'filename="kpis-{WEEK}-{table}.csv"' in got.headers["content-disposition"]

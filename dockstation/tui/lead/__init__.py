@@ -13,7 +13,9 @@ responsive with 100k open units.
 
 - `screen`: `LeadScreen` — layout, refresh, tabs;
 - `exceptions`: the exception dialogue (match, quarantine, void; by key or scan);
-- `render`: the text and table cells, from a snapshot.
+- `render`: the text and table cells, from a snapshot;
+- `approvals`: tab 5, the awaiting-approval queue; `triggers`: tab 7, the units the age triggers
+  moved today and why (its refresh also starts a trigger pass: tui/age_triggers.py).
 """
 
 from dockstation.tui.lead.render import BREACH, OK, SOON, STATE_SHORT, hours_text, money

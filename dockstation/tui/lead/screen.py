@@ -18,19 +18,22 @@ from dockstation.kpis.bench import LeadCache, LeadSnapshot, lead_snapshot
 from dockstation.kpis.config import KpisConfig, load_kpis_config, load_lane_slas
 from dockstation.text import clean
 from dockstation.policy.awaiting import Waiting, pending
+from dockstation.policy.triggers import count_deferred, moved_since
 from dockstation.tui.lead import render
 from dockstation.tui.lead.approvals import ApprovalActions, approval_cells, approval_view, approvals_note
 from dockstation.tui.lead.containers import ContainerActions, container_widgets, load_board
 from dockstation.tui.lead.exceptions import ExceptionActions
+from dockstation.tui.lead.triggers import TriggersTab, trigger_cells, trigger_view
 from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, StatusHeader
 from dockstation.tui.widgets.choice_picker import ChoicePicker
 
 log = logging.getLogger("dockstation.tui.lead")
 View = tuple[str, ...]  # a table row as plain values (render.*_view)
-TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals", "tab-containers")
+TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals", "tab-containers",
+        "tab-triggers")
 
 
-class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
+class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTab):
     DEFAULT_CSS = """
     LeadScreen #lead-summary { height: 1; padding: 0 1; background: $boost; }
     LeadScreen #refused { padding: 1 2; height: auto; }
@@ -41,7 +44,7 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
     LeadScreen #queue-note, LeadScreen #exc-note { height: 1; padding: 0 1; color: $text-muted; }
     LeadScreen DataTable { height: 1fr; min-height: 3; }
     LeadScreen #lines { display: none; height: auto; max-height: 8; }
-    LeadScreen #approvals-note { height: 1; padding: 0 1; }
+    LeadScreen #approvals-note, LeadScreen #triggers-note { height: 1; padding: 0 1; }
     LeadScreen #approval-pick { display: none; height: auto; max-height: 11; }
     LeadScreen #prompt { display: none; height: 3; }
     LeadScreen #kpis { height: auto; padding: 0 1; }
@@ -62,7 +65,7 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
         Binding("n", "open_container", "Open container", show=False, id="lead.open_container"),
         Binding("u", "reopen_container", "Reopen container", show=False, id="lead.reopen_container"),
         Binding("r", "refresh", "Refresh", id="lead.refresh"),
-        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, 7)),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, len(TABS) + 1)),
         Binding("escape", "cancel", "Back", id="lead.cancel"),
     ]
 
@@ -77,10 +80,14 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
         self.approval_path: str | None = None
         self.waiting: list[Waiting] = []
         self.waiting_count = 0
+        self.moved = []  # age triggers' firings today (tab 7, tui/lead/triggers.py)
+        self.moved_count = 0
+        self.deferred_count = 0
         self.cfg = KpisConfig()
         self.lanes: dict[str, float] = {}
         self._cache = LeadCache()  # what the next refresh need not read again
         self._loading = False
+        self._again = False
         self._stale: set[str] = set()
         self._shown: dict[str, Text] = {}  # what each Static shows now
         self._rows: dict[str, dict[str, View]] = {}  # what each table shows now, key → view, in order
@@ -117,6 +124,9 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
                 yield ChoicePicker(id="approval-pick")
             with TabPane("6 Containers", id="tab-containers"):  # tui/lead/containers.py
                 yield from container_widgets()
+            with TabPane("7 Triggers", id="tab-triggers"):
+                yield Static("", id="triggers-note", markup=False)
+                yield DataTable(id="triggers", cursor_type="row", zebra_stripes=True)
         yield BenchFooter()
 
     def on_mount(self) -> None:
@@ -139,6 +149,10 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
         for label, w in [("", 1), ("LPN", 12), ("asked", 13), ("policy", 13), ("age", 6),
                          ("graded by", max(10, width - 4)), ("price", 9)]:
             a.add_column(label, width=w, key=label or "sym")
+        t = self.query_one("#triggers", DataTable)
+        for label, w in [("LPN", 12), ("at", 5), ("trigger", 14), ("did", 12), ("waited", 6),
+                         ("why", max(12, width + 3))]:
+            t.add_column(label, width=w, key=label)
         o = self.query_one("#operators", DataTable)
         for label, w in [("operator", 20), ("recv", 5), ("graded", 6), ("disp", 5), ("hours", 6), ("units/h", 8)]:
             o.add_column(label, width=w, key=label)
@@ -148,7 +162,9 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
 
     # -- refresh (SQL in a thread, widgets on the loop) ---------------------------------------
     def action_refresh(self) -> None:
-        if self.allowed and not self._loading:
+        if self.allowed and self._loading:
+            self._again = True  # asked while loading (the age triggers moved units): once more after
+        elif self.allowed:
             self._loading = True
             self.run_worker(self._refresh(), group="lead-refresh", exit_on_error=False)
 
@@ -160,6 +176,9 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
                                            lane_sla=self.lanes, names=names, cache=self._cache)
             self.waiting_count, self.waiting = await asyncio.to_thread(pending, app.store)
             self.container_board = await asyncio.to_thread(load_board, app.store, app.clock())
+            app.run_age_triggers()  # the lead's refresh applies the age triggers too (in the background)
+            self.moved_count, self.moved = await asyncio.to_thread(moved_since, app.store, snap.day_start)
+            self.deferred_count = await asyncio.to_thread(count_deferred, app.store)
         except Exception as exc:  # the screen stays up with the last figures
             log.exception("lead refresh failed")
             self._cache = LeadCache()  # start afresh next time
@@ -167,6 +186,9 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
             return
         finally:
             self._loading = False
+            if self._again:
+                self._again = False
+                self.call_later(self.action_refresh)
         self.snapshot = snap
         self._show(snap)
         self.refreshes += 1
@@ -207,6 +229,9 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions):
                                                                  self._selected_waiting()))
         elif tab == "tab-containers":
             self.fill_containers()
+        elif tab == "tab-triggers":
+            self._fill_table("#triggers", [(str(f.id), trigger_view(f)) for f in self.moved], trigger_cells)
+            self._set_text("#triggers-note", self.triggers_note_now())
         elif tab == "tab-kpis":
             self._set_text("#kpis", render.kpis(s))
             spark = self.query_one("#spark", Sparkline)

@@ -29,7 +29,7 @@ from sync.hq.kpis import WEEK_PATTERN
 router = APIRouter(include_in_schema=False)
 User = Annotated[ConsoleUser, Depends(console_user)]
 TREND_WEEKS = 12
-TABLES = ("summary", "trend", "recovery", "aging", "leakage")
+TABLES = ("summary", "trend", "recovery", "aging", "leakage", "triggers")
 _WEEK = re.compile(WEEK_PATTERN)
 
 
@@ -200,6 +200,8 @@ def _csv_rows(table: str, report: dict[str, Any], g: dict[str, Any], rows: list[
                   for r in g["recovery"]["by_category_path"]]]
     if table == "aging":
         return [["age", "open_units"], *[[a, g["aging"].get(a, 0)] for a in aging]]
+    if table == "triggers":  # age trigger firings by id (a report cached before them has none)
+        return [["trigger_id", "firings"], *[[k, n] for k, n in (g.get("triggers") or {}).items()]]
     return [["type", "source", "count", "value"],
             *[[r["type"], r["source"], r["count"], r["value"]] for r in g["leakage"]["by_type"]]]
 

@@ -1,0 +1,213 @@
+"""The read half of an age-trigger pass (policy/triggers.py): which units each trigger is due for.
+
+Per trigger, one read transaction (WAL: it never blocks the writer) finds the units in its waiting
+state whose wait began before `now - after`, that match the filter's indexed parts (state, time,
+category, lane) in SQL and have no `age_firing` row for the trigger yet; the rest of the filter
+is checked here. Units a trigger fired for are skipped by an index probe (`ix_age_firing_unit`,
+on the LPN the covering `ix_unit_open_*` indexes carry), so they cost no row read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from dockstation.policy.age_config import WAIT_STATES, AgeTrigger
+from dockstation.policy.config import PolicyConfig
+from dockstation.store import Store
+from dockstation.types import as_utc
+
+_OPEN = "state NOT IN ('disposed', 'voided')"  # the partial indexes' term, as written there
+
+
+def db_time(at: datetime) -> str:
+    """A time as SQLite stores UTCDateTime (naive UTC text, microseconds always)."""
+    return as_utc(at).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _parse(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a trigger's filter looks at, for one unit still waiting."""
+
+    lpn: str
+    state: str
+    category: str
+    lane: str
+    unit_price: Decimal
+    sku: str
+    grade: str | None
+    flags: frozenset[str]
+    path: str | None  # pending (approval asked for, hold default, re-routed) or None: not known yet
+    reason_code: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Due:
+    trigger: AgeTrigger
+    unit: Candidate
+    waited_hours: float
+
+
+# -- matching --------------------------------------------------------------------------------
+def matches(trigger: AgeTrigger, c: Candidate, condition_flags: frozenset[str]) -> bool:
+    """The filter of `trigger` on `c`; every condition given must hold (a list: any of)."""
+    w = trigger.when
+    if w.category and c.category not in w.category:
+        return False
+    if w.lane and c.lane not in w.lane:
+        return False
+    if w.path and c.path not in w.path:
+        return False
+    if w.grade and c.grade not in w.grade:
+        return False
+    if w.sku_prefix and not c.sku.startswith(tuple(w.sku_prefix)):
+        return False
+    if w.reason_code and c.reason_code not in w.reason_code:
+        return False
+    if w.flagged is not None and bool(c.flags - condition_flags) is not w.flagged:
+        return False
+    if w.flags_any and c.flags.isdisjoint(w.flags_any):
+        return False
+    if w.flags_none and not c.flags.isdisjoint(w.flags_none):
+        return False
+    if w.value_at_least is not None and c.unit_price < w.value_at_least:
+        return False
+    return not (w.value_below is not None and c.unit_price >= w.value_below)
+
+
+def _sql(trigger: AgeTrigger, how: str) -> str:
+    """The candidates of `trigger`: `how` is `full` (every wait that began before the cutoff),
+    `window` (began in [previous cutoff, cutoff): the clock moved on) or `changed` (units changed
+    since the last pass — a hold matched, a lane moved — whose wait began before the cutoff)."""
+    ws = WAIT_STATES[trigger.state]
+    states = ", ".join(f"'{s}'" for s in ws.unit_states)
+    asked = ws.since.startswith("r.")
+    # Which index drives the query is chosen here, not left to the planner (a bench never runs
+    # ANALYZE): the units changed since the last pass by `ix_unit_open_updated`, a time range of
+    # waiting units by the wait's own index (`ix_unit_open_*`, or the open approval requests').
+    if how == "changed" and ws.open_units:
+        source = "unit u INDEXED BY ix_unit_open_updated"
+        source += (" CROSS JOIN approval_request r INDEXED BY ix_approval_request_lpn "
+                   "ON r.lpn = u.lpn AND r.state = 'open'") if asked else ""
+    elif asked:
+        source = ("approval_request r INDEXED BY ix_approval_request_open "
+                  "CROSS JOIN unit u ON u.lpn = r.lpn AND r.state = 'open'")
+    else:
+        source = f"unit u INDEXED BY {ws.index}" if ws.index else "unit u"
+    hold = "LEFT JOIN hold h ON h.lpn = u.lpn" if trigger.state == "held" else ""
+    pending = "r.path" if asked else "h.default_path" if hold else "NULL"
+    when = {"full": f"{ws.since} < ?", "window": f"{ws.since} >= ? AND {ws.since} < ?",
+            "changed": f"u.updated_at >= ? AND {ws.since} < ?"}[how]
+    extra = ""
+    if how == "changed" and not (trigger.when.lane or trigger.when.path):
+        # a unit last changed by a trigger (its lane or path, updated_at = that firing's time) has
+        # nothing new for a filter that looks at neither: after a pass that moved thousands, the
+        # next one need not read them all again for every trigger
+        extra += " AND NOT EXISTS (SELECT 1 FROM age_firing g WHERE g.lpn = u.lpn AND g.fired_at = u.updated_at)"
+    # the filter's indexed parts in SQL: values come from a validated policy, bound as parameters
+    if trigger.when.category:
+        extra += f" AND u.category IN ({', '.join('?' * len(trigger.when.category))})"
+    if trigger.when.lane:
+        extra += f" AND u.lane IN ({', '.join('?' * len(trigger.when.lane))})"
+    return f"""
+SELECT u.lpn, u.state, u.category, u.lane, u.unit_price, u.sku, u.grade, u.risk_flags,
+       coalesce(u.age_path, {pending}), {ws.since}, l.reason_code
+FROM {source} {hold}
+LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no
+WHERE {f"u.{_OPEN} AND " if ws.open_units else ""}u.state IN ({states}) AND {when}{extra}
+  {f"AND ({ws.where})" if ws.where else ""}
+  AND NOT EXISTS (SELECT 1 FROM age_firing f WHERE f.lpn = u.lpn AND f.trigger_id = ?)
+"""
+
+
+# -- where the last pass got to ------------------------------------------------------------------
+# A unit becomes due when the clock passes the start of its wait + `after`, so a pass reads only
+# the waits that began since the last pass's cutoff, plus the units changed since (updated_at):
+# facts a filter looks at change only with the unit (a lane moved, a hold matched). The whole
+# range is read again when a trigger is new or changed, when the clock went back, and every
+# FULL_EVERY as a safety net. Cursors are saved after the pass applied what it found: a pass cut
+# off half-way is read again. They are only a shortcut — what fired is in age_firing, which every
+# read checks — so they live in memory: a restarted bench starts with one full read, and no pass
+# writes to the store unless something fired.
+FULL_EVERY = timedelta(hours=1)
+MARGIN = timedelta(seconds=5)  # a transaction that stamped updated_at just before our read began
+
+
+def signature(trigger: AgeTrigger) -> str:
+    """What decides which units a trigger is due for (not its action or its words)."""
+    return json.dumps([trigger.state, trigger.after_seconds, trigger.when.model_dump(mode="json")], sort_keys=True)
+
+
+_CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in memory (see above)
+
+
+def load_cursors(store: Store) -> dict[str, dict[str, str]]:
+    return dict(_CURSORS.get(str(store.path), {}))
+
+
+def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
+    _CURSORS[str(store.path)] = dict(cursors)
+
+
+def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime) -> tuple[str, dict[str, str]]:
+    cutoff = db_time(now - timedelta(seconds=trigger.after_seconds))
+    sig = signature(trigger)
+    new = {"sig": sig, "cutoff": cutoff, "full_at": (cursor or {}).get("full_at", ""), "changed": db_time(started - MARGIN)}
+    full = (cursor is None or cursor.get("sig") != sig or cutoff < cursor.get("cutoff", "")
+            or not cursor.get("full_at") or _parse(cursor["full_at"]) + FULL_EVERY < started)
+    if full:
+        new["full_at"] = db_time(started)
+    return ("full" if full else "incremental"), new
+
+
+def due(store: Store, policy: PolicyConfig, now: datetime,
+        cursors: dict[str, dict[str, str]] | None = None) -> tuple[int, list[Due], dict[str, dict[str, str]]]:
+    """(candidates read, the units each trigger is due for now, the cursors to save once they are
+    applied), in one read transaction. Without `cursors`, every trigger reads its whole range."""
+    out: list[Due] = []
+    seen = 0
+    new_cursors: dict[str, dict[str, str]] = {}
+    if not policy.age_triggers:
+        return 0, out, new_cursors
+    cond = frozenset(policy.condition_flags)
+    flag_sets: dict[str, frozenset[str]] = {"[]": frozenset()}
+    # updated_at is stamped by the app's clock: the earlier of it and the real one is safe for both
+    started = min(as_utc(now), datetime.now(UTC))
+    with store.read_engine.connect() as conn, conn.begin():
+        for trig in policy.age_triggers:
+            old = (cursors or {}).get(trig.id) if cursors is not None else None
+            how, new_cursors[trig.id] = _plan(trig, old, now, started)
+            cutoff = new_cursors[trig.id]["cutoff"]
+            filt = (*trig.when.category, *trig.when.lane, trig.id)
+            if how == "full":
+                queries = [(_sql(trig, "full"), (cutoff, *filt))]
+            else:
+                assert old is not None
+                queries = [(_sql(trig, "window"), (old["cutoff"], cutoff, *filt))]
+                if WAIT_STATES[trig.state].open_units:  # a closed unit's facts do not change
+                    queries.append((_sql(trig, "changed"), (old["changed"], cutoff, *filt)))
+            lpns: set[str] = set()
+            for sql, params in queries:
+                for row in conn.exec_driver_sql(sql, params):
+                    seen += 1
+                    lpn, state, cat, lane, price, sku, grade, flags, path, since, reason = row
+                    if lpn in lpns:
+                        continue
+                    lpns.add(lpn)
+                    fs = flag_sets.get(flags or "[]")
+                    if fs is None:
+                        fs = flag_sets[flags] = frozenset(json.loads(flags))
+                    c = Candidate(lpn, state, cat or "", lane or "", Decimal(price or 0), sku or "", grade, fs,
+                                  path, reason or "", _parse(since))
+                    if matches(trig, c, cond):
+                        out.append(Due(trig, c, (now - c.since).total_seconds() / 3600))
+    return seen, out, new_cursors
