@@ -21,15 +21,17 @@ from dockstation.policy.awaiting import Waiting, pending
 from dockstation.tui.lead import render
 from dockstation.tui.lead.approvals import ApprovalActions, approval_cells, approval_view, approvals_note
 from dockstation.tui.lead.exceptions import ExceptionActions
+from dockstation.tui.lead.holds import HoldActions
+from dockstation.tui.lead import holds as hold_tab
 from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, StatusHeader
 from dockstation.tui.widgets.choice_picker import ChoicePicker
 
 log = logging.getLogger("dockstation.tui.lead")
 View = tuple[str, ...]  # a table row as plain values (render.*_view)
-TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals")
+TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals", hold_tab.TAB)
 
 
-class LeadScreen(ApprovalActions, ExceptionActions):
+class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
     DEFAULT_CSS = """
     LeadScreen #lead-summary { height: 1; padding: 0 1; background: $boost; }
     LeadScreen #refused { padding: 1 2; height: auto; }
@@ -40,7 +42,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
     LeadScreen #queue-note, LeadScreen #exc-note { height: 1; padding: 0 1; color: $text-muted; }
     LeadScreen DataTable { height: 1fr; min-height: 3; }
     LeadScreen #lines { display: none; height: auto; max-height: 8; }
-    LeadScreen #approvals-note { height: 1; padding: 0 1; }
+    LeadScreen #approvals-note, LeadScreen #holds-note { height: 1; padding: 0 1; }
     LeadScreen #approval-pick { display: none; height: auto; max-height: 11; }
     LeadScreen #prompt { display: none; height: 3; }
     LeadScreen #kpis { height: auto; padding: 0 1; }
@@ -55,7 +57,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
         Binding("a", "approve", "Approve", show=False, id="lead.approve"),
         Binding("c", "change", "Change", show=False, id="lead.change"),
         Binding("r", "refresh", "Refresh", id="lead.refresh"),
-        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, 6)),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, len(TABS) + 1)),
         Binding("escape", "cancel", "Back", id="lead.cancel"),
     ]
 
@@ -70,6 +72,8 @@ class LeadScreen(ApprovalActions, ExceptionActions):
         self.approval_path: str | None = None
         self.waiting: list[Waiting] = []
         self.waiting_count = 0
+        self.hold_rows = []
+        self.hold_target = None
         self.cfg = KpisConfig()
         self.lanes: dict[str, float] = {}
         self._cache = LeadCache()  # what the next refresh need not read again
@@ -108,6 +112,9 @@ class LeadScreen(ApprovalActions, ExceptionActions):
                 yield Static("", id="approvals-note", markup=False)
                 yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
                 yield ChoicePicker(id="approval-pick")
+            with TabPane("6 Holds", id=hold_tab.TAB):
+                yield Static("", id="holds-note", markup=False)
+                yield DataTable(id="holds", cursor_type="row", zebra_stripes=True)
         yield BenchFooter()
 
     def on_mount(self) -> None:
@@ -133,6 +140,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
         o = self.query_one("#operators", DataTable)
         for label, w in [("operator", 20), ("recv", 5), ("graded", 6), ("disp", 5), ("hours", 6), ("units/h", 8)]:
             o.add_column(label, width=w, key=label)
+        self.mount_holds(self.size.width)
         self.set_interval(self.cfg.lead.refresh_seconds, self.action_refresh)
         self.action_refresh()
 
@@ -149,6 +157,7 @@ class LeadScreen(ApprovalActions, ExceptionActions):
             snap = await asyncio.to_thread(lead_snapshot, app.store, self.cfg, now=app.clock(),
                                            lane_sla=self.lanes, names=names, cache=self._cache)
             self.waiting_count, self.waiting = await asyncio.to_thread(pending, app.store)
+            self.hold_rows = await asyncio.to_thread(hold_tab.load, app.store, snap.now)
         except Exception as exc:  # the screen stays up with the last figures
             log.exception("lead refresh failed")
             self._cache = LeadCache()  # start afresh next time
@@ -194,6 +203,8 @@ class LeadScreen(ApprovalActions, ExceptionActions):
             if self.mode not in ("approve_reason", "change_path", "change_reason"):
                 self._set_text("#approvals-note", approvals_note(self.waiting_count, len(self.waiting),
                                                                  self._selected_waiting()))
+        elif tab == hold_tab.TAB:
+            self.fill_holds()
         elif tab == "tab-kpis":
             self._set_text("#kpis", render.kpis(s))
             spark = self.query_one("#spark", Sparkline)
