@@ -1,6 +1,6 @@
 """The lead screen (F3, leads only): queue and aging against SLA, exceptions, operators, KPIs.
 
-Four tabs that each fit 80x24: Queue (the aging matrix lane × hour bucket with SLA breaches,
+Tabs that each fit 80x24: Queue (the aging matrix lane × hour bucket with SLA breaches,
 the units not yet disposed by day bucket, and the most urgent units), Exceptions (the open
 exception queue and the lead's actions: m match to an RMA line, q quarantine, v void with a
 reason), Operators (units per hour today) and KPIs (cycle time P50/P90 today and this week,
