@@ -47,11 +47,17 @@ class Patterns(Strict):
     badge: str = r"^OP-(?P<badge>[A-Za-z0-9_-]{1,32})$"
     command: str = r"^CMD:(?P<command>[A-Z]+)(?::(?P<arg>[A-Za-z0-9_+-]{1,16}))?$"
     tracking: dict[str, str] = Field(default_factory=dict)
+    # Containers (docs/containers.md): the bench's own `CT-<station>-<6 digits>`, and optionally a
+    # site's preprinted container labels (e.g. '^GL[0-9]{6}$'); what they match must also be a
+    # valid container id (1-32 of A-Z 0-9 - _, so it can be a Code 128 on the container label).
+    container: str = r"^CT-(?P<station>[A-Z0-9]{1,8})-(?P<seq>[0-9]{6})$"
+    container_preprinted: str | None = None
 
     @model_validator(mode="after")
     def _compiles(self) -> Patterns:
         for name, value in [("rma", self.rma), ("lpn", self.lpn), ("badge", self.badge),
-                            ("command", self.command), *[(f"tracking.{k}", v) for k, v in self.tracking.items()]]:
+                            ("command", self.command), ("container", self.container),
+                            ("container_preprinted", self.container_preprinted or ""), *[(f"tracking.{k}", v) for k, v in self.tracking.items()]]:
             try:
                 re.compile(value)
             except re.error as exc:

@@ -16,6 +16,7 @@ from bisect import bisect
 from itertools import accumulate
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from stdnum import ean, luhn
 
@@ -245,7 +246,28 @@ def _hints(home: Path) -> str:
     if expired:
         lines.append(f"  {expired[0]}   outside the return window")
     lines.append("  RMA-1999-000000   not in the manifest")
+    lines += ["", "After a disposition, scan its container to sort the unit: CT-B07-000001 restock … "
+              "CT-B07-000008 dispose, CT-B07-000009… vendor-return boxes (dockstation containers list)."]
     return "\n".join(lines) + "\n"
+
+
+DEMO_PATHS = ("restock", "open_box", "refurbish", "liquidate", "recycle", "donate", "quarantine", "dispose")
+
+
+def _open_containers(store: Any, home: Path) -> None:
+    """A container open for each path, and an RTV box per vendor, as a floor would have them ready
+    (docs/containers.md); once (an interrupted build does not open them twice)."""
+    from dockstation.containers import containers, open_container
+    from dockstation.policy import load_policy
+
+    if containers(store):
+        return
+    policy = load_policy(home)
+    for path in DEMO_PATHS:
+        if path in policy.paths:
+            open_container(store, STATION_ID, "demo", policy=policy, paths=[path])
+    for vendor in policy.vendors:
+        open_container(store, STATION_ID, "demo", policy=policy, paths=["vendor_return"], vendor=vendor)
 
 
 def build_demo_home(home: Path, *, rmas: int = 2000, seed: int = 7, fresh: bool = False) -> None:
@@ -289,6 +311,7 @@ def build_demo_home(home: Path, *, rmas: int = 2000, seed: int = 7, fresh: bool 
     store = Store.in_home(home)
     try:
         report = import_manifest(store, STATION_ID, manifest, operator=None)
+        _open_containers(store, home)
     finally:
         store.close()
     if report.errors:

@@ -18,13 +18,22 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from dockstation import csv_out
-from dockstation.models import ApprovalRequest, Decision, Event, Photo, ScanException, Unit
+from dockstation.models import (
+    ApprovalRequest,
+    Container,
+    ContainerUnit,
+    Decision,
+    Event,
+    Photo,
+    ScanException,
+    Unit,
+)
 from dockstation.store import Store
 from dockstation.types import as_utc, dumps, iso
 
-What = Literal["units", "exceptions", "events", "photos"]
+What = Literal["units", "exceptions", "events", "photos", "containers"]
 Format = Literal["csv", "json"]
-KINDS: tuple[str, ...] = ("units", "exceptions", "events", "photos")
+KINDS: tuple[str, ...] = ("units", "exceptions", "events", "photos", "containers")
 FORMATS: tuple[str, ...] = ("csv", "json")
 CHUNK = 2000
 
@@ -50,7 +59,16 @@ PHOTO_COLUMNS = ("lpn", "step", "taken_at", "operator", "file", "sha256", "uploa
                  "uploaded_at", "camera", "width", "height", "bytes", "inspection_id", "event_seq", "upload_error")
 
 
+# Containers (docs/containers.md): the issue's columns first (`path`: the paths it takes, joined by
+# "+"; `units`: the LPNs inside, sorted), then the rest.
+CONTAINER_COLUMNS = ("id", "kind", "path", "vendor", "state", "opened_at", "closed_at", "authorisation",
+                     "lot_grade", "value", "units", "unit_count", "capacity", "destination", "station_id",
+                     "opened_by", "closed_by", "reopened")
+
+
 def columns(what: What) -> tuple[str, ...]:
+    if what == "containers":
+        return CONTAINER_COLUMNS
     if what == "units":
         return UNIT_COLUMNS + OVERRIDE_COLUMNS + AWAITING_COLUMNS
     if what == "photos":
@@ -79,9 +97,29 @@ def _units(since: datetime | None) -> Any:
     return q.order_by(Unit.received_at, Unit.lpn)
 
 
+def _containers(since: datetime | None) -> Any:
+    inside = (select(func.json_group_array(ContainerUnit.lpn))
+              .where(ContainerUnit.container_id == Container.id).scalar_subquery())  # type: ignore[arg-type]
+    q = select(Container.id, Container.kind, Container.paths, Container.vendor, Container.state,
+               Container.opened_at, Container.closed_at, Container.authorisation, Container.lot_grade,
+               Container.value, inside, Container.units, Container.capacity, Container.destination,
+               Container.station_id, Container.opened_by, Container.closed_by, Container.reopened)
+    if since is not None:
+        q = q.where(Container.updated_at >= since)
+    return q.order_by(Container.opened_at, Container.id)
+
+
+def _container_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["path"] = "+".join(row["path"] or [])
+    row["units"] = sorted(json.loads(row["units"] or "[]"))
+    return row
+
+
 def _query(what: What, since: datetime | None) -> Any:
     if what == "units":
         return _units(since)
+    if what == "containers":
+        return _containers(since)
     if what == "photos":
         q = select(Photo.lpn, Photo.step, Photo.taken_at, Photo.taken_by, Photo.file, Photo.sha256,
                    Photo.uploaded_at.is_not(None), Photo.uploaded_at, Photo.camera, Photo.width,  # type: ignore[union-attr]
@@ -129,7 +167,8 @@ def rows(store: Store, what: What, *, since: datetime | None = None) -> Iterator
     with store.read() as session:
         result = session.execute(_query(what, since).execution_options(yield_per=CHUNK))
         for row in result:
-            yield dict(zip(names, row, strict=True))
+            out = dict(zip(names, row, strict=True))
+            yield _container_row(out) if what == "containers" else out
 
 
 def export(store: Store, what: What, fmt: Format, out: TextIO, *, since: datetime | None = None) -> int:

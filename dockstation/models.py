@@ -336,3 +336,60 @@ class PhotoWaiver(SQLModel, table=True):
     waived_by: str = ""  # the lead's badge
     asked_by: str = ""  # the grader's badge
     at: datetime = _utc()
+
+
+class Container(SQLModel, table=True):
+    """A tote, gaylord, pallet or vendor-return box that disposed units are sorted into
+    (dockstation/containers, docs/containers.md). `units` and `value` follow its `container_unit`
+    rows in the same transactions (a put needs no count over the rows)."""
+
+    __table_args__ = (Index("ix_container_state", "state", "opened_at"),)
+    id: str = Field(primary_key=True)  # CT-<station>-<6 digits>, or a site's preprinted code
+    station_id: str
+    kind: str = "tote"  # tote | gaylord | pallet | rtv_box
+    paths: list[str] = _json(default_factory=list)  # the paths whose units it takes
+    destination: str | None = None
+    vendor: str | None = None  # an RTV box: the one vendor whose units it holds
+    capacity: int = 40
+    state: str = "open"  # open | closed
+    units: int = 0
+    value: Decimal = _dec(default=Decimal("0"))  # total recovery value inside
+    lot_grade: str | None = None  # the lowest grade inside, fixed when it closes
+    authorisation: str | None = None  # the vendor's return authorisation (RTV)
+    opened_at: datetime = _utc()
+    opened_by: str = ""
+    closed_at: datetime | None = _utc(default=None)
+    closed_by: str | None = None
+    reopened: int = 0
+    updated_at: datetime = _utc()
+
+
+class ContainerUnit(SQLModel, table=True):
+    """Where a disposed unit is now: at most one container (a move replaces the row; a lead's
+    redisposition deletes it). No row: the unit is not sorted yet (`unsorted_units`)."""
+
+    __tablename__ = "container_unit"
+    __table_args__ = (Index("ix_container_unit_container", "container_id", "sorted_at"),)
+    lpn: str = Field(primary_key=True, foreign_key="unit.lpn")
+    container_id: str = Field(foreign_key="container.id")
+    sorted_at: datetime = _utc()
+    sorted_by: str = ""
+
+
+class ContainerPrintJob(SQLModel, table=True):
+    """A container's label in the print queue (labels/queue.py sends these after the units'
+    jobs): queued with the container's open or close, rendered by the print worker."""
+
+    __tablename__ = "container_print_job"
+    __table_args__ = (Index("ix_container_print_job_state", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    container_id: str = Field(foreign_key="container.id")
+    fmt: str = ""
+    template: str = ""
+    data: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    state: str = "queued"  # queued | sent | failed
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _utc()
+    next_attempt_at: datetime = _utc()
+    sent_at: datetime | None = _utc(default=None)

@@ -17,6 +17,9 @@ from dockstation.config import CarrierRules, Patterns
 from dockstation.text import escape_surrogates, has_controls, hidden_chars
 
 MAX_CODE_LENGTH = 256
+# What any container id must be (the bench's own or a site's preprinted): a Code 128 payload
+# with nothing that changes the symbol (docs/containers.md).
+_CONTAINER_ID = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class CodeKind(StrEnum):
     LPN = "lpn"
     BADGE = "badge"
     COMMAND = "command"
+    CONTAINER = "container"
     UNKNOWN = "unknown"
     INVALID = "invalid"
 
@@ -140,6 +144,10 @@ def classify(code: str, patterns: Patterns, symbology: str | None = None,
         return Classified(CodeKind.RMA, code, value=code)
     if _rx(patterns.lpn).match(code):
         return Classified(CodeKind.LPN, code, value=code)
+    if _rx(patterns.container).match(code) or (
+            patterns.container_preprinted and _rx(patterns.container_preprinted).match(code)
+            and _CONTAINER_ID.fullmatch(code)):
+        return Classified(CodeKind.CONTAINER, code, value=code)
     if code.startswith("1Z") and (ups := patterns.tracking.get("ups")) and _rx(ups).match(code):
         if not ups_valid(code):
             return Classified(CodeKind.INVALID, code, problem="UPS tracking number with a wrong check digit")

@@ -187,9 +187,26 @@ def _unit_rma_nullable(conn: Any) -> None:
         raise RuntimeError(f"store migration v9: integrity check after the unit table's change: {problems}")
 
 
+# v10 (issue 15): the container tables (create_all), and disposed units by disposition time for
+# "which wait to be sorted" (dockstation/containers/queries.py): a partial index over disposed
+# and quarantined units only.
+_V10_INDEXES = [
+    Index("ix_unit_disposed_at", Unit.__table__.c.disposed_at,  # type: ignore[attr-defined]
+          sqlite_where=text("state IN ('disposed', 'quarantined')")),
+]
+
+
+def _v10_containers(conn: Any) -> None:
+    for index in _V10_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
                                     5: _v5_inspection_all_pass, 6: _v6_print_job_label,
-                                    9: _v9_parcels_and_search}
+                                    9: _v9_parcels_and_search, 10: _v10_containers}
+# Steps numbered below a release already out (run again, idempotent, on a database at LATEST that
+# lacks their tables: see _migrate).
+LATE_STEPS = (10,)
 # Versions with no step of their own (a release that only added tables, which create_all makes):
 # the database still moves up to them. Bump LATEST when a release changes the schema.
 LATEST = 4
@@ -197,6 +214,13 @@ LATEST = max(LATEST, 5)  # v5: inspection.all_pass
 LATEST = max(LATEST, 6)
 LATEST = max(LATEST, 11)  # v11: the photo and photo_waiver tables (issue 18); create_all makes them
 LATEST = max(LATEST, 9)  # v9: parcels, holds, search (issue 16)
+LATEST = max(LATEST, 10)  # v10: the container and container_unit tables (issue 15); create_all makes them
+
+
+def _missing_tables(conn: Any) -> bool:
+    """One query: does the database lack a table of the models?"""
+    names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not set(SQLModel.metadata.tables) <= names
 
 
 def _configure(engine: Engine, begin: str) -> None:
@@ -269,6 +293,14 @@ class Store:
                 return
             if version == 0:
                 version = 1  # databases from before versioning were v1
+            if version == LATEST and _missing_tables(conn):
+                # Numbers are handed out ahead of merges, so a release's number may be below one
+                # already in use (v10 came after v11): a database at LATEST may still lack the
+                # tables of a lower step. create_all makes only what is missing; the late steps
+                # (idempotent) add their indexes on older tables.
+                SQLModel.metadata.create_all(conn)
+                for step in LATE_STEPS:
+                    MIGRATIONS[step](conn)
         for step in range(version + 1, LATEST + 1):
             with self.engine.begin() as conn:
                 if step in MIGRATIONS:

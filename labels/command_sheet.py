@@ -27,6 +27,7 @@ BASE_COMMANDS: list[tuple[str, str]] = [
     ("CMD:PHOTO", "Photo: take one for the current step (or the unit in hand)"),
     ("CMD:DONE", "Done: confirm the grade / accept the disposition / close the parcel"),
     ("CMD:SEARCH", "Search: find the return of a parcel whose label cannot be read"),
+    ("CMD:CLOSE", "Close: the container scanned next (label and manifest)"),
     ("CMD:CANCEL", "Cancel the current action"),
     ("CMD:REPRINT", "Reprint the unit's label"),
     ("CMD:LOGOUT", "Sign the operator out"),

@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from dockstation import events
-from dockstation.models import PrintJob, Unit
+from dockstation.models import ContainerPrintJob, PrintJob, Unit
 from dockstation.store import Store
 from dockstation.types import utcnow
 from labels.model import Label, LabelError
@@ -151,14 +151,36 @@ class PrintQueue:
     def counts(self) -> tuple[int, int]:
         with self.store.read() as s:
             waiting = s.exec(select(func.count()).select_from(PrintJob).where(PrintJob.state == "queued")).one()
+            waiting += s.exec(select(func.count()).select_from(ContainerPrintJob)
+                              .where(ContainerPrintJob.state == "queued")).one()
             failing = s.exec(select(func.count()).select_from(PrintJob).where(
                 (PrintJob.state == "failed") | ((PrintJob.state == "queued") & (PrintJob.attempts >= FAILING_AFTER))
             )).one()
         return int(waiting), int(failing)
 
-    def _payload(self, job: PrintJob) -> bytes:
+    def _container_jobs(self, now: datetime) -> list[ContainerPrintJob]:
+        """Container labels (dockstation/containers) due now, after the units' own jobs."""
+        with self.store.read() as s:
+            return list(s.exec(select(ContainerPrintJob).where(
+                ContainerPrintJob.state == "queued", ContainerPrintJob.next_attempt_at <= now)
+                .order_by(ContainerPrintJob.id)))  # type: ignore[arg-type]
+
+    def _payload(self, job: PrintJob | ContainerPrintJob) -> bytes:
         if job.data and job.fmt == self.printer.wants:
             return job.data
+        if isinstance(job, ContainerPrintJob):
+            from dockstation.containers.printing import label_bytes
+            from dockstation.models import Container
+
+            with self.store.read() as s:
+                c = s.get(Container, job.container_id)
+                assert c is not None  # foreign key
+                data = label_bytes(c, self.printer.wants, f"4x6-{self.template.rsplit('-', 1)[-1]}")
+            with self.store.write() as s:
+                crow = s.get(ContainerPrintJob, job.id)
+                assert crow is not None
+                crow.data, crow.fmt, crow.template = data, self.printer.wants, self.template
+            return data
         receipt = job.label == "receipt"
         template = self.receipt_template if receipt else self.template
         with self.store.read() as s:
@@ -183,14 +205,15 @@ class PrintQueue:
             due = s.exec(select(PrintJob).where(PrintJob.state == "queued", PrintJob.next_attempt_at <= now)
                          .order_by(PrintJob.id)).all()
         printed = 0
-        for job in due:
+        for job in [*due, *self._container_jobs(now)]:
             try:
                 data = self._payload(job)
             except LabelError as exc:
                 self._finish(job, ok=False, error=f"cannot render: {exc}", final=True)
                 continue
             try:
-                self.printer.send(data, content_type=self.printer.wants, job_name=f"{job.lpn}-{job.id}")
+                name = job.container_id if isinstance(job, ContainerPrintJob) else job.lpn
+                self.printer.send(data, content_type=self.printer.wants, job_name=f"{name}-{job.id}")
             except PrinterError as exc:
                 # Keep the order (oldest first) and hold the whole queue: every job would fail alike.
                 self._finish(job, ok=False, error=exc.reason)
@@ -205,7 +228,11 @@ class PrintQueue:
         waiting, failing = self.counts()
         return QueueStatus("ok", waiting, failing, printed)
 
-    def _finish(self, job: PrintJob, *, ok: bool, error: str | None = None, final: bool = False) -> None:
+    def _finish(self, job: PrintJob | ContainerPrintJob, *, ok: bool, error: str | None = None,
+                final: bool = False) -> None:
+        if isinstance(job, ContainerPrintJob):
+            self._finish_container(job, ok=ok, error=error, final=final)
+            return
         with self.store.write() as s:
             row = s.get(PrintJob, job.id)
             assert row is not None
@@ -220,6 +247,21 @@ class PrintQueue:
                     row.state = "failed"
                     events.record(s, self.station_id, "label_failed", lpn=row.lpn,
                                   payload={"job_id": row.id, "reprint": row.reprint, "error": error})
+            s.add(row)
+
+    def _finish_container(self, job: ContainerPrintJob, *, ok: bool, error: str | None, final: bool) -> None:
+        with self.store.write() as s:
+            row = s.get(ContainerPrintJob, job.id)
+            assert row is not None
+            row.attempts += 1
+            if ok:
+                row.state, row.sent_at, row.last_error = "sent", utcnow(), None
+                events.record(s, self.station_id, "container_label_printed",
+                              payload={"container": row.container_id, "job_id": row.id, "printer": self.printer.url})
+            else:
+                row.last_error = error
+                if final:
+                    row.state = "failed"
             s.add(row)
 
     def run(self, stop: threading.Event, on_status: Callable[[str, str], None], poll: float = 0.5) -> None:

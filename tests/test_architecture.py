@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {"textual", "serial", "httpx", "fastapi", "uvicorn"}
-CORE = ["dockstation/receiving", "dockstation/inspection", "dockstation/policy", "dockstation/kpis",
+CORE = ["dockstation/receiving", "dockstation/containers", "dockstation/inspection", "dockstation/policy", "dockstation/kpis",
         "dockstation/models.py", "dockstation/store.py", "dockstation/events.py", "dockstation/scan.py",
         "dockstation/config.py", "dockstation/types.py", "dockstation/text.py"]
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "policy": "dockstation.cli.policy:policy_group",
     "scanners": "dockstation.cli.scanners:scanners_group",
     "cameras": "dockstation.cli.cameras:cameras_group",
+    "containers": "dockstation.cli.containers:containers_group",
     "doctor": "dockstation.cli.doctor:doctor",
 }
 

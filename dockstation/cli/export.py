@@ -1,4 +1,4 @@
-"""`dockstation export units|exceptions|events|photos|kpis --format csv|json [--output FILE] [--since DATE]`."""
+"""`dockstation export units|exceptions|events|photos|containers|kpis --format csv|json [--output FILE] [--since DATE]`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _since(value: str | None) -> datetime | None:
 
 
 @click.command("export")
-@click.argument("what", type=click.Choice(["units", "exceptions", "events", "photos", "kpis"]))
+@click.argument("what", type=click.Choice(["units", "exceptions", "events", "photos", "containers", "kpis"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="json", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to FILE (replaced only when the export is complete); default: stdout.")
@@ -33,7 +33,7 @@ def _since(value: str | None) -> datetime | None:
                    "resolved, events recorded), e.g. 2026-11-01 (UTC) or an ISO time with offset.")
 @pass_ctx
 def export_cmd(ctx: Context, what: str, fmt: str, output: Path | None, since_text: str | None) -> None:
-    """Export this bench's units, exceptions, events, photos or KPIs as CSV or JSON."""
+    """Export this bench's units, exceptions, events, photos, containers or KPIs as CSV or JSON."""
     if what == "kpis":  # the KPI stack (dockstation.kpis), not rows of a table
         from dockstation.cli.kpis_export import run_export_kpis
 

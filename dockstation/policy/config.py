@@ -176,6 +176,37 @@ class RefundConfig(Strict):
     empty_reason: OneLine = "Parcel arrived empty"
 
 
+class VendorDef(Strict):
+    """`[vendors.<id>]`: a vendor that takes its units back (an RTV box holds one vendor's units).
+    A unit is the first listed vendor's whose categories or SKU prefixes match it (policy/vendors.py).
+    A weekly quota (units and/or recovery value, ISO week in UTC): once reached, a rule sending a
+    unit of this vendor to vendor_return is skipped and the next rule applies, said in the reason."""
+
+    name: OneLine
+    categories: Names = Field(default_factory=list)
+    sku_prefixes: Names = Field(default_factory=list)
+    weekly_quota_units: int | None = Field(default=None, ge=0)
+    weekly_quota_value: Money | None = None
+
+
+ContainerKind = Literal["tote", "gaylord", "pallet", "rtv_box"]
+
+
+class ContainersConfig(Strict):
+    """`[containers]`: capacity (units) per container kind, and the kind a path's new container
+    takes unless told (dockstation/containers, docs/containers.md)."""
+
+    capacity: dict[ContainerKind, Annotated[int, Field(ge=1, le=100_000)]] = Field(
+        default_factory=lambda: {"tote": 40, "gaylord": 400, "pallet": 120, "rtv_box": 30})
+    kinds: dict[PathName, ContainerKind] = Field(default_factory=dict)
+
+    def kind_for(self, path: str) -> str:
+        return self.kinds.get(path, "rtv_box" if path == "vendor_return" else "tote")  # type: ignore[call-overload]
+
+    def capacity_of(self, kind: str) -> int:
+        return self.capacity.get(kind, 40)  # type: ignore[call-overload]
+
+
 class HoldConfig(Strict):
     """`[hold]`: blind receipts (receiving/holds.py). After `days` a lead is proposed `default_path`."""
 
@@ -195,6 +226,8 @@ class PolicyConfig(Strict):
     approval_reasons: dict[Id, OneLine] = Field(min_length=1, max_length=9)
     refund: RefundConfig = RefundConfig()
     hold: HoldConfig = HoldConfig()
+    vendors: dict[Id, VendorDef] = Field(default_factory=dict)
+    containers: ContainersConfig = ContainersConfig()
 
     def lane(self, name: str) -> LaneDef:
         return next(l for l in self.lanes if l.name == name)

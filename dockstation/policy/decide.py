@@ -34,6 +34,10 @@ class Facts:
     vendor_return_eligible: bool = False
     reason_code: str = ""
     sku: str = ""
+    vendor: str | None = None  # the unit's vendor ([vendors], policy/vendors.py)
+    # Vendors whose weekly quota is reached (read from the store by the caller): a rule sending
+    # this unit to vendor_return is skipped, and the decision's reason says so.
+    quota_full: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -175,21 +179,36 @@ def matches(checks: tuple[Check, ...], facts: Facts, risk: frozenset[str]) -> bo
 
 
 def first_rule(policy: PolicyConfig, facts: Facts) -> Any:
+    return _first(policy, facts)[0]
+
+
+def _first(policy: PolicyConfig, facts: Facts) -> tuple[Any, Any]:
+    """The first rule that matches, and the vendor_return rule skipped for a full quota (or None)."""
     c = compiled(policy)
     risk = facts.flags - c.condition_flags
+    quota_full = facts.vendor is not None and facts.vendor in facts.quota_full
+    skipped = None
     for rule, checks in c.rules:
         if matches(checks, facts, risk):
-            return rule
+            if quota_full and rule.path == "vendor_return":
+                skipped = skipped or rule
+                continue
+            return rule, skipped
     raise AssertionError("the last rule has no conditions (validated at load)")  # pragma: no cover
 
 
 def decide(policy: PolicyConfig, facts: Facts) -> PolicyDecision:
     """The path the policy chooses for `facts`, the rule that chose it, and its estimate."""
-    rule = first_rule(policy, facts)
+    rule, skipped = _first(policy, facts)
+    reason = rule.reason
+    if skipped is not None:
+        vendor = policy.vendors.get(facts.vendor or "")
+        name = vendor.name if vendor else facts.vendor
+        reason = f"{reason} ({skipped.id} skipped: {name}'s weekly vendor-return quota is reached)"
     return PolicyDecision(
         path=rule.path,
         rule_id=rule.id,
-        reason=rule.reason,
+        reason=reason,
         destination=rule.destination or destination(policy, rule.path, facts.category),
         recovery_value=recovery_value(policy, rule.path, facts.grade, facts.category, facts.unit_price),
         policy_version=policy.version,

@@ -31,6 +31,7 @@ from dockstation.policy.decide import (
     vendor_return_eligible,
 )
 from dockstation.policy.refund import RefundRecommendation, recommend_refund
+from dockstation.policy.vendors import full_vendors, vendor_of
 from dockstation.receiving.core import Bench
 from dockstation.store import Store
 from dockstation.types import as_utc, utcnow
@@ -125,12 +126,17 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime)
     results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
     flags = frozenset(unit.risk_flags or ()) | frozenset((insp.flags or ()) if insp else ())
     days = days_between(rma.created_at if rma else None, now)
+    vendor = vendor_of(policy, unit.category, unit.sku)
+    # Only a unit of a vendor with a quota pays for the week's count (one small query).
+    quota_full = full_vendors(session, policy, now) if vendor is not None and (
+        policy.vendors[vendor].weekly_quota_units is not None
+        or policy.vendors[vendor].weekly_quota_value is not None) else frozenset()
     return Facts(
         category=unit.category, grade=unit.grade or (insp.grade if insp else None),
         unit_price=Decimal(unit.unit_price), flags=flags, answers=answers, results=results,
         days_since_purchase=days,
         vendor_return_eligible=vendor_return_eligible(policy, unit.category, unit.sku, days),
-        reason_code=line.reason_code if line else "", sku=unit.sku,
+        reason_code=line.reason_code if line else "", sku=unit.sku, vendor=vendor, quota_full=quota_full,
     )
 
 
@@ -248,6 +254,11 @@ def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Op
     approved_by = lead.badge if lead else None
     reason_code = approval_reason if lead else None
     request = close_request(session, lpn, chosen, lead, operator, at)
+    left = None
+    if redispo and chosen != prop.current_path:  # a new path: the unit leaves its container
+        from dockstation.containers.core import take_out
+
+        left = take_out(session, bench.station_id, operator.badge, unit, at, f"redisposition to {chosen}")
 
     unit.state = "quarantined" if chosen == "quarantine" else "disposed"
     unit.disposition, unit.rule_id, unit.policy_version = chosen, d.rule_id, d.policy_version
@@ -271,6 +282,8 @@ def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Op
     }
     if request is not None:  # it waited in the lead's queue: which request, who asked
         payload.update(request_id=request.id, requested_by=request.requested_by)
+    if left is not None:
+        payload["left_container"] = left
     events.record(session, bench.station_id, "unit_disposed", operator=operator.badge, lpn=lpn,
                   rma_id=unit.rma_id, at=at, payload=payload)
     if chosen == "quarantine":  # the unit's state for HQ (events.md): held, not yet gone

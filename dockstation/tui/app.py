@@ -53,6 +53,7 @@ from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, Se
 from dockstation.tui.photos import PhotosMixin
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
+from dockstation.tui.sorting import SortingMixin
 from dockstation.tui.sound import Pattern, Sounder
 from dockstation.tui.startup import IdleGC, load_triage  # noqa: F401 — load_triage: re-exported
 
@@ -78,7 +79,7 @@ def utcnow() -> datetime:  # dockstation.types.utcnow, without importing SQLAlch
     return datetime.now(UTC)
 
 
-class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None]):
+class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
@@ -357,6 +358,9 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
                     and not self.receive_screen.picking):  # the unit in hand (tui/photos.py)
                 await self.photo_of_unit()
                 return
+            if (c.kind is CodeKind.CONTAINER or self.closing is not None or (c.kind is CodeKind.COMMAND and c.value == "CLOSE")) \
+                    and await self.container_scan(scan, c):  # containers: tui/sorting.py
+                return
             if self.screen is self.receive_screen and await self.take_for_hand(scan, c):
                 return
             if handler is not None and await handler(scan, c):
@@ -425,8 +429,14 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, App[None
             self.show_result("error", "NO UNIT", f"No unit {clean(c.value)} on this bench")
             return
         self.current_lpn = view.lpn
+        self.unit_scanned(view.lpn, view.state)  # a disposed unit: the next container scan sorts it
+        if view.state in ("disposed", "quarantined") and self.operator is not None and self.operator.role == "lead":
+            from dockstation.tui.disposition import DispositionScreen  # a lead may change its path
+
+            await self.push_screen(DispositionScreen(view.lpn))
+            return
         if view.state in ("disposed", "quarantined", "voided"):
-            receive.show_unit(scan, view, f"{view.state} — CMD:REPRINT or F5 reprints its label")
+            receive.show_unit(scan, view, f"{view.state} — scan a container to sort it; CMD:REPRINT or F5 reprints its label")
             self.sound.play("attention")
         elif self.operator is not None and self.operator.can("grader"):
             if view.state in ("graded", "awaiting_approval"):  # inspected already: its disposition

@@ -362,6 +362,7 @@ class DispositionScreen(Screen[None]):
             self.busy = False
         self.outcome = out
         state, headline, message, log = render.settled(out)
+        message = self._sorting_hint(out) + message
         if leaving:
             self.mode = "done"
             self._report(state, headline, message, log=log)
@@ -399,7 +400,13 @@ class DispositionScreen(Screen[None]):
         self.outcome = out
         approved = f", approved by {self.lead.name}" if self.lead and out.approved_by else ""
         log = f"{out.status} → {out.path}" + (" · approved" if approved else "") + " · label queued"
-        self._finish("ok", title(out.path or ""), f"{out.message}{approved}. Label queued", log)
+        self._finish("ok", title(out.path or ""), f"{self._sorting_hint(out)}{out.message}{approved}. Label queued", log)
+
+    def _sorting_hint(self, out: DisposeOutcome) -> str:
+        """The open container that takes the unit now (tui/sorting.py): first in the result's
+        message, so an 80-column line never cuts it off."""
+        hint = getattr(self.app, "after_disposition", None)
+        return hint(out) if callable(hint) else ""
 
     def _finish(self, state: str, headline: str, message: str, log: str | None = None) -> None:
         """Done here: back to the receive screen with the result big on it (and in the log)."""

@@ -29,6 +29,8 @@ APP_COMMANDS = [
     ("CMD:LOGOUT", "Sign out"),
     ("CMD:REPRINT", "Reprint the current unit's label"),
     ("<LPN>", "Open that unit (a grader inspects it)"),
+    ("CT-<container>", "Put the unit just disposed (or scanned) in it"),
+    ("CMD:CLOSE", "Then a container: close it (label, manifest)"),
 ]
 
 

@@ -199,6 +199,10 @@ def create_app(db: HQDatabase | str | None = None, *, config_dir: Path | None = 
             raise HTTPException(404, f"no unit {lpn} at HQ (yet)")
         return {**{k: _plain(v) for k, v in unit.items()}, "photos": photos}
 
+    # Containers (docs/containers.md): GET /api/v1/containers/{id}, folded from their events.
+    from sync.hq.containers import install as install_containers
+
+    install_containers(app)
     # The KPI routes (owned by the KPI feature) share the prefix and the dependencies in hq_deps.
     app.include_router(sync.hq.kpis.router)
     sync.hq.photos.install(app)

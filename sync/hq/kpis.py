@@ -86,4 +86,19 @@ def get_weekly(request: Request, db: Db, _reader: Reader,
         report = weekly_report(db, week, options=options)
     except ValueError as exc:  # the pattern lets through only real weeks: kept for safety, in the 422 shape
         raise RequestValidationError([{"loc": ("query", "week"), "msg": str(exc), "type": "value_error"}]) from None
-    return Response(to_json(report), media_type="application/json")
+    return Response(with_containers(db, report, week, options), media_type="application/json")
+
+
+def with_containers(db: HQDatabase, report: KpiReport, week: str, options: ReportOptions) -> str:
+    """The report's JSON with its `containers` section (sync/hq/containers.py): containers shipped
+    (closed) in the week per path with their value, and the working capital their units release."""
+    import json
+
+    from sync.hq.containers import week_figures
+
+    start, end = parse_week(week)
+    with db.read() as conn:
+        figures = week_figures(conn, start, end, options.capital_paths)
+    body = json.loads(to_json(report))
+    body["containers"] = figures
+    return json.dumps(body, indent=2, ensure_ascii=False)

@@ -29,7 +29,8 @@ COLUMNS = ("lpn", "station_id", "rma_id", "line_no", "sku", "category", "lane", 
            "risk_flags", "flags", "state", "grade", "disposition", "rule_id", "policy_version",
            "destination", "recovery_value", "refund", "refund_amount", "unit_price", "currency",
            "received_at", "inspected_at", "disposed_at", "received_by", "inspected_by",
-           "last_station_id", "last_seq", "last_kind", "last_event_at", "updated_at")
+           "last_station_id", "last_seq", "last_kind", "last_event_at", "updated_at",
+           "container", "sorted_at")
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -130,7 +131,19 @@ def _hold_matched(u: Row, ev: Row, p: Row) -> None:
         u["state"] = "received"
 
 
+def _sorted(u: Row, ev: Row, p: Row) -> None:
+    """Put into a container (or moved to another): docs/containers.md."""
+    u.update(container=_str(p.get("container")), sorted_at=ev["at"])
+
+
+def _unsorted(u: Row, ev: Row, p: Row) -> None:
+    u.update(container=None, sorted_at=None)
+
+
 HANDLERS: dict[str, Callable[[Row, Row, Row], None]] = {
+    "unit_sorted": _sorted,
+    "unit_moved": _sorted,
+    "unit_unsorted": _unsorted,
     "unit_held": _held,
     "hold_matched": _hold_matched,
     "unit_received": _received,

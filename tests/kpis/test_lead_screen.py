@@ -229,6 +229,6 @@ def test_lead_holds_tab_snapshot_80x24(snap_compare, lead_app, store, bench):
 
     async def run_before(pilot):
         await open_lead(pilot, app)
-        await press(pilot, "6")
+        await press(pilot, "7")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

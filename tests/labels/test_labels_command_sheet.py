@@ -16,7 +16,7 @@ def test_default_commands():
     cmds = default_commands(GRADES)
     codes = [c for c, _ in cmds]
     assert codes == ["CMD:ALLPASS", "CMD:PASS", "CMD:FAIL", "CMD:NA", "CMD:BACK", "CMD:OPTION:1", "CMD:OPTION:2",
-                     "CMD:OPTION:3", "CMD:OPTION:4", "CMD:PHOTO", "CMD:DONE", "CMD:SEARCH", "CMD:CANCEL", "CMD:REPRINT",
+                     "CMD:OPTION:3", "CMD:OPTION:4", "CMD:PHOTO", "CMD:DONE", "CMD:SEARCH", "CMD:CLOSE", "CMD:CANCEL", "CMD:REPRINT",
                      "CMD:LOGOUT", "CMD:GRADE:A", "CMD:GRADE:B", "CMD:GRADE:C", "CMD:GRADE:D", "CMD:GRADE:F"]
     assert dict(cmds)["CMD:GRADE:F"] == "Grade F: Not working / salvage"
 
@@ -30,16 +30,20 @@ def test_grade_codes_that_cannot_be_commands(code):
 def test_png_sheet_scans_every_command():
     cmds = default_commands(GRADES)
     img = Image.open(io.BytesIO(render_command_sheet(cmds, "png")))
-    # Two pages of 8.27 x 11 in at 300 dpi (fits A4 and Letter), stacked: 19 commands.
+    # Two pages of 8.27 x 11 in at 300 dpi (fits A4 and Letter), stacked: 21 commands.
     assert img.size == (2481, 2 * 3300)
     assert sorted(decode(img)) == sorted(c for c, _ in cmds)
 
 
 def test_pdf_sheet_scans_every_command_on_every_page():
     pytest.importorskip("pypdfium2", reason="PDF rasteriser for tests (pip install pypdfium2)")
-    cmds = BASE_COMMANDS + [(f"CMD:GRADE:G{i}", f"Grade G{i}") for i in range(12)]  # 20: two pages
+    import pypdfium2
+
+    cmds = BASE_COMMANDS + [(f"CMD:GRADE:G{i}", f"Grade G{i}") for i in range(12)]  # more than a page
     pdf = render_command_sheet(cmds, "pdf")
-    found = decode(pdf_image(pdf, 200, 0)) + decode(pdf_image(pdf, 200, 1))
+    pages = len(pypdfium2.PdfDocument(pdf))
+    assert pages >= 2
+    found = [code for page in range(pages) for code in decode(pdf_image(pdf, 200, page))]
     assert sorted(found) == sorted(c for c, _ in cmds)
 
 

@@ -46,7 +46,7 @@ async def _holds_tab(pilot, app) -> LeadScreen:
     await pilot.press("f3")
     await wait_for(pilot, lambda: isinstance(app.screen, LeadScreen) and app.screen.refreshes >= 1, "lead view")
     screen = app.screen
-    await pilot.press("6")
+    await pilot.press("7")
     await wait_for(pilot, lambda: screen.query_one("#tabs").active == "tab-holds", "the Holds tab")
     await pilot.wait_for_scheduled_animations()
     return screen

@@ -14,7 +14,7 @@ responsive with 100k open units.
 - `screen`: `LeadScreen` — layout, refresh, tabs;
 - `exceptions`: the exception dialogue (match, quarantine, void; by key or scan);
 - `approvals`: tab 5, decisions awaiting a lead;
-- `holds`: tab 6, blind receipts on the hold shelf (matched automatically, the deadline's default confirmed);
+- `holds`: tab 7, blind receipts on the hold shelf (matched automatically, the deadline's default confirmed);
 - `render`: the text and table cells, from a snapshot.
 """
 

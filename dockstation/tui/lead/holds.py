@@ -1,4 +1,4 @@
-"""The lead's Holds tab (tab 6): blind receipts on the hold shelf (docs/receiving.md, "Holds").
+"""The lead's Holds tab (tab 7): blind receipts on the hold shelf (docs/receiving.md, "Holds").
 
 Open holds come first, soonest deadline first, each with its age and what is left of its
 deadline; then the holds resolved in the last week — those a manifest import or a pull from HQ

@@ -20,6 +20,7 @@ from dockstation.text import clean
 from dockstation.policy.awaiting import Waiting, pending
 from dockstation.tui.lead import render
 from dockstation.tui.lead.approvals import ApprovalActions, approval_cells, approval_view, approvals_note
+from dockstation.tui.lead.containers import ContainerActions, container_widgets, load_board
 from dockstation.tui.lead.exceptions import ExceptionActions
 from dockstation.tui.lead.holds import HoldActions
 from dockstation.tui.lead import holds as hold_tab
@@ -28,10 +29,11 @@ from dockstation.tui.widgets.choice_picker import ChoicePicker
 
 log = logging.getLogger("dockstation.tui.lead")
 View = tuple[str, ...]  # a table row as plain values (render.*_view)
-TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals", hold_tab.TAB)
+TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals", "tab-containers",
+        hold_tab.TAB)
 
 
-class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
+class LeadScreen(HoldActions, ContainerActions, ApprovalActions, ExceptionActions):
     DEFAULT_CSS = """
     LeadScreen #lead-summary { height: 1; padding: 0 1; background: $boost; }
     LeadScreen #refused { padding: 1 2; height: auto; }
@@ -47,6 +49,10 @@ class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
     LeadScreen #prompt { display: none; height: 3; }
     LeadScreen #kpis { height: auto; padding: 0 1; }
     LeadScreen #spark { height: 3; margin: 0 1; }
+    LeadScreen #containers-note { height: 1; padding: 0 1; }
+    LeadScreen #unsorted { height: auto; max-height: 7; padding: 0 1; }
+    LeadScreen #container-pick { height: auto; max-height: 11; }
+    LeadScreen #container-prompt { height: 3; }
     """
     BINDINGS = [
         # The actions of one tab are listed on that tab's note line, not in the footer: all of them
@@ -56,6 +62,8 @@ class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
         Binding("v", "void", "Void", show=False, id="lead.void"),
         Binding("a", "approve", "Approve", show=False, id="lead.approve"),
         Binding("c", "change", "Change", show=False, id="lead.change"),
+        Binding("n", "open_container", "Open container", show=False, id="lead.open_container"),
+        Binding("u", "reopen_container", "Reopen container", show=False, id="lead.reopen_container"),
         Binding("r", "refresh", "Refresh", id="lead.refresh"),
         *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"lead.tab{n}") for n in range(1, len(TABS) + 1)),
         Binding("escape", "cancel", "Back", id="lead.cancel"),
@@ -112,7 +120,9 @@ class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
                 yield Static("", id="approvals-note", markup=False)
                 yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
                 yield ChoicePicker(id="approval-pick")
-            with TabPane("6 Holds", id=hold_tab.TAB):
+            with TabPane("6 Containers", id="tab-containers"):  # tui/lead/containers.py
+                yield from container_widgets()
+            with TabPane("7 Holds", id=hold_tab.TAB):
                 yield Static("", id="holds-note", markup=False)
                 yield DataTable(id="holds", cursor_type="row", zebra_stripes=True)
         yield BenchFooter()
@@ -140,6 +150,7 @@ class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
         o = self.query_one("#operators", DataTable)
         for label, w in [("operator", 20), ("recv", 5), ("graded", 6), ("disp", 5), ("hours", 6), ("units/h", 8)]:
             o.add_column(label, width=w, key=label)
+        self.setup_container_columns()
         self.mount_holds(self.size.width)
         self.set_interval(self.cfg.lead.refresh_seconds, self.action_refresh)
         self.action_refresh()
@@ -157,6 +168,7 @@ class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
             snap = await asyncio.to_thread(lead_snapshot, app.store, self.cfg, now=app.clock(),
                                            lane_sla=self.lanes, names=names, cache=self._cache)
             self.waiting_count, self.waiting = await asyncio.to_thread(pending, app.store)
+            self.container_board = await asyncio.to_thread(load_board, app.store, app.clock())
             self.hold_rows = await asyncio.to_thread(hold_tab.load, app.store, snap.now)
         except Exception as exc:  # the screen stays up with the last figures
             log.exception("lead refresh failed")
@@ -203,6 +215,8 @@ class LeadScreen(HoldActions, ApprovalActions, ExceptionActions):
             if self.mode not in ("approve_reason", "change_path", "change_reason"):
                 self._set_text("#approvals-note", approvals_note(self.waiting_count, len(self.waiting),
                                                                  self._selected_waiting()))
+        elif tab == "tab-containers":
+            self.fill_containers()
         elif tab == hold_tab.TAB:
             self.fill_holds()
         elif tab == "tab-kpis":

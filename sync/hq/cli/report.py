@@ -22,10 +22,10 @@ from sync.hq.cli import db_option, fail, open_db
 def report(db_url: str, week: str | None, fmt: str, config_dir: Path | None) -> None:
     """Weekly KPI report over all stations: per site/station and in total."""
     from dockstation.config import ConfigError
-    from dockstation.kpis.render import to_json, to_table, write_csv
+    from dockstation.kpis.render import to_table, write_csv
     from dockstation.kpis.stats import parse_week, week_of
     from dockstation.types import utcnow
-    from sync.hq.kpis import report_options, weekly_report
+    from sync.hq.kpis import report_options, weekly_report, with_containers
 
     week = week or week_of(utcnow())
     try:
@@ -39,12 +39,13 @@ def report(db_url: str, week: str | None, fmt: str, config_dir: Path | None) -> 
     db = open_db(db_url)
     try:
         result = weekly_report(db, week, options=options)
+        text = with_containers(db, result, week, options) if fmt == "json" else ""
     except Exception as exc:  # noqa: BLE001 - a lost connection, a missing table: one line
         fail(f"report failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
     finally:
         db.dispose()
     if fmt == "json":
-        click.echo(to_json(result))
+        click.echo(text)
     elif fmt == "csv":
         buf = io.StringIO()
         write_csv(result, buf)
