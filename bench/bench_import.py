@@ -4,6 +4,12 @@
     .venv/bin/python bench/bench_import.py --rmas 1000000   # the issue's full size (~1.45M rows)
     .venv/bin/python bench/bench_import.py --whole-command  # 181k RMAs (~260k rows), whole processes
     .venv/bin/python bench/bench_import.py --whole-command --rmas 1000000
+    .venv/bin/python bench/bench_import.py --whole-command --customers   # with customer_name/_email
+
+--customers adds the optional customer columns (bench_search.with_customers: a name and an
+e-mail per RMA), so the import also fills the FTS5 name index and the e-mail index; the raw
+script stores the two columns too (no index on them): the ratio then includes what indexing
+names costs.
 
 --whole-command measures what a user waits for: `dockstation manifest import FILE` as a process
 (start-up, imports, parsing, validation, SQL, the event, exit) into a fresh bench home, against
@@ -87,7 +93,7 @@ conn = sqlite3.connect(sys.argv[2], isolation_level=None)
 conn.execute("PRAGMA journal_mode=WAL")
 conn.execute("PRAGMA synchronous=FULL")
 conn.execute("CREATE TABLE rma (rma_id TEXT PRIMARY KEY, order_id TEXT, created_at TEXT, "
-             "expires_at TEXT, status TEXT)")
+             "expires_at TEXT, status TEXT, customer_name TEXT, customer_email TEXT)")
 conn.execute("CREATE TABLE rma_line (rma_id TEXT, line_no INTEGER, sku TEXT, gtin TEXT, "
              "description TEXT, category TEXT, qty INTEGER, unit_price TEXT, currency TEXT, "
              "expected_serial TEXT, reason_code TEXT, carrier TEXT, tracking_number TEXT, "
@@ -96,14 +102,15 @@ conn.execute("CREATE INDEX ix_tracking ON rma_line (tracking_number)")
 conn.execute("CREATE INDEX ix_gtin ON rma_line (gtin)")
 with open(sys.argv[1], encoding="utf-8", newline="") as fh:
     reader = csv.reader(fh)
-    next(reader)
+    extra = len(next(reader)) - 17  # the customer columns, when the file has them
     conn.execute("BEGIN")
     while True:
         rows = [row for _, row in zip(range(20000), reader)]
         if not rows:
             break
-        conn.executemany("INSERT OR IGNORE INTO rma VALUES (?,?,?,?,?)", [r[:5] for r in rows])
-        conn.executemany("INSERT INTO rma_line VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [r[:1] + r[5:] for r in rows])
+        conn.executemany("INSERT OR IGNORE INTO rma VALUES (?,?,?,?,?,?,?)",
+                         [r[:5] + (r[17:19] if extra else [None, None]) for r in rows])
+        conn.executemany("INSERT INTO rma_line VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [r[:1] + r[5:17] for r in rows])
     conn.execute("COMMIT")
 """
 
@@ -120,8 +127,14 @@ def whole_command(args: argparse.Namespace) -> int:
         csv_path, raw_py = work / "manifest.csv", work / "raw_import.py"
         raw_py.write_text(RAW_SCRIPT)
         rows = generate_manifest(csv_path, rmas=rmas, seed=args.seed, now=datetime.now(UTC))
-        print(f"manifest: {rmas:,} RMAs, {rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB; "
-              f"{os.cpu_count()} CPUs")
+        if args.customers:
+            from bench_search import with_customers
+
+            plain, csv_path = csv_path, work / "manifest-customers.csv"
+            with_customers(plain, csv_path, args.seed)
+            plain.unlink()
+        print(f"manifest: {rmas:,} RMAs, {rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB"
+              f"{', with customer names and e-mails' if args.customers else ''}; {os.cpu_count()} CPUs")
 
         def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
             t0 = time.perf_counter()
@@ -165,6 +178,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each side; medians are printed")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--customers", action="store_true", help="with the customer_name/customer_email columns "
+                    "(--whole-command only)")
     args = ap.parse_args()
     args.rmas_given = args.rmas is not None
     if args.whole_command:

@@ -10,7 +10,7 @@ Search: a generated manifest with customer names and e-mails, imported with `imp
 sqlite3 on the same file (order_id = ?, rma_fts MATCH ?, sku = ?). The ratio is what the search
 adds on top (the lines and heads it reads, ranking, the open filter). Target: ≤ 100 ms.
 
-Refund feed (with --pg): N `refund_decided` events of one station written into hq_event, then
+Refund feed (with --pg; bench_refunds.py measures it through a real `hq serve`): N `refund_decided` events of one station written into hq_event, then
 `project` (events → feed) timed, then the whole feed paged with `feed.page` (1000 a page) beside
 the raw baseline: the same keyset SELECT in plain psycopg. Entries per second.
 """

@@ -42,7 +42,7 @@ from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manife
     unknown_reason_warnings,
 )
 from dockstation.manifest_feed import Feed
-from dockstation.store import BUSY_TIMEOUT_MS, Store
+from dockstation.store import BUSY_TIMEOUT_MS, Store, names_indexed_in_bulk
 
 log = logging.getLogger("dockstation.manifest")
 BULK_PRAGMAS = (
@@ -175,7 +175,11 @@ class _Writer:
         report.rows += rows
         report.errors += nbad
         report.error_rows.extend(bad[: MAX_REPORTED - len(report.error_rows)])
-        self._put("rma", "rma_id", RMA_INSERT, RMA_UPSERT, rmas, 1)
+        if any(r[6] is not None for r in rmas):  # names: indexed in one statement, not by trigger
+            with names_indexed_in_bulk(conn):
+                self._put("rma", "rma_id", RMA_INSERT, RMA_UPSERT, rmas, 1)
+        else:
+            self._put("rma", "rma_id", RMA_INSERT, RMA_UPSERT, rmas, 1)
         if conflicts := {r for (r,) in conn.execute("SELECT rma_id FROM mi_rma_conflict")}:
             conn.execute("DELETE FROM mi_rma_conflict")
             for line, number in zip(lines, numbers):

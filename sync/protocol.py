@@ -41,7 +41,11 @@ MAX_CHANGE_DIGITS = 18  # a cursor's change_id: < 10**18, well inside both datab
 
 # Column order of a manifest page's rows. A page is two flat arrays of arrays, not objects: a
 # bench takes 1M RMAs as rows it can hand to SQLite as they are, with no Python per row.
-RMA_FIELDS = ("rma_id", "order_id", "created_at", "expires_at", "status", "updated_at")
+# The customer columns (issue 16) come last: the bench's search finds a pulled manifest by name
+# and e-mail as it finds an imported one. A bench and an HQ of different releases see different
+# `rma_fields` and say so (the page is refused whole, never misread).
+RMA_FIELDS = ("rma_id", "order_id", "created_at", "expires_at", "status", "updated_at", "customer_name",
+              "customer_email")
 LINE_FIELDS = ("rma_id", "line_no", "sku", "gtin", "description", "category", "qty", "unit_price",
                "currency", "expected_serial", "reason_code", "carrier", "tracking_number")
 

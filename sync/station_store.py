@@ -29,8 +29,9 @@ from sqlmodel import select
 
 from dockstation import events
 from dockstation.manifest import db_time
+from dockstation.manifest_csv import MAX_EMAIL, MAX_NAME
 from dockstation.models import Event, KeyValue
-from dockstation.store import Store
+from dockstation.store import Store, names_indexed_in_bulk
 from dockstation.text import clean
 from dockstation.types import iso
 from sync.protocol import LINE_FIELDS, RMA_FIELDS
@@ -101,10 +102,11 @@ def _ts_sql(v: str) -> str:  # canonical wire time -> the bench's stored text (n
     return f"substr({v}, 1, 10) || ' ' || substr({v}, 12, 15)"
 
 
+_RMA_CHANGES = (*RMA_FIELDS[1:5], *RMA_FIELDS[6:])  # what makes an RMA changed (not updated_at)
 RMA_UPSERT = (
-    f"INSERT INTO rma ({', '.join(RMA_FIELDS)}) VALUES (?1, ?2, {_ts_sql('?3')}, {_ts_sql('?4')}, ?5, {_ts_sql('?6')})"
-    " ON CONFLICT (rma_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in RMA_FIELDS[1:])
-    + " WHERE " + " OR ".join(f"rma.{c} IS NOT excluded.{c}" for c in RMA_FIELDS[1:5]))
+    f"INSERT INTO rma ({', '.join(RMA_FIELDS)}) VALUES (?1, ?2, {_ts_sql('?3')}, {_ts_sql('?4')}, ?5, {_ts_sql('?6')}, "
+    "?7, ?8) ON CONFLICT (rma_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in RMA_FIELDS[1:])
+    + " WHERE " + " OR ".join(f"rma.{c} IS NOT excluded.{c}" for c in _RMA_CHANGES))
 # received_qty is bench state, not manifest state: never written by a pull.
 LINE_UPSERT = (
     f"INSERT INTO rma_line ({', '.join(LINE_FIELDS)}, received_qty) VALUES ({', '.join('?' * len(LINE_FIELDS))}, 0)"
@@ -132,6 +134,8 @@ _NONE = type(None)
 
 RmaId = Annotated[str, Meta(min_length=1, max_length=128)]
 Whole = Annotated[int, Meta(ge=1)]
+Name = Annotated[str, Meta(max_length=MAX_NAME)]  # the manifest parser's limits (HQ read the CSV with it)
+Email = Annotated[str, Meta(max_length=MAX_EMAIL)]
 
 
 class WirePage(msgspec.Struct, frozen=True):
@@ -142,7 +146,7 @@ class WirePage(msgspec.Struct, frozen=True):
     more: bool
     rma_fields: list[str]
     line_fields: list[str]
-    rmas: list[tuple[RmaId, str, str, str, Literal["open", "cancelled"], str]]
+    rmas: list[tuple[RmaId, str, str, str, Literal["open", "cancelled"], str, Name | None, Email | None]]
     lines: list[tuple[RmaId, Whole, str, str | None, str, str, Whole, str, str, str | None, str,
                       str | None, str | None]]
     remaining: int | None = None
@@ -188,8 +192,12 @@ def write_page(store: Store, station_id: str, rmas: list[Any], lines: list[Any],
     with store.write() as session:
         raw = session.connection().connection.driver_connection  # this BEGIN IMMEDIATE transaction
         try:
-            changed = (raw.executemany(RMA_UPSERT, rmas).rowcount if rmas else 0,
-                       raw.executemany(LINE_UPSERT, lines).rowcount if lines else 0)
+            if any(r[6] is not None for r in rmas):  # names: indexed in one statement, not by trigger
+                with names_indexed_in_bulk(raw):
+                    n_rmas = raw.executemany(RMA_UPSERT, rmas).rowcount
+            else:
+                n_rmas = raw.executemany(RMA_UPSERT, rmas).rowcount if rmas else 0
+            changed = (n_rmas, raw.executemany(LINE_UPSERT, lines).rowcount if lines else 0)
         except (sqlite3.Error, ValueError, TypeError, OverflowError) as exc:
             raise _Refused(str(exc)) from None
         kv_set(session, CURSOR, cursor)
@@ -283,6 +291,10 @@ def page_rows(page: dict[str, Any]) -> tuple[list[Any], list[Any]]:
             raise PageError("rma_id: 1 to 128 characters")
         _types(c[1], {str}, "order_id")
         _types(c[4], {str}, "status")
+        for i in (6, 7):  # the customer columns: text or null, within the parser's limits
+            _types(c[i], {str, _NONE}, RMA_FIELDS[i])
+            if max((len(v) for v in c[i] if v is not None), default=0) > (MAX_NAME if i == 6 else MAX_EMAIL):
+                raise PageError(f"{RMA_FIELDS[i]}: too long")
         if not set(c[4]) <= STATUSES:
             raise PageError(f"status must be open or cancelled, got {sorted(set(c[4]) - STATUSES)[:3]}")
         times = [_times(c[i], RMA_FIELDS[i]) for i in (2, 3, 5)]

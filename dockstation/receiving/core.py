@@ -193,6 +193,20 @@ def _find_rma(session: Session, c: Classified, rules: CarrierRules | None = None
     return (session.get(Rma, rma_id) if rma_id else None), "unknown_tracking"
 
 
+def parcel_of_product_code(store: Store, bench: Bench, c: Classified) -> str | None:
+    """The RMA whose tracking number a product barcode (GS1, digits only) also is, or None.
+
+    A FedEx Express number is 12 digits like a UPC-A, and some codes pass both check digits:
+    `classify` cannot tell them apart, the manifest can. While a parcel of several items is open,
+    the receiving screen asks this before it takes such a code as an item of that parcel, so the
+    next parcel's label is never received as an undeclared item of the last one."""
+    if c.kind is not CodeKind.GS1 or not (c.raw.isascii() and c.raw.isdigit()):
+        return None
+    with store.read() as session:
+        rma, _ = _find_rma(session, Classified(CodeKind.TRACKING, c.raw, value=c.raw), bench.codes.carriers)
+    return rma.rma_id if rma is not None else None
+
+
 def _open_lines(session: Session, rma_id: str) -> list[RmaLine]:
     return list(session.exec(select(RmaLine).where(RmaLine.rma_id == rma_id).order_by(RmaLine.line_no)))
 

@@ -378,6 +378,13 @@ class ReceiveScreen(HandOnReceive, Screen[None]):
             return
         on_rma = any(l.gtin and l.gtin.zfill(14) == gtin.zfill(14) for l in self.lines)
         app = self.bench_app
+        if not on_rma:
+            from dockstation.receiving.core import parcel_of_product_code
+
+            # 12 digits may be the next parcel's FedEx label as well as a UPC-A: the manifest says
+            if await app.inline_store.call(parcel_of_product_code, app.store, app.bench, c) is not None:
+                await self.process(scan, c)  # ends this pick; the parcel is received as itself
+                return
         if not on_rma and app.operator is not None and self.pick_rma is not None:
             # an item on no line of the RMA: an extra unit, flagged undeclared_item (parcels.py)
             from dockstation.receiving.parcels import receive_undeclared

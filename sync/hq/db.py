@@ -144,6 +144,10 @@ class HqRma(HQModel, table=True):
     status: str = "open"
     updated_at: datetime = _ts()
     change_id: int = Field(sa_type=BigInteger, index=True, unique=True)
+    # The manifest's optional customer columns (revision 0008): served to benches for their search
+    # only; HQ never logs them.
+    customer_name: str | None = None
+    customer_email: str | None = None
 
 
 class HqRmaLine(HQModel, table=True):

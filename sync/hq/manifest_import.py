@@ -34,20 +34,24 @@ from dockstation.types import utcnow
 from sync.hq.db import LOCK_MANIFEST, HQDatabase
 from sync.protocol import LINE_FIELDS
 
-_HEAD = ("order_id", "created_at", "expires_at", "status")
+_HEAD = ("order_id", "created_at", "expires_at", "status", "customer_name", "customer_email")
 _LINE = LINE_FIELDS[2:]  # all but rma_id, line_no
 MAX_REPORTED = 1000
 _RANK = {"unchanged": 0, "changed": 1, "new": 2}
 
 # PostgreSQL: short constant statements, rows as one JSON document (see sync/hq/events_pg.py).
 _PG_HEADS = ("SELECT rma_id, order_id, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US'), "
-             "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS.US'), status FROM hq_rma WHERE rma_id = ANY(%(ids)s)")
+             "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS.US'), status, customer_name, customer_email "
+             "FROM hq_rma WHERE rma_id = ANY(%(ids)s)")
 _PG_LINES = f"SELECT {', '.join(LINE_FIELDS)} FROM hq_rma_line WHERE rma_id = ANY(%(ids)s)"
 _PG_UPSERT_HEADS = (
-    "INSERT INTO hq_rma (rma_id, order_id, created_at, expires_at, status, updated_at, change_id) "
-    "SELECT t.rma_id, t.order_id, t.created_at, t.expires_at, t.status, %(now)s, t.change_id "
+    "INSERT INTO hq_rma (rma_id, order_id, created_at, expires_at, status, customer_name, customer_email, "
+    "updated_at, change_id) "
+    "SELECT t.rma_id, t.order_id, t.created_at, t.expires_at, t.status, t.customer_name, t.customer_email, "
+    "%(now)s, t.change_id "
     "FROM jsonb_to_recordset(%(rows)s::jsonb) AS t(rma_id text, order_id text, created_at timestamp, "
-    "expires_at timestamp, status text, change_id bigint) ON CONFLICT (rma_id) DO UPDATE SET "
+    "expires_at timestamp, status text, customer_name text, customer_email text, change_id bigint) "
+    "ON CONFLICT (rma_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*_HEAD, "updated_at", "change_id")))
 _LINE_COLS = (*LINE_FIELDS, "change_id")
 _PG_UPSERT_LINES = (
@@ -58,8 +62,8 @@ _PG_UPSERT_LINES = (
     "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in (*_LINE, "change_id")))
 # SQLite: the stored DATETIME text is SQLAlchemy's, the same as the parser's (db_time).
 _LITE_UPSERT_HEADS = (
-    "INSERT INTO hq_rma (rma_id, order_id, created_at, expires_at, status, updated_at, change_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rma_id) DO UPDATE SET "
+    "INSERT INTO hq_rma (rma_id, order_id, created_at, expires_at, status, customer_name, customer_email, "
+    "updated_at, change_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rma_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*_HEAD, "updated_at", "change_id")))
 _LITE_UPSERT_LINES = (
     f"INSERT INTO hq_rma_line ({', '.join(_LINE_COLS)}) VALUES ({', '.join('?' * len(_LINE_COLS))}) "
@@ -121,7 +125,8 @@ def import_csv(db: HQDatabase, path: Path | str, progress: Callable[[int, int], 
         report.rows += rows
         report.errors += nbad
         report.error_rows.extend(bad[: max(0, MAX_REPORTED - len(report.error_rows))])
-        rmas = {r[0]: (r[1], r[2], r[3], r[4]) for r in rma_rows}  # (customer columns: the bench's search only)
+        # (rma_id, order_id, created, expires, status, stamp, customer_name, customer_email)
+        rmas = {r[0]: (r[1], r[2], r[3], r[4], r[6], r[7]) for r in rma_rows}
         lines: dict[str, list[tuple[Any, ...]]] = {}
         for number, line in zip(numbers, line_rows, strict=True):
             key = (line[0], line[1])
@@ -149,10 +154,12 @@ def import_csv(db: HQDatabase, path: Path | str, progress: Callable[[int, int], 
 
 def import_rmas(db: HQDatabase, rmas: dict[str, tuple[Any, ...]],
                 lines: dict[str, list[tuple[Any, ...]]]) -> tuple[int, int, int]:
-    """Upsert RMAs `{rma_id: (order_id, created_at, expires_at, status)}` (times as aware
-    datetimes or stored text) with their lines `{rma_id: [(rma_id, line_no, sku, ...)]}` in one
-    transaction; returns how many were (new, changed, unchanged)."""
-    as_text = {rid: (h[0], *(db_time(t) if isinstance(t, datetime) else t for t in h[1:3]), h[3])
+    """Upsert RMAs `{rma_id: (order_id, created_at, expires_at, status[, customer_name,
+    customer_email])}` (times as aware datetimes or stored text) with their lines
+    `{rma_id: [(rma_id, line_no, sku, ...)]}` in one transaction; returns how many were (new,
+    changed, unchanged)."""
+    as_text = {rid: (h[0], *(db_time(t) if isinstance(t, datetime) else t for t in h[1:3]), h[3],
+                     *(h[4:6] if len(h) > 4 else (None, None)))
                for rid, h in rmas.items()}
     result = _import(db, as_text, lines)
     return tuple(sum(1 for v in result.values() if v == k) for k in ("new", "changed", "unchanged"))  # type: ignore[return-value]
@@ -220,7 +227,7 @@ def _write(conn: Connection, dialect: str, heads: list[tuple[Any, ...]], rows: l
     else:
         raw = conn.connection.driver_connection
         stamp = db_time(now)
-        raw.executemany(_LITE_UPSERT_HEADS, [(*h[:5], stamp, h[5]) for h in heads])
+        raw.executemany(_LITE_UPSERT_HEADS, [(*h[:7], stamp, h[7]) for h in heads])
         if rows:
             raw.executemany(_LITE_UPSERT_LINES, rows)
     if kept:

@@ -202,3 +202,33 @@ def test_lead_approvals_tab_snapshot_80x24(snap_compare, lead_app, store):
         await press(pilot, "5")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_lead_holds_tab_snapshot_80x24(snap_compare, lead_app, store, bench):
+    """The Holds tab: one past its deadline (its default proposed), one held, one a manifest
+    matched automatically."""
+    from datetime import timedelta
+
+    from dockstation.policy import load_policy
+    from dockstation.receiving.holds import match_holds, receive_held
+    from store_helpers import add_rma
+
+    hold = load_policy(None).hold
+    clerk = next(o for o in bench.operators.operators if o.badge == "1001") if bench.operators.operators else None
+    if clerk is None:
+        from dockstation.config import Operator
+
+        clerk = Operator(badge="1001", name="Casey Clerk", role="clerk")
+    receive_held(store, bench, clerk, code="9400111201080805483016", hold=hold, now=NOW - timedelta(days=15))
+    receive_held(store, bench, clerk, code="", order_id="O-[b]77", note="blue box", hold=hold,
+                 now=NOW - timedelta(days=2))
+    receive_held(store, bench, clerk, code="1Z999AA10123456784", hold=hold, now=NOW - timedelta(days=3))
+    add_rma(store, "RMA-HOLD-1", [dict(sku="LMP-1", description="Lamp", category="home")], tracking="1Z999AA10123456784")
+    assert len(match_holds(store, bench, now=NOW - timedelta(hours=1))) == 1
+    app = lead_app()
+
+    async def run_before(pilot):
+        await open_lead(pilot, app)
+        await press(pilot, "7")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

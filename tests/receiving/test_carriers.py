@@ -130,3 +130,42 @@ def test_site_prefix_and_suffix_rules_from_codes_toml(store, home, tmp_path):
 def test_a_rule_without_a_tracking_group_is_refused():
     with pytest.raises(ValueError, match="tracking"):
         CarrierRules(rules=(CarrierRule(name="x", pattern="^RTN(.*)$"),))
+
+
+# A 12-digit code can be a FedEx Express tracking number and a UPC-A (GTIN-12) at once: both
+# check digits hold for this one. The manifest decides: a known tracking number is the parcel.
+BOTH = "123456780026"
+
+
+def test_a_12_digit_code_valid_as_fedex_and_upc_a_is_both():
+    assert carriers.fedex_express_ok(BOTH) and carriers.gs1_ok(BOTH)
+
+
+def test_a_12_digit_code_on_the_manifest_as_a_tracking_number_receives_its_rma(store, bench, tmp_path):
+    path = tmp_path / "m.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        w.writerow(_row("RMA-F-1", BOTH, 1))
+    assert import_manifest(store, "B07", path).errors == 0
+    out = _scan(store, bench, BOTH)
+    assert out.status == "received" and out.unit.rma_id == "RMA-F-1"
+
+
+def test_a_12_digit_code_not_on_the_manifest_is_a_product(store, bench, tmp_path):
+    path = tmp_path / "m.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        row = _row("RMA-U-1", "", 1)
+        row[HEADER.index("gtin")] = BOTH  # the item's UPC-A: the same digits
+        w.writerow(row)
+    assert import_manifest(store, "B07", path).errors == 0
+    c = classify(BOTH, bench.codes.patterns)
+    assert c.kind is CodeKind.GS1 and c.gtin == BOTH  # the GTIN/UPC path: a product
+    out = _scan(store, bench, BOTH)
+    assert out.status == "ignored" and "Product barcode" in out.message  # no parcel: not an exception
+    from dockstation.search import search
+
+    [m] = search(store, BOTH)
+    assert (m.rma_id, m.matched_on) == ("RMA-U-1", ("gtin",))

@@ -78,3 +78,73 @@ def test_manifest_search_cli_nothing_found_exits_3(home_with_manifest):
     result = CliRunner().invoke(main, ["--home", str(home_with_manifest), "manifest", "search", "nobody-at-all",
                                        "--format", "json"])
     assert result.exit_code == 3 and json.loads(result.stdout) == []
+
+
+def _fts_ok(store) -> None:
+    """The name index holds exactly the words of the rma table's names, row by row: compared,
+    through fts5vocab ('instance': term, row, column, offset), with an index built afresh from
+    the table. (FTS5's own integrity-check counts a row with no name, which the triggers leave
+    out of the index on purpose, as missing.)"""
+    raw = store.raw_connection()
+    try:
+        raw.execute("CREATE VIRTUAL TABLE temp.ref USING fts5(customer_name, tokenize='unicode61 remove_diacritics 2')")
+        raw.execute("INSERT INTO ref (rowid, customer_name) SELECT rowid, customer_name FROM rma "
+                    "WHERE customer_name IS NOT NULL")
+        raw.execute("CREATE VIRTUAL TABLE temp.v_ref USING fts5vocab(temp, ref, instance)")
+        raw.execute("CREATE VIRTUAL TABLE temp.v_ours USING fts5vocab(main, rma_fts, instance)")
+        ours = raw.execute("SELECT term, doc, offset FROM temp.v_ours ORDER BY 1, 2, 3").fetchall()
+        ref = raw.execute("SELECT term, doc, offset FROM temp.v_ref ORDER BY 1, 2, 3").fetchall()
+    finally:
+        raw.close()
+    assert ours and ours == ref
+
+
+def _triggers(store) -> set[str]:
+    with store.read() as s:
+        return {r for (r,) in s.connection().exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rma_fts_%'")}
+
+
+def test_names_indexed_in_bulk_at_import_stay_right_through_re_imports(home_with_manifest, store, tmp_path):
+    """The import indexes names in one statement per batch (store.names_indexed_in_bulk), not by
+    the insert trigger: the index matches the table after a first import and after a re-import
+    that changes, removes and adds names; the trigger is back for every other writer."""
+    _fts_ok(store)
+    assert _triggers(store) == {"rma_fts_ai", "rma_fts_ad", "rma_fts_au"}
+    path = tmp_path / "m2.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        for rma, name in (("RMA-S-001", "Zoë Schmidt"), ("RMA-S-002", ""), ("RMA-S-009", "Priya Novak")):
+            w.writerow([rma, f"ORD-{rma}", "2026-11-01T10:00:00+00:00", "2099-12-01T10:00:00+00:00", "open", 1,
+                        "SKU-1", "", "Item", "phones", "1", "10.00", "USD", "", "defective", "", "", name, ""])
+    assert import_manifest(store, "B07", path).errors == 0
+    _fts_ok(store)
+    assert [m.rma_id for m in search(store, "schmidt")] == ["RMA-S-001"]
+    assert search(store, "müller") == [] and search(store, "adams") == []
+    assert [m.rma_id for m in search(store, "priya nov")] == ["RMA-S-009"]
+    assert _triggers(store) == {"rma_fts_ai", "rma_fts_ad", "rma_fts_au"}
+
+
+def test_a_failed_import_leaves_the_name_trigger_in_place(store, tmp_path, monkeypatch):
+    """The trigger is dropped inside the batch's transaction: a batch that fails rolls it back."""
+    from dockstation import manifest as m
+
+    path = tmp_path / "m.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        w.writerow(["RMA-X-1", "ORD-X", "2026-11-01T10:00:00+00:00", "2099-12-01T10:00:00+00:00", "open", 1, "SKU-1",
+                    "", "Item", "phones", "1", "10.00", "USD", "", "defective", "", "", "Ada Lovelace", ""])
+
+    def broken(*a, **kw):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(m, "_record_event", broken)  # the last batch's transaction fails
+    with pytest.raises(OSError):
+        import_manifest(store, "B07", path)
+    assert "rma_fts_ai" in _triggers(store) and search(store, "lovelace") == []
+    monkeypatch.undo()
+    assert import_manifest(store, "B07", path).errors == 0
+    assert [r.rma_id for r in search(store, "lovelace")] == ["RMA-X-1"]
+    _fts_ok(store)

@@ -198,3 +198,38 @@ def test_hq_can_never_set_local_files_or_write_outside(make_bench, name):
     with pytest.raises((BundleRefused, ValueError)):
         install_bundle(bench.home, ConfigBundle.model_construct(version="a" * 64, files={name: "x = 1\n"}))
     assert not (bench.home / "config" / "hq").exists()
+
+
+def test_a_pulled_manifest_is_searchable_by_customer_name_and_email(hq_db, hq, make_bench, tmp_path):
+    """The customer columns go CSV → HQ (import-manifest) → manifest page → bench (pull), so the
+    bench's search finds a pulled RMA by name and e-mail as it finds an imported one; a changed
+    name reaches the bench (and its name index) on the next pull."""
+    import csv
+
+    from dockstation.manifest_csv import COLUMNS
+    from dockstation.search import search
+    from sync.hq.manifest_import import import_csv
+
+    def write(name: str) -> None:
+        path = tmp_path / "m.csv"
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([*COLUMNS, "customer_name", "customer_email"])
+            for rid, who, mail in (("RMA-C-1", name, "Zoe.Muller@Example.com"), ("RMA-C-2", "", "")):
+                w.writerow([rid, f"O-{rid}", "2026-11-01T10:00:00+00:00", "2099-12-01T10:00:00+00:00", "open", "1",
+                            "SKU-1", "", "Lamp", "home", "1", "25.00", "USD", "", "changed_mind", "", "", who, mail])
+        report = import_csv(hq_db, path, reason_codes={"changed_mind"})
+        assert report.errors == 0
+
+    write("Zoë Müller")
+    bench = make_bench(url=hq.url)
+    assert bench.client().sync_once().outcome == "ok"
+    assert [m.rma_id for m in search(bench.store, "zoe mül")] == ["RMA-C-1"]  # the name index, accents folded
+    [m] = search(bench.store, "zoe.muller@example.com")
+    assert (m.rma_id, m.matched_on, m.customer_name) == ("RMA-C-1", ("email",), "Zoë Müller")
+    with bench.store.read() as s:
+        assert s.get(Rma, "RMA-C-2").customer_name is None
+    write("Zoë Schmidt")  # a changed name: a new change at HQ, pulled, re-indexed
+    report = bench.client().sync_once()
+    assert report.rmas_changed == 1
+    assert search(bench.store, "müller") == [] and [m.rma_id for m in search(bench.store, "schmidt")] == ["RMA-C-1"]

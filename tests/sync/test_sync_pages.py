@@ -20,8 +20,8 @@ T = "2026-11-20T10:00:00.000000+00:00"
 def page(**over: Any) -> dict[str, Any]:
     p = {"protocol": 1, "cursor": "YzE6Mg", "more": False, "remaining": None,
          "rma_fields": list(RMA_FIELDS), "line_fields": list(LINE_FIELDS),
-         "rmas": [["RMA-1", "O-1", T, "2026-12-20T10:00:00.000000+00:00", "open", T],
-                  ["RMA-2", "O-2", T, T, "cancelled", T]],
+         "rmas": [["RMA-1", "O-1", T, "2026-12-20T10:00:00.000000+00:00", "open", T, "Zoë Müller", "zoe@example.com"],
+                  ["RMA-2", "O-2", T, T, "cancelled", T, None, None]],
          "lines": [["RMA-1", 1, "PHN-1", "04006381333931", "Phone", "phones", 1, "699.00", "USD", None, "defective",
                     "ups", "1Z999AA10123456784"],
                    ["RMA-2", 1, "TOY-1", None, "Robot", "toys", 2, "19.9", "EUR", None, "wrong_size", None, None]]}
@@ -88,6 +88,8 @@ def test_other_valid_forms_take_the_python_way(bench_store):
     (("rmas", 0, 4), "lost"),
     (("rmas", 0, 0), ""),
     (("rmas", 0, 1), ["nested"]),
+    (("rmas", 0, 6), 7),  # a customer name that is no text
+    (("rmas", 0, 7), "x" * 300 + "@example.com"),  # longer than any e-mail the parser takes
     (("lines", 0, 1), "1"),  # line_no as text
     (("lines", 0, 6), 0),  # qty
     (("lines", 0, 6), 1.5),

@@ -117,3 +117,28 @@ async def test_a_parcel_of_several_items_n_of_m_and_cmd_done(make_app, manifest)
     with manifest.read() as s:
         kinds = [e.kind for e in s.exec(select(Event).where(Event.rma_id == "RMA-3LINE").order_by(Event.seq))]
     assert kinds.count("unit_received") == 3 and kinds[-2:] == ["line_missing", "parcel_closed"]
+
+
+async def test_a_fedex_label_that_reads_as_a_upc_ends_the_open_parcel_and_receives_its_own(make_app, manifest):
+    """123456780026 passes FedEx Express's and UPC-A's check digits alike: while a parcel of
+    several items is open, the manifest knows it as another parcel's tracking number, so it is
+    that parcel (received), not an undeclared item of the open one."""
+    from store_helpers import add_rma as add_tracked
+
+    add_tracked(manifest, "RMA-FDX", [dict(sku="BK-1", description="Book", category="books")],
+                tracking="123456780026")
+    add_rma(manifest, "RMA-2LINE", [
+        dict(sku="HP-1", gtin="05901234123457", description="Headphones", category="headphones",
+             reason_code="changed_mind"),
+        dict(sku="TS-1", gtin="00012345678905", description="T-shirt", category="apparel", reason_code="wrong_size"),
+    ])
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-1001", "RMA-2LINE", "05901234123457")
+        assert "1 of 2 received" in state_line(app) and app.receive_screen.picking
+        await scan(pilot, app, "123456780026")
+        await wait_for(pilot, lambda: "Received" in state_line(app) and not app.receive_screen.picking, "receipt")
+    with manifest.read() as s:
+        units = {u.lpn: (u.rma_id, u.risk_flags) for u in s.exec(select(Unit))}
+    assert sorted(r for r, _ in units.values()) == ["RMA-2LINE", "RMA-FDX"]
+    assert not any("undeclared_item" in flags for _, flags in units.values())

@@ -1,6 +1,6 @@
 """The lead screen (F3, leads only): queue and aging against SLA, exceptions, operators, KPIs.
 
-Four tabs that each fit 80x24: Queue (the aging matrix lane × hour bucket with SLA breaches,
+Tabs that each fit 80x24: Queue (the aging matrix lane × hour bucket with SLA breaches,
 the units not yet disposed by day bucket, and the most urgent units), Exceptions (the open
 exception queue and the lead's actions: m match to an RMA line, q quarantine, v void with a
 reason), Operators (units per hour today) and KPIs (cycle time P50/P90 today and this week,
@@ -15,7 +15,8 @@ responsive with 100k open units.
 - `exceptions`: the exception dialogue (match, quarantine, void; by key or scan);
 - `render`: the text and table cells, from a snapshot;
 - `approvals`: tab 5, the awaiting-approval queue; `triggers`: tab 7, the units the age triggers
-  moved today and why (its refresh also starts a trigger pass: tui/age_triggers.py).
+  moved today and why (its refresh also starts a trigger pass: tui/age_triggers.py);
+- `holds`: tab 8, blind receipts on the hold shelf (matched automatically, the deadline's default confirmed).
 """
 
 from dockstation.tui.lead.render import BREACH, OK, SOON, STATE_SHORT, hours_text, money

@@ -24,18 +24,22 @@ from dockstation.tui.lead.approvals import ApprovalActions, approval_cells, appr
 from dockstation.tui.lead.containers import ContainerActions, container_widgets, load_board
 from dockstation.tui.lead.exceptions import ExceptionActions
 from dockstation.tui.lead.triggers import TriggersTab, trigger_cells, trigger_view
+from dockstation.tui.lead.holds import HoldActions
+from dockstation.tui.lead import holds as hold_tab
 from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, StatusHeader
 from dockstation.tui.widgets.choice_picker import ChoicePicker
 
 log = logging.getLogger("dockstation.tui.lead")
 View = tuple[str, ...]  # a table row as plain values (render.*_view)
 TABS = ("tab-queue", "tab-exceptions", "tab-operators", "tab-kpis", "tab-approvals", "tab-containers",
-        "tab-triggers")
+        "tab-triggers", hold_tab.TAB)
 
 
-class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTab):
+class LeadScreen(HoldActions, ContainerActions, ApprovalActions, ExceptionActions, TriggersTab):
     DEFAULT_CSS = """
     LeadScreen #lead-summary { height: 1; padding: 0 1; background: $boost; }
+    /* eight tabs must fit 80 columns: one space between labels, not two */
+    LeadScreen Tab { padding: 0 0 0 1; }
     LeadScreen #refused { padding: 1 2; height: auto; }
     LeadScreen #refused-big { color: $error; height: 3; margin: 1 2; }
     LeadScreen TabbedContent { height: 1fr; }
@@ -44,7 +48,7 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTa
     LeadScreen #queue-note, LeadScreen #exc-note { height: 1; padding: 0 1; color: $text-muted; }
     LeadScreen DataTable { height: 1fr; min-height: 3; }
     LeadScreen #lines { display: none; height: auto; max-height: 8; }
-    LeadScreen #approvals-note, LeadScreen #triggers-note { height: 1; padding: 0 1; }
+    LeadScreen #approvals-note, LeadScreen #triggers-note, LeadScreen #holds-note { height: 1; padding: 0 1; }
     LeadScreen #approval-pick { display: none; height: auto; max-height: 11; }
     LeadScreen #prompt { display: none; height: 3; }
     LeadScreen #kpis { height: auto; padding: 0 1; }
@@ -83,6 +87,8 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTa
         self.moved = []  # age triggers' firings today (tab 7, tui/lead/triggers.py)
         self.moved_count = 0
         self.deferred_count = 0
+        self.hold_rows = []
+        self.hold_target = None
         self.cfg = KpisConfig()
         self.lanes: dict[str, float] = {}
         self._cache = LeadCache()  # what the next refresh need not read again
@@ -112,13 +118,13 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTa
                 yield DataTable(id="exceptions", cursor_type="row", zebra_stripes=True)
                 yield LinePicker(id="lines")
                 yield Input(id="prompt", max_length=200)
-            with TabPane("3 Operators", id="tab-operators"):
+            with TabPane("3 Staff", id="tab-operators"):
                 yield DataTable(id="operators", cursor_type="row", zebra_stripes=True)
             with TabPane("4 KPIs", id="tab-kpis"):
                 with VerticalScroll():
                     yield Static("", id="kpis", markup=False)
                     yield Sparkline([], id="spark", summary_function=max)
-            with TabPane("5 Approvals", id="tab-approvals"):
+            with TabPane("5 Approval", id="tab-approvals"):
                 yield Static("", id="approvals-note", markup=False)
                 yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
                 yield ChoicePicker(id="approval-pick")
@@ -127,6 +133,9 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTa
             with TabPane("7 Triggers", id="tab-triggers"):
                 yield Static("", id="triggers-note", markup=False)
                 yield DataTable(id="triggers", cursor_type="row", zebra_stripes=True)
+            with TabPane("8 Holds", id=hold_tab.TAB):
+                yield Static("", id="holds-note", markup=False)
+                yield DataTable(id="holds", cursor_type="row", zebra_stripes=True)
         yield BenchFooter()
 
     def on_mount(self) -> None:
@@ -157,6 +166,7 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTa
         for label, w in [("operator", 20), ("recv", 5), ("graded", 6), ("disp", 5), ("hours", 6), ("units/h", 8)]:
             o.add_column(label, width=w, key=label)
         self.setup_container_columns()
+        self.mount_holds(self.size.width)
         self.set_interval(self.cfg.lead.refresh_seconds, self.action_refresh)
         self.action_refresh()
 
@@ -179,6 +189,7 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTa
             app.run_age_triggers()  # the lead's refresh applies the age triggers too (in the background)
             self.moved_count, self.moved = await asyncio.to_thread(moved_since, app.store, snap.day_start)
             self.deferred_count = await asyncio.to_thread(count_deferred, app.store)
+            self.hold_rows = await asyncio.to_thread(hold_tab.load, app.store, snap.now)
         except Exception as exc:  # the screen stays up with the last figures
             log.exception("lead refresh failed")
             self._cache = LeadCache()  # start afresh next time
@@ -232,6 +243,8 @@ class LeadScreen(ContainerActions, ApprovalActions, ExceptionActions, TriggersTa
         elif tab == "tab-triggers":
             self._fill_table("#triggers", [(str(f.id), trigger_view(f)) for f in self.moved], trigger_cells)
             self._set_text("#triggers-note", self.triggers_note_now())
+        elif tab == hold_tab.TAB:
+            self.fill_holds()
         elif tab == "tab-kpis":
             self._set_text("#kpis", render.kpis(s))
             spark = self.query_one("#spark", Sparkline)

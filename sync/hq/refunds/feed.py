@@ -108,28 +108,45 @@ def project(db: HQDatabase, now: datetime | None = None) -> int:
                  if h.active and EVENT in (h.events or "").split()]
         for station_id, acked, done in behind:
             upto = min(int(acked), int(done) + CHUNK * 50)
-            rows = conn.execute(select(EVENTS.c.seq, EVENTS.c.rma_id, EVENTS.c.payload, EVENTS.c.at)
-                                .where(EVENTS.c.station_id == station_id, EVENTS.c.seq > done, EVENTS.c.seq <= upto,
-                                       EVENTS.c.kind == "refund_decided").order_by(EVENTS.c.seq)).all()
+            rows = [r for r in conn.execute(
+                select(EVENTS.c.seq, EVENTS.c.rma_id, EVENTS.c.payload, EVENTS.c.at)
+                .where(EVENTS.c.station_id == station_id, EVENTS.c.seq > done, EVENTS.c.seq <= upto,
+                       EVENTS.c.kind == "refund_decided").order_by(EVENTS.c.seq)).all()
+                    if r[1] and isinstance(r[2], dict)]
+            # In bulk (bench/bench_refunds.py): the RMAs already in the feed in one look-up per
+            # thousand, the entries and their webhook deliveries each in one executemany.
+            known = _in_feed(conn, list({r[1] for r in rows}))
+            entries: list[dict[str, Any]] = []
+            deliveries: list[dict[str, Any]] = []
             for seq, rma_id, payload, at in rows:
-                if not rma_id or not isinstance(payload, dict):
-                    continue
-                if conn.execute(select(REFUNDS.c.feed_id).where(REFUNDS.c.rma_id == rma_id)).first() is not None:
+                if rma_id in known:  # the first decision of an RMA stands
                     log.info("refund feed: %s-%s decides an RMA already in the feed; the first decision stands",
                              station_id, seq)
                     continue
+                known.add(rma_id)
                 top += 1
                 entry = entry_of(station_id, int(seq), rma_id, payload)
-                conn.execute(REFUNDS.insert().values(feed_id=top, rma_id=rma_id, station_id=station_id, seq=seq,
-                                                     decided_at=at, entry=entry, created_at=now))
-                for h in hooks:
-                    conn.execute(HqWebhookDelivery.__table__.insert().values(
-                        webhook_id=h.id, msg_id=f"msg_refund_{top}", event_type=EVENT,
-                        payload={"type": EVENT, "timestamp": now.isoformat(), "data": entry},
-                        state="pending", attempts=0, next_attempt_at=now, created_at=now))
-                added += 1
+                entries.append({"feed_id": top, "rma_id": rma_id, "station_id": station_id, "seq": seq,
+                                "decided_at": at, "entry": entry, "created_at": now})
+                deliveries.extend({"webhook_id": h.id, "msg_id": f"msg_refund_{top}", "event_type": EVENT,
+                                   "payload": {"type": EVENT, "timestamp": now.isoformat(), "data": entry},
+                                   "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                                  for h in hooks)
+            if entries:
+                conn.execute(REFUNDS.insert(), entries)
+            if deliveries:
+                conn.execute(HqWebhookDelivery.__table__.insert(), deliveries)
+            added += len(entries)
             _set_progress(db, conn, station_id, upto)
     return added
+
+
+def _in_feed(conn: Connection, rma_ids: list[str]) -> set[str]:
+    """Which of these RMAs have an entry already (a thousand per query: SQLite's variable limit)."""
+    found: set[str] = set()
+    for i in range(0, len(rma_ids), 1000):
+        found.update(conn.execute(select(REFUNDS.c.rma_id).where(REFUNDS.c.rma_id.in_(rma_ids[i:i + 1000]))).scalars())
+    return found
 
 
 def _set_progress(db: HQDatabase, conn: Connection, station_id: str, seq: int) -> None:
