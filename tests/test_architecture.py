@@ -42,3 +42,19 @@ def test_the_checker_sees_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from textual.app import App\nimport serial.tools\n")
     assert _imports(bad) & FORBIDDEN == {"textual", "serial"}
+
+
+# The imperative shell: the only places that may import the frameworks above. The screens and
+# commands; the device transports (serial scanners, a network camera's snapshot URL); and
+# `dockstation doctor`, whose whole job is to touch the devices and HQ and say what answered.
+SHELLS = ["dockstation/tui", "dockstation/cli", "dockstation/scanners/ports.py",
+          "dockstation/scanners/serial_reader.py", "dockstation/cameras/http.py", "dockstation/doctor.py"]
+
+
+def test_only_the_shells_import_a_framework():
+    shells = [ROOT / s for s in SHELLS]
+    offenders = []
+    for f in sorted((ROOT / "dockstation").rglob("*.py")) + sorted((ROOT / "labels").rglob("*.py")):
+        if _imports(f) & FORBIDDEN and not any(f == s or s in f.parents for s in shells):
+            offenders.append(str(f.relative_to(ROOT)))
+    assert offenders == []
