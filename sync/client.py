@@ -178,16 +178,7 @@ class SyncClient:
         return self.station.station_id
 
     def _client(self) -> httpx.Client:
-        url, token = self.station.hq.url or "", self.station.hq.token or ""
-        if self._http is None or self._http_key != (url, token):
-            if self._http is not None:
-                self._http.close()
-            self._http = httpx.Client(
-                base_url=url.rstrip("/"), transport=self.transport,
-                headers={"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL),
-                         "User-Agent": f"dockstation-bench/{self.station_id}"},
-                timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)))
-            self._http_key = (url, token)
+        self._http, self._http_key = hq_client(self.station, self.transport, self.timeout, self._http, self._http_key)
         return self._http
 
     def _call(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kw: Any) -> httpx.Response:
@@ -418,3 +409,21 @@ class SyncClient:
 
         self._stop = stop
         run_loop(self, stop, status)
+
+
+def hq_client(station: StationConfig, transport: httpx.BaseTransport | None, timeout: float,
+              current: httpx.Client | None, key: tuple[str, str] | None,
+              ) -> tuple[httpx.Client, tuple[str, str]]:
+    """The HTTP client for HQ, kept while the URL and token stay the same (a config reload that
+    changes either opens a new one): the sync client and the photo uploader both use it."""
+    url, token = station.hq.url or "", station.hq.token or ""
+    if current is not None and key == (url, token):
+        return current, key
+    if current is not None:
+        current.close()
+    client = httpx.Client(
+        base_url=url.rstrip("/"), transport=transport,
+        headers={"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL),
+                 "User-Agent": f"dockstation-bench/{station.station_id}"},
+        timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)))
+    return client, (url, token)

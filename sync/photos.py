@@ -36,8 +36,8 @@ from dockstation.store import Store
 from dockstation.text import clean
 from dockstation.types import utcnow
 from sync import station_store as st
-from sync.client import Backoff, Offline, Refused, _check, _detail
-from sync.protocol import API, PROTOCOL, PROTOCOL_HEADER
+from sync.client import Backoff, Offline, Refused, _check, _detail, hq_client
+from sync.protocol import API
 
 log = logging.getLogger("dockstation.sync")
 CHUNK = 16 * 1024
@@ -100,16 +100,7 @@ class PhotoUploader:
         self._lock = threading.Lock()
 
     def _client(self) -> httpx.Client:
-        url, token = self.station.hq.url or "", self.station.hq.token or ""
-        if self._http is None or self._http_key != (url, token):
-            if self._http is not None:
-                self._http.close()
-            self._http = httpx.Client(
-                base_url=url.rstrip("/"), transport=self.transport,
-                headers={"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL),
-                         "User-Agent": f"dockstation-bench/{self.station.station_id}"},
-                timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)))
-            self._http_key = (url, token)
+        self._http, self._http_key = hq_client(self.station, self.transport, self.timeout, self._http, self._http_key)
         return self._http
 
     def close(self) -> None:
