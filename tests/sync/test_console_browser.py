@@ -127,6 +127,11 @@ def test_the_console_in_a_real_browser(served, browser, tmp_path):
     page.get_by_role("button", name="Show").click()
     expect(page.locator('[data-kpi="p90"]')).to_have_text("20.0 h")
     page.screenshot(path=str(tmp_path / "kpis.png"), full_page=True)
+    # the 15-column station table fits a 1280-px laptop screen: no sideways scrolling to reach >90d
+    page.set_viewport_size({"width": 1280, "height": 800})
+    widths = page.locator("#summary").evaluate("t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the station table scrolls sideways at 1280 px: {widths}"
+    page.set_viewport_size({"width": 1366, "height": 800})
 
     # a unit's whole history
     page.get_by_role("link", name="Units & RMAs").click()
