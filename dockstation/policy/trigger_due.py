@@ -10,9 +10,12 @@ on the LPN the covering `ix_unit_open_*` indexes carry), so they cost no row rea
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from dockstation.policy.age_config import WAIT_STATES, AgeTrigger
 from dockstation.policy.config import PolicyConfig
@@ -27,7 +30,8 @@ def db_time(at: datetime) -> str:
     return as_utc(at).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _parse(value: object) -> datetime:
+def parse_db_time(value: object) -> datetime:
+    """A time as SQLite gives it back (naive UTC text) as an aware UTC datetime."""
     if isinstance(value, datetime):
         return as_utc(value)
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
@@ -86,15 +90,20 @@ def matches(trigger: AgeTrigger, c: Candidate, condition_flags: frozenset[str]) 
 
 def _sql(trigger: AgeTrigger, how: str) -> str:
     """The candidates of `trigger`: `how` is `full` (every wait that began before the cutoff),
-    `window` (began in [previous cutoff, cutoff): the clock moved on) or `changed` (units changed
-    since the last pass — a hold matched, a lane moved — whose wait began before the cutoff)."""
+    `window` (began in [previous cutoff, cutoff): the clock moved on), `changed` (units changed
+    since the last pass — a hold matched, a lane moved — whose wait began before the cutoff) or
+    `lpns` (the same, for the units given by LPN: `_changed` read them)."""
     ws = WAIT_STATES[trigger.state]
     states = ", ".join(f"'{s}'" for s in ws.unit_states)
     asked = ws.since.startswith("r.")
     # Which index drives the query is chosen here, not left to the planner (a bench never runs
     # ANALYZE): the units changed since the last pass by `ix_unit_open_updated`, a time range of
     # waiting units by the wait's own index (`ix_unit_open_*`, or the open approval requests').
-    if how == "changed" and ws.open_units:
+    if how == "lpns":  # the units changed since the last pass, by their LPN (few): the primary key
+        source = "unit u INDEXED BY sqlite_autoindex_unit_1"
+        source += (" CROSS JOIN approval_request r INDEXED BY ix_approval_request_lpn "
+                   "ON r.lpn = u.lpn AND r.state = 'open'") if asked else ""
+    elif how == "changed" and ws.open_units:
         source = "unit u INDEXED BY ix_unit_open_updated"
         source += (" CROSS JOIN approval_request r INDEXED BY ix_approval_request_lpn "
                    "ON r.lpn = u.lpn AND r.state = 'open'") if asked else ""
@@ -106,7 +115,8 @@ def _sql(trigger: AgeTrigger, how: str) -> str:
     hold = "LEFT JOIN hold h ON h.lpn = u.lpn" if trigger.state == "held" else ""
     pending = "r.path" if asked else "h.default_path" if hold else "NULL"
     when = {"full": f"{ws.since} < ?", "window": f"{ws.since} >= ? AND {ws.since} < ?",
-            "changed": f"u.updated_at >= ? AND {ws.since} < ?"}[how]
+            "changed": f"u.updated_at >= ? AND {ws.since} < ?",
+            "lpns": f"u.lpn IN (SELECT value FROM json_each(?)) AND {ws.since} < ?"}[how]
     extra = ""
     if how == "changed" and not (trigger.when.lane or trigger.when.path):
         # a unit last changed by a trigger (its lane or path, updated_at = that firing's time) has
@@ -134,12 +144,16 @@ WHERE {f"u.{_OPEN} AND " if ws.open_units else ""}u.state IN ({states}) AND {whe
 # the waits that began since the last pass's cutoff, plus the units changed since (updated_at):
 # facts a filter looks at change only with the unit (a lane moved, a hold matched). The whole
 # range is read again when a trigger is new or changed, when the clock went back, and every
-# FULL_EVERY as a safety net. Cursors are saved after the pass applied what it found: a pass cut
-# off half-way is read again. They are only a shortcut — what fired is in age_firing, which every
-# read checks — so they live in memory: a restarted bench starts with one full read, and no pass
-# writes to the store unless something fired.
+# FULL_EVERY as a safety net (one trigger's hourly read a pass, so no pass reads them all).
+# Cursors are saved after the pass applied what it found: a pass cut off half-way is read again.
+# They are only a shortcut — what fired is in age_firing, which every read checks — so they live
+# in memory: a restarted bench starts with one full read, and no pass writes to the store unless
+# something fired.
 FULL_EVERY = timedelta(hours=1)
 MARGIN = timedelta(seconds=5)  # a transaction that stamped updated_at just before our read began
+# The units changed since the last pass are read once for all triggers (ix_unit_open_updated
+# carries the LPN: no row read); up to this many are then looked up by LPN, more by the range.
+BY_LPN = 5000
 
 
 def signature(trigger: AgeTrigger) -> str:
@@ -148,6 +162,13 @@ def signature(trigger: AgeTrigger) -> str:
 
 
 _CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in memory (see above)
+# Units a pass itself changed (a lane moved, a path re-routed), per store file: LPN -> (updated_at
+# before, the stamp it wrote, the action). The next pass's read of the units changed since skips
+# a unit whose only change since its cursor is that stamp for a trigger whose filter does not
+# look at what the action changed — after a pass that fired for 90k units, the next one would
+# otherwise read them all again. Lost on a restart (then the read is merely larger).
+_OWN: dict[str, dict[str, tuple[str, str, str]]] = {}
+_LOCK = threading.Lock()
 
 
 def load_cursors(store: Store) -> dict[str, dict[str, str]]:
@@ -155,18 +176,66 @@ def load_cursors(store: Store) -> dict[str, dict[str, str]]:
 
 
 def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
-    _CURSORS[str(store.path)] = dict(cursors)
+    key = str(store.path)
+    _CURSORS[key] = dict(cursors)
+    oldest = min((c["changed"] for c in cursors.values()), default="")
+    with _LOCK:  # what no cursor's "changed since" reaches any more is of no use
+        own = _OWN.get(key)
+        if own:
+            _OWN[key] = {lpn: o for lpn, o in own.items() if o[1] >= oldest}
 
 
-def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime) -> tuple[str, dict[str, str]]:
+def note_own(store: Store, changed: Iterable[tuple[str, datetime, datetime, str]]) -> None:
+    """Units a pass changed, once its transaction committed: (lpn, updated_at before, stamp, action)."""
+    with _LOCK:
+        own = _OWN.setdefault(str(store.path), {})
+        for lpn, before, stamp, action in changed:
+            prev = own.get(lpn)
+            was = db_time(before)
+            if prev is not None and prev[1] == was:  # changed twice by passes: the first "before" counts
+                was = prev[0]
+            own[lpn] = (was, db_time(stamp), action)
+
+
+def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime,
+          hourly_ok: bool) -> tuple[str, dict[str, str]]:
     cutoff = db_time(now - timedelta(seconds=trigger.after_seconds))
     sig = signature(trigger)
     new = {"sig": sig, "cutoff": cutoff, "full_at": (cursor or {}).get("full_at", ""), "changed": db_time(started - MARGIN)}
     full = (cursor is None or cursor.get("sig") != sig or cutoff < cursor.get("cutoff", "")
-            or not cursor.get("full_at") or _parse(cursor["full_at"]) + FULL_EVERY < started)
+            or not cursor.get("full_at"))
+    if not full and hourly_ok and parse_db_time(cursor["full_at"]) + FULL_EVERY < started:  # type: ignore[index]
+        full = True  # the safety net: this trigger's turn this pass
     if full:
         new["full_at"] = db_time(started)
     return ("full" if full else "incremental"), new
+
+
+def _changed(conn: Any, store: Store, since: str) -> dict[str, tuple[str, str | None]]:
+    """Open units changed since `since` (one covering index range): LPN -> (updated_at, the
+    action when the last change was a pass's own, whose unit was not changed otherwise since
+    the "before" it noted — None for any other change)."""
+    with _LOCK:
+        own = dict(_OWN.get(str(store.path), {}))
+    out: dict[str, tuple[str, str | None]] = {}
+    for lpn, at in conn.exec_driver_sql(
+            f"SELECT lpn, updated_at FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at >= ?",
+            (since,)):
+        o = own.get(lpn)
+        # a pass's own change: as of before it (was the unit changed otherwise since the cursor?)
+        out[lpn] = (o[0], o[2]) if o is not None and o[1] == at else (at, None)
+    return out
+
+
+def _relevant(trigger: AgeTrigger, changed: dict[str, tuple[str, str | None]], since: str) -> list[str]:
+    """The changed units `trigger` must look at again: changed otherwise since its cursor, or by a
+    pass's lane move (reroute) when its filter looks at the lane (path)."""
+    lane, path = bool(trigger.when.lane), bool(trigger.when.path)
+    out = []
+    for lpn, (at, action) in changed.items():
+        if action is None or at >= since or (action == "lane" and lane) or (action == "reroute" and path):
+            out.append(lpn)
+    return out
 
 
 def due(store: Store, policy: PolicyConfig, now: datetime,
@@ -182,32 +251,45 @@ def due(store: Store, policy: PolicyConfig, now: datetime,
     flag_sets: dict[str, frozenset[str]] = {"[]": frozenset()}
     # updated_at is stamped by the app's clock: the earlier of it and the real one is safe for both
     started = min(as_utc(now), datetime.now(UTC))
+    plans: dict[str, str] = {}
+    hourly_ok = True
+    for trig in policy.age_triggers:
+        old = (cursors or {}).get(trig.id) if cursors is not None else None
+        plans[trig.id], new_cursors[trig.id] = _plan(trig, old, now, started, hourly_ok)
+        if plans[trig.id] == "full" and old is not None and old.get("sig") == signature(trig):
+            hourly_ok = False  # one trigger's safety-net read a pass (a due one is due next pass)
     with store.read_engine.connect() as conn, conn.begin():
+        since = [cursors[t.id]["changed"] for t in policy.age_triggers  # type: ignore[index]
+                 if plans[t.id] == "incremental" and WAIT_STATES[t.state].open_units]
+        changed = _changed(conn, store, min(since)) if since else {}
         for trig in policy.age_triggers:
-            old = (cursors or {}).get(trig.id) if cursors is not None else None
-            how, new_cursors[trig.id] = _plan(trig, old, now, started)
+            old = (cursors or {}).get(trig.id)
             cutoff = new_cursors[trig.id]["cutoff"]
             filt = (*trig.when.category, *trig.when.lane, trig.id)
-            if how == "full":
+            if plans[trig.id] == "full":
                 queries = [(_sql(trig, "full"), (cutoff, *filt))]
             else:
                 assert old is not None
                 queries = [(_sql(trig, "window"), (old["cutoff"], cutoff, *filt))]
                 if WAIT_STATES[trig.state].open_units:  # a closed unit's facts do not change
-                    queries.append((_sql(trig, "changed"), (old["changed"], cutoff, *filt)))
-            lpns: set[str] = set()
+                    lpns = _relevant(trig, changed, old["changed"])
+                    if len(lpns) > BY_LPN:
+                        queries.append((_sql(trig, "changed"), (old["changed"], cutoff, *filt)))
+                    elif lpns:
+                        queries.append((_sql(trig, "lpns"), (json.dumps(lpns), cutoff, *filt)))
+            lpns_seen: set[str] = set()
             for sql, params in queries:
                 for row in conn.exec_driver_sql(sql, params):
                     seen += 1
-                    lpn, state, cat, lane, price, sku, grade, flags, path, since, reason = row
-                    if lpn in lpns:
+                    lpn, state, cat, lane, price, sku, grade, flags, path, since_at, reason = row
+                    if lpn in lpns_seen:
                         continue
-                    lpns.add(lpn)
+                    lpns_seen.add(lpn)
                     fs = flag_sets.get(flags or "[]")
                     if fs is None:
                         fs = flag_sets[flags] = frozenset(json.loads(flags))
                     c = Candidate(lpn, state, cat or "", lane or "", Decimal(price or 0), sku or "", grade, fs,
-                                  path, reason or "", _parse(since))
+                                  path, reason or "", parse_db_time(since_at))
                     if matches(trig, c, cond):
                         out.append(Due(trig, c, (now - c.since).total_seconds() / 3600))
     return seen, out, new_cursors
