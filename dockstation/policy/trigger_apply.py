@@ -16,21 +16,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection
 
-from dockstation.models import AgeFiring, ApprovalRequest, Event, Hold, Unit
 from dockstation.policy.age_config import WAIT_STATES, AgeTrigger
 from dockstation.policy.config import PolicyConfig
-from dockstation.types import as_utc
+from dockstation.policy.trigger_due import db_time, parse_db_time
+from dockstation.types import dumps
 
 BUSY_STATES = ("inspecting",)
 DONE_STATES = ("disposed", "quarantined", "voided")
-U, R, H, F, E = (Unit.__table__, ApprovalRequest.__table__, Hold.__table__,  # type: ignore[attr-defined]
-                 AgeFiring.__table__, Event.__table__)  # type: ignore[attr-defined]
-_UNIT_COLS = (U.c.lpn, U.c.state, U.c.lane, U.c.rma_id, U.c.category, U.c.unit_price, U.c.age_path,
-              U.c.age_trigger, U.c.received_at, U.c.inspected_at, U.c.disposed_at, U.c.sla_due_at, U.c.updated_at)
+# Plain SQL on the transaction's connection, times as SQLite stores them (naive UTC text, as
+# db_time writes them): SQLAlchemy's per-value type processing was most of a batch's Python time.
+_IN = "IN (SELECT value FROM json_each(?))"
+_COLS = ("lpn", "state", "lane", "rma_id", "category", "unit_price", "age_path", "age_trigger", "received_at",
+         "inspected_at", "disposed_at", "sla_due_at", "updated_at")
+_UNITS = f"SELECT {', '.join(_COLS)} FROM unit WHERE lpn {_IN}"
+_FIRING_COLS = ("lpn", "trigger_id", "policy_version", "wait_state", "action", "target", "previous", "reason",
+                "waited_hours", "status", "due_at", "fired_at", "event_seq")
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,11 @@ class PassResult:
 
 @dataclass(frozen=True)
 class Own:
-    """A unit this pass changed: its `updated_at` before and the stamp written (`action`: what)."""
+    """A unit this pass changed: its `updated_at` before and the stamp written (db_time text)."""
 
     lpn: str
-    before: datetime
-    stamp: datetime
+    before: str
+    stamp: str
     action: str
 
 
@@ -79,9 +84,10 @@ class _Writes:
     units: dict[str, dict[str, Any]]
     requests: dict[int, dict[str, Any]]
     holds: dict[str, str]
-    events: list[dict[str, Any]]
-    new_firings: list[dict[str, Any]]
-    old_firings: list[dict[str, Any]]
+    events: list[tuple[Any, ...]]
+    new_firings: list[tuple[Any, ...]]
+    old_firings: list[dict[str, Any]]  # deferred ones now fired
+    lapsed: list[int]  # deferred ones whose unit left the waiting state
 
 
 def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: list[Item], now: datetime,
@@ -92,23 +98,24 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
     if not items:
         return own
     lpns = sorted({i.lpn for i in items})
-    units = {r.lpn: dict(r._mapping) for r in conn.execute(select(*_UNIT_COLS).where(U.c.lpn.in_(lpns)))}
-    done = {(r.lpn, r.trigger_id) for r in conn.execute(
-        select(F.c.lpn, F.c.trigger_id).where(F.c.lpn.in_([i.lpn for i in items if i.firing is None])))}
+    run = conn.exec_driver_sql
+    units = {r[0]: dict(zip(_COLS, r, strict=True)) for r in run(_UNITS, (json.dumps(lpns),))}
+    done = {(lpn, tid) for lpn, tid in run(f"SELECT lpn, trigger_id FROM age_firing WHERE lpn {_IN}",
+                                           (json.dumps([i.lpn for i in items if i.firing is None]),))}
     asking = [lpn for lpn, u in units.items() if u["state"] == "awaiting_approval"]
     requests: dict[str, dict[str, Any]] = {}
-    for r in conn.execute(select(R.c.id, R.c.lpn, R.c.path, R.c.why, R.c.requested_at)
-                          .where(R.c.lpn.in_(asking), R.c.state == "open").order_by(R.c.id)):
-        requests[r.lpn] = dict(r._mapping)  # the latest open one (as the read half's join)
-    holds = {r.lpn: r.default_path for r in conn.execute(
-        select(H.c.lpn, H.c.default_path).where(H.c.lpn.in_([lpn for lpn, u in units.items() if u["state"] == "held"])))}
+    for rid, lpn, path, why, at in run("SELECT id, lpn, path, why, requested_at FROM approval_request "
+                                       f"WHERE state = 'open' AND lpn {_IN} ORDER BY id", (json.dumps(asking),)):
+        requests[lpn] = {"id": rid, "path": path, "why": json.loads(why or "[]"), "requested_at": at}  # the latest
+    holds = dict(run(f"SELECT lpn, default_path FROM hold WHERE lpn {_IN}",
+                     (json.dumps([lpn for lpn, u in units.items() if u["state"] == "held"]),)).all())
     still: dict[str, set[str]] = {}  # e.g. "not sorted into a container yet", per condition
     for where in {WAIT_STATES[i.trigger.state].where for i in items} - {""}:
-        still[where] = {r[0] for r in conn.execute(
-            text(f"SELECT u.lpn FROM unit u WHERE u.lpn IN (SELECT value FROM json_each(:lpns)) AND ({where})"),
-            {"lpns": _json_list(lpns)})}
-    w = _Writes({}, {}, {}, [], [], [])
-    seq = int(conn.execute(select(func.max(E.c.seq)).where(E.c.station_id == station_id)).scalar() or 0)
+        still[where] = {r[0] for r in run(f"SELECT u.lpn FROM unit u WHERE u.lpn {_IN} AND ({where})",
+                                          (json.dumps(lpns),))}
+    stamp = db_time(now)
+    w = _Writes({}, {}, {}, [], [], [], [])
+    seq = int(run("SELECT max(seq) FROM event WHERE station_id = ?", (station_id,)).scalar() or 0)
     for item in items:
         trig, lpn, firing = item.trigger, item.lpn, item.firing
         ws = WAIT_STATES[trig.state]
@@ -124,10 +131,10 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
         gone = bool(ws.where) and lpn not in still[ws.where]
         if firing is not None:  # due when it was busy: applies now unless the unit left the open states
             if (u["state"] in DONE_STATES and u["state"] not in ws.unit_states) or gone:
-                w.old_firings.append({**firing, "status": "lapsed"})
+                w.lapsed.append(firing["id"])
                 result.lapsed += 1
                 continue
-            since = as_utc(firing["due_at"]) - timedelta(hours=firing["waited_hours"])
+            since = parse_db_time(firing["due_at"]) - timedelta(hours=firing["waited_hours"])
         else:
             if u["state"] not in ws.unit_states or gone:
                 result.skipped += 1
@@ -140,28 +147,26 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
         waited = round((now - since).total_seconds() / 3600, 2)
         if u["state"] in BUSY_STATES or lpn in busy:
             if firing is None:  # recorded, no event until it fires
-                w.new_firings.append(_firing_row(lpn, trig, policy, waited, now, "deferred", None, None, None, None))
+                w.new_firings.append(_firing_row(lpn, trig, policy, waited, stamp, "deferred", None, None, None, None))
                 result.deferred += 1
             continue
         before = u["updated_at"]
         previous, target = _act(u, requests.get(lpn), holds, policy, trig, now, w)
-        if u["updated_at"] is not before:
-            own.append(Own(lpn, as_utc(before), now, trig.action))
+        if u["updated_at"] != before:
+            own.append(Own(lpn, before, u["updated_at"], trig.action))
         seq += 1
-        w.events.append({
-            "station_id": station_id, "seq": seq, "kind": "age_trigger_fired", "at": now, "operator": None,
-            "lpn": lpn, "rma_id": u["rma_id"], "payload": {
+        w.events.append((station_id, seq, "age_trigger_fired", stamp, None, lpn, u["rma_id"], dumps({
                 "trigger_id": trig.id, "policy_version": policy.version,
                 "by": f"policy {policy.version} trigger {trig.id}", "state": trig.state, "unit_state": u["state"],
                 "action": trig.action, "previous": previous, "target": target, "reason": trig.reason,
                 "waited_hours": waited, "since": since.isoformat(), "lane": u["lane"],
-                "sla_due_at": as_utc(u["sla_due_at"]).isoformat() if u["sla_due_at"] else None,
+                "sla_due_at": parse_db_time(u["sla_due_at"]).isoformat() if u["sla_due_at"] else None,
                 "sla_hours": policy.lane(u["lane"]).sla_hours if trig.action == "lane" else None,
-                "category": u["category"], "unit_price": u["unit_price"], "deferred": firing is not None}})
+                "category": u["category"], "unit_price": Decimal(u["unit_price"] or 0), "deferred": firing is not None})))
         if firing is None:
-            w.new_firings.append(_firing_row(lpn, trig, policy, waited, now, "fired", now, seq, previous, target))
+            w.new_firings.append(_firing_row(lpn, trig, policy, waited, stamp, "fired", stamp, seq, previous, target))
         else:
-            w.old_firings.append({**firing, "status": "fired", "fired_at": now, "waited_hours": waited,
+            w.old_firings.append({**firing, "status": "fired", "fired_at": stamp, "waited_hours": waited,
                                   "event_seq": seq, "previous": previous, "target": target,
                                   "policy_version": policy.version})
         result.fired.append(Fired(lpn, trig.id, trig.action, previous, target, trig.reason, waited, "fired"))
@@ -169,24 +174,19 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
     return own
 
 
-def _json_list(values: list[str]) -> str:
-    return json.dumps(values)
-
-
-def _firing_row(lpn: str, trig: AgeTrigger, policy: PolicyConfig, waited: float, now: datetime, status: str,
-                fired_at: datetime | None, seq: int | None, previous: str | None, target: str | None) -> dict[str, Any]:
-    return {"lpn": lpn, "trigger_id": trig.id, "policy_version": policy.version, "wait_state": trig.state,
-            "action": trig.action, "target": target, "previous": previous, "reason": trig.reason,
-            "waited_hours": waited, "status": status, "due_at": now, "fired_at": fired_at, "event_seq": seq}
+def _firing_row(lpn: str, trig: AgeTrigger, policy: PolicyConfig, waited: float, now: str, status: str,
+                fired_at: str | None, seq: int | None, previous: str | None, target: str | None) -> tuple[Any, ...]:
+    return (lpn, trig.id, policy.version, trig.state, trig.action, target, previous, trig.reason, waited, status,
+            now, fired_at, seq)
 
 
 def _since(u: dict[str, Any], request: dict[str, Any] | None, trig: AgeTrigger) -> datetime | None:
     """When the unit's current wait in the trigger's state began (as the read half's SQL reads it)."""
     col = WAIT_STATES[trig.state].since
     if col.startswith("r."):
-        return as_utc(request["requested_at"]) if request is not None else None
+        return parse_db_time(request["requested_at"]) if request is not None else None
     value = u[col.removeprefix("u.")]
-    return as_utc(value) if value is not None else None
+    return parse_db_time(value) if value is not None else None
 
 
 def _act(u: dict[str, Any], request: dict[str, Any] | None, holds: dict[str, str], policy: PolicyConfig,
@@ -195,8 +195,8 @@ def _act(u: dict[str, Any], request: dict[str, Any] | None, holds: dict[str, str
     if trig.action == "lane":
         assert trig.lane is not None
         previous = u["lane"]
-        u["lane"], u["updated_at"] = trig.lane, now
-        u["sla_due_at"] = now + timedelta(hours=policy.lane(trig.lane).sla_hours)
+        u["lane"], u["updated_at"] = trig.lane, db_time(now)
+        u["sla_due_at"] = db_time(now + timedelta(hours=policy.lane(trig.lane).sla_hours))
         w.units[u["lpn"]] = u
         return previous, trig.lane
     if trig.action == "reroute":
@@ -213,33 +213,33 @@ def _act(u: dict[str, Any], request: dict[str, Any] | None, holds: dict[str, str
                 previous = holds[u["lpn"]]
                 holds[u["lpn"]] = w.holds[u["lpn"]] = trig.path
             return previous, trig.path
-        u["age_path"], u["age_trigger"], u["updated_at"] = trig.path, trig.id, now
+        u["age_path"], u["age_trigger"], u["updated_at"] = trig.path, trig.id, db_time(now)
         w.units[u["lpn"]] = u
         return previous, trig.path
     return None, None  # escalate: the event and the lead screen's list are the action
 
 
 def _write(conn: Connection, w: _Writes) -> None:
+    run = conn.exec_driver_sql
     if w.units:
-        conn.execute(update(U).where(U.c.lpn == bindparam("k_lpn")).values(
-            lane=bindparam("lane"), sla_due_at=bindparam("sla_due_at"), age_path=bindparam("age_path"),
-            age_trigger=bindparam("age_trigger"), updated_at=bindparam("updated_at")),
-            [{"k_lpn": u["lpn"], "lane": u["lane"], "sla_due_at": u["sla_due_at"], "age_path": u["age_path"],
-              "age_trigger": u["age_trigger"], "updated_at": u["updated_at"]} for u in w.units.values()])
+        run("UPDATE unit SET lane = ?, sla_due_at = ?, age_path = ?, age_trigger = ?, updated_at = ? WHERE lpn = ?",
+            [(u["lane"], u["sla_due_at"], u["age_path"], u["age_trigger"], u["updated_at"], u["lpn"])
+             for u in w.units.values()])
     if w.requests:
-        conn.execute(update(R).where(R.c.id == bindparam("k_id")).values(path=bindparam("path"), why=bindparam("why")),
-                     [{"k_id": k, "path": r["path"], "why": r["why"]} for k, r in w.requests.items()])
+        run("UPDATE approval_request SET path = ?, why = ? WHERE id = ?",
+            [(r["path"], dumps(r["why"]), k) for k, r in w.requests.items()])
     if w.holds:
-        conn.execute(update(H).where(H.c.lpn == bindparam("k_lpn")).values(default_path=bindparam("default_path")),
-                     [{"k_lpn": k, "default_path": p} for k, p in w.holds.items()])
+        run("UPDATE hold SET default_path = ? WHERE lpn = ?", [(p, k) for k, p in w.holds.items()])
     if w.events:
-        conn.execute(insert(E), w.events)
+        run("INSERT INTO event (station_id, seq, kind, at, operator, lpn, rma_id, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", w.events)
     if w.new_firings:
-        conn.execute(insert(F), w.new_firings)
+        run(f"INSERT INTO age_firing ({', '.join(_FIRING_COLS)}) VALUES ({', '.join('?' * len(_FIRING_COLS))})",
+            w.new_firings)
     if w.old_firings:
-        conn.execute(update(F).where(F.c.id == bindparam("k_id")).values(
-            status=bindparam("status"), fired_at=bindparam("fired_at"), waited_hours=bindparam("waited_hours"),
-            event_seq=bindparam("event_seq"), previous=bindparam("previous"), target=bindparam("target"),
-            policy_version=bindparam("policy_version")),
-            [{"k_id": f["id"], **{k: f[k] for k in ("status", "fired_at", "waited_hours", "event_seq", "previous",
-                                                     "target", "policy_version")}} for f in w.old_firings])
+        run("UPDATE age_firing SET status = ?, fired_at = ?, waited_hours = ?, event_seq = ?, previous = ?, "
+            "target = ?, policy_version = ? WHERE id = ?",
+            [(f["status"], f["fired_at"], f["waited_hours"], f["event_seq"], f["previous"], f["target"],
+              f["policy_version"], f["id"]) for f in w.old_firings])
+    if w.lapsed:
+        run("UPDATE age_firing SET status = 'lapsed' WHERE id = ?", [(i,) for i in w.lapsed])

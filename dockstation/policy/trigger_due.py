@@ -185,16 +185,16 @@ def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
             _OWN[key] = {lpn: o for lpn, o in own.items() if o[1] >= oldest}
 
 
-def note_own(store: Store, changed: Iterable[tuple[str, datetime, datetime, str]]) -> None:
-    """Units a pass changed, once its transaction committed: (lpn, updated_at before, stamp, action)."""
+def note_own(store: Store, changed: Iterable[tuple[str, str, str, str]]) -> None:
+    """Units a pass changed, once its transaction committed: (lpn, updated_at before, the stamp
+    written, action), times as stored (db_time)."""
     with _LOCK:
         own = _OWN.setdefault(str(store.path), {})
         for lpn, before, stamp, action in changed:
             prev = own.get(lpn)
-            was = db_time(before)
-            if prev is not None and prev[1] == was:  # changed twice by passes: the first "before" counts
-                was = prev[0]
-            own[lpn] = (was, db_time(stamp), action)
+            if prev is not None and prev[1] == before:  # changed twice by passes: the first "before" counts
+                before = prev[0]
+            own[lpn] = (before, stamp, action)
 
 
 def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime,

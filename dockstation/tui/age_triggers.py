@@ -125,10 +125,18 @@ class AgeTriggerMixin:
             log.exception("age triggers: applying failed")
             self._age_done(None, None)
             return
-        if start + BATCH < len(dues):  # behind any scan that came meanwhile
-            self.enqueue_job(lambda: self._age_batch(policy, now, dues, cursors, start + BATCH, result))
+        if start + BATCH < len(dues):
+            self._age_next(lambda: self._age_batch(policy, now, dues, cursors, start + BATCH, result))
         else:
             self._age_done(result, cursors)
+
+    def _age_next(self: BenchApp, job: Any) -> None:
+        """Queue the next batch once no scan waits in the dispatcher: scans go first, so a scan
+        waits for one batch at most, and a busy bench's pass simply takes longer."""
+        if self._queue.empty():
+            self.enqueue_job(job)
+        else:
+            self.set_timer(0.02, lambda: self._age_next(job))
 
     def _age_done(self: BenchApp, result: PassResult | None, cursors: dict[str, Any] | None) -> None:
         from dockstation.policy.triggers import save_cursors
