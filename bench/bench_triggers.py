@@ -48,6 +48,7 @@ from dockstation.manifest import import_manifest  # noqa: E402
 from dockstation.policy.config import load_policy  # noqa: E402
 from dockstation.policy.triggers import BATCH, apply, db_time, due, load_cursors, run_pass, save_cursors  # noqa: E402
 from dockstation.store import Store  # noqa: E402
+from dockstation.tui.age_triggers import YIELD_S  # noqa: E402
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LANES = {"express": 8.0, "standard": 24.0, "specialist": 24.0, "bulk": 72.0}
@@ -230,7 +231,8 @@ def pass_feeder(store: Store, policy: Any, start: datetime, *, once: bool) -> Ca
                     apply(store, "B07", policy, chunk, now=at)
                     done.set()
 
-                while not q.empty() and not stop.is_set():  # scans first, as the app does (_age_next)
+                waited = time.perf_counter()  # scans first, for YIELD_S at most, as the app does (_age_next)
+                while not q.empty() and not stop.is_set() and time.perf_counter() - waited < YIELD_S:
                     time.sleep(0.002)
                 q.put(("batch", job))
                 while not done.wait(0.05):

@@ -211,30 +211,41 @@ def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, sta
     return ("full" if full else "incremental"), new
 
 
-def _changed(conn: Any, store: Store, since: str) -> dict[str, tuple[str, str | None]]:
-    """Open units changed since `since` (one covering index range): LPN -> (updated_at, the
-    action when the last change was a pass's own, whose unit was not changed otherwise since
-    the "before" it noted — None for any other change)."""
+@dataclass
+class Changed:
+    """The open units changed since the oldest cursor, sorted by what a trigger must re-read."""
+
+    other: list[tuple[str, str]]  # (lpn, updated_at): changed otherwise — every trigger reads them again
+    by_action: dict[str, list[str]]  # a pass's own lane moves / re-routes only: for a filter on lane / path
+
+
+def _changed(conn: Any, store: Store, since: str) -> Changed:
+    """Open units changed since `since` (one covering index range). A unit whose last change is a
+    pass's own stamp, and whose `updated_at` before it was older than `since` (nothing else
+    changed it meanwhile), counts only for the action's kind (a pass that fired for 90k units is
+    not read again whole by every trigger)."""
     with _LOCK:
         own = dict(_OWN.get(str(store.path), {}))
-    out: dict[str, tuple[str, str | None]] = {}
+    out = Changed([], {"lane": [], "reroute": []})
     for lpn, at in conn.exec_driver_sql(
             f"SELECT lpn, updated_at FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at >= ?",
-            (since,)):
+            (since,)).all():  # one fetchall: tens of thousands of rows after a big pass
         o = own.get(lpn)
-        # a pass's own change: as of before it (was the unit changed otherwise since the cursor?)
-        out[lpn] = (o[0], o[2]) if o is not None and o[1] == at else (at, None)
+        if o is not None and o[1] == at and o[0] < since:
+            if o[2] in out.by_action:
+                out.by_action[o[2]].append(lpn)
+        else:
+            out.other.append((lpn, at))
     return out
 
 
-def _relevant(trigger: AgeTrigger, changed: dict[str, tuple[str, str | None]], since: str) -> list[str]:
-    """The changed units `trigger` must look at again: changed otherwise since its cursor, or by a
-    pass's lane move (reroute) when its filter looks at the lane (path)."""
-    lane, path = bool(trigger.when.lane), bool(trigger.when.path)
-    out = []
-    for lpn, (at, action) in changed.items():
-        if action is None or at >= since or (action == "lane" and lane) or (action == "reroute" and path):
-            out.append(lpn)
+def _relevant(trigger: AgeTrigger, changed: Changed, since: str) -> list[str]:
+    """The changed units `trigger` must look at again (since its own cursor)."""
+    out = [lpn for lpn, at in changed.other if at >= since]
+    if trigger.when.lane:
+        out += changed.by_action["lane"]
+    if trigger.when.path:
+        out += changed.by_action["reroute"]
     return out
 
 

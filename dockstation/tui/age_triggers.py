@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
 
 log = logging.getLogger("dockstation.tui")
-DEFAULT_MINUTES = 5.0  # no policy: the timer still looks now and then (a good one may arrive)
+DEFAULT_MINUTES = 5.0
+YIELD_S = 0.2  # how long the next batch of a pass gives way to waiting scans, at most  # no policy: the timer still looks now and then (a good one may arrive)
 
 
 class AgeTriggerMixin:
@@ -130,13 +131,14 @@ class AgeTriggerMixin:
         else:
             self._age_done(result, cursors)
 
-    def _age_next(self: BenchApp, job: Any) -> None:
-        """Queue the next batch once no scan waits in the dispatcher: scans go first, so a scan
-        waits for one batch at most, and a busy bench's pass simply takes longer."""
-        if self._queue.empty():
+    def _age_next(self: BenchApp, job: Any, waited: float = 0.0) -> None:
+        """Queue the next batch once no scan waits in the dispatcher (scans go first: a scan waits
+        for one batch at most), or after YIELD_S anyway, so a pass also ends on a bench that
+        never stops scanning."""
+        if self._queue.empty() or waited >= YIELD_S:
             self.enqueue_job(job)
         else:
-            self.set_timer(0.02, lambda: self._age_next(job))
+            self.set_timer(0.02, lambda: self._age_next(job, waited + 0.02))
 
     def _age_done(self: BenchApp, result: PassResult | None, cursors: dict[str, Any] | None) -> None:
         from dockstation.policy.triggers import save_cursors

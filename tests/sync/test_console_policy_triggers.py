@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from console_data import candidate_policy, load
 from console_support import row_text, signed_in
+from test_console_browser import _missing, browser, served  # noqa: F401 - the real server and Chromium
 from test_console_policy import upload
 
 from dockstation.config import package_config_dir
@@ -67,3 +68,31 @@ def test_without_triggers_on_either_side_the_page_says_so(hq, data):
     analyst = signed_in(hq.url, data["plain"])
     html = analyst.get(upload(analyst, candidate_policy(POLICY)).headers["location"]).text
     assert 'id="no-triggers"' in html and "triggers-table" not in html
+
+
+@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+def test_the_triggers_of_a_candidate_in_a_real_browser(served, browser):
+    """Playwright and Debian's Chromium against a real `dockstation hq serve` (test_console_browser.py's
+    fixtures): the analyst uploads a candidate with triggers and reads what they would have done."""
+    from playwright.sync_api import expect
+    from test_console_browser import new_page, sign_in
+
+    errors: list[str] = []
+    page = new_page(browser, served["url"], errors)
+    sign_in(page, served["plain"])
+    page.get_by_role("link", name="Policy").click()
+    page.get_by_label("Policy file").set_input_files(files=[{
+        "name": "with-triggers.toml", "mimeType": "application/toml",
+        "buffer": (candidate_policy(POLICY) + TRIGGERS).encode()}])
+    page.get_by_label("Units graded since").fill("2026-01-01")
+    page.get_by_role("button", name="Upload and simulate").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Candidate policy 2026.12-cand")
+    expect(page.get_by_role("heading", name="Age triggers")).to_be_visible()
+    expect(page.locator('[data-sim="trigger-fired"]')).to_have_text("4")
+    expect(page.locator('[data-sim="trigger-delta"]')).to_have_text("-45.00")
+    row = page.locator("#triggers-table tbody tr").first
+    expect(row).to_contain_text("graded-12h")
+    expect(row).to_contain_text("-45.00")
+    expect(page.locator("#firings-table tbody tr")).to_have_count(4)
+    expect(page.locator("#firings-table tbody tr").first).to_contain_text("B07-00000003")
+    assert errors == []
