@@ -2,7 +2,7 @@
 
 A batch is read again inside its transaction (the units may have moved on since the pass read
 them) with a handful of set reads — the units, their firings, their open approval requests and
-holds — decided in Python, and written back with one `executemany` per table (Core, no ORM
+holds — decided in Python, and written back with one `executemany` per table (plain SQL, no ORM
 object per unit): the units' lanes and paths, the requests' and holds' paths, the
 `age_trigger_fired` events (seq gap-free, continuing the station's) and the `age_firing` rows.
 A first pass over a backlog of tens of thousands fires at this path's speed (bench_triggers.py).
@@ -67,7 +67,7 @@ class Own:
     lpn: str
     before: str
     stamp: str
-    action: str
+    actions: frozenset[str]  # lane, reroute: what it changed
 
 
 @dataclass
@@ -94,9 +94,9 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
                 busy: frozenset[str], result: PassResult) -> list[Own]:
     """Apply `items` in the caller's write transaction; counts and firings go to `result`; the
     units changed, for the caller to note once the transaction committed."""
-    own: list[Own] = []
+    changed: dict[str, tuple[str, set[str]]] = {}  # lpn -> (updated_at before the batch, actions)
     if not items:
-        return own
+        return []
     lpns = sorted({i.lpn for i in items})
     run = conn.exec_driver_sql
     units = {r[0]: dict(zip(_COLS, r, strict=True)) for r in run(_UNITS, (json.dumps(lpns),))}
@@ -151,9 +151,9 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
                 result.deferred += 1
             continue
         before = u["updated_at"]
-        previous, target = _act(u, requests.get(lpn), holds, policy, trig, now, w)
-        if u["updated_at"] != before:
-            own.append(Own(lpn, before, u["updated_at"], trig.action))
+        previous, target, touched = _act(u, requests.get(lpn), holds, policy, trig, now, w)
+        if touched:  # the unit's row changed (updated_at stamped): noted for the next pass's read
+            changed.setdefault(lpn, (before, set()))[1].add(trig.action)
         seq += 1
         w.events.append((station_id, seq, "age_trigger_fired", stamp, None, lpn, u["rma_id"], dumps({
                 "trigger_id": trig.id, "policy_version": policy.version,
@@ -171,7 +171,7 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
                                   "policy_version": policy.version})
         result.fired.append(Fired(lpn, trig.id, trig.action, previous, target, trig.reason, waited, "fired"))
     _write(conn, w)
-    return own
+    return [Own(lpn, before, stamp, frozenset(actions)) for lpn, (before, actions) in changed.items()]
 
 
 def _firing_row(lpn: str, trig: AgeTrigger, policy: PolicyConfig, waited: float, now: str, status: str,
@@ -190,15 +190,16 @@ def _since(u: dict[str, Any], request: dict[str, Any] | None, trig: AgeTrigger) 
 
 
 def _act(u: dict[str, Any], request: dict[str, Any] | None, holds: dict[str, str], policy: PolicyConfig,
-         trig: AgeTrigger, now: datetime, w: _Writes) -> tuple[str | None, str | None]:
-    """Carry out the trigger's action on the unit (its dict, then the writes); (had, has now)."""
+         trig: AgeTrigger, now: datetime, w: _Writes) -> tuple[str | None, str | None, bool]:
+    """Carry out the trigger's action on the unit (its dict, then the writes); (had, has now,
+    whether the unit's row changed)."""
     if trig.action == "lane":
         assert trig.lane is not None
         previous = u["lane"]
         u["lane"], u["updated_at"] = trig.lane, db_time(now)
         u["sla_due_at"] = db_time(now + timedelta(hours=policy.lane(trig.lane).sla_hours))
         w.units[u["lpn"]] = u
-        return previous, trig.lane
+        return previous, trig.lane, True
     if trig.action == "reroute":
         assert trig.path is not None
         previous = u["age_path"]
@@ -212,11 +213,11 @@ def _act(u: dict[str, Any], request: dict[str, Any] | None, holds: dict[str, str
             if u["lpn"] in holds:
                 previous = holds[u["lpn"]]
                 holds[u["lpn"]] = w.holds[u["lpn"]] = trig.path
-            return previous, trig.path
+            return previous, trig.path, False
         u["age_path"], u["age_trigger"], u["updated_at"] = trig.path, trig.id, db_time(now)
         w.units[u["lpn"]] = u
-        return previous, trig.path
-    return None, None  # escalate: the event and the lead screen's list are the action
+        return previous, trig.path, True
+    return None, None, False  # escalate: the event and the lead screen's list are the action
 
 
 def _write(conn: Connection, w: _Writes) -> None:

@@ -163,11 +163,11 @@ def signature(trigger: AgeTrigger) -> str:
 
 _CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in memory (see above)
 # Units a pass itself changed (a lane moved, a path re-routed), per store file: LPN -> (updated_at
-# before, the stamp it wrote, the action). The next pass's read of the units changed since skips
+# before, the stamp it wrote, the actions). The next pass's read of the units changed since skips
 # a unit whose only change since its cursor is that stamp for a trigger whose filter does not
 # look at what the action changed — after a pass that fired for 90k units, the next one would
 # otherwise read them all again. Lost on a restart (then the read is merely larger).
-_OWN: dict[str, dict[str, tuple[str, str, str]]] = {}
+_OWN: dict[str, dict[str, tuple[str, str, frozenset[str]]]] = {}
 _LOCK = threading.Lock()
 
 
@@ -185,16 +185,16 @@ def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
             _OWN[key] = {lpn: o for lpn, o in own.items() if o[1] >= oldest}
 
 
-def note_own(store: Store, changed: Iterable[tuple[str, str, str, str]]) -> None:
+def note_own(store: Store, changed: Iterable[tuple[str, str, str, frozenset[str]]]) -> None:
     """Units a pass changed, once its transaction committed: (lpn, updated_at before, the stamp
-    written, action), times as stored (db_time)."""
+    written, actions), times as stored (db_time)."""
     with _LOCK:
         own = _OWN.setdefault(str(store.path), {})
-        for lpn, before, stamp, action in changed:
+        for lpn, before, stamp, actions in changed:
             prev = own.get(lpn)
-            if prev is not None and prev[1] == before:  # changed twice by passes: the first "before" counts
-                before = prev[0]
-            own[lpn] = (before, stamp, action)
+            if prev is not None and prev[1] == before:  # changed again by a pass: the first "before" counts
+                before, actions = prev[0], prev[2] | actions
+            own[lpn] = (before, stamp, actions)
 
 
 def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime,
@@ -219,6 +219,9 @@ class Changed:
     by_action: dict[str, list[str]]  # a pass's own lane moves / re-routes only: for a filter on lane / path
 
 
+_FILTERED = frozenset({"lane", "reroute"})  # what a pass changes that a filter looks at (lane, path)
+
+
 def _changed(conn: Any, store: Store, since: str) -> Changed:
     """Open units changed since `since` (one covering index range). A unit whose last change is a
     pass's own stamp, and whose `updated_at` before it was older than `since` (nothing else
@@ -232,8 +235,8 @@ def _changed(conn: Any, store: Store, since: str) -> Changed:
             (since,)).all():  # one fetchall: tens of thousands of rows after a big pass
         o = own.get(lpn)
         if o is not None and o[1] == at and o[0] < since:
-            if o[2] in out.by_action:
-                out.by_action[o[2]].append(lpn)
+            for action in o[2] & _FILTERED:
+                out.by_action[action].append(lpn)
         else:
             out.other.append((lpn, at))
     return out

@@ -84,7 +84,7 @@ def apply(store: Store, station_id: str, policy: PolicyConfig, dues: list[Due], 
     items = [Item(d.trigger, d.unit.lpn) for d in dues]
     with store.write() as session:
         own = apply_items(session.connection(), station_id, policy, items, as_utc(now), frozenset(busy), result)
-    note_own(store, ((o.lpn, o.before, o.stamp, o.action) for o in own))
+    note_own(store, ((o.lpn, o.before, o.stamp, o.actions) for o in own))
     return result
 
 
@@ -119,7 +119,7 @@ def retry_deferred(store: Store, station_id: str, policy: PolicyConfig, *, now: 
                 (json.dumps([it.firing["id"] for it in items[i:i + batch]]),))}  # type: ignore[index]
             chunk = [it for it in items[i:i + batch] if it.firing["id"] in still]  # type: ignore[index]
             own = apply_items(conn, station_id, policy, chunk, as_utc(now), busy, result)
-        note_own(store, ((o.lpn, o.before, o.stamp, o.action) for o in own))
+        note_own(store, ((o.lpn, o.before, o.stamp, o.actions) for o in own))
     return result
 
 

@@ -113,3 +113,30 @@ def test_a_bulk_batch_writes_one_event_and_one_row_per_firing(home, store):
     assert lane.payload["previous"] == "bulk" and lane.payload["target"] == "express"
     assert lane.payload["sla_due_at"] == (T0 + timedelta(days=3, minutes=1, hours=8)).isoformat()
     assert run_pass(store, "B07", policy, now=T0 + timedelta(days=4)).fired == []  # once per unit and trigger
+
+
+def test_a_path_filter_sees_a_reroute_made_in_the_same_batch_as_a_lane_move(home, store):
+    (home / "config" / "policy.toml").write_text(MOVE + """
+[[age_triggers]]
+id = "liquidate-3d"
+state = "received"
+after_days = 3
+action = "reroute"
+path = "liquidate"
+reason = "Waiting 3 days: liquidate"
+
+[[age_triggers]]
+id = "liquidating-1d"
+state = "received"
+after_days = 1
+when = { path = "liquidate" }
+action = "escalate"
+reason = "Going to liquidation and still waiting"
+""")
+    policy = load_policy(home)
+    lpn = received(store, 1)
+    assert run_pass(store, "B07", policy, now=T0 + timedelta(days=2)).fired == []  # no path yet
+    moved = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=1)).fired
+    assert sorted(f.trigger_id for f in moved) == ["liquidate-3d", "ungraded-3d"]  # one batch, one unit
+    (esc,) = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=2)).fired
+    assert (esc.lpn, esc.trigger_id) == (lpn, "liquidating-1d")
