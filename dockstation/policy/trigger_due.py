@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -167,7 +167,18 @@ _CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in m
 # a unit whose only change since its cursor is that stamp for a trigger whose filter does not
 # look at what the action changed — after a pass that fired for 90k units, the next one would
 # otherwise read them all again. Lost on a restart (then the read is merely larger).
-_OWN: dict[str, dict[str, tuple[str, str, frozenset[str]]]] = {}
+@dataclass
+class _Own:
+    """A store's units changed by passes, by the stamp written: stamp -> LPN -> (updated_at before
+    the first pass's change, the actions). A pass writes one stamp (its `now`) on every unit it
+    changes, so a pass that fired for 90k units is one entry here and one index range there."""
+
+    by_stamp: dict[str, dict[str, tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    stamp_of: dict[str, str] = field(default_factory=dict)  # LPN -> its stamp (may name one pruned since)
+    latest_before: dict[str, str] = field(default_factory=dict)  # stamp -> the latest "before" under it
+
+
+_OWN: dict[str, _Own] = {}
 _LOCK = threading.Lock()
 
 
@@ -181,20 +192,27 @@ def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
     oldest = min((c["changed"] for c in cursors.values()), default="")
     with _LOCK:  # what no cursor's "changed since" reaches any more is of no use
         own = _OWN.get(key)
-        if own:
-            _OWN[key] = {lpn: o for lpn, o in own.items() if o[1] >= oldest}
+        if own is not None:
+            for stamp in [st for st in own.by_stamp if st < oldest]:
+                del own.by_stamp[stamp], own.latest_before[stamp]
+            if not own.by_stamp:
+                own.stamp_of.clear()
 
 
 def note_own(store: Store, changed: Iterable[tuple[str, str, str, frozenset[str]]]) -> None:
     """Units a pass changed, once its transaction committed: (lpn, updated_at before, the stamp
     written, actions), times as stored (db_time)."""
     with _LOCK:
-        own = _OWN.setdefault(str(store.path), {})
+        own = _OWN.setdefault(str(store.path), _Own())
         for lpn, before, stamp, actions in changed:
-            prev = own.get(lpn)
-            if prev is not None and prev[1] == before:  # changed again by a pass: the first "before" counts
-                before, actions = prev[0], prev[2] | actions
-            own[lpn] = (before, stamp, actions)
+            prev_stamp = own.stamp_of.get(lpn)
+            if prev_stamp is not None:
+                prev = own.by_stamp.get(prev_stamp, {}).pop(lpn, None)
+                if prev is not None and prev_stamp == before:  # changed again by a pass: the first "before" counts
+                    before, actions = prev[0], prev[1] | actions
+            own.by_stamp.setdefault(stamp, {})[lpn] = (before, actions)
+            own.stamp_of[lpn] = stamp
+            own.latest_before[stamp] = max(own.latest_before.get(stamp, ""), before)
 
 
 def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime,
@@ -222,23 +240,34 @@ class Changed:
 _FILTERED = frozenset({"lane", "reroute"})  # what a pass changes that a filter looks at (lane, path)
 
 
-def _changed(conn: Any, store: Store, since: str) -> Changed:
-    """Open units changed since `since` (one covering index range). A unit whose last change is a
+def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
+    """Open units changed since `since` (covering index ranges). A unit whose last change is a
     pass's own stamp, and whose `updated_at` before it was older than `since` (nothing else
-    changed it meanwhile), counts only for the action's kind (a pass that fired for 90k units is
-    not read again whole by every trigger)."""
+    changed it meanwhile), counts only for the action's kind — and only when some trigger's
+    filter looks at the lane or path (`filtered`): the pass after one that fired for 90k units
+    reads their LPNs once, as a set, and no trigger reads them again."""
     with _LOCK:
-        own = dict(_OWN.get(str(store.path), {}))
+        own = _OWN.get(str(store.path))
+        stamps = {st: (dict(units), own.latest_before[st]) for st, units in own.by_stamp.items() if st >= since} \
+            if own else {}
     out = Changed([], {"lane": [], "reroute": []})
-    for lpn, at in conn.exec_driver_sql(
-            f"SELECT lpn, updated_at FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at >= ?",
-            (since,)).all():  # one fetchall: tens of thousands of rows after a big pass
-        o = own.get(lpn)
-        if o is not None and o[1] == at and o[0] < since:
-            for action in o[2] & _FILTERED:
-                out.by_action[action].append(lpn)
-        else:
-            out.other.append((lpn, at))
+    ranged = f"SELECT lpn, updated_at FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at >= ?"
+    if not stamps:
+        out.other = list(conn.exec_driver_sql(ranged, (since,)).all())
+        return out
+    marks = ", ".join("?" * len(stamps))
+    out.other = list(conn.exec_driver_sql(f"{ranged} AND updated_at NOT IN ({marks})", (since, *stamps)).all())
+    for stamp, (units, latest) in stamps.items():
+        cur = conn.connection.dbapi_connection.cursor()  # the same connection and read transaction:
+        at_stamp = {lpn for (lpn,) in cur.execute(  # tens of thousands of LPNs, no per-row wrapping
+            f"SELECT lpn FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at = ?", (stamp,))}
+        cur.close()
+        ours = set(units) if latest < since else {lpn for lpn, (before, _) in units.items() if before < since}
+        out.other += [(lpn, stamp) for lpn in at_stamp - ours]  # changed otherwise, at the same time
+        if filtered:
+            for lpn in at_stamp & ours:
+                for action in units[lpn][1] & _FILTERED:
+                    out.by_action[action].append(lpn)
     return out
 
 
@@ -275,7 +304,8 @@ def due(store: Store, policy: PolicyConfig, now: datetime,
     with store.read_engine.connect() as conn, conn.begin():
         since = [cursors[t.id]["changed"] for t in policy.age_triggers  # type: ignore[index]
                  if plans[t.id] == "incremental" and WAIT_STATES[t.state].open_units]
-        changed = _changed(conn, store, min(since)) if since else {}
+        filtered = any(t.when.lane or t.when.path for t in policy.age_triggers)
+        changed = _changed(conn, store, min(since), filtered) if since else Changed([], {"lane": [], "reroute": []})
         for trig in policy.age_triggers:
             old = (cursors or {}).get(trig.id)
             cutoff = new_cursors[trig.id]["cutoff"]
