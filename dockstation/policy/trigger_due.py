@@ -162,11 +162,11 @@ def signature(trigger: AgeTrigger) -> str:
 
 
 _CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in memory (see above)
-# Units a pass itself changed (a lane moved, a path re-routed), per store file: LPN -> (updated_at
-# before, the stamp it wrote, the actions). The next pass's read of the units changed since skips
-# a unit whose only change since its cursor is that stamp for a trigger whose filter does not
-# look at what the action changed — after a pass that fired for 90k units, the next one would
-# otherwise read them all again. Lost on a restart (then the read is merely larger).
+# Units a pass itself changed (a lane moved, a path re-routed), per store file. The next pass's
+# read of the units changed since skips a unit whose only change since its cursor is that stamp,
+# for a trigger whose filter does not look at what the action changed — after a pass that fired
+# for 90k units, the next one would otherwise read them all again. Lost on a restart (then the
+# read is merely larger), like the cursors.
 @dataclass
 class _Own:
     """A store's units changed by passes, by the stamp written: stamp -> LPN -> (updated_at before
