@@ -70,6 +70,7 @@ async def test_a_changed_check_interval_and_a_new_policy_apply_without_a_restart
         policy_file.write_text('version = "2026.12-reload"\nage_check_minutes = 600\n' + TRIGGER + NEXT)
         await wait_for(pilot, lambda: (second, "ungraded-1d") in fired(store), "the new version's pass")
         assert app.age_version == "2026.12-reload" and app.age_minutes == 600
+        await wait_for(pilot, lambda: not app.age_running, "that pass done")
         passes = app.age_passes
         await pilot.pause(0.5)
         assert app.age_passes == passes  # and then by its own interval again
