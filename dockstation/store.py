@@ -206,18 +206,33 @@ def _v12_age_triggers(conn: Any) -> None:
 # their wait began: (state, received_at) and (state, inspected_at), over open units only, with the
 # LPN, so the units a trigger already fired for are skipped from the index alone (the table row
 # is read only for a unit still to be decided: SQLite defers the row's seek).
+# v13: the same indexes carry the category and the lane too (a trigger's usual filter is tested
+# on the index entry, so a unit that does not match costs no row read either), and the changed
+# units' index the LPN and state (the pass reads "changed since" once, from the index alone). A database
+# that went through v12 before gets them in step 13 (dropped and made again).
 _V12_INDEXES = [
     Index("ix_unit_open_received", Unit.__table__.c.state, Unit.__table__.c.received_at,  # type: ignore[attr-defined]
-          Unit.__table__.c.lpn, sqlite_where=text("state NOT IN ('disposed', 'voided')")),  # type: ignore[attr-defined]
-    Index("ix_unit_open_inspected", Unit.__table__.c.state, Unit.__table__.c.inspected_at,  # type: ignore[attr-defined]
-          Unit.__table__.c.lpn, sqlite_where=text("state NOT IN ('disposed', 'voided')")),  # type: ignore[attr-defined]
-    # and the open units changed since the last pass (a lane moved, a hold matched)
-    Index("ix_unit_open_updated", Unit.__table__.c.updated_at,  # type: ignore[attr-defined]
+          Unit.__table__.c.lpn, Unit.__table__.c.category, Unit.__table__.c.lane,  # type: ignore[attr-defined]
           sqlite_where=text("state NOT IN ('disposed', 'voided')")),
+    Index("ix_unit_open_inspected", Unit.__table__.c.state, Unit.__table__.c.inspected_at,  # type: ignore[attr-defined]
+          Unit.__table__.c.lpn, Unit.__table__.c.category, Unit.__table__.c.lane,  # type: ignore[attr-defined]
+          sqlite_where=text("state NOT IN ('disposed', 'voided')")),
+    # and the open units changed since the last pass (a lane moved, a hold matched)
+    Index("ix_unit_open_updated", Unit.__table__.c.updated_at, Unit.__table__.c.lpn,  # type: ignore[attr-defined]
+          Unit.__table__.c.state, sqlite_where=text("state NOT IN ('disposed', 'voided')")),
     # and the lead's approval queue by how long each unit has waited
     Index("ix_approval_request_open", ApprovalRequest.__table__.c.state,  # type: ignore[attr-defined]
           ApprovalRequest.__table__.c.requested_at),  # type: ignore[attr-defined]
 ]
+
+
+def _v13_trigger_indexes(conn: Any) -> None:
+    # v13 (issue 20): the trigger pass's indexes with more columns (see _V12_INDEXES).
+    for index in _V12_INDEXES[:3]:
+        cols = [row[2] for row in conn.exec_driver_sql(f"PRAGMA index_info({index.name})")]
+        if cols != [c.name for c in index.columns]:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+            index.create(conn)
 
 
 # v10 (issue 15): the container tables (create_all), and disposed units by disposition time for
@@ -237,7 +252,7 @@ def _v10_containers(conn: Any) -> None:
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
                                     5: _v5_inspection_all_pass, 6: _v6_print_job_label,
                                     9: _v9_parcels_and_search, 10: _v10_containers,
-                                    12: _v12_age_triggers}
+                                    12: _v12_age_triggers, 13: _v13_trigger_indexes}
 # Steps numbered below a release already out (run again, idempotent, on a database at LATEST that
 # lacks their tables: see _migrate).
 LATE_STEPS = (10,)
@@ -250,6 +265,7 @@ LATEST = max(LATEST, 11)  # v11: the photo and photo_waiver tables (issue 18); c
 LATEST = max(LATEST, 9)  # v9: parcels, holds, search (issue 16)
 LATEST = max(LATEST, 10)  # v10: the container and container_unit tables (issue 15); create_all makes them
 LATEST = max(LATEST, 12)  # v12: age triggers (issue 20): unit.age_path/age_trigger, age_firing
+LATEST = max(LATEST, 13)  # v13: the trigger pass's indexes carry category, lane; "changed" the LPN
 
 
 def _missing_tables(conn: Any) -> bool:

@@ -10,9 +10,12 @@ on the LPN the covering `ix_unit_open_*` indexes carry), so they cost no row rea
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from dockstation.policy.age_config import WAIT_STATES, AgeTrigger
 from dockstation.policy.config import PolicyConfig
@@ -27,7 +30,8 @@ def db_time(at: datetime) -> str:
     return as_utc(at).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _parse(value: object) -> datetime:
+def parse_db_time(value: object) -> datetime:
+    """A time as SQLite gives it back (naive UTC text) as an aware UTC datetime."""
     if isinstance(value, datetime):
         return as_utc(value)
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
@@ -86,15 +90,20 @@ def matches(trigger: AgeTrigger, c: Candidate, condition_flags: frozenset[str]) 
 
 def _sql(trigger: AgeTrigger, how: str) -> str:
     """The candidates of `trigger`: `how` is `full` (every wait that began before the cutoff),
-    `window` (began in [previous cutoff, cutoff): the clock moved on) or `changed` (units changed
-    since the last pass — a hold matched, a lane moved — whose wait began before the cutoff)."""
+    `window` (began in [previous cutoff, cutoff): the clock moved on), `changed` (units changed
+    since the last pass — a hold matched, a lane moved — whose wait began before the cutoff) or
+    `lpns` (the same, for the units given by LPN: `_changed` read them)."""
     ws = WAIT_STATES[trigger.state]
     states = ", ".join(f"'{s}'" for s in ws.unit_states)
     asked = ws.since.startswith("r.")
     # Which index drives the query is chosen here, not left to the planner (a bench never runs
     # ANALYZE): the units changed since the last pass by `ix_unit_open_updated`, a time range of
     # waiting units by the wait's own index (`ix_unit_open_*`, or the open approval requests').
-    if how == "changed" and ws.open_units:
+    if how == "lpns":  # the units changed since the last pass, by their LPN (few): the primary key
+        source = "unit u INDEXED BY sqlite_autoindex_unit_1"
+        source += (" CROSS JOIN approval_request r INDEXED BY ix_approval_request_lpn "
+                   "ON r.lpn = u.lpn AND r.state = 'open'") if asked else ""
+    elif how == "changed" and ws.open_units:
         source = "unit u INDEXED BY ix_unit_open_updated"
         source += (" CROSS JOIN approval_request r INDEXED BY ix_approval_request_lpn "
                    "ON r.lpn = u.lpn AND r.state = 'open'") if asked else ""
@@ -106,7 +115,8 @@ def _sql(trigger: AgeTrigger, how: str) -> str:
     hold = "LEFT JOIN hold h ON h.lpn = u.lpn" if trigger.state == "held" else ""
     pending = "r.path" if asked else "h.default_path" if hold else "NULL"
     when = {"full": f"{ws.since} < ?", "window": f"{ws.since} >= ? AND {ws.since} < ?",
-            "changed": f"u.updated_at >= ? AND {ws.since} < ?"}[how]
+            "changed": f"u.updated_at >= ? AND {ws.since} < ?",
+            "lpns": f"u.lpn IN (SELECT value FROM json_each(?)) AND {ws.since} < ?"}[how]
     extra = ""
     if how == "changed" and not (trigger.when.lane or trigger.when.path):
         # a unit last changed by a trigger (its lane or path, updated_at = that firing's time) has
@@ -134,12 +144,16 @@ WHERE {f"u.{_OPEN} AND " if ws.open_units else ""}u.state IN ({states}) AND {whe
 # the waits that began since the last pass's cutoff, plus the units changed since (updated_at):
 # facts a filter looks at change only with the unit (a lane moved, a hold matched). The whole
 # range is read again when a trigger is new or changed, when the clock went back, and every
-# FULL_EVERY as a safety net. Cursors are saved after the pass applied what it found: a pass cut
-# off half-way is read again. They are only a shortcut — what fired is in age_firing, which every
-# read checks — so they live in memory: a restarted bench starts with one full read, and no pass
-# writes to the store unless something fired.
+# FULL_EVERY as a safety net (one trigger's hourly read a pass, so no pass reads them all).
+# Cursors are saved after the pass applied what it found: a pass cut off half-way is read again.
+# They are only a shortcut — what fired is in age_firing, which every read checks — so they live
+# in memory: a restarted bench starts with one full read, and no pass writes to the store unless
+# something fired.
 FULL_EVERY = timedelta(hours=1)
 MARGIN = timedelta(seconds=5)  # a transaction that stamped updated_at just before our read began
+# The units changed since the last pass are read once for all triggers (ix_unit_open_updated
+# carries the LPN: no row read); up to this many are then looked up by LPN, more by the range.
+BY_LPN = 5000
 
 
 def signature(trigger: AgeTrigger) -> str:
@@ -148,6 +162,24 @@ def signature(trigger: AgeTrigger) -> str:
 
 
 _CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in memory (see above)
+# Units a pass itself changed (a lane moved, a path re-routed), per store file. The next pass's
+# read of the units changed since skips a unit whose only change since its cursor is that stamp,
+# for a trigger whose filter does not look at what the action changed — after a pass that fired
+# for 90k units, the next one would otherwise read them all again. Lost on a restart (then the
+# read is merely larger), like the cursors.
+@dataclass
+class _Own:
+    """A store's units changed by passes, by the stamp written: stamp -> LPN -> (updated_at before
+    the first pass's change, the actions). A pass writes one stamp (its `now`) on every unit it
+    changes, so a pass that fired for 90k units is one entry here and one index range there."""
+
+    by_stamp: dict[str, dict[str, tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    stamp_of: dict[str, str] = field(default_factory=dict)  # LPN -> its stamp (may name one pruned since)
+    latest_before: dict[str, str] = field(default_factory=dict)  # stamp -> the latest "before" under it
+
+
+_OWN: dict[str, _Own] = {}
+_LOCK = threading.Lock()
 
 
 def load_cursors(store: Store) -> dict[str, dict[str, str]]:
@@ -155,18 +187,98 @@ def load_cursors(store: Store) -> dict[str, dict[str, str]]:
 
 
 def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
-    _CURSORS[str(store.path)] = dict(cursors)
+    key = str(store.path)
+    _CURSORS[key] = dict(cursors)
+    oldest = min((c["changed"] for c in cursors.values()), default="")
+    with _LOCK:  # what no cursor's "changed since" reaches any more is of no use
+        own = _OWN.get(key)
+        if own is not None:
+            for stamp in [st for st in own.by_stamp if st < oldest]:
+                del own.by_stamp[stamp], own.latest_before[stamp]
+            if not own.by_stamp:
+                own.stamp_of.clear()
 
 
-def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime) -> tuple[str, dict[str, str]]:
+def note_own(store: Store, changed: Iterable[tuple[str, str, str, frozenset[str]]]) -> None:
+    """Units a pass changed, once its transaction committed: (lpn, updated_at before, the stamp
+    written, actions), times as stored (db_time)."""
+    with _LOCK:
+        own = _OWN.setdefault(str(store.path), _Own())
+        for lpn, before, stamp, actions in changed:
+            prev_stamp = own.stamp_of.get(lpn)
+            if prev_stamp is not None:
+                prev = own.by_stamp.get(prev_stamp, {}).pop(lpn, None)
+                if prev is not None and prev_stamp == before:  # changed again by a pass: the first "before" counts
+                    before, actions = prev[0], prev[1] | actions
+            own.by_stamp.setdefault(stamp, {})[lpn] = (before, actions)
+            own.stamp_of[lpn] = stamp
+            own.latest_before[stamp] = max(own.latest_before.get(stamp, ""), before)
+
+
+def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime,
+          hourly_ok: bool) -> tuple[str, dict[str, str]]:
     cutoff = db_time(now - timedelta(seconds=trigger.after_seconds))
     sig = signature(trigger)
     new = {"sig": sig, "cutoff": cutoff, "full_at": (cursor or {}).get("full_at", ""), "changed": db_time(started - MARGIN)}
     full = (cursor is None or cursor.get("sig") != sig or cutoff < cursor.get("cutoff", "")
-            or not cursor.get("full_at") or _parse(cursor["full_at"]) + FULL_EVERY < started)
+            or not cursor.get("full_at"))
+    if not full and hourly_ok and parse_db_time(cursor["full_at"]) + FULL_EVERY < started:  # type: ignore[index]
+        full = True  # the safety net: this trigger's turn this pass
     if full:
         new["full_at"] = db_time(started)
     return ("full" if full else "incremental"), new
+
+
+@dataclass
+class Changed:
+    """The open units changed since the oldest cursor, sorted by what a trigger must re-read."""
+
+    other: list[tuple[str, str]]  # (lpn, updated_at): changed otherwise — every trigger reads them again
+    by_action: dict[str, list[str]]  # a pass's own lane moves / re-routes only: for a filter on lane / path
+
+
+_FILTERED = frozenset({"lane", "reroute"})  # what a pass changes that a filter looks at (lane, path)
+
+
+def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
+    """Open units changed since `since` (covering index ranges). A unit whose last change is a
+    pass's own stamp, and whose `updated_at` before it was older than `since` (nothing else
+    changed it meanwhile), counts only for the action's kind — and only when some trigger's
+    filter looks at the lane or path (`filtered`): the pass after one that fired for 90k units
+    reads their LPNs once, as a set, and no trigger reads them again."""
+    with _LOCK:
+        own = _OWN.get(str(store.path))
+        stamps = {st: (dict(units), own.latest_before[st]) for st, units in own.by_stamp.items() if st >= since} \
+            if own else {}
+    out = Changed([], {"lane": [], "reroute": []})
+    ranged = f"SELECT lpn, updated_at FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at >= ?"
+    if not stamps:
+        out.other = list(conn.exec_driver_sql(ranged, (since,)).all())
+        return out
+    marks = ", ".join("?" * len(stamps))
+    out.other = list(conn.exec_driver_sql(f"{ranged} AND updated_at NOT IN ({marks})", (since, *stamps)).all())
+    for stamp, (units, latest) in stamps.items():
+        cur = conn.connection.dbapi_connection.cursor()  # the same connection and read transaction:
+        at_stamp = {lpn for (lpn,) in cur.execute(  # tens of thousands of LPNs, no per-row wrapping
+            f"SELECT lpn FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at = ?", (stamp,))}
+        cur.close()
+        ours = set(units) if latest < since else {lpn for lpn, (before, _) in units.items() if before < since}
+        out.other += [(lpn, stamp) for lpn in at_stamp - ours]  # changed otherwise, at the same time
+        if filtered:
+            for lpn in at_stamp & ours:
+                for action in units[lpn][1] & _FILTERED:
+                    out.by_action[action].append(lpn)
+    return out
+
+
+def _relevant(trigger: AgeTrigger, changed: Changed, since: str) -> list[str]:
+    """The changed units `trigger` must look at again (since its own cursor)."""
+    out = [lpn for lpn, at in changed.other if at >= since]
+    if trigger.when.lane:
+        out += changed.by_action["lane"]
+    if trigger.when.path:
+        out += changed.by_action["reroute"]
+    return out
 
 
 def due(store: Store, policy: PolicyConfig, now: datetime,
@@ -182,32 +294,46 @@ def due(store: Store, policy: PolicyConfig, now: datetime,
     flag_sets: dict[str, frozenset[str]] = {"[]": frozenset()}
     # updated_at is stamped by the app's clock: the earlier of it and the real one is safe for both
     started = min(as_utc(now), datetime.now(UTC))
+    plans: dict[str, str] = {}
+    hourly_ok = True
+    for trig in policy.age_triggers:
+        old = (cursors or {}).get(trig.id) if cursors is not None else None
+        plans[trig.id], new_cursors[trig.id] = _plan(trig, old, now, started, hourly_ok)
+        if plans[trig.id] == "full" and old is not None and old.get("sig") == signature(trig):
+            hourly_ok = False  # one trigger's safety-net read a pass (a due one is due next pass)
     with store.read_engine.connect() as conn, conn.begin():
+        since = [cursors[t.id]["changed"] for t in policy.age_triggers  # type: ignore[index]
+                 if plans[t.id] == "incremental" and WAIT_STATES[t.state].open_units]
+        filtered = any(t.when.lane or t.when.path for t in policy.age_triggers)
+        changed = _changed(conn, store, min(since), filtered) if since else Changed([], {"lane": [], "reroute": []})
         for trig in policy.age_triggers:
-            old = (cursors or {}).get(trig.id) if cursors is not None else None
-            how, new_cursors[trig.id] = _plan(trig, old, now, started)
+            old = (cursors or {}).get(trig.id)
             cutoff = new_cursors[trig.id]["cutoff"]
             filt = (*trig.when.category, *trig.when.lane, trig.id)
-            if how == "full":
+            if plans[trig.id] == "full":
                 queries = [(_sql(trig, "full"), (cutoff, *filt))]
             else:
                 assert old is not None
                 queries = [(_sql(trig, "window"), (old["cutoff"], cutoff, *filt))]
                 if WAIT_STATES[trig.state].open_units:  # a closed unit's facts do not change
-                    queries.append((_sql(trig, "changed"), (old["changed"], cutoff, *filt)))
-            lpns: set[str] = set()
+                    lpns = _relevant(trig, changed, old["changed"])
+                    if len(lpns) > BY_LPN:
+                        queries.append((_sql(trig, "changed"), (old["changed"], cutoff, *filt)))
+                    elif lpns:
+                        queries.append((_sql(trig, "lpns"), (json.dumps(lpns), cutoff, *filt)))
+            lpns_seen: set[str] = set()
             for sql, params in queries:
                 for row in conn.exec_driver_sql(sql, params):
                     seen += 1
-                    lpn, state, cat, lane, price, sku, grade, flags, path, since, reason = row
-                    if lpn in lpns:
+                    lpn, state, cat, lane, price, sku, grade, flags, path, since_at, reason = row
+                    if lpn in lpns_seen:
                         continue
-                    lpns.add(lpn)
+                    lpns_seen.add(lpn)
                     fs = flag_sets.get(flags or "[]")
                     if fs is None:
                         fs = flag_sets[flags] = frozenset(json.loads(flags))
                     c = Candidate(lpn, state, cat or "", lane or "", Decimal(price or 0), sku or "", grade, fs,
-                                  path, reason or "", _parse(since))
+                                  path, reason or "", parse_db_time(since_at))
                     if matches(trig, c, cond):
                         out.append(Due(trig, c, (now - c.since).total_seconds() / 3600))
     return seen, out, new_cursors

@@ -134,13 +134,25 @@ class TriggerReplay:
 def replay_triggers(timelines: Iterable[Timeline], facts: Mapping[str, Facts], policy: PolicyConfig,
                     as_of: datetime) -> TriggerReplay:
     """Fire `policy`'s triggers over `timelines`; `facts` (by LPN) are the graded units' facts."""
-    out = TriggerReplay(policy.version, as_of)
-    for t in policy.age_triggers:
-        out.by_trigger[t.id] = TriggerTotals(t.state, t.action, t.lane or t.path)
-    cond = frozenset(policy.condition_flags)
+    replayer = Replayer(policy, as_of)
     for tl in timelines:
+        replayer.add(tl, facts.get(tl.lpn))
+    return replayer.result()
+
+
+class Replayer:
+    """`replay_triggers` one unit at a time (HQ streams its history: nothing held but the firings)."""
+
+    def __init__(self, policy: PolicyConfig, as_of: datetime) -> None:
+        self.policy, self.as_of = policy, as_of
+        self.out = TriggerReplay(policy.version, as_of)
+        for t in policy.age_triggers:
+            self.out.by_trigger[t.id] = TriggerTotals(t.state, t.action, t.lane or t.path)
+        self.cond = frozenset(policy.condition_flags)
+
+    def add(self, tl: Timeline, f: Facts | None) -> None:
+        policy, as_of, out = self.policy, self.as_of, self.out
         out.units += 1
-        f = facts.get(tl.lpn)
         decided = decide(policy, f) if f is not None else None
         if decided is not None:
             out.decay += decided.decay
@@ -159,7 +171,7 @@ def replay_triggers(timelines: Iterable[Timeline], facts: Mapping[str, Facts], p
                 (decided.path if decided is not None and trig.state != "received" else None)
             c = Candidate(tl.lpn, trig.state, tl.category, lane, tl.unit_price, tl.sku, tl.grade, tl.flags, path,
                           tl.reason_code, start)
-            if not matches(trig, c, cond):
+            if not matches(trig, c, self.cond):
                 continue
             fired.append((at, trig))
             if trig.action == "lane" and trig.lane:
@@ -180,8 +192,10 @@ def replay_triggers(timelines: Iterable[Timeline], facts: Mapping[str, Facts], p
                 else:
                     totals.lost -= delta
             out.fired.append(firing)
-    out.fired.sort(key=lambda x: (x.at, x.lpn, x.trigger_id))
-    return out
+
+    def result(self) -> TriggerReplay:
+        self.out.fired.sort(key=lambda x: (x.at, x.lpn, x.trigger_id))
+        return self.out
 
 
 # -- this bench's history ------------------------------------------------------------------------

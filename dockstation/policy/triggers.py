@@ -22,17 +22,24 @@ screen's Triggers tab lists every unit triggers moved today, and why). Plain Pyt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from dockstation import events
-from dockstation.models import AgeFiring, ApprovalRequest, Hold, Unit
-from dockstation.policy.age_config import WAIT_STATES, AgeTrigger
+from dockstation.models import AgeFiring
 from dockstation.policy.config import PolicyConfig
+from dockstation.policy.trigger_apply import (  # noqa: F401 - the write half, re-exported
+    BUSY_STATES,
+    DONE_STATES,
+    Fired,
+    Item,
+    Own,
+    PassResult,
+    apply_items,
+)
 from dockstation.policy.trigger_due import (  # noqa: F401 - the read half, re-exported
     Candidate,
     Due,
@@ -40,37 +47,17 @@ from dockstation.policy.trigger_due import (  # noqa: F401 - the read half, re-e
     due,
     load_cursors,
     matches,
+    note_own,
+    parse_db_time,
     save_cursors,
 )
 from dockstation.store import Store
 from dockstation.types import as_utc, utcnow
 
-BUSY_STATES = ("inspecting",)
-DONE_STATES = ("disposed", "quarantined", "voided")
-BATCH = 25  # units per write transaction: a scan waits for at most one batch (~2 ms a unit)
-_FIRED = text("SELECT 1 FROM age_firing WHERE lpn = :lpn AND trigger_id = :tid")
-
-
-@dataclass(frozen=True)
-class Fired:
-    lpn: str
-    trigger_id: str
-    action: str
-    previous: str | None
-    target: str | None
-    reason: str
-    waited_hours: float
-    status: str  # fired | deferred | lapsed
-
-
-@dataclass
-class PassResult:
-    candidates: int = 0
-    due: int = 0
-    fired: list[Fired] = field(default_factory=list)
-    deferred: int = 0
-    lapsed: int = 0
-    skipped: int = 0  # due when read, no longer by the time of writing (moved on, fired elsewhere)
+# Units per write transaction: a scan waits for at most one batch. Written in bulk (one
+# executemany per table, policy/trigger_apply.py) a unit costs ~0.1 ms, so a batch is a few ms
+# plus its commit (bench/bench_triggers.py).
+BATCH = 100
 
 
 # -- applying --------------------------------------------------------------------------------
@@ -81,7 +68,7 @@ def run_pass(store: Store, station_id: str, policy: PolicyConfig, *, now: dateti
     The bench's app runs the same halves apart (tui/age_triggers.py): `due` in a thread, each
     `apply` batch as a job of its one scan dispatcher, with the units on screen at that moment."""
     now = as_utc(now or utcnow())
-    result = retry_deferred(store, station_id, policy, now=now, busy=busy)
+    result = retry_deferred(store, station_id, policy, now=now, busy=busy, batch=batch)
     result.candidates, dues, cursors = due(store, policy, now, load_cursors(store))
     result.due = len(dues)
     for i in range(0, len(dues), batch):
@@ -94,153 +81,46 @@ def apply(store: Store, station_id: str, policy: PolicyConfig, dues: list[Due], 
           busy: Iterable[str] = (), result: PassResult | None = None) -> PassResult:
     """Apply `dues` (from `due`) in one write transaction; each unit is read again inside it."""
     result = result if result is not None else PassResult()
-    busy = frozenset(busy)
-    lpns = sorted({d.unit.lpn for d in dues})
+    items = [Item(d.trigger, d.unit.lpn) for d in dues]
     with store.write() as session:
-        # the batch's units and firings in two reads (then session.get is served from memory)
-        list(session.exec(select(Unit).where(Unit.lpn.in_(lpns))))  # type: ignore[attr-defined]
-        done = set(session.exec(select(AgeFiring.lpn, AgeFiring.trigger_id)  # type: ignore[call-overload]
-                                .where(AgeFiring.lpn.in_(lpns))).all())  # type: ignore[attr-defined]
-        for d in dues:
-            if (d.unit.lpn, d.trigger.id) in done:
-                result.skipped += 1  # another pass got there first
-                continue
-            done.add((d.unit.lpn, d.trigger.id))
-            _apply_one(session, station_id, policy, d.trigger, d.unit.lpn, as_utc(now), busy, result, None,
-                       checked=True)
+        own = apply_items(session.connection(), station_id, policy, items, as_utc(now), frozenset(busy), result)
+    note_own(store, ((o.lpn, o.before, o.stamp, o.actions) for o in own))
     return result
 
 
 def retry_deferred(store: Store, station_id: str, policy: PolicyConfig, *, now: datetime,
-                   busy: Iterable[str] = ()) -> PassResult:
+                   busy: Iterable[str] = (), batch: int = BATCH) -> PassResult:
     """Apply the firings deferred while their unit was busy, now that it is free."""
     result = PassResult()
     busy = frozenset(busy)
     with store.read() as session:  # few rows: the deferred ones, by ix_age_firing_at, then their units
         rows = session.connection().execute(text(
-            "SELECT f.id, f.lpn, f.trigger_id FROM age_firing f CROSS JOIN unit u ON u.lpn = f.lpn "
-            f"WHERE f.status = 'deferred' AND u.state NOT IN ({', '.join(repr(b) for b in BUSY_STATES)})")).all()
+            "SELECT f.id, f.lpn, f.trigger_id, f.due_at, f.waited_hours FROM age_firing f CROSS JOIN unit u "
+            "ON u.lpn = f.lpn WHERE f.status = 'deferred' "
+            f"AND u.state NOT IN ({', '.join(repr(b) for b in BUSY_STATES)})")).all()
     # still mid-inspection: filtered in SQL (a backlog can hold thousands); open on a screen: here
-    ready = [(fid, lpn, tid) for fid, lpn, tid in rows if lpn not in busy]
+    ready = [r for r in rows if r.lpn not in busy]
     if not ready:
         return result
     triggers = {t.id: t for t in policy.age_triggers}
-    with store.write() as session:
-        for fid, lpn, tid in ready:
-            firing = session.get(AgeFiring, fid)
-            if firing is None or firing.status != "deferred":
-                continue
-            trig = triggers.get(tid)
-            if trig is None:  # the trigger is gone from the policy in force: nothing to apply
-                firing.status = "lapsed"
-                session.add(firing)
-                result.lapsed += 1
-                continue
-            _apply_one(session, station_id, policy, trig, lpn, as_utc(now), busy, result, firing)
+    gone = [r.id for r in ready if r.trigger_id not in triggers]  # not in the policy in force: nothing to apply
+    items = [Item(triggers[r.trigger_id], r.lpn, {"id": r.id, "due_at": parse_db_time(r.due_at), "waited_hours": r.waited_hours})
+             for r in ready if r.trigger_id in triggers]
+    for i in range(0, max(len(items), 1), batch):
+        with store.write() as session:
+            conn = session.connection()
+            if i == 0 and gone:
+                result.lapsed += conn.exec_driver_sql(
+                    "UPDATE age_firing SET status = 'lapsed' WHERE status = 'deferred' AND id IN "
+                    "(SELECT value FROM json_each(?))", (json.dumps(gone),)).rowcount
+            # a firing applied meanwhile by another pass is no longer deferred: left out
+            still = {fid for (fid,) in conn.exec_driver_sql(
+                "SELECT id FROM age_firing WHERE status = 'deferred' AND id IN (SELECT value FROM json_each(?))",
+                (json.dumps([it.firing["id"] for it in items[i:i + batch]]),))}  # type: ignore[index]
+            chunk = [it for it in items[i:i + batch] if it.firing["id"] in still]  # type: ignore[index]
+            own = apply_items(conn, station_id, policy, chunk, as_utc(now), busy, result)
+        note_own(store, ((o.lpn, o.before, o.stamp, o.actions) for o in own))
     return result
-
-
-def _apply_one(session: Session, station_id: str, policy: PolicyConfig, trig: AgeTrigger, lpn: str,
-               now: datetime, busy: frozenset[str], result: PassResult, firing: AgeFiring | None, *,
-               checked: bool = False) -> None:
-    """One unit, one trigger, in the caller's write transaction (`checked`: the caller knows it
-    has no firing row yet)."""
-    ws = WAIT_STATES[trig.state]
-    if firing is None and not checked and \
-            session.connection().execute(_FIRED, {"lpn": lpn, "tid": trig.id}).first() is not None:
-        result.skipped += 1  # another pass got there first
-        return
-    unit = session.get(Unit, lpn)
-    if unit is None:
-        result.skipped += 1
-        return
-    deferred = firing is not None
-    gone = bool(ws.where) and session.connection().execute(  # e.g. sorted into a container since
-        text(f"SELECT 1 FROM unit u WHERE u.lpn = :lpn AND ({ws.where})"), {"lpn": lpn}).first() is None
-    if deferred:  # due when it was busy: applies now unless the unit has left the open states
-        if (unit.state in DONE_STATES and unit.state not in ws.unit_states) or gone:
-            firing.status = "lapsed"
-            session.add(firing)
-            result.lapsed += 1
-            return
-        since = as_utc(firing.due_at) - timedelta(hours=firing.waited_hours)
-    else:
-        if unit.state not in ws.unit_states or gone:
-            result.skipped += 1
-            return
-        found = _since(session, unit, trig)
-        if found is None or (now - found).total_seconds() < trig.after_seconds:
-            result.skipped += 1  # not due after all (a clock set back, a new wait began)
-            return
-        since = found
-    waited = round((now - since).total_seconds() / 3600, 2)
-    if firing is None:
-        firing = AgeFiring(lpn=lpn, trigger_id=trig.id, policy_version=policy.version, wait_state=trig.state,
-                           action=trig.action, reason=trig.reason, waited_hours=waited, due_at=now)
-    if unit.state in BUSY_STATES or lpn in busy:
-        if not deferred:
-            firing.status = "deferred"
-            session.add(firing)  # written with the batch's commit; no event until it fires
-            result.deferred += 1
-        return
-    previous, target = _act(session, policy, trig, unit, now)
-    ev = events.record(session, station_id, "age_trigger_fired", lpn=lpn, rma_id=unit.rma_id, at=now, payload={
-        "trigger_id": trig.id, "policy_version": policy.version, "by": f"policy {policy.version} trigger {trig.id}",
-        "state": trig.state, "unit_state": unit.state, "action": trig.action, "previous": previous,
-        "target": target, "reason": trig.reason, "waited_hours": waited, "since": since.isoformat(),
-        "lane": unit.lane, "sla_due_at": unit.sla_due_at.isoformat() if unit.sla_due_at else None,
-        "sla_hours": policy.lane(unit.lane).sla_hours if trig.action == "lane" else None,
-        "category": unit.category, "unit_price": unit.unit_price, "deferred": deferred,
-    })
-    firing.status, firing.fired_at, firing.waited_hours, firing.event_seq = "fired", now, waited, ev.seq
-    firing.previous, firing.target, firing.policy_version = previous, target, policy.version
-    session.add(firing)  # flushed by the next unit's event or the commit: one INSERT
-    result.fired.append(Fired(lpn, trig.id, trig.action, previous, target, trig.reason, waited, "fired"))
-
-
-def _since(session: Session, unit: Unit, trig: AgeTrigger) -> datetime | None:
-    """When the unit's current wait in the trigger's state began (as the SQL of `due` reads it)."""
-    col = WAIT_STATES[trig.state].since
-    if col.startswith("r."):
-        req = session.exec(select(ApprovalRequest).where(ApprovalRequest.lpn == unit.lpn, ApprovalRequest.state == "open")
-                           .order_by(ApprovalRequest.id.desc())).first()  # type: ignore[union-attr]
-        return as_utc(req.requested_at) if req is not None else None
-    value = getattr(unit, col.removeprefix("u."))
-    return as_utc(value) if value is not None else None
-
-
-def _act(session: Session, policy: PolicyConfig, trig: AgeTrigger, unit: Unit, now: datetime) -> tuple[str | None, str | None]:
-    """Carry out the trigger's action on `unit`; (what it had, what it has now)."""
-    if trig.action == "lane":
-        assert trig.lane is not None
-        previous = unit.lane
-        unit.lane = trig.lane
-        unit.sla_due_at = now + timedelta(hours=policy.lane(trig.lane).sla_hours)
-        unit.updated_at = now
-        session.add(unit)
-        return previous, trig.lane
-    if trig.action == "reroute":
-        assert trig.path is not None
-        previous = unit.age_path
-        if unit.state == "awaiting_approval":  # the lead now approves the trigger's path
-            req = session.exec(select(ApprovalRequest).where(ApprovalRequest.lpn == unit.lpn,
-                                                             ApprovalRequest.state == "open")).first()
-            if req is not None:
-                previous = req.path
-                req.path = trig.path
-                req.why = [*req.why, f"age trigger {trig.id}: {trig.reason}"]
-                session.add(req)
-        elif unit.state == "held":  # the default action at the deadline; a match makes it a new unit
-            hold = session.get(Hold, unit.lpn)
-            if hold is not None:
-                previous = hold.default_path
-                hold.default_path = trig.path
-                session.add(hold)
-            return previous, trig.path
-        unit.age_path, unit.age_trigger, unit.updated_at = trig.path, trig.id, now
-        session.add(unit)
-        return previous, trig.path
-    return None, None  # escalate: the event and the lead screen's list are the action
 
 
 # -- what the lead sees ----------------------------------------------------------------------

@@ -7,12 +7,18 @@ after the last one ran, so scans that arrive meanwhile go in between. Between tw
 when the units open on a screen are known for sure (nothing opens a unit but the dispatcher):
 those, and units mid-inspection, are left alone — the trigger applies after (`deferred`).
 
+The timer follows the policy in force: it looks at it every `AGE_TICK_S` at most (or sooner,
+when the next pass is due sooner), so a changed `age_check_minutes` or new triggers — a policy.toml
+edited on the bench, a policy pulled from HQ — apply without a restart; a new policy version
+runs a pass at once.
+
 Mixed into BenchApp, which provides store, bench, clock, home, screen_stack, enqueue_job, in_thread.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,17 +28,47 @@ if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
 
 log = logging.getLogger("dockstation.tui")
+DEFAULT_MINUTES = 5.0
+YIELD_S = 0.2  # how long the next batch of a pass gives way to waiting scans, at most  # no policy: the timer still looks now and then (a good one may arrive)
 
 
 class AgeTriggerMixin:
+    AGE_TICK_S = 30.0  # how late a changed age_check_minutes is noticed, at most
     age_running: bool = False
     age_passes: int = 0  # passes finished (tests wait on it)
     age_last: PassResult | None = None
+    age_version: str | None = None  # the policy version the timer last ran by
+    age_minutes: float = DEFAULT_MINUTES  # its age_check_minutes
+    _age_started: float = 0.0  # time.monotonic() of the last pass the timer started
 
     def start_age_triggers(self: BenchApp) -> None:
         policy = self.age_policy()
-        minutes = policy.age_check_minutes if policy is not None else 5.0
-        self.set_interval(minutes * 60, self.run_age_triggers, name="age-triggers")
+        self.age_version = policy.version if policy is not None else None
+        self.age_minutes = policy.age_check_minutes if policy is not None else DEFAULT_MINUTES
+        self._age_started = time.monotonic()  # the first pass one interval after start, as before
+        self._age_schedule()
+
+    def _age_schedule(self: BenchApp) -> None:
+        due_in = self._age_started + self.age_minutes * 60 - time.monotonic()
+        self.set_timer(max(0.01, min(self.AGE_TICK_S, due_in)), self._age_tick, name="age-triggers")
+
+    def _age_tick(self: BenchApp) -> None:
+        """The timer: the policy in force now decides whether a pass is due (a monotonic clock:
+        the bench's wall clock may be set back or forward)."""
+        if self.age_running:  # the lead's refresh started one: look again next tick
+            self._age_schedule()
+            return
+        policy = self.age_policy()
+        version = policy.version if policy is not None else None
+        minutes = policy.age_check_minutes if policy is not None else DEFAULT_MINUTES
+        changed = version != self.age_version
+        if changed or minutes != self.age_minutes:
+            log.info("age triggers: policy %s, a pass every %g min", version, minutes)
+        self.age_version, self.age_minutes = version, minutes
+        if changed or time.monotonic() - self._age_started >= minutes * 60:
+            self._age_started = time.monotonic()
+            self.run_age_triggers()
+        self._age_schedule()
 
     def age_policy(self: BenchApp) -> PolicyConfig | None:
         from dockstation.config import ConfigError
@@ -90,10 +126,19 @@ class AgeTriggerMixin:
             log.exception("age triggers: applying failed")
             self._age_done(None, None)
             return
-        if start + BATCH < len(dues):  # behind any scan that came meanwhile
-            self.enqueue_job(lambda: self._age_batch(policy, now, dues, cursors, start + BATCH, result))
+        if start + BATCH < len(dues):
+            self._age_next(lambda: self._age_batch(policy, now, dues, cursors, start + BATCH, result))
         else:
             self._age_done(result, cursors)
+
+    def _age_next(self: BenchApp, job: Any, waited: float = 0.0) -> None:
+        """Queue the next batch once no scan waits in the dispatcher (scans go first: a scan waits
+        for one batch at most), or after YIELD_S anyway, so a pass also ends on a bench that
+        never stops scanning."""
+        if self._queue.empty() or waited >= YIELD_S:
+            self.enqueue_job(job)
+        else:
+            self.set_timer(0.02, lambda: self._age_next(job, waited + 0.02))
 
     def _age_done(self: BenchApp, result: PassResult | None, cursors: dict[str, Any] | None) -> None:
         from dockstation.policy.triggers import save_cursors

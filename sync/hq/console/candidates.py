@@ -1,6 +1,7 @@
 """Candidate policies: check an uploaded policy.toml the way `dockstation policy check` does, with
 the codes of the bundle HQ serves; replay HQ's history through it beside the policy in force
-(dockstation.policy.simulate.replay over sync/hq/policy_history.py); keep both in
+(dockstation.policy.simulate.replay over sync/hq/policy_history.py) and both policies' age
+triggers over the units' waits (dockstation.policy.trigger_sim over sync/hq/trigger_history.py); keep both in
 `hq_policy_candidate` so any worker shows it, and publishing reads it back from there.
 """
 
@@ -26,6 +27,7 @@ from sync.hq.console.models import HqAudit, HqPolicyCandidate
 from sync.hq.db import HQDatabase
 from sync.hq.policy_history import hq_history
 from sync.hq.published import POLICY_FILE, Publication, label, policy_in_force, served_bundle
+from sync.hq.trigger_history import replay_hq_triggers
 
 CANDIDATES = HqPolicyCandidate.__table__
 MAX_FILE = 1 << 20
@@ -94,7 +96,27 @@ def simulation_json(sim: Any) -> dict[str, Any]:
 def simulate(db: HQDatabase, now: InForce, candidate: PolicyConfig, since: datetime | None) -> tuple[dict[str, Any], int]:
     began = time.perf_counter()
     sim = replay(hq_history(db, now.policy, since), now.policy, candidate, since)
-    return simulation_json(sim), int((time.perf_counter() - began) * 1000)
+    out = simulation_json(sim)
+    if now.policy.age_triggers or candidate.age_triggers:  # what each side's age triggers would have done
+        out["triggers"] = replay_hq_triggers(db, now.policy, candidate, since, utcnow())
+    return out, int((time.perf_counter() - began) * 1000)
+
+
+def trigger_rows(sim: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per trigger id of either side, for the page: units in force and with the candidate,
+    and what the candidate's re-routes would have recovered or lost."""
+    trig = sim.get("triggers") or {}
+    old, new = (trig.get("in_force") or {}).get("by_trigger", {}), (trig.get("candidate") or {}).get("by_trigger", {})
+    rows = []
+    for tid in [*new, *(t for t in old if t not in new)]:
+        t = new.get(tid) or old[tid]
+        rows.append({"id": tid, "state": t["state"], "action": t["action"], "target": t.get("target"),
+                     "in_force_units": old[tid]["units"] if tid in old else None,
+                     "candidate_units": new[tid]["units"] if tid in new else None,
+                     "recovered": new[tid]["recovered"] if tid in new else None,
+                     "lost": new[tid]["lost"] if tid in new else None,
+                     "delta": new[tid]["delta"] if tid in new else None})
+    return rows
 
 
 def upload(db: HQDatabase, config_dir: Path, *, content: bytes, filename: str, since: datetime | None, by: str) -> int:

@@ -91,7 +91,8 @@ async def candidate(request: Request, user: User, candidate_id: int) -> Response
     found, now = await run_in_threadpool(_candidate, request, candidate_id)
     sim = found["simulation"] or {}
     return page(request, "candidate.html", c=found, sim=sim, now=now, current=found["base_version"] == now.version,
-                changes=sim.get("changed", [])[:SHOWN_CHANGES], shown=SHOWN_CHANGES)
+                changes=sim.get("changed", [])[:SHOWN_CHANGES], shown=SHOWN_CHANGES,
+                triggers=candidates.trigger_rows(sim), firings=(sim.get("triggers") or {}).get("fired", [])[:SHOWN_CHANGES])
 
 
 @router.post("/policy/candidates/{candidate_id}/simulate")

@@ -1,0 +1,142 @@
+"""Issue 20, the pass's cost: what a pass reads again after it changed units itself, and that the
+shortcuts never miss a unit (a trigger whose filter looks at the lane sees a trigger's lane move;
+a unit changed otherwise after a trigger changed it is read again); the bulk write path writes
+what the one-unit path did (events with gap-free seqs, one firing row each)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from dockstation.models import AgeFiring, Event, Unit
+from dockstation.policy import load_policy
+from dockstation.policy.triggers import run_pass
+from policy_support import events_of, graded, unit
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+MOVE = """
+[[age_triggers]]
+id = "ungraded-3d"
+state = "received"
+after_days = 3
+action = "lane"
+lane = "express"
+reason = "Waiting 3 days to be graded: grade it next"
+"""
+
+EXPRESS_1D = """
+[[age_triggers]]
+id = "express-1d"
+state = "received"
+after_days = 1
+when = { lane = "express" }
+action = "escalate"
+reason = "In the express lane and still waiting"
+"""
+
+PHONES_1D = """
+[[age_triggers]]
+id = "phones-1d"
+state = "received"
+after_days = 1
+when = { category = "phones" }
+action = "escalate"
+reason = "A phone waiting a day"
+"""
+
+
+def received(store, n: int, *, category: str = "apparel", at: datetime = T0) -> str:
+    lpn = graded(store, n, category=category, at=at, state="received", grade=None)
+    with store.write() as s:
+        u = s.get(Unit, lpn)
+        u.received_at, u.inspected_at, u.grade, u.lane, u.updated_at = at, None, None, "bulk", at
+        s.add(u)
+    return lpn
+
+
+def fired(store) -> list[tuple[str, str]]:
+    with store.read() as s:
+        return sorted((f.lpn, f.trigger_id) for f in s.exec(select(AgeFiring).where(AgeFiring.status == "fired")))
+
+
+def test_a_lane_filter_sees_a_lane_a_trigger_moved(home, store):
+    (home / "config" / "policy.toml").write_text(MOVE + EXPRESS_1D)
+    policy = load_policy(home)
+    lpn = received(store, 1)
+    assert run_pass(store, "B07", policy, now=T0 + timedelta(days=2)).fired == []  # in bulk: not for express-1d
+    (move,) = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=1)).fired
+    assert move.trigger_id == "ungraded-3d" and unit(store, lpn).lane == "express"
+    # its wait began long before express-1d's last cutoff: only "changed since" can bring it back
+    (esc,) = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=2)).fired
+    assert (esc.lpn, esc.trigger_id) == (lpn, "express-1d")
+
+
+def test_units_only_a_trigger_changed_are_not_read_again_but_other_changes_are(home, store):
+    (home / "config" / "policy.toml").write_text(MOVE + PHONES_1D)
+    policy = load_policy(home)
+    lpns = [received(store, n) for n in range(1, 31)]
+    run_pass(store, "B07", policy, now=T0 + timedelta(days=2))
+    out = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=1))
+    assert len(out.fired) == 30 and {unit(store, lpn).lane for lpn in lpns} == {"express"}
+    # the next pass: 30 units changed since, all by the pass itself, nothing a filter looks at
+    quiet = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=2))
+    assert quiet.candidates == 0 and quiet.fired == []
+    # a unit changed otherwise after the trigger changed it (it turned out a phone) is read again
+    with store.write() as s:
+        u = s.get(Unit, lpns[7])
+        u.category, u.updated_at = "phones", T0 + timedelta(days=3, minutes=2, seconds=30)
+        s.add(u)
+    (esc,) = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=3)).fired
+    assert (esc.lpn, esc.trigger_id) == (lpns[7], "phones-1d")
+    assert fired(store) == sorted([(lpn, "ungraded-3d") for lpn in lpns] + [(lpns[7], "phones-1d")])
+
+
+def test_a_bulk_batch_writes_one_event_and_one_row_per_firing(home, store):
+    (home / "config" / "policy.toml").write_text(MOVE + PHONES_1D)
+    policy = load_policy(home)
+    lpns = [received(store, n, category="phones" if n % 2 else "apparel") for n in range(1, 41)]
+    with store.read() as s:
+        before = s.connection().exec_driver_sql("SELECT max(seq) FROM event WHERE station_id = 'B07'").scalar()
+    out = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=1), batch=7)
+    assert len(out.fired) == 40 + 20
+    with store.read() as s:
+        evs = list(s.exec(select(Event).where(Event.kind == "age_trigger_fired").order_by(Event.seq)))
+        rows = {(f.lpn, f.trigger_id): f for f in s.exec(select(AgeFiring))}
+    assert [e.seq for e in evs] == list(range((before or 0) + 1, (before or 0) + 61))  # gap-free, continuing
+    assert {(e.lpn, e.payload["trigger_id"]) for e in evs} == set(rows)
+    for e in evs:
+        f = rows[(e.lpn, e.payload["trigger_id"])]
+        assert f.event_seq == e.seq and f.status == "fired" and f.fired_at == T0 + timedelta(days=3, minutes=1)
+    lane = [e for e in events_of(store, lpns[0], "age_trigger_fired") if e.payload["action"] == "lane"][0]
+    assert lane.payload["previous"] == "bulk" and lane.payload["target"] == "express"
+    assert lane.payload["sla_due_at"] == (T0 + timedelta(days=3, minutes=1, hours=8)).isoformat()
+    assert run_pass(store, "B07", policy, now=T0 + timedelta(days=4)).fired == []  # once per unit and trigger
+
+
+def test_a_path_filter_sees_a_reroute_made_in_the_same_batch_as_a_lane_move(home, store):
+    (home / "config" / "policy.toml").write_text(MOVE + """
+[[age_triggers]]
+id = "liquidate-3d"
+state = "received"
+after_days = 3
+action = "reroute"
+path = "liquidate"
+reason = "Waiting 3 days: liquidate"
+
+[[age_triggers]]
+id = "liquidating-1d"
+state = "received"
+after_days = 1
+when = { path = "liquidate" }
+action = "escalate"
+reason = "Going to liquidation and still waiting"
+""")
+    policy = load_policy(home)
+    lpn = received(store, 1)
+    assert run_pass(store, "B07", policy, now=T0 + timedelta(days=2)).fired == []  # no path yet
+    moved = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=1)).fired
+    assert sorted(f.trigger_id for f in moved) == ["liquidate-3d", "ungraded-3d"]  # one batch, one unit
+    (esc,) = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=2)).fired
+    assert (esc.lpn, esc.trigger_id) == (lpn, "liquidating-1d")
