@@ -269,7 +269,7 @@ def _post_events(db: HQDatabase, token: str, body: bytes, clock_skew: float | No
         sid = station.station_id
         if wire is not None:
             named = wire.station_id != sid or not wire.event_stations <= {sid}
-            foreign = foreign_unit(sid, wire.events, wire.payload_of)
+            foreign = wire.foreign_unit(sid)
         else:
             assert batch is not None
             named = batch.station_id != sid or any(e.station_id not in (None, sid) for e in batch.events)

@@ -27,7 +27,7 @@ from msgspec import Meta, Raw, Struct
 from dockstation.types import utcnow
 from sync.hq.events import Rows
 from sync.hq.events_pg import head_tail
-from sync.hq.scope import PAYLOAD_UNIT_KEYS
+from sync.hq.scope import PAYLOAD_UNIT_KEYS, all_own, foreign_unit
 from sync.protocol import AT_PATTERN, MAX_BATCH, EventIn
 
 # AT_PATTERN with at most 6 fractional digits (pydantic truncates further digits, PostgreSQL
@@ -107,6 +107,16 @@ class Wire:
     def payload_of(self, event: WireEvent) -> dict[str, Any] | None:
         return self.payloads.get(event.seq)
 
+    def foreign_unit(self, station_id: str) -> tuple[Any, Any] | None:
+        """scope.foreign_unit of these events. The usual batch: its LPNs checked at once, and only
+        the payloads that may name a unit one by one; should anything be foreign, the events are
+        looked at in order, for the first one the refusal names."""
+        lpns = [e.lpn for e in self.events if e.lpn is not None]
+        named = [e for e in self.events if e.seq in self.payloads] if self.payloads else []
+        if all_own(station_id, lpns) and foreign_unit(station_id, named, self.payload_of) is None:
+            return None
+        return foreign_unit(station_id, self.events, self.payload_of)
+
 
 def _once(make: Callable[[], list[EventIn]]) -> Callable[[], list[EventIn]]:
     made: list[list[EventIn]] = []
@@ -122,7 +132,8 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]], received: datet
     """The batch in `body`, or None when pydantic must read it (see the module's docstring).
     `models`: how to get the events as pydantic reads them, should a rare path need them;
     `received`: HQ's time of receipt, written on every row (default: now)."""
-    if b"\\u0000" in body:
+    backslash = b"\\" in body
+    if backslash and b"\\u0000" in body:
         return None  # NUL: pydantic's path replaces it (PostgreSQL text cannot hold one)
     try:
         batch = _DECODE(body)
@@ -130,7 +141,7 @@ def read_batch(body: bytes, models: Callable[[], list[EventIn]], received: datet
         return None
     numbers = body.translate(_NUMBERS)
     maybe_huge = b"0e" in numbers or _LONG in numbers
-    plain = not (b"\\" in body or b"\t" in body or b"\n" in body or b"\r" in body)
+    plain = not (backslash or b"\t" in body or b"\n" in body or b"\r" in body)
     # The rows' first and last columns: the station (its pattern leaves nothing to escape; it
     # must be the token's, checked before anything is stored) and HQ's time of receipt.
     head, tail = head_tail(batch.station_id, received or utcnow())
