@@ -1,17 +1,19 @@
 """PostgreSQL path for storing event batches (see sync/hq/events.py for what a batch does).
 
-A batch is streamed into a staging table with `COPY` (text format, the rows built by the fast
-lane, sync/hq/ingest.py, or from the validated events), then moved into `hq_event` by one
-statement. COPY is PostgreSQL's cheapest way in: no statement text to parse per batch, no
+A batch's rows arrive as COPY text (text format, built by the fast lane, sync/hq/ingest.py, or
+from the validated events), each line hq_event's columns: the station first, HQ's time of
+receipt last. COPY is PostgreSQL's cheapest way in: no statement text to parse per batch, no
 parameters, no JSON document to take apart (the batch went as one `jsonb_to_recordset` document
 before: its parsing cost PostgreSQL ~3 µs an event more than COPY).
 
-The staging table is a temporary one, `ON COMMIT DELETE ROWS`: private to the session, not
-written to the WAL, emptied by the commit (only in transactions that used it). `CREATE … IF NOT
-EXISTS` in every batch's transaction keeps it right behind a pooler that hands out server
-sessions per transaction. Its `at` is `timestamptz`, so PostgreSQL reads the offset the bench
-sent and the INSERT stores UTC (the columns are `timestamp without time zone`, UTC by
-convention, as dockstation.types.UTCDateTime writes them): no session time zone can shift them.
+The usual batch (every seq new, every time UTC) is COPYed straight into hq_event (TOP below).
+Any other is streamed into a staging table, then moved into `hq_event` by one statement. The
+staging table is a temporary one, `ON COMMIT DELETE ROWS`: private to the session, not written
+to the WAL, emptied by the commit (only in transactions that used it). `CREATE … IF NOT EXISTS`
+in every such transaction keeps it right behind a pooler that hands out server sessions per
+transaction. Its `at` is `timestamptz`, so PostgreSQL reads the offset the bench sent and the
+INSERT stores UTC (the columns are `timestamp without time zone`, UTC by convention, as
+dockstation.types.UTCDateTime writes them): no session time zone can shift them.
 """
 
 from __future__ import annotations
