@@ -259,7 +259,8 @@ def _read_pydantic(body: bytes) -> EventBatch:
 def _post_events(db: HQDatabase, token: str, body: bytes, clock_skew: float | None = None) -> EventAck:
     # PostgreSQL: the fast lane reads the usual batch straight into COPY rows (sync/hq/ingest.py);
     # whatever it is not sure of, and every batch on SQLite, pydantic reads.
-    wire = read_batch(body, lambda: _read_pydantic(body).events) if db.dialect == "postgresql" else None
+    now = utcnow()  # HQ's time of receipt, on every row
+    wire = read_batch(body, lambda: _read_pydantic(body).events, now) if db.dialect == "postgresql" else None
     batch = _read_pydantic(body) if wire is None else None
     with db.write() as conn:
         station = lock_station(conn, token_hash=hash_token(token))
@@ -268,7 +269,7 @@ def _post_events(db: HQDatabase, token: str, body: bytes, clock_skew: float | No
         sid = station.station_id
         if wire is not None:
             named = wire.station_id != sid or not wire.event_stations <= {sid}
-            foreign = foreign_unit(sid, wire.events, wire.payload_of)
+            foreign = wire.foreign_unit(sid)
         else:
             assert batch is not None
             named = batch.station_id != sid or any(e.station_id not in (None, sid) for e in batch.events)
@@ -277,16 +278,13 @@ def _post_events(db: HQDatabase, token: str, body: bytes, clock_skew: float | No
             raise HTTPException(403, f"this token belongs to station {sid}: it may only write {sid}'s events")
         if foreign is not None:
             raise HTTPException(403, refusal(sid, *foreign))
+        # The bench's clock skew goes into the same UPDATE of the station's row (locked above).
+        skew = {} if clock_skew is None else {"clock_skew_s": round(clock_skew, 3), "clock_reported_at": utcnow()}
         if wire is not None:
-            ack = store_locked(conn, db, station, wire.rows)
-        else:
-            assert batch is not None  # NUL: PostgreSQL text cannot hold one (a scanned control code)
-            ack = store_locked(conn, db, station, [_without_nul(e) for e in batch.events]
-                               if b"\\u0000" in body else batch.events)
-        if clock_skew is not None:  # the station's row is ours already (locked above)
-            conn.execute(HqStation.__table__.update().where(HqStation.__table__.c.station_id == sid)
-                         .values(clock_skew_s=round(clock_skew, 3), clock_reported_at=utcnow()))
-        return ack
+            return store_locked(conn, db, station, wire.rows, skew, now)
+        assert batch is not None  # NUL: PostgreSQL text cannot hold one (a scanned control code)
+        return store_locked(conn, db, station, [_without_nul(e) for e in batch.events]
+                            if b"\\u0000" in body else batch.events, skew, now)
 
 
 def _clean_nul(value: Any) -> Any:

@@ -91,36 +91,52 @@ def store_batch(db: HQDatabase, station_id: str, events: list[EventIn]) -> Event
 
 
 class Rows:
-    """A batch to store: its seqs (ascending, no repeats), its COPY text for PostgreSQL, and its
-    events as pydantic reads them, made only when needed (SQLite, a retry, a conflict)."""
+    """A batch to store: its seqs (ascending, no repeats), its rows as COPY text for PostgreSQL,
+    and its events as pydantic reads them, made only when needed (SQLite, a retry, a conflict).
 
-    def __init__(self, seqs: list[int], copy: Callable[[], bytes], models: Callable[[], list[EventIn]]) -> None:
-        self.seqs, self._copy, self._models = seqs, copy, models
+    `full()`: hq_event's columns, each line `head` (the station) … `tail` (HQ's receipt time);
+    `copy()`: the same lines without those two (the staging table's columns, events_pg). `utc`:
+    every time in the text is written in UTC (events_pg may then COPY it into hq_event as is)."""
+
+    def __init__(self, seqs: list[int], full: Callable[[], bytes], models: Callable[[], list[EventIn]], *,
+                 head: bytes, tail: bytes, utc: bool = False) -> None:
+        self.seqs, self._full, self._models = seqs, full, models
+        self.head, self.tail, self.utc = head, tail, utc
+
+    def full(self) -> bytes:
+        return self._full()
 
     def copy(self) -> bytes:
-        return self._copy()
+        return hq_events_pg.staged_text(self._full(), self.head, self.tail)
 
     def models(self) -> list[EventIn]:
         return self._models()
 
 
-def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn] | Rows) -> EventAck:
+def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list[EventIn] | Rows,
+                 station_values: dict[str, Any] | None = None, now: datetime | None = None) -> EventAck:
     """Store a batch inside the caller's transaction, which holds the station's row lock.
     `events`: validated events, or the fast lane's Rows (sync/hq/ingest.py: no repeats).
+    `station_values`: more columns of the station's row to set (in the same UPDATE); `now`: HQ's
+    time of receipt (the time the fast lane's rows carry).
 
     The answer's `conflicts` are all of the station's open conflicts (this batch's and earlier
     ones'), so the bench hears of them on every push until an operator resolves them."""
-    now = utcnow()
+    now = now or utcnow()
+    station_values = station_values or {}
     station_id, acked = station.station_id, station.acked_seq
     repeats: list[EventIn] = []
     if not isinstance(events, Rows):
         first, repeats = _first_of_each_seq(events)
-        events = Rows([e.seq for e in first], lambda: hq_events_pg.copy_rows(first), lambda: first)
+        head, tail = hq_events_pg.head_tail(station_id, now)
+        events = Rows([e.seq for e in first], lambda: hq_events_pg.copy_rows(first, head, tail), lambda: first,
+                      head=head, tail=tail, utc=True)
     seqs = events.seqs
+    top = None  # the station's highest stored seq before this batch, when known
     if not seqs:
         inserted: set[int] = set()
     elif db.dialect == "postgresql":
-        inserted = hq_events_pg.insert_rows(conn, station_id, events.copy(), seqs, now)
+        inserted, top = hq_events_pg.insert_rows(conn, station_id, events, now)
     else:  # SQLite: one site's HQ; executemany in chunks is plenty
         inserted = set()
         stmt = _insert(db, EVENTS).on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(EVENTS.c.seq)
@@ -130,10 +146,10 @@ def store_locked(conn: Connection, db: HQDatabase, station: Locked, events: list
         _row(station_id, e, now) for e in events.models() if e.seq not in inserted]
     repeated += [_row(station_id, e, now) for e in repeats]
     in_conflict = _conflicts(conn, station_id, repeated, now) if repeated else []
-    new_acked = _gap_free(conn, station_id, acked, seqs)
-    if seqs:
-        conn.execute(STATIONS.update().where(STATIONS.c.station_id == station_id)
-                     .values(acked_seq=new_acked, last_push_at=now))
+    new_acked = _gap_free(conn, station_id, acked, seqs, top)
+    if seqs or station_values:
+        values = {"acked_seq": new_acked, "last_push_at": now} if seqs else {}
+        conn.execute(STATIONS.update().where(STATIONS.c.station_id == station_id).values(**values, **station_values))
     return EventAck(station_id=station_id, acked_seq=new_acked, stored=len(inserted),
                     duplicates=len(repeated) - len(in_conflict), conflicts=hq_conflicts.open_seqs(conn, station_id),
                     server_time=now)
@@ -172,13 +188,16 @@ def _conflicts(conn: Connection, station_id: str, repeated: list[dict[str, Any]]
     return hq_conflicts.record_conflicts(conn, station_id, bad, now) if bad else []
 
 
-def _gap_free(conn: Connection, station_id: str, acked: int, batch: list[int]) -> int:
-    """Highest seq such that 1..seq are all stored, starting from the known-good `acked`."""
+def _gap_free(conn: Connection, station_id: str, acked: int, batch: list[int], before: int | None = None) -> int:
+    """Highest seq such that 1..seq are all stored, starting from the known-good `acked`.
+    `before`: the station's highest stored seq before this batch, if known."""
     seqs = [q for q in batch if q > acked]
     if seqs and seqs[0] == acked + 1 and seqs[-1] == acked + len(seqs):
         # The usual case: the batch continues right after acked, and is now stored (inserted or
         # already there). Only a stored event right after it (a gap just closed) needs the scan.
         top = seqs[-1]
+        if before is not None and before < top:
+            return top  # nothing was stored above the batch's top before it, so nothing after it is
         after = conn.execute(select(EVENTS.c.seq).where(EVENTS.c.station_id == station_id,
                                                         EVENTS.c.seq == top + 1)).first()
         if after is None:

@@ -27,7 +27,10 @@ def main() -> None:
 
     @event.listens_for(engine, "after_cursor_execute")
     def _mark(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "INSERT INTO HQ_EVENT" in statement.upper():
+        # A batch's events go in by INSERT, or by COPY (psycopg's own call, which these events do
+        # not see): then the push's UPDATE of the station's acked seq, right after, marks it.
+        sql = statement.upper()
+        if "INSERT INTO HQ_EVENT" in sql or "UPDATE HQ_STATION SET ACKED_SEQ" in sql:
             conn.info["events_written"] = True
 
     @event.listens_for(engine, "commit")

@@ -16,7 +16,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,57 @@ def test_the_fast_lane_stores_what_pydantics_path_stores(pg_hq, pg_db):
     assert (row.operator, row.rma_id) == ("tab\there", "back\\slash\nnew line\r")
     assert row.at.replace(tzinfo=None).isoformat() == "2026-11-21T05:00:00.123456"
     assert row.payload == hard["payload"]
+
+
+def utc(e: dict[str, Any], suffix: str = "+00:00") -> dict[str, Any]:
+    """The same event with its time written in UTC (event() writes +01:00)."""
+    local = datetime.fromisoformat(e["at"])
+    return {**e, "at": local.astimezone(UTC).replace(tzinfo=None).isoformat() + suffix}
+
+
+@pytest.mark.postgres
+def test_a_batch_in_utc_is_copied_straight_and_stored_as_a_staged_one(pg_hq, pg_db):
+    """Times in UTC, every seq new: COPY straight into hq_event (B07). The same events with
+    +01:00 go through the staging table (B08): both store the same rows, escapes and all."""
+    tokens = {s: add_station(pg_db, s) for s in ("B07", "B08")}
+    hard = {"operator": "tab\there", "rma_id": "back\\slash\nnew line\r",
+            "payload": {"text": "quote \" tab \t é 😀 \u001d", "nested": {"a": [1, 2.5, None, True]}, "big": 10**30}}
+    for station, token in tokens.items():
+        events = [event(station, 1, **hard), event(station, 2), event(station, 3, operator=None, rma_id=None),
+                  *(event(station, q) for q in range(4, 2001))]
+        if station == "B07":
+            events = [utc(e, "Z" if e["seq"] == 2 else "+00:00") for e in events]
+        wire = ingest.read_batch(body(station, events), list)
+        assert wire is not None and wire.rows.utc == (station == "B07")
+        answer = push(pg_hq, token, station, events).json()
+        assert (answer["stored"], answer["acked_seq"], answer["conflicts"]) == (2000, 2000, []), answer
+        again = push(pg_hq, token, station, events).json()
+        assert (again["stored"], again["duplicates"], again["acked_seq"]) == (0, 2000, 2000), again
+    b07, b08 = stored(pg_db, "B07"), stored(pg_db, "B08")
+    assert len(b07) == 2000 and [k[:3] + k[4:] for k in b07] == [k[:3] + k[4:] for k in b08]
+    t = HqEvent.__table__
+    with pg_db.read() as conn:
+        row = conn.execute(select(t.c.at, t.c.operator, t.c.rma_id, t.c.payload, t.c.received_at)
+                           .where(t.c.station_id == "B07", t.c.seq == 1)).one()
+    assert (row.operator, row.rma_id, row.payload) == ("tab\there", "back\\slash\nnew line\r", hard["payload"])
+    assert row.at.replace(tzinfo=None).isoformat() == "2026-11-20T07:00:01"
+    assert abs(row.received_at.replace(tzinfo=None) - datetime.now(UTC).replace(tzinfo=None)) < timedelta(hours=1)
+
+
+@pytest.mark.postgres
+def test_acks_stay_gap_free_in_utc(pg_hq, pg_db):
+    """test_acks_stay_gap_free with times in UTC: a batch above a gap is COPYed straight in, the
+    one that closes the gap is staged (its seqs are below the highest stored)."""
+    token = add_station(pg_db, "B07")
+    batch = [utc(event("B07", q)) for q in range(1, 31)]
+    assert push(pg_hq, token, "B07", batch[:10]).json()["acked_seq"] == 10
+    ahead = push(pg_hq, token, "B07", batch[20:]).json()
+    assert (ahead["stored"], ahead["acked_seq"]) == (10, 10)  # 11-20 missing: not acknowledged
+    closing = push(pg_hq, token, "B07", batch[10:20]).json()
+    assert (closing["stored"], closing["acked_seq"]) == (10, 30)
+    beyond = push(pg_hq, token, "B07", [utc(event("B07", q)) for q in range(31, 41)]).json()
+    assert (beyond["stored"], beyond["acked_seq"]) == (10, 40)
+    assert [k[0] for k in stored(pg_db, "B07")] == list(range(1, 41))
 
 
 @pytest.mark.postgres
