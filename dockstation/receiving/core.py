@@ -287,6 +287,7 @@ def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: Rm
     if declared:
         line.received_qty += 1
         session.add(line)
+    session.flush()  # the unit's row first: its receipt label's job points at it
     events.record(
         session, bench.station_id, "unit_received", operator=operator, lpn=lpn, rma_id=rma.rma_id, at=now,
         payload={"line_no": line.line_no, "sku": line.sku, "category": line.category,
@@ -295,10 +296,9 @@ def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: Rm
                  "currency": line.currency, "code": code, "source": source, **(extra or {})},
     )
     if bench.receipt_label:  # the unit's own barcode from the start; rendered by the print worker
-        from labels.queue import enqueue_label  # here: the receiving core needs no label code otherwise
+        from labels.queue import queue_job  # here: the receiving core needs no label code otherwise
 
-        enqueue_label(session, unit, operator=operator, label="receipt")
-    session.flush()
+        queue_job(session, lpn, bench.station_id, operator=operator, label="receipt")
     return UnitView.of(unit, line.reason_code)
 
 
