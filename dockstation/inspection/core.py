@@ -63,6 +63,9 @@ class UnitInfo:
     reason_text: str
     expected_serial: str | None
     expected_gtin: str | None
+    # The RMA line row it was read from, for the rest of that transaction (the policy's facts when
+    # the unit is graded in it): not part of the view's value.
+    line: RmaLine | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class InspectionView:
     resumed: bool = False
     all_pass: bool = False  # CMD:ALLPASS given: the last value it waits for grades the unit
     photos: PhotoState = NONE  # the unit's photos per step, waivers (dockstation/photos)
+    # Graded by this call, with a policy given: what the policy proposes for the unit, made in the
+    # same transaction (dockstation.policy.dispose.Proposal), so the disposition screen needs no
+    # read of its own. None otherwise.
+    proposal: Any = None
 
     @property
     def lpn(self) -> str:
@@ -167,7 +174,7 @@ def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, Rm
         unit_price=unit.unit_price, currency=unit.currency, reason_code=reason,
         reason_text=bench.codes.reason_codes.get(reason, reason),
         expected_serial=(line.expected_serial or None) if line else None,
-        expected_gtin=(line.gtin or None) if line else None,
+        expected_gtin=(line.gtin or None) if line else None, line=line,
     ), line
 
 
@@ -285,6 +292,16 @@ def _complete(cl: Checklist, insp: Inspection) -> bool:
     return insp.step_index >= len(cl.steps)
 
 
+def proposal_if_graded(session: Session, policy: Any, insp: Inspection, unit: Unit, info: UnitInfo) -> Any:
+    """The policy's proposal for a unit this transaction graded (`policy` given), else None."""
+    if policy is None or insp.status != "done":
+        return None
+    from dockstation.policy.dispose import proposal_of  # here: inspection needs no policy otherwise
+
+    line = info.line if unit.rma_id and unit.line_no else None
+    return proposal_of(session, policy, unit, insp.finished_at or utcnow(), (line, insp))
+
+
 def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit,
                      cl: Checklist, got: Answer | None) -> str | None:
     """After CMD:ALLPASS the answer to the last step it waited for grades the unit at once, unless
@@ -303,55 +320,65 @@ def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: 
     """Start the inspection of a unit, or resume its open one at the step where it stopped."""
     badge = _who(operator)
     with store.write() as session:
-        unit = session.get(Unit, lpn)
-        if unit is None:
-            raise InspectionError(f"{lpn}: no such unit on this bench")
-        info, _ = _unit_info(session, bench, unit)
-        insp = open_inspection_of(session, lpn)
-        if insp is not None:
-            base = checklists.get(insp.checklist) or checklists.for_category(unit.category)
-            cl = checklists.effective(base, info.expected_serial)
-            photos = state_of(session, lpn, insp.id)
-            if (cl.key, cl.version) == (insp.checklist, insp.checklist_version):
-                return _view(insp, cl, info, bench, photos, resumed=True,
-                             message=f"Resumed at step {min(insp.step_index + 1, len(cl.steps))}/{len(cl.steps)}")
-            # The checklist changed while this unit was open: keep the answers to steps that still
-            # exist and continue at the first step without one.
-            old = (insp.checklist, insp.checklist_version)
-            keep = {s.id for s in cl.steps}
-            insp.answers = {k: v for k, v in (insp.answers or {}).items() if k in keep}
-            insp.checklist, insp.checklist_version = cl.key, cl.version
-            insp.step_index = next_open(cl, insp.answers, photos)
-            _derive(insp, cl, bench)
-            session.add(insp)
-            events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
-                          rma_id=unit.rma_id,
-                          payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version,
-                                   "resumed": True, "previous": f"{old[0]} {old[1]}"})
-            return _view(insp, cl, info, bench, photos, resumed=True,
-                         message=f"Checklist updated to version {cl.version}: answers kept where steps remain")
-        if unit.state not in INSPECTABLE:
-            graded = f" (grade {unit.grade})" if unit.grade else ""
-            raise InspectionError(f"{lpn} is {unit.state}{graded}: nothing to inspect")
-        cl = checklists.for_unit(unit.category, info.expected_serial)
-        now = utcnow()
-        insp = Inspection(lpn=lpn, checklist=cl.key, checklist_version=cl.version, status="open",
-                          step_index=0, answers={}, flags=[], suggested_grade=_scale(bench)[0],
-                          started_at=now, started_by=badge)
+        insp, _, cl, info, photos, shown = open_in(session, bench, badge, lpn, checklists)
+        return _view(insp, cl, info, bench, photos, **shown)
+
+
+def open_in(session: Session, bench: Bench, badge: str, lpn: str, checklists: Checklists
+            ) -> tuple[Inspection, Unit, Checklist, UnitInfo, PhotoState, dict[str, Any]]:
+    """open_inspection in the caller's write transaction: the open inspection, its unit, checklist,
+    unit info and photos, and what the view says about it (message, resumed)."""
+    unit = session.get(Unit, lpn)
+    if unit is None:
+        raise InspectionError(f"{lpn}: no such unit on this bench")
+    info, _ = _unit_info(session, bench, unit)
+    insp = open_inspection_of(session, lpn)
+    if insp is not None:
+        base = checklists.get(insp.checklist) or checklists.for_category(unit.category)
+        cl = checklists.effective(base, info.expected_serial)
+        photos = state_of(session, lpn, insp.id)
+        if (cl.key, cl.version) == (insp.checklist, insp.checklist_version):
+            return insp, unit, cl, info, photos, {
+                "resumed": True,
+                "message": f"Resumed at step {min(insp.step_index + 1, len(cl.steps))}/{len(cl.steps)}"}
+        # The checklist changed while this unit was open: keep the answers to steps that still
+        # exist and continue at the first step without one.
+        old = (insp.checklist, insp.checklist_version)
+        keep = {s.id for s in cl.steps}
+        insp.answers = {k: v for k, v in (insp.answers or {}).items() if k in keep}
+        insp.checklist, insp.checklist_version = cl.key, cl.version
+        insp.step_index = next_open(cl, insp.answers, photos)
+        _derive(insp, cl, bench)
         session.add(insp)
-        unit.state, unit.updated_at = "inspecting", now
-        session.add(unit)
-        session.flush()
         events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
-                      rma_id=unit.rma_id, at=now,
-                      payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version})
-        return _view(insp, cl, info, bench, state_of(session, lpn, insp.id),
-                     message=f"{cl.title} checklist, {len(cl.steps)} steps")
+                      rma_id=unit.rma_id,
+                      payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version,
+                               "resumed": True, "previous": f"{old[0]} {old[1]}"})
+        return insp, unit, cl, info, photos, {
+            "resumed": True, "message": f"Checklist updated to version {cl.version}: answers kept where steps remain"}
+    if unit.state not in INSPECTABLE:
+        graded = f" (grade {unit.grade})" if unit.grade else ""
+        raise InspectionError(f"{lpn} is {unit.state}{graded}: nothing to inspect")
+    cl = checklists.for_unit(unit.category, info.expected_serial)
+    now = utcnow()
+    insp = Inspection(lpn=lpn, checklist=cl.key, checklist_version=cl.version, status="open",
+                      step_index=0, answers={}, flags=[], suggested_grade=_scale(bench)[0],
+                      started_at=now, started_by=badge)
+    session.add(insp)
+    unit.state, unit.updated_at = "inspecting", now
+    session.add(unit)
+    session.flush()
+    events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
+                  rma_id=unit.rma_id, at=now,
+                  payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version})
+    return insp, unit, cl, info, state_of(session, lpn, insp.id), {
+        "message": f"{cl.title} checklist, {len(cl.steps)} steps"}
 
 
 def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id: int, response: Response,
-           checklists: Checklists, *, expect_step: str | None = None) -> InspectionView:
-    """Answer the current step. InvalidAnswer (an InspectionError) leaves the step where it is."""
+           checklists: Checklists, *, expect_step: str | None = None, policy: Any = None) -> InspectionView:
+    """Answer the current step. InvalidAnswer (an InspectionError) leaves the step where it is.
+    `policy`: a unit this answer grades (after CMD:ALLPASS) comes with its proposal."""
     badge = _who(operator)
     with store.write() as session:
         insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
@@ -368,7 +395,8 @@ def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id:
         _record(session, bench, badge, insp, unit, cl, index, got, photos)
         graded = _finish_all_pass(session, bench, badge, insp, unit, cl, got)
         message = f"{got.message} — {graded}" if graded else got.message + photo_note(cl, insp, photos, index)
-        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail")
+        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail",
+                     proposal=proposal_if_graded(session, policy, insp, unit, info))
 
 
 def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
@@ -422,8 +450,9 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
 
 
 def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
-           checklists: Checklists, grade: str | None = None) -> InspectionView:
-    """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`."""
+           checklists: Checklists, grade: str | None = None, *, policy: Any = None) -> InspectionView:
+    """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`.
+    `policy`: the view comes with the policy's proposal, made in the same transaction."""
     badge = _who(operator)
     with store.write() as session:
         insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
@@ -435,4 +464,5 @@ def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id:
             left = len(cl.steps) - insp.step_index
             raise InspectionError(f"{left} step{'s' if left > 1 else ''} left before the grade")
         message = _grade(session, bench, badge, insp, unit, cl, grade)
-        return _view(insp, cl, info, bench, photos, message=message)
+        return _view(insp, cl, info, bench, photos, message=message,
+                     proposal=proposal_if_graded(session, policy, insp, unit, info))

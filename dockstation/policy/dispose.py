@@ -113,15 +113,22 @@ def days_between(start: datetime | None, end: datetime) -> int:
     return max(0, int((as_utc(end) - as_utc(start)).total_seconds() // 86400))
 
 
-def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Facts:
+def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
+              known: tuple[RmaLine | None, Inspection] | None = None) -> Facts:
     """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
-    and days since the RMA was created (the manifest has no purchase date)."""
+    and days since the RMA was created (the manifest has no purchase date).
+
+    `known`: the unit's RMA line and its finished inspection, when the caller holds them already
+    (the transaction that graded the unit): not read again."""
     rma = session.get(Rma, unit.rma_id) if unit.rma_id else None
-    line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
-    insp = session.exec(
-        select(Inspection).where(Inspection.lpn == unit.lpn, Inspection.status == "done")
-        .order_by(Inspection.id.desc()).limit(1)  # type: ignore[union-attr]
-    ).first()
+    if known is not None:
+        line, insp = known
+    else:
+        line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
+        insp = session.exec(
+            select(Inspection).where(Inspection.lpn == unit.lpn, Inspection.status == "done")
+            .order_by(Inspection.id.desc()).limit(1)  # type: ignore[union-attr]
+        ).first()
     raw = (insp.answers or {}) if insp else {}
     answers = {k: answer_text(v) for k, v in raw.items()}
     results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
@@ -153,8 +160,9 @@ def disposable_unit(session: Session, lpn: str) -> Unit:
 
 
 # -- propose -----------------------------------------------------------------------------------
-def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Proposal:
-    facts = facts_for(session, policy, unit, now)
+def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
+                known: tuple[RmaLine | None, Inspection] | None = None) -> Proposal:
+    facts = facts_for(session, policy, unit, now, known)
     decision = decide(policy, facts)
     redispo = unit.state in DONE_STATES
     if unit.age_path and unit.age_trigger and not redispo and unit.age_path in policy.paths:
@@ -343,6 +351,6 @@ def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None
 # The one place a disposition queues its label (labels/queue.py), inside the dispose transaction:
 # if queueing fails, the disposition is rolled back with it.
 def queue_label(session: Session, unit: Unit, operator: Operator) -> int | None:
-    from labels.queue import enqueue_label  # here, not at the top: `policy simulate` needs no PIL
+    from labels.queue import queue_job  # here, not at the top: `policy simulate` needs no PIL
 
-    return enqueue_label(session, unit, operator=operator.badge).id
+    return queue_job(session, unit.lpn, unit.station_id, operator=operator.badge)
