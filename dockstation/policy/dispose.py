@@ -336,10 +336,17 @@ def open_request(session: Session, lpn: str) -> ApprovalRequest | None:
                         .order_by(ApprovalRequest.id.desc()).limit(1)).first()  # type: ignore[union-attr]
 
 
+_ANY_OPEN_REQUEST = "SELECT 1 FROM approval_request WHERE lpn = ? AND state = 'open' LIMIT 1"
+
+
 def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None, operator: Operator,
                   at: datetime) -> ApprovalRequest | None:
     """A disposition ends the unit's wait in the lead's queue: the request is `approved` (a lead,
     the path asked for), `changed` (a lead, another path) or `withdrawn` (disposed without one)."""
+    # Nearly every unit never waited: ask in plain SQL first (the ORM query cost more than the rest).
+    session.flush()  # a request added in this transaction counts (what autoflush did)
+    if session.connection().exec_driver_sql(_ANY_OPEN_REQUEST, (lpn,)).first() is None:
+        return None
     request = open_request(session, lpn)
     if request is not None:
         request.state = "withdrawn" if lead is None else "approved" if chosen == request.path else "changed"

@@ -18,6 +18,7 @@ Plain Python, in the caller's write transaction (close_parcel, and policy.dispos
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from dockstation import events
-from dockstation.models import Event, Parcel, RmaLine, Unit
+from dockstation.models import Parcel, RmaLine, Unit
 
 UNDECLARED = "undeclared_item"
 CENT = Decimal("0.01")
@@ -36,16 +37,20 @@ def _money(value: Any) -> Decimal:
 
 
 def _reasons(session: Session, lpns: list[str]) -> dict[str, tuple[str, list[str]]]:
-    """Each unit's refund reason and rules, from its first `refund_recommended` event."""
+    """Each unit's refund reason and rules, from its first `refund_recommended` event (plain SQL:
+    only the payload is needed, not Event objects; this runs in every first disposition)."""
     if not lpns:
         return {}
-    rows = session.exec(select(Event).where(Event.lpn.in_(lpns), Event.kind == "refund_recommended")  # type: ignore[union-attr]
-                        .order_by(Event.seq)).all()
+    marks = ", ".join("?" * len(lpns))
+    session.flush()  # an event or unit written earlier in this transaction counts (what autoflush did)
+    rows = session.connection().exec_driver_sql(
+        f"SELECT lpn, payload FROM event WHERE lpn IN ({marks}) AND kind = 'refund_recommended' ORDER BY seq",
+        tuple(lpns))
     out: dict[str, tuple[str, list[str]]] = {}
-    for ev in rows:
-        if ev.lpn is not None and ev.lpn not in out:
-            p = ev.payload or {}
-            out[ev.lpn] = (str(p.get("reason") or ""), [str(r) for r in p.get("rules") or []])
+    for lpn, raw in rows:
+        if lpn is not None and lpn not in out:
+            p = json.loads(raw) if raw else {}
+            out[lpn] = (str(p.get("reason") or ""), [str(r) for r in p.get("rules") or []])
     return out
 
 
