@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from dockstation import events
@@ -113,6 +114,16 @@ def days_between(start: datetime | None, end: datetime) -> int:
     return max(0, int((as_utc(end) - as_utc(start)).total_seconds() // 86400))
 
 
+# What the facts read of the RMA, its line and the finished inspection: plain column reads (Core,
+# through the columns' types), not ORM objects, which cost several times more on every proposal.
+_RMA_CREATED = select(Rma.created_at).where(Rma.rma_id == bindparam("rma"))
+_LINE_REASON = select(RmaLine.reason_code).where(RmaLine.rma_id == bindparam("rma"),
+                                                 RmaLine.line_no == bindparam("line"))
+_DONE_INSPECTION = (select(Inspection.answers, Inspection.flags, Inspection.grade)
+                    .where(Inspection.lpn == bindparam("lpn"), Inspection.status == "done")
+                    .order_by(Inspection.id.desc()).limit(1))  # type: ignore[union-attr]
+
+
 def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
               known: tuple[RmaLine | None, Inspection] | None = None) -> Facts:
     """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
@@ -120,20 +131,22 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
 
     `known`: the unit's RMA line and its finished inspection, when the caller holds them already
     (the transaction that graded the unit): not read again."""
-    rma = session.get(Rma, unit.rma_id) if unit.rma_id else None
+    session.flush()  # plain reads below: changes of this transaction first (what autoflush did)
+    conn = session.connection()
+    created = conn.execute(_RMA_CREATED, {"rma": unit.rma_id}).scalar() if unit.rma_id else None
+    insp: Any
     if known is not None:
         line, insp = known
+        reason_code = line.reason_code if line else ""
     else:
-        line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
-        insp = session.exec(
-            select(Inspection).where(Inspection.lpn == unit.lpn, Inspection.status == "done")
-            .order_by(Inspection.id.desc()).limit(1)  # type: ignore[union-attr]
-        ).first()
+        reason_code = (conn.execute(_LINE_REASON, {"rma": unit.rma_id, "line": unit.line_no}).scalar() or ""
+                       if unit.rma_id and unit.line_no else "")
+        insp = conn.execute(_DONE_INSPECTION, {"lpn": unit.lpn}).first()
     raw = (insp.answers or {}) if insp else {}
     answers = {k: answer_text(v) for k, v in raw.items()}
     results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
     flags = frozenset(unit.risk_flags or ()) | frozenset((insp.flags or ()) if insp else ())
-    days = days_between(rma.created_at if rma else None, now)
+    days = days_between(created, now)
     vendor = vendor_of(policy, unit.category, unit.sku)
     # Only a unit of a vendor with a quota pays for the week's count (one small query).
     quota_full = full_vendors(session, policy, now) if vendor is not None and (
@@ -144,7 +157,7 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
         unit_price=Decimal(unit.unit_price), flags=flags, answers=answers, results=results,
         days_since_purchase=days,
         vendor_return_eligible=vendor_return_eligible(policy, unit.category, unit.sku, days),
-        reason_code=line.reason_code if line else "", sku=unit.sku, vendor=vendor, quota_full=quota_full,
+        reason_code=reason_code, sku=unit.sku, vendor=vendor, quota_full=quota_full,
         days_waiting=max(0.0, (as_utc(now) - as_utc(unit.received_at)).total_seconds() / 86400),
     )
 
