@@ -52,11 +52,11 @@ from dockstation.inspection.core import (
     _who,
     answer_row,
     answered_payload,
-    open_in,
     open_inspection_of,
     photo_note,
     proposal_if_graded,
 )
+from dockstation.inspection.opening import open_in
 from dockstation.models import Inspection, Unit
 from dockstation.photos.rules import NONE, PhotoState, next_open, short_need
 from dockstation.receiving import Bench

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from dockstation import events
-from dockstation.models import Photo, PhotoWaiver
+from dockstation.models import Photo
 from dockstation.photos.image import Processed, sha256_of
 from dockstation.photos.rules import UNIT, PhotoState
 from dockstation.store import Store
