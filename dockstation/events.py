@@ -77,14 +77,18 @@ def record(
     rma_id: str | None = None,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
+    flush: bool = True,
 ) -> Recorded:
     """Append one event. Must be called inside a write transaction with the state change.
 
     The session is flushed first, as the ORM's autoflush did: the state rows the caller changed
     are written before their event (plain SQL that reads them later in the transaction sees
     them; Event rows added by hand are counted by the seq). A flush with nothing to write costs
-    next to nothing."""
-    session.flush()
+    next to nothing. `flush=False`: the caller's pending changes may follow the event (they are
+    read by nothing before the commit, which writes them): one UPDATE of a row changed again in
+    the same transaction instead of two."""
+    if flush:
+        session.flush()
     at = at or utcnow()
     payload = payload or {}
     at_bind, payload_bind = _processors(session)

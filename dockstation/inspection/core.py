@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from dockstation import events
@@ -63,9 +64,6 @@ class UnitInfo:
     reason_text: str
     expected_serial: str | None
     expected_gtin: str | None
-    # The RMA line row it was read from, for the rest of that transaction (the policy's facts when
-    # the unit is graded in it): not part of the view's value.
-    line: RmaLine | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -166,15 +164,22 @@ def _scale(bench: Bench) -> list[str]:
     return [g.code for g in bench.codes.grades]
 
 
-def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, RmaLine | None]:
-    line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
-    reason = line.reason_code if line else ""
+# What the inspection reads of the unit's RMA line, as plain columns (no ORM object: every step).
+_LINE = select(RmaLine.reason_code, RmaLine.expected_serial, RmaLine.gtin).where(  # type: ignore[call-overload]
+    RmaLine.rma_id == bindparam("rma"), RmaLine.line_no == bindparam("line"))
+
+
+def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, Any]:
+    """The unit as the inspection shows it, and its RMA line's columns (None: a held unit)."""
+    line = (session.connection().execute(_LINE, {"rma": unit.rma_id, "line": unit.line_no}).first()
+            if unit.rma_id and unit.line_no else None)
+    reason = (line.reason_code or "") if line else ""
     return UnitInfo(
         lpn=unit.lpn, sku=unit.sku, description=unit.description, category=unit.category,
         unit_price=unit.unit_price, currency=unit.currency, reason_code=reason,
         reason_text=bench.codes.reason_codes.get(reason, reason),
         expected_serial=(line.expected_serial or None) if line else None,
-        expected_gtin=(line.gtin or None) if line else None, line=line,
+        expected_gtin=(line.gtin or None) if line else None,
     ), line
 
 
@@ -257,8 +262,10 @@ def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: 
         insp.step_index = next_open(cl, answers, photos, index - 1)
     _derive(insp, cl, bench)
     session.add(insp)
+    # Not flushed here: when this answer grades the unit, the inspection row is written once, with
+    # the grade (the unit_graded event flushes), else at the commit.
     events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
-                  rma_id=unit.rma_id, at=now,
+                  rma_id=unit.rma_id, at=now, flush=False,
                   payload=answered_payload(insp.id, step, index, got, insp.suggested_grade))
 
 
@@ -298,8 +305,7 @@ def proposal_if_graded(session: Session, policy: Any, insp: Inspection, unit: Un
         return None
     from dockstation.policy.dispose import proposal_of  # here: inspection needs no policy otherwise
 
-    line = info.line if unit.rma_id and unit.line_no else None
-    return proposal_of(session, policy, unit, insp.finished_at or utcnow(), (line, insp))
+    return proposal_of(session, policy, unit, insp.finished_at or utcnow(), (info.reason_code, insp))
 
 
 def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit,

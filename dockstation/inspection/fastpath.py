@@ -162,14 +162,15 @@ def _all_pass_in(session: Session, bench: Bench, badge: str, insp: Inspection, u
         _derive(insp, cl, bench)
     insp.all_pass = True
     session.add(insp)
+    # The inspection row is written once: with the grade (unit_graded's event flushes) or at the commit.
     for index, step, got, suggested in done:
         events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
-                      rma_id=unit.rma_id, at=now,
+                      rma_id=unit.rma_id, at=now, flush=False,
                       payload=answered_payload(insp.id, step, index, got, suggested, all_pass=True))
     answered = [step.id for _, step, _, _ in done]
     left = [] if _complete(cl, insp) else [s.id for s in waiting(cl, insp.answers or {}, photos)]
     events.record(session, bench.station_id, "inspection_all_pass", operator=badge, lpn=unit.lpn,
-                  rma_id=unit.rma_id,
+                  rma_id=unit.rma_id, flush=False,
                   payload={"inspection_id": insp.id, "answered": answered, "waiting": left})
     graded = _finish_all_pass(session, bench, badge, insp, unit, cl, None)
     if graded:

@@ -125,19 +125,18 @@ _DONE_INSPECTION = (select(Inspection.answers, Inspection.flags, Inspection.grad
 
 
 def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
-              known: tuple[RmaLine | None, Inspection] | None = None) -> Facts:
+              known: tuple[str, Inspection] | None = None) -> Facts:
     """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
     and days since the RMA was created (the manifest has no purchase date).
 
-    `known`: the unit's RMA line and its finished inspection, when the caller holds them already
-    (the transaction that graded the unit): not read again."""
+    `known`: the line's reason code and the unit's finished inspection, when the caller holds them
+    already (the transaction that graded the unit): not read again."""
     session.flush()  # plain reads below: changes of this transaction first (what autoflush did)
     conn = session.connection()
     created = conn.execute(_RMA_CREATED, {"rma": unit.rma_id}).scalar() if unit.rma_id else None
     insp: Any
     if known is not None:
-        line, insp = known
-        reason_code = line.reason_code if line else ""
+        reason_code, insp = known
     else:
         reason_code = (conn.execute(_LINE_REASON, {"rma": unit.rma_id, "line": unit.line_no}).scalar() or ""
                        if unit.rma_id and unit.line_no else "")
@@ -174,7 +173,7 @@ def disposable_unit(session: Session, lpn: str) -> Unit:
 
 # -- propose -----------------------------------------------------------------------------------
 def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
-                known: tuple[RmaLine | None, Inspection] | None = None) -> Proposal:
+                known: tuple[str, Inspection] | None = None) -> Proposal:
     facts = facts_for(session, policy, unit, now, known)
     decision = decide(policy, facts)
     redispo = unit.state in DONE_STATES
