@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from dockstation import events
@@ -54,6 +55,12 @@ def _reasons(session: Session, lpns: list[str]) -> dict[str, tuple[str, list[str
     return out
 
 
+_LINES = select(*RmaLine.__table__.c).where(  # type: ignore[attr-defined]
+    RmaLine.rma_id == bindparam("rma")).order_by(RmaLine.line_no)
+_UNITS = select(*Unit.__table__.c).where(  # type: ignore[attr-defined]
+    Unit.rma_id == bindparam("rma")).order_by(Unit.lpn)
+
+
 def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str | None, at: datetime,
                     operator: str | None = None) -> dict[str, Any] | None:
     """Record the RMA's `refund_decided` event if its decision is final now and was not made
@@ -63,9 +70,12 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     parcel = session.get(Parcel, rma_id)
     if parcel is not None and parcel.refund_decided_at is not None:
         return None
-    lines = list(session.exec(select(RmaLine).where(RmaLine.rma_id == rma_id).order_by(RmaLine.line_no)))
-    units = [u for u in session.exec(select(Unit).where(Unit.rma_id == rma_id).order_by(Unit.lpn))
-             if u.state != "voided"]
+    # Read-only here: plain rows (same attribute names and types), not ORM objects — this runs in
+    # every unit's first disposition (bench_flow.py).
+    session.flush()
+    conn = session.connection()
+    lines: list[Any] = list(conn.execute(_LINES, {"rma": rma_id}))
+    units: list[Any] = [u for u in conn.execute(_UNITS, {"rma": rma_id}) if u.state != "voided"]
     if any(u.refund is None for u in units):
         return None  # a unit still to be disposed
     all_in = bool(lines) and all(l.received_qty >= l.qty for l in lines)
@@ -84,8 +94,9 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     return payload
 
 
-def decision(session: Session, policy: Any, rma_id: str, lines: list[RmaLine], units: list[Unit],
+def decision(session: Session, policy: Any, rma_id: str, lines: list[Any], units: list[Any],
              parcel: Parcel, at: datetime) -> dict[str, Any]:
+    """The decision's payload; `lines` and `units`: rows of rma_line and unit (plain rows or objects)."""
     refund_cfg = policy.refund
     reasons = _reasons(session, [u.lpn for u in units])
     declared = [u for u in units if UNDECLARED not in (u.risk_flags or [])]
