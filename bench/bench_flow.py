@@ -25,9 +25,11 @@ printable key is held up to `max_gap_ms` (60) while it could be the first key of
 unless the scanners send a prefix (`--prefix '~'`, `[wedge] prefix` in station.toml): then a key
 that is not the prefix is typing at once.
 
-The baseline it names: the same use cases called directly (handle_scan with the receipt label
-as the station queues it, open_inspection, all_pass, answer_scan, propose, settle), no UI — the
-database and policy work itself, in the same run.
+The baseline it names: the same use cases the app calls, called directly (handle_scan with the
+receipt label as the station queues it; all_pass_unit, which opens the inspection of the unit in
+hand and all-passes it in one transaction; answer_scan per value, which grades the unit and makes
+the policy's proposal in its transaction; settle), no UI — the database and policy work itself,
+in the same run. `--profile` prints where the core's time goes (cProfile over the baseline).
 Targets (issue 13): inputs ≤ scanned values + 2; software time p99 ≤ 50 ms per unit.
 """
 
@@ -196,7 +198,6 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
     from dockstation.config import load_bench_config
     from dockstation.policy.config import policy_for_home
     from dockstation.policy.awaiting import settle
-    from dockstation.policy.dispose import propose
     from dockstation.receiving import Bench, handle_scan
     from dockstation.scan import ScanEvent, classify
     from dockstation.tui.app import load_triage
@@ -216,13 +217,14 @@ def bench_core(home: Path, units: int) -> dict[str, list[float]]:
             t0, c0 = time.perf_counter(), time.process_time()
             out = handle_scan(store, bench, grader, ScanEvent(code, "bench", None, utcnow()),
                               classify(code, cfg.codes.patterns))
-            view = ins.open_inspection(store, bench, grader, out.unit.lpn, checklists)
-            view = ins.all_pass(store, bench, grader, view.inspection_id, checklists)
+            # CMD:ALLPASS on the unit in hand: opened and all passed in one transaction (the app's call)
+            view = ins.all_pass_unit(store, bench, grader, out.unit.lpn, checklists, policy=policy)
             for value in values:
                 c = classify(value, cfg.codes.patterns)
                 view = ins.answer_scan(store, bench, grader, view.inspection_id,
-                                       ins.Scanned(c.raw, c.gtin, c.serial, c.kind.value == "unknown"), checklists)
-            propose(store, bench, view.lpn, policy=policy)
+                                       ins.Scanned(c.raw, c.gtin, c.serial, c.kind.value == "unknown"), checklists,
+                                       policy=policy)
+            assert view.proposal is not None  # graded, proposed in the same transaction (the screen shows it)
             settle(store, bench, grader, view.lpn, policy=policy)  # what Enter / CMD:DONE calls
             if n:
                 times[category].append((time.perf_counter() - t0) * 1000)
@@ -239,9 +241,19 @@ def main() -> int:
     ap.add_argument("--prefix", default=None, help="with --keys: the scanners' prefix ([wedge] prefix), so typed "
                                                    "keys are not held")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--profile", action="store_true", help="only the baseline, under cProfile: where the core's "
+                                                           "time goes (the project's functions, cumulative)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ds-flow-", dir=args.dir) as tmp:
         home = make_home(Path(tmp), args.units)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(bench_core, home, args.units)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"dockstation|labels", 40)
+            return 0
         core = bench_core(home, args.units)
         app_times, inputs, disposed = asyncio.run(bench_app(home, args.units, args.keys, args.gap_ms / 1000,
                                                                 args.prefix))

@@ -7,20 +7,58 @@ takes its seq with it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from dockstation.models import Counter, Event
 from dockstation.types import utcnow
 
 
-# One index probe on the primary key (station_id, seq). Sent as plain SQL on the session's own
-# connection (same transaction): the ORM's statement machinery cost ~0.4 ms of it on every event,
-# twice on a receiving scan that also queues its receipt label (bench/README.md).
+# One statement per event, sent as plain SQL on the session's own connection (same transaction):
+# the next seq is a subquery on the primary key (station_id, seq), so reading it and inserting the
+# row cannot be split. Through the ORM (an Event object, next_seq's query, two flushes) an event
+# cost ~0.45 ms of CPU; a unit's all-pass walk writes ~16 of them (bench/README.md, bench_flow.py).
 _NEXT_SEQ = text("SELECT max(seq) FROM event WHERE station_id = :station")
+_INSERT = ("INSERT INTO event (station_id, seq, kind, at, operator, lpn, rma_id, payload) VALUES "
+           "(?, (SELECT coalesce(max(seq), 0) + 1 FROM event WHERE station_id = ?), ?, ?, ?, ?, ?, ?) "
+           "RETURNING seq")
+_TABLE = Event.__table__  # type: ignore[attr-defined]
+_binds: dict[str, tuple[Any, Any]] = {}  # dialect name → bind processors of `at` and `payload`
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The event as written (what a caller may need of it: its seq, e.g. for a row that points at it)."""
+
+    station_id: str
+    seq: int
+    kind: str
+    at: datetime
+    operator: str | None
+    lpn: str | None
+    rma_id: str | None
+    payload: dict[str, Any]
+
+
+def _processors(session: Session) -> tuple[Any, Any]:
+    """The column types' own bind processors (UTCDateTime, JSONText): the row is stored exactly as
+    the ORM stores it (naive UTC text, compact sorted JSON)."""
+    dialect = session.get_bind().dialect
+    procs = _binds.get(dialect.name)
+    if procs is None:
+        procs = _binds[dialect.name] = (_TABLE.c.at.type._cached_bind_processor(dialect),
+                                        _TABLE.c.payload.type._cached_bind_processor(dialect))
+    return procs
+
+
+def utc_bind(session: Session) -> Any:
+    """How a UTC datetime is stored (UTCDateTime, then the dialect's own text form), for plain SQL."""
+    return _processors(session)[0]
 
 
 def next_seq(session: Session, station_id: str) -> int:
@@ -39,29 +77,38 @@ def record(
     rma_id: str | None = None,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> Event:
-    """Append one event. Must be called inside a write transaction with the state change."""
-    ev = Event(
-        station_id=station_id,
-        seq=next_seq(session, station_id),
-        kind=kind,
-        at=at or utcnow(),
-        operator=operator,
-        lpn=lpn,
-        rma_id=rma_id,
-        payload=payload or {},
-    )
-    session.add(ev)
-    session.flush()
-    return ev
+    flush: bool = True,
+) -> Recorded:
+    """Append one event. Must be called inside a write transaction with the state change.
+
+    The session is flushed first, as the ORM's autoflush did: the state rows the caller changed
+    are written before their event (plain SQL that reads them later in the transaction sees
+    them; Event rows added by hand are counted by the seq). A flush with nothing to write costs
+    next to nothing. `flush=False`: the caller's pending changes may follow the event (they are
+    read by nothing before the commit, which writes them): one UPDATE of a row changed again in
+    the same transaction instead of two."""
+    if flush:
+        session.flush()
+    at = at or utcnow()
+    payload = payload or {}
+    at_bind, payload_bind = _processors(session)
+    seq = session.connection().exec_driver_sql(_INSERT, (
+        station_id, station_id, kind, at_bind(at), operator, lpn, rma_id, payload_bind(payload))).scalar_one()
+    return Recorded(station_id, seq, kind, at, operator, lpn, rma_id, payload)
+
+
+_BUMP = ("INSERT INTO counter (name, value) VALUES (?, 1) "
+         "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value")
 
 
 def bump(session: Session, name: str) -> int:
-    """Increment a named counter in the caller's transaction and return the new value."""
-    row = session.get(Counter, name)
-    if row is None:
-        row = Counter(name=name, value=0)
-        session.add(row)
-    row.value += 1
-    session.flush()
-    return row.value
+    """Increment a named counter in the caller's transaction and return the new value (one
+    statement: an upsert that returns the value)."""
+    row = session.identity_map.get(identity_key(Counter, name))
+    if row is not None:  # loaded in this session: keep its object right (never the case on the scan path)
+        row.value += 1
+        session.flush()
+        return int(row.value)
+    if session.new and any(isinstance(obj, Counter) for obj in session.new):
+        session.flush()  # a counter added by hand (seeding): the upsert must see it
+    return int(session.connection().exec_driver_sql(_BUMP, (name,)).scalar_one())

@@ -61,19 +61,34 @@ def receipt_label_for(unit: Unit, reprint: int = 0) -> ReceiptLabel:
     )
 
 
-def enqueue_label(session: Session, unit: Unit, *, operator: str | None = None,
-                  kind: str = "label", reprint: int = 0, label: str = "disposition") -> PrintJob:
+_INSERT_JOB = ("INSERT INTO print_job (lpn, kind, label, reprint, fmt, template, data, state, attempts, created_at, "
+               "next_attempt_at) VALUES (?, ?, ?, ?, '', '', X'', 'queued', 0, ?, ?) RETURNING id")
+
+
+def queue_job(session: Session, lpn: str, station_id: str, *, operator: str | None = None, kind: str = "label",
+              reprint: int = 0, label: str = "disposition") -> int:
     """Queue one of the unit's labels (`label`: disposition or receipt) in the caller's
-    transaction, with its `label_queued` event. Nothing is rendered here (the print worker does)."""
+    transaction, with its `label_queued` event; returns the job's id. Nothing is rendered here
+    (the print worker does). One INSERT and the event, no ORM object: it is on the path of every
+    received and every disposed unit (bench/bench_flow.py)."""
     if label not in LABELS:
         raise LabelError(f"unknown label {label!r}: expected one of {', '.join(LABELS)}")
-    now = utcnow()
-    job = PrintJob(lpn=unit.lpn, kind=kind, label=label, reprint=reprint, fmt="", template="", data=b"",
-                   created_at=now, next_attempt_at=now)
-    session.add(job)
-    session.flush()
-    events.record(session, unit.station_id, "label_queued", operator=operator, lpn=unit.lpn,
-                  payload={"job_id": job.id, "reprint": reprint, "kind": kind, "label": label})
+    if session.new:
+        session.flush()  # rows added but not written yet (the unit just received): the job points at it
+    now = events.utc_bind(session)(utcnow())
+    job_id = int(session.connection().exec_driver_sql(_INSERT_JOB, (lpn, kind, label, reprint, now, now)).scalar_one())
+    events.record(session, station_id, "label_queued", operator=operator, lpn=lpn,
+                  payload={"job_id": job_id, "reprint": reprint, "kind": kind, "label": label})
+    return job_id
+
+
+def enqueue_label(session: Session, unit: Unit, *, operator: str | None = None,
+                  kind: str = "label", reprint: int = 0, label: str = "disposition") -> PrintJob:
+    """`queue_job` for `unit`, returning the job as a row object (committed with the caller)."""
+    job_id = queue_job(session, unit.lpn, unit.station_id, operator=operator, kind=kind, reprint=reprint,
+                       label=label)
+    job = session.get(PrintJob, job_id)
+    assert job is not None  # just inserted, in this transaction
     return job
 
 

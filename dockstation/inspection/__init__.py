@@ -36,17 +36,26 @@ from dockstation.inspection.core import (
     cancel,
     finish,
     inspection_result,
-    open_inspection,
     open_inspection_of,
     set_note,
     step_back,
 )
-from dockstation.inspection.fastpath import Scanned, all_pass, answer_scan, match_value, passing, scan_fits
+from dockstation.inspection.fastpath import (
+    Scanned,
+    all_pass,
+    all_pass_unit,
+    answer_scan,
+    match_value,
+    passing,
+    scan_fits,
+)
+from dockstation.inspection.opening import open_inspection
 
 __all__ = [
     "FALLBACK", "KNOWN_FLAGS", "Answer", "Checklist", "Checklists", "Expected", "Impact",
     "InspectionError", "InspectionRefused", "InspectionResult", "InspectionView", "InvalidAnswer",
-    "Option", "Response", "Scanned", "Step", "UnitInfo", "all_pass", "answer", "answer_scan", "match_value",
+    "Option", "Response", "Scanned", "Step", "UnitInfo", "all_pass", "all_pass_unit", "answer", "answer_scan",
+    "match_value",
     "passing", "scan_fits", "cancel", "evaluate", "finish", "flags_of",
     "inspection_result", "load_checklists", "load_or_last_good", "lowest_cap", "open_inspection", "open_inspection_of",
     "set_note", "step_back", "suggest_grade",

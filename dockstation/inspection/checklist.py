@@ -11,7 +11,7 @@ last good set. `generic.toml` is required: it serves every category no file clai
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -164,6 +164,9 @@ class Checklists:
     by_key: dict[str, Checklist]
     by_category: dict[str, str]
     serial_cap: str | None = None  # grade cap of an added serial step (with_serial_step)
+    # Checklists with the serial step added, made once per checklist (they are frozen): building
+    # one is a pydantic copy of the whole checklist, on every step of a unit with a serial.
+    _with_serial: dict[int, tuple[Checklist, Checklist]] = field(default_factory=dict, repr=False, compare=False)
 
     def for_category(self, category: str) -> Checklist:
         key = self.by_category.get(_norm(category), FALLBACK)
@@ -178,7 +181,12 @@ class Checklists:
         return self.effective(self.for_category(category), expected_serial)
 
     def effective(self, cl: Checklist, expected_serial: str | None) -> Checklist:
-        return with_serial_step(cl, self.serial_cap) if expected_serial else cl
+        if not expected_serial:
+            return cl
+        made = self._with_serial.get(id(cl))
+        if made is None or made[0] is not cl:  # keyed by identity; the pair keeps `cl` alive
+            made = self._with_serial[id(cl)] = (cl, with_serial_step(cl, self.serial_cap))
+        return made[1]
 
 
 def _norm(category: str) -> str:

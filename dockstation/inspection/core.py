@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from dockstation import events
@@ -85,6 +86,10 @@ class InspectionView:
     resumed: bool = False
     all_pass: bool = False  # CMD:ALLPASS given: the last value it waits for grades the unit
     photos: PhotoState = NONE  # the unit's photos per step, waivers (dockstation/photos)
+    # Graded by this call, with a policy given: what the policy proposes for the unit, made in the
+    # same transaction (dockstation.policy.dispose.Proposal), so the disposition screen needs no
+    # read of its own. None otherwise.
+    proposal: Any = None
 
     @property
     def lpn(self) -> str:
@@ -159,9 +164,16 @@ def _scale(bench: Bench) -> list[str]:
     return [g.code for g in bench.codes.grades]
 
 
-def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, RmaLine | None]:
-    line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
-    reason = line.reason_code if line else ""
+# What the inspection reads of the unit's RMA line, as plain columns (no ORM object: every step).
+_LINE = select(RmaLine.reason_code, RmaLine.expected_serial, RmaLine.gtin).where(  # type: ignore[call-overload]
+    RmaLine.rma_id == bindparam("rma"), RmaLine.line_no == bindparam("line"))
+
+
+def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, Any]:
+    """The unit as the inspection shows it, and its RMA line's columns (None: a held unit)."""
+    line = (session.connection().execute(_LINE, {"rma": unit.rma_id, "line": unit.line_no}).first()
+            if unit.rma_id and unit.line_no else None)
+    reason = (line.reason_code or "") if line else ""
     return UnitInfo(
         lpn=unit.lpn, sku=unit.sku, description=unit.description, category=unit.category,
         unit_price=unit.unit_price, currency=unit.currency, reason_code=reason,
@@ -250,8 +262,10 @@ def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: 
         insp.step_index = next_open(cl, answers, photos, index - 1)
     _derive(insp, cl, bench)
     session.add(insp)
+    # Not flushed here: when this answer grades the unit, the inspection row is written once, with
+    # the grade (the unit_graded event flushes), else at the commit.
     events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
-                  rma_id=unit.rma_id, at=now,
+                  rma_id=unit.rma_id, at=now, flush=False,
                   payload=answered_payload(insp.id, step, index, got, insp.suggested_grade))
 
 
@@ -285,6 +299,15 @@ def _complete(cl: Checklist, insp: Inspection) -> bool:
     return insp.step_index >= len(cl.steps)
 
 
+def proposal_if_graded(session: Session, policy: Any, insp: Inspection, unit: Unit, info: UnitInfo) -> Any:
+    """The policy's proposal for a unit this transaction graded (`policy` given), else None."""
+    if policy is None or insp.status != "done":
+        return None
+    from dockstation.policy.dispose import proposal_of  # here: inspection needs no policy otherwise
+
+    return proposal_of(session, policy, unit, insp.finished_at or utcnow(), (info.reason_code, insp))
+
+
 def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit,
                      cl: Checklist, got: Answer | None) -> str | None:
     """After CMD:ALLPASS the answer to the last step it waited for grades the unit at once, unless
@@ -298,60 +321,10 @@ def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Inspectio
 
 
 # -- use cases --------------------------------------------------------------------------------
-def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: str,
-                    checklists: Checklists) -> InspectionView:
-    """Start the inspection of a unit, or resume its open one at the step where it stopped."""
-    badge = _who(operator)
-    with store.write() as session:
-        unit = session.get(Unit, lpn)
-        if unit is None:
-            raise InspectionError(f"{lpn}: no such unit on this bench")
-        info, _ = _unit_info(session, bench, unit)
-        insp = open_inspection_of(session, lpn)
-        if insp is not None:
-            base = checklists.get(insp.checklist) or checklists.for_category(unit.category)
-            cl = checklists.effective(base, info.expected_serial)
-            photos = state_of(session, lpn, insp.id)
-            if (cl.key, cl.version) == (insp.checklist, insp.checklist_version):
-                return _view(insp, cl, info, bench, photos, resumed=True,
-                             message=f"Resumed at step {min(insp.step_index + 1, len(cl.steps))}/{len(cl.steps)}")
-            # The checklist changed while this unit was open: keep the answers to steps that still
-            # exist and continue at the first step without one.
-            old = (insp.checklist, insp.checklist_version)
-            keep = {s.id for s in cl.steps}
-            insp.answers = {k: v for k, v in (insp.answers or {}).items() if k in keep}
-            insp.checklist, insp.checklist_version = cl.key, cl.version
-            insp.step_index = next_open(cl, insp.answers, photos)
-            _derive(insp, cl, bench)
-            session.add(insp)
-            events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
-                          rma_id=unit.rma_id,
-                          payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version,
-                                   "resumed": True, "previous": f"{old[0]} {old[1]}"})
-            return _view(insp, cl, info, bench, photos, resumed=True,
-                         message=f"Checklist updated to version {cl.version}: answers kept where steps remain")
-        if unit.state not in INSPECTABLE:
-            graded = f" (grade {unit.grade})" if unit.grade else ""
-            raise InspectionError(f"{lpn} is {unit.state}{graded}: nothing to inspect")
-        cl = checklists.for_unit(unit.category, info.expected_serial)
-        now = utcnow()
-        insp = Inspection(lpn=lpn, checklist=cl.key, checklist_version=cl.version, status="open",
-                          step_index=0, answers={}, flags=[], suggested_grade=_scale(bench)[0],
-                          started_at=now, started_by=badge)
-        session.add(insp)
-        unit.state, unit.updated_at = "inspecting", now
-        session.add(unit)
-        session.flush()
-        events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
-                      rma_id=unit.rma_id, at=now,
-                      payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version})
-        return _view(insp, cl, info, bench, state_of(session, lpn, insp.id),
-                     message=f"{cl.title} checklist, {len(cl.steps)} steps")
-
-
 def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id: int, response: Response,
-           checklists: Checklists, *, expect_step: str | None = None) -> InspectionView:
-    """Answer the current step. InvalidAnswer (an InspectionError) leaves the step where it is."""
+           checklists: Checklists, *, expect_step: str | None = None, policy: Any = None) -> InspectionView:
+    """Answer the current step. InvalidAnswer (an InspectionError) leaves the step where it is.
+    `policy`: a unit this answer grades (after CMD:ALLPASS) comes with its proposal."""
     badge = _who(operator)
     with store.write() as session:
         insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
@@ -368,7 +341,8 @@ def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id:
         _record(session, bench, badge, insp, unit, cl, index, got, photos)
         graded = _finish_all_pass(session, bench, badge, insp, unit, cl, got)
         message = f"{got.message} — {graded}" if graded else got.message + photo_note(cl, insp, photos, index)
-        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail")
+        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail",
+                     proposal=proposal_if_graded(session, policy, insp, unit, info))
 
 
 def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
@@ -422,8 +396,9 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
 
 
 def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
-           checklists: Checklists, grade: str | None = None) -> InspectionView:
-    """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`."""
+           checklists: Checklists, grade: str | None = None, *, policy: Any = None) -> InspectionView:
+    """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`.
+    `policy`: the view comes with the policy's proposal, made in the same transaction."""
     badge = _who(operator)
     with store.write() as session:
         insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
@@ -435,4 +410,5 @@ def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id:
             left = len(cl.steps) - insp.step_index
             raise InspectionError(f"{left} step{'s' if left > 1 else ''} left before the grade")
         message = _grade(session, bench, badge, insp, unit, cl, grade)
-        return _view(insp, cl, info, bench, photos, message=message)
+        return _view(insp, cl, info, bench, photos, message=message,
+                     proposal=proposal_if_graded(session, policy, insp, unit, info))

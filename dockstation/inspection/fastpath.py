@@ -47,14 +47,17 @@ from dockstation.inspection.core import (
     _load,
     _record,
     _unit_info,
+    UnitInfo,
     _view,
     _who,
     answer_row,
     answered_payload,
     open_inspection_of,
     photo_note,
+    proposal_if_graded,
 )
-from dockstation.models import Unit
+from dockstation.inspection.opening import open_in
+from dockstation.models import Inspection, Unit
 from dockstation.photos.rules import NONE, PhotoState, next_open, short_need
 from dockstation.receiving import Bench
 from dockstation.store import Store
@@ -110,46 +113,69 @@ def all_pass_prompt(cl: Checklist, answers: dict[str, Any], photos: PhotoState =
 
 
 def all_pass(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
-             checklists: Checklists) -> InspectionView:
-    """Every remaining check and choice step passes; grade now if nothing needs a value."""
+             checklists: Checklists, *, policy: Any = None) -> InspectionView:
+    """Every remaining check and choice step passes; grade now if nothing needs a value.
+    `policy`: a unit graded here comes with the policy's proposal (`InspectionView.proposal`)."""
     badge = _who(operator)
     with store.write() as session:
         insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
-        expected, scale = Expected(info.expected_serial, info.expected_gtin), [g.code for g in bench.codes.grades]
-        # Answers first, then the row once and the events: one UPDATE of the inspection, not one
-        # per answer (each event's insert flushes the session).
-        answers, done, now = dict(insp.answers or {}), [], utcnow()
-        if not _complete(cl, insp):
-            for index, step in enumerate(cl.steps):
-                response = passing(step)
-                if step.id in answers or response is None:
-                    continue
-                try:
-                    got = evaluate(step, response, expected)
-                except InvalidAnswer:  # e.g. a site's choice whose plain option is n.a. on a required step
-                    continue
-                answers[step.id] = answer_row(got, badge, now)
-                done.append((index, step, got, suggest_grade(scale, answers)))
-            insp.answers = answers
-            insp.step_index = next_open(cl, answers, photos)
-            _derive(insp, cl, bench)
-        insp.all_pass = True
-        session.add(insp)
-        for index, step, got, suggested in done:
-            events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
-                          rma_id=unit.rma_id, at=now,
-                          payload=answered_payload(insp.id, step, index, got, suggested, all_pass=True))
-        answered = [step.id for _, step, _, _ in done]
-        left = [] if _complete(cl, insp) else [s.id for s in waiting(cl, insp.answers or {}, photos)]
-        events.record(session, bench.station_id, "inspection_all_pass", operator=badge, lpn=unit.lpn,
-                      rma_id=unit.rma_id,
-                      payload={"inspection_id": insp.id, "answered": answered, "waiting": left})
-        graded = _finish_all_pass(session, bench, badge, insp, unit, cl, None)
-        if graded:
-            message = f"All pass: {graded}"
-        else:
-            message = all_pass_prompt(cl, insp.answers or {}, photos) if left else FAILED_VALUE
-        return _view(insp, cl, info, bench, photos, message=message)
+        message = _all_pass_in(session, bench, badge, insp, unit, cl, info, photos)
+        return _view(insp, cl, info, bench, photos, message=message,
+                     proposal=proposal_if_graded(session, policy, insp, unit, info))
+
+
+def all_pass_unit(store: Store, bench: Bench, operator: Operator | None, lpn: str, checklists: Checklists,
+                  *, policy: Any = None) -> InspectionView:
+    """CMD:ALLPASS (or `a`) for a unit whose inspection is not open on screen (the unit in hand):
+    open (or resume) its inspection and give it all pass — ONE input, so ONE transaction (what
+    open_inspection then all_pass write, in the same order: `inspection_started`, the answers,
+    `inspection_all_pass`, and `unit_graded` when nothing needs a value). With `policy`, a unit
+    graded here comes with the policy's proposal, made in the same transaction."""
+    badge = _who(operator)
+    with store.write() as session:
+        insp, unit, cl, info, photos, _ = open_in(session, bench, badge, lpn, checklists)
+        message = _all_pass_in(session, bench, badge, insp, unit, cl, info, photos)
+        return _view(insp, cl, info, bench, photos, message=message,
+                     proposal=proposal_if_graded(session, policy, insp, unit, info))
+
+
+def _all_pass_in(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
+                 info: UnitInfo, photos: PhotoState) -> str:
+    """all_pass in the caller's write transaction; returns the message for the grader."""
+    expected, scale = Expected(info.expected_serial, info.expected_gtin), [g.code for g in bench.codes.grades]
+    # Answers first, then the row once and the events: one UPDATE of the inspection, not one
+    # per answer (each event's insert flushes the session).
+    answers, done, now = dict(insp.answers or {}), [], utcnow()
+    if not _complete(cl, insp):
+        for index, step in enumerate(cl.steps):
+            response = passing(step)
+            if step.id in answers or response is None:
+                continue
+            try:
+                got = evaluate(step, response, expected)
+            except InvalidAnswer:  # e.g. a site's choice whose plain option is n.a. on a required step
+                continue
+            answers[step.id] = answer_row(got, badge, now)
+            done.append((index, step, got, suggest_grade(scale, answers)))
+        insp.answers = answers
+        insp.step_index = next_open(cl, answers, photos)
+        _derive(insp, cl, bench)
+    insp.all_pass = True
+    session.add(insp)
+    # The inspection row is written once: with the grade (unit_graded's event flushes) or at the commit.
+    for index, step, got, suggested in done:
+        events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
+                      rma_id=unit.rma_id, at=now, flush=False,
+                      payload=answered_payload(insp.id, step, index, got, suggested, all_pass=True))
+    answered = [step.id for _, step, _, _ in done]
+    left = [] if _complete(cl, insp) else [s.id for s in waiting(cl, insp.answers or {}, photos)]
+    events.record(session, bench.station_id, "inspection_all_pass", operator=badge, lpn=unit.lpn,
+                  rma_id=unit.rma_id, flush=False,
+                  payload={"inspection_id": insp.id, "answered": answered, "waiting": left})
+    graded = _finish_all_pass(session, bench, badge, insp, unit, cl, None)
+    if graded:
+        return f"All pass: {graded}"
+    return all_pass_prompt(cl, insp.answers or {}, photos) if left else FAILED_VALUE
 
 
 # -- scanned values, in any order ------------------------------------------------------------
@@ -232,8 +258,10 @@ def match_value(cl: Checklist, answers: dict[str, Any], current: int, expected: 
 
 
 def answer_scan(store: Store, bench: Bench, operator: Operator | None, inspection_id: int, scanned: Scanned,
-                checklists: Checklists, *, strict: bool = False) -> InspectionView | None:
+                checklists: Checklists, *, strict: bool = False, policy: Any = None) -> InspectionView | None:
     """Answer the step `scanned` belongs to (see match_value); None if it is no value of this unit.
+    `policy`: a unit this value grades (the last one after CMD:ALLPASS) comes with the policy's
+    proposal, made in the same transaction (`InspectionView.proposal`).
 
     Raises InspectionRefused for a value its step refuses (a wrong check digit: the step stays),
     InspectionError for a value that is this kind but not this unit's (nothing written)."""
@@ -261,7 +289,8 @@ def answer_scan(store: Store, bench: Bench, operator: Operator | None, inspectio
             message = f"{message} — {all_pass_prompt(cl, insp.answers or {}, photos)}"
         else:
             message += photo_note(cl, insp, photos, index)
-        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail")
+        return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail",
+                     proposal=proposal_if_graded(session, policy, insp, unit, info))
 
 
 def scan_fits(store: Store, bench: Bench, lpn: str, checklists: Checklists, scanned: Scanned) -> bool:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from dockstation import events
-from dockstation.models import Photo, PhotoWaiver
+from dockstation.models import Photo
 from dockstation.photos.image import Processed, sha256_of
 from dockstation.photos.rules import UNIT, PhotoState
 from dockstation.store import Store
@@ -92,23 +92,26 @@ def record(session: Session, station_id: str, *, lpn: str, rma_id: str | None, p
     return photo
 
 
+# One plain query for both (the inspection's use cases read it on every step): the unit's photos
+# per step, and the steps a lead waived in this inspection (`n` NULL).
+_STATE = text("SELECT step, count(*) AS n, max(id) AS last FROM photo WHERE lpn = :lpn GROUP BY step "
+              "UNION ALL SELECT step, NULL, NULL FROM photo_waiver WHERE inspection_id = :insp")
+
+
 def state_of(session: Session, lpn: str, inspection_id: int | None) -> PhotoState:
     """The unit's photos per step, the steps a lead waived in this inspection, the latest file."""
-    rows = session.exec(select(Photo.step, func.count(), func.max(Photo.id))
-                        .where(Photo.lpn == lpn).group_by(Photo.step)).all()
-    if not rows and inspection_id is None:
+    session.flush()  # photos or waivers added in this transaction count (what autoflush did)
+    rows = session.connection().execute(_STATE, {"lpn": lpn, "insp": inspection_id}).all()
+    taken = [(step, n, last) for step, n, last in rows if n is not None]
+    if not taken and inspection_id is None:
         return PhotoState()
-    counts = {step or UNIT: n for step, n, _ in rows}
+    counts = {step or UNIT: n for step, n, _ in taken}
     last_file = last_step = None
-    if rows:
-        last_id = max(r[2] for r in rows)
-        last = session.get(Photo, last_id)
+    if taken:
+        last = session.get(Photo, max(r[2] for r in taken))
         if last is not None:
             last_file, last_step = last.file, last.step
-    waived: frozenset[str] = frozenset()
-    if inspection_id is not None:
-        waived = frozenset(session.exec(select(PhotoWaiver.step)
-                                        .where(PhotoWaiver.inspection_id == inspection_id)).all())
+    waived = frozenset(step for step, n, _ in rows if n is None)
     return PhotoState(counts, waived, last_file, last_step)
 
 

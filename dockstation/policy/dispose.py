@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from dockstation import events
@@ -113,20 +114,38 @@ def days_between(start: datetime | None, end: datetime) -> int:
     return max(0, int((as_utc(end) - as_utc(start)).total_seconds() // 86400))
 
 
-def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Facts:
+# What the facts read of the RMA, its line and the finished inspection: plain column reads (Core,
+# through the columns' types), not ORM objects, which cost several times more on every proposal.
+_RMA_CREATED = select(Rma.created_at).where(Rma.rma_id == bindparam("rma"))
+_LINE_REASON = select(RmaLine.reason_code).where(RmaLine.rma_id == bindparam("rma"),
+                                                 RmaLine.line_no == bindparam("line"))
+_DONE_INSPECTION = (select(Inspection.answers, Inspection.flags, Inspection.grade)
+                    .where(Inspection.lpn == bindparam("lpn"), Inspection.status == "done")
+                    .order_by(Inspection.id.desc()).limit(1))  # type: ignore[union-attr]
+
+
+def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
+              known: tuple[str, Inspection] | None = None) -> Facts:
     """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
-    and days since the RMA was created (the manifest has no purchase date)."""
-    rma = session.get(Rma, unit.rma_id) if unit.rma_id else None
-    line = session.get(RmaLine, (unit.rma_id, unit.line_no)) if unit.rma_id and unit.line_no else None
-    insp = session.exec(
-        select(Inspection).where(Inspection.lpn == unit.lpn, Inspection.status == "done")
-        .order_by(Inspection.id.desc()).limit(1)  # type: ignore[union-attr]
-    ).first()
+    and days since the RMA was created (the manifest has no purchase date).
+
+    `known`: the line's reason code and the unit's finished inspection, when the caller holds them
+    already (the transaction that graded the unit): not read again."""
+    session.flush()  # plain reads below: changes of this transaction first (what autoflush did)
+    conn = session.connection()
+    created = conn.execute(_RMA_CREATED, {"rma": unit.rma_id}).scalar() if unit.rma_id else None
+    insp: Any
+    if known is not None:
+        reason_code, insp = known
+    else:
+        reason_code = (conn.execute(_LINE_REASON, {"rma": unit.rma_id, "line": unit.line_no}).scalar() or ""
+                       if unit.rma_id and unit.line_no else "")
+        insp = conn.execute(_DONE_INSPECTION, {"lpn": unit.lpn}).first()
     raw = (insp.answers or {}) if insp else {}
     answers = {k: answer_text(v) for k, v in raw.items()}
     results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
     flags = frozenset(unit.risk_flags or ()) | frozenset((insp.flags or ()) if insp else ())
-    days = days_between(rma.created_at if rma else None, now)
+    days = days_between(created, now)
     vendor = vendor_of(policy, unit.category, unit.sku)
     # Only a unit of a vendor with a quota pays for the week's count (one small query).
     quota_full = full_vendors(session, policy, now) if vendor is not None and (
@@ -137,7 +156,7 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime)
         unit_price=Decimal(unit.unit_price), flags=flags, answers=answers, results=results,
         days_since_purchase=days,
         vendor_return_eligible=vendor_return_eligible(policy, unit.category, unit.sku, days),
-        reason_code=line.reason_code if line else "", sku=unit.sku, vendor=vendor, quota_full=quota_full,
+        reason_code=reason_code, sku=unit.sku, vendor=vendor, quota_full=quota_full,
         days_waiting=max(0.0, (as_utc(now) - as_utc(unit.received_at)).total_seconds() / 86400),
     )
 
@@ -153,8 +172,9 @@ def disposable_unit(session: Session, lpn: str) -> Unit:
 
 
 # -- propose -----------------------------------------------------------------------------------
-def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetime) -> Proposal:
-    facts = facts_for(session, policy, unit, now)
+def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
+                known: tuple[str, Inspection] | None = None) -> Proposal:
+    facts = facts_for(session, policy, unit, now, known)
     decision = decide(policy, facts)
     redispo = unit.state in DONE_STATES
     if unit.age_path and unit.age_trigger and not redispo and unit.age_path in policy.paths:
@@ -328,10 +348,17 @@ def open_request(session: Session, lpn: str) -> ApprovalRequest | None:
                         .order_by(ApprovalRequest.id.desc()).limit(1)).first()  # type: ignore[union-attr]
 
 
+_ANY_OPEN_REQUEST = "SELECT 1 FROM approval_request WHERE lpn = ? AND state = 'open' LIMIT 1"
+
+
 def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None, operator: Operator,
                   at: datetime) -> ApprovalRequest | None:
     """A disposition ends the unit's wait in the lead's queue: the request is `approved` (a lead,
     the path asked for), `changed` (a lead, another path) or `withdrawn` (disposed without one)."""
+    # Nearly every unit never waited: ask in plain SQL first (the ORM query cost more than the rest).
+    session.flush()  # a request added in this transaction counts (what autoflush did)
+    if session.connection().exec_driver_sql(_ANY_OPEN_REQUEST, (lpn,)).first() is None:
+        return None
     request = open_request(session, lpn)
     if request is not None:
         request.state = "withdrawn" if lead is None else "approved" if chosen == request.path else "changed"
@@ -343,6 +370,6 @@ def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None
 # The one place a disposition queues its label (labels/queue.py), inside the dispose transaction:
 # if queueing fails, the disposition is rolled back with it.
 def queue_label(session: Session, unit: Unit, operator: Operator) -> int | None:
-    from labels.queue import enqueue_label  # here, not at the top: `policy simulate` needs no PIL
+    from labels.queue import queue_job  # here, not at the top: `policy simulate` needs no PIL
 
-    return enqueue_label(session, unit, operator=operator.badge).id
+    return queue_job(session, unit.lpn, unit.station_id, operator=operator.badge)

@@ -156,8 +156,13 @@ def record_exception(
 def _exception(store: Store, bench: Bench, scan: ScanEvent, operator: str | None, kind: str,
                detail: str = "", rma_id: str | None = None, value: Decimal | None = None) -> Outcome:
     with store.write() as session:
-        exc = record_exception(session, bench, kind=kind, code=scan.code, operator=operator,
-                               source=scan.source, detail=detail, rma_id=rma_id, value=value)
+        return _exception_in(session, bench, scan, operator, kind, detail, rma_id, value)
+
+
+def _exception_in(session: Session, bench: Bench, scan: ScanEvent, operator: str | None, kind: str,
+                  detail: str = "", rma_id: str | None = None, value: Decimal | None = None) -> Outcome:
+    exc = record_exception(session, bench, kind=kind, code=scan.code, operator=operator,
+                           source=scan.source, detail=detail, rma_id=rma_id, value=value)
     message = MESSAGES.get(kind, kind)
     if detail:
         message = f"{message} — {clean(detail, limit=120)}"
@@ -236,23 +241,22 @@ def handle_scan(store: Store, bench: Bench, operator: Operator | None, scan: Sca
     if c.kind not in (CodeKind.RMA, CodeKind.TRACKING, CodeKind.GS1):
         return Outcome("ignored", f"{c.kind.value} code not used here")
     now = utcnow()
-    with store.read() as session:
+    # One write transaction for the look-up and the receipt (a parcel scan is one input: one
+    # commit); a scan that receives nothing commits nothing but its exception, if any.
+    with store.write() as session:
         rma, missing = _find_rma(session, c, bench.codes.carriers)
         if rma is None:
-            lines: list[RmaLine] = []
-        else:
-            lines = _open_lines(session, rma.rma_id)
-    if rma is None:
-        if c.kind is CodeKind.GS1:
-            return Outcome("ignored", "Product barcode: scan the RMA or the tracking label first")
-        return _exception(store, bench, scan, operator.badge, missing, c.value)
-    if problem := _check_rma(bench, rma, now):
-        return _exception(store, bench, scan, operator.badge, problem[0], problem[1], rma.rma_id)
-    remaining = [l for l in lines if l.received_qty < l.qty]
-    if not remaining:
-        return _exception(store, bench, scan, operator.badge, "duplicate", rma.rma_id, rma.rma_id)
-    if len(lines) == 1 or len(remaining) == 1:
-        return receive_line(store, bench, operator, rma.rma_id, remaining[0].line_no, scan)
+            if c.kind is CodeKind.GS1:
+                return Outcome("ignored", "Product barcode: scan the RMA or the tracking label first")
+            return _exception_in(session, bench, scan, operator.badge, missing, c.value)
+        if problem := _check_rma(bench, rma, now):
+            return _exception_in(session, bench, scan, operator.badge, problem[0], problem[1], rma.rma_id)
+        lines = _open_lines(session, rma.rma_id)
+        remaining = [l for l in lines if l.received_qty < l.qty]
+        if not remaining:
+            return _exception_in(session, bench, scan, operator.badge, "duplicate", rma.rma_id, rma.rma_id)
+        if len(lines) == 1 or len(remaining) == 1:
+            return _receive_line_in(session, bench, operator, rma, remaining[0], scan, lines)
     return Outcome("choose_line", f"{rma.rma_id}: which item is this? Scan its barcode or pick a line",
                    rma_id=rma.rma_id, lines=_choices(lines))
 
@@ -287,6 +291,7 @@ def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: Rm
     if declared:
         line.received_qty += 1
         session.add(line)
+    session.flush()  # the unit's row first: its receipt label's job points at it
     events.record(
         session, bench.station_id, "unit_received", operator=operator, lpn=lpn, rma_id=rma.rma_id, at=now,
         payload={"line_no": line.line_no, "sku": line.sku, "category": line.category,
@@ -295,10 +300,9 @@ def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: Rm
                  "currency": line.currency, "code": code, "source": source, **(extra or {})},
     )
     if bench.receipt_label:  # the unit's own barcode from the start; rendered by the print worker
-        from labels.queue import enqueue_label  # here: the receiving core needs no label code otherwise
+        from labels.queue import queue_job  # here: the receiving core needs no label code otherwise
 
-        enqueue_label(session, unit, operator=operator, label="receipt")
-    session.flush()
+        queue_job(session, lpn, bench.station_id, operator=operator, label="receipt")
     return UnitView.of(unit, line.reason_code)
 
 
@@ -320,13 +324,22 @@ def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, li
             return Outcome("exception", f"{MESSAGES[kind]} — {detail}", rma_id=rma_id,
                            exception_id=exc.id, exception_kind=kind)
         assert rma is not None and line is not None
-        view = receive_in(session, bench, operator.badge, rma, line, code=scan.code, source=scan.source)
-        lpn = view.lpn
-        progress, lines = None, ()
-        if line.qty > 1 or line_no > 1 or _has_more_lines(session, rma_id):  # a parcel of several items
-            rows = _open_lines(session, rma_id)
-            progress = (sum(min(l.received_qty, l.qty) for l in rows), sum(l.qty for l in rows))
-            lines = _choices(rows)
+        return _receive_line_in(session, bench, operator, rma, line, scan)
+
+
+def _receive_line_in(session: Session, bench: Bench, operator: Operator, rma: Rma, line: RmaLine, scan: ScanEvent,
+                     rows: list[RmaLine] | None = None) -> Outcome:
+    """Receive one unit of `line` in the caller's transaction (`rows`: the RMA's lines, if read)."""
+    rma_id = rma.rma_id
+    view = receive_in(session, bench, operator.badge, rma, line, code=scan.code, source=scan.source)
+    lpn = view.lpn
+    progress, lines = None, ()
+    several = line.line_no > 1 or (any(r.line_no != 1 for r in rows) if rows is not None
+                                   else _has_more_lines(session, rma_id))
+    if line.qty > 1 or several:  # a parcel of several items
+        rows = _open_lines(session, rma_id) if rows is None else rows
+        progress = (sum(min(l.received_qty, l.qty) for l in rows), sum(l.qty for l in rows))
+        lines = _choices(rows)
     if progress is not None:
         return Outcome("received", f"Received {lpn} · {progress[0]} of {progress[1]} items", unit=view,
                        rma_id=rma_id, progress=progress, lines=lines)

@@ -18,14 +18,16 @@ Plain Python, in the caller's write transaction (close_parcel, and policy.dispos
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from dockstation import events
-from dockstation.models import Event, Parcel, RmaLine, Unit
+from dockstation.models import Parcel, RmaLine, Unit
 
 UNDECLARED = "undeclared_item"
 CENT = Decimal("0.01")
@@ -36,17 +38,27 @@ def _money(value: Any) -> Decimal:
 
 
 def _reasons(session: Session, lpns: list[str]) -> dict[str, tuple[str, list[str]]]:
-    """Each unit's refund reason and rules, from its first `refund_recommended` event."""
+    """Each unit's refund reason and rules, from its first `refund_recommended` event (plain SQL:
+    only the payload is needed, not Event objects; this runs in every first disposition)."""
     if not lpns:
         return {}
-    rows = session.exec(select(Event).where(Event.lpn.in_(lpns), Event.kind == "refund_recommended")  # type: ignore[union-attr]
-                        .order_by(Event.seq)).all()
+    marks = ", ".join("?" * len(lpns))
+    session.flush()  # an event or unit written earlier in this transaction counts (what autoflush did)
+    rows = session.connection().exec_driver_sql(
+        f"SELECT lpn, payload FROM event WHERE lpn IN ({marks}) AND kind = 'refund_recommended' ORDER BY seq",
+        tuple(lpns))
     out: dict[str, tuple[str, list[str]]] = {}
-    for ev in rows:
-        if ev.lpn is not None and ev.lpn not in out:
-            p = ev.payload or {}
-            out[ev.lpn] = (str(p.get("reason") or ""), [str(r) for r in p.get("rules") or []])
+    for lpn, raw in rows:
+        if lpn is not None and lpn not in out:
+            p = json.loads(raw) if raw else {}
+            out[lpn] = (str(p.get("reason") or ""), [str(r) for r in p.get("rules") or []])
     return out
+
+
+_LINES = select(*RmaLine.__table__.c).where(  # type: ignore[attr-defined]
+    RmaLine.rma_id == bindparam("rma")).order_by(RmaLine.line_no)
+_UNITS = select(*Unit.__table__.c).where(  # type: ignore[attr-defined]
+    Unit.rma_id == bindparam("rma")).order_by(Unit.lpn)
 
 
 def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str | None, at: datetime,
@@ -58,9 +70,12 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     parcel = session.get(Parcel, rma_id)
     if parcel is not None and parcel.refund_decided_at is not None:
         return None
-    lines = list(session.exec(select(RmaLine).where(RmaLine.rma_id == rma_id).order_by(RmaLine.line_no)))
-    units = [u for u in session.exec(select(Unit).where(Unit.rma_id == rma_id).order_by(Unit.lpn))
-             if u.state != "voided"]
+    # Read-only here: plain rows (same attribute names and types), not ORM objects — this runs in
+    # every unit's first disposition (bench_flow.py).
+    session.flush()
+    conn = session.connection()
+    lines: list[Any] = list(conn.execute(_LINES, {"rma": rma_id}))
+    units: list[Any] = [u for u in conn.execute(_UNITS, {"rma": rma_id}) if u.state != "voided"]
     if any(u.refund is None for u in units):
         return None  # a unit still to be disposed
     all_in = bool(lines) and all(l.received_qty >= l.qty for l in lines)
@@ -79,8 +94,9 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     return payload
 
 
-def decision(session: Session, policy: Any, rma_id: str, lines: list[RmaLine], units: list[Unit],
+def decision(session: Session, policy: Any, rma_id: str, lines: list[Any], units: list[Any],
              parcel: Parcel, at: datetime) -> dict[str, Any]:
+    """The decision's payload; `lines` and `units`: rows of rma_line and unit (plain rows or objects)."""
     refund_cfg = policy.refund
     reasons = _reasons(session, [u.lpn for u in units])
     declared = [u for u in units if UNDECLARED not in (u.risk_flags or [])]

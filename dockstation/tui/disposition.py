@@ -85,14 +85,16 @@ class DispositionScreen(Screen[None]):
         self.busy = False  # a store call is running: a second Enter must not dispose twice
         self._ready = asyncio.Event()  # the first proposal is loaded (or failed)
         self._resumed = False  # shown once already: a later ScreenResume is a return from above
+        self._given: Proposal | None = None  # begin(): the proposal made when the unit was graded
 
-    def begin(self, lpn: str) -> None:
+    def begin(self, lpn: str, proposal: Proposal | None = None) -> None:
         """Another unit on this screen: the bench keeps one disposition screen and reuses it
         (BenchApp.disposition_for), since building a screen and removing it after each unit cost
         more than the unit's own store work (bench/bench_flow.py). Nothing of the last unit stays."""
         self.lpn = lpn
         self.mode = "loading"
         self.proposal = None
+        self._given = proposal  # made by the transaction that graded it: the first load reads nothing
         self.asked_path = self.pending_path = None
         self.lead = None
         self.outcome = None
@@ -174,8 +176,12 @@ class DispositionScreen(Screen[None]):
             await self.load(keep_mode=True)
 
     async def load(self, keep_mode: bool = False) -> None:
+        given, self._given = self._given, None
         try:
-            proposal = await self._call(propose, self.app.store, self.app.bench, self.lpn, policy=self.policy)
+            if given is not None and given.lpn == self.lpn:
+                proposal = given
+            else:
+                proposal = await self._call(propose, self.app.store, self.app.bench, self.lpn, policy=self.policy)
         except DispositionError as exc:
             self.mode = "error"
             self._status(f"✖ {exc}  (Esc: back)", "bold red")

@@ -88,7 +88,10 @@ class GradingMixin:
         if lpn is None or not self.may_grade() or self.receive_screen.picking:
             return False
         if c.kind is CodeKind.COMMAND and c.value in ANSWERS:
-            await self.inspect_unit(lpn, lambda screen: screen.run_command(c))
+            if c.value == "ALLPASS":  # opened and all passed in one transaction (one input, one commit)
+                await self.inspect_unit(lpn, all_pass=True)
+            else:
+                await self.inspect_unit(lpn, lambda screen: screen.run_command(c))
             return True
         if c.kind in VALUES:
             from dockstation import inspection as ins  # here: the first screen loads without it (app.py)
@@ -110,14 +113,17 @@ class GradingMixin:
             lpn = self.in_hand
             if lpn is None or self.screen is not self.receive_screen or not self.may_grade():
                 return
+            if verb == "all_pass":
+                await self.inspect_unit(lpn, all_pass=True)
+                return
             c = Classified(CodeKind.COMMAND, f"CMD:{commands[verb]}", value=commands[verb])
             await self.inspect_unit(lpn, lambda screen: screen.run_command(c))
 
         self.enqueue_job(job)
 
-    async def disposition_for(self: BenchApp, lpn: str) -> DispositionScreen:
-        """The disposition screen, showing `lpn`'s proposal (loaded here when the screen is up
-        already; on its first mount otherwise). One screen, installed and reused for every unit,
+    async def disposition_for(self: BenchApp, lpn: str, proposal: Any = None) -> DispositionScreen:
+        """The disposition screen, showing `lpn`'s proposal (`proposal`: made by the transaction
+        that graded it, else loaded here when the screen is up already; on its first mount otherwise). One screen, installed and reused for every unit,
         like the inspect screen: building and removing one per unit was most of the UI's time
         per unit (bench/README.md, bench_flow.py). A second one only if it is in use below."""
         from dockstation.tui.disposition import DispositionScreen
@@ -125,25 +131,32 @@ class GradingMixin:
         screen = self.disposition_screen
         if screen is None:
             screen = self.disposition_screen = DispositionScreen(lpn)
+            screen.begin(lpn, proposal)
             self.install_screen(screen, "disposition")
             return screen
         if screen in self.screen_stack:  # e.g. under the lead view: that one keeps its unit
-            return DispositionScreen(lpn)
-        screen.begin(lpn)
+            screen = DispositionScreen(lpn)
+            screen.begin(lpn, proposal)
+            return screen
+        screen.begin(lpn, proposal)
         if screen.is_mounted:
             await screen.load()
         return screen
 
-    async def inspect_unit(self: BenchApp, lpn: str, first: First | None = None) -> None:
-        """Open the unit's inspection (in the dispatcher), show it, then give it `first`."""
-        screen = await open_screen(self, lpn)
+    async def inspect_unit(self: BenchApp, lpn: str, first: First | None = None, *, all_pass: bool = False) -> None:
+        """Open the unit's inspection (in the dispatcher), show it, then give it `first`.
+        `all_pass`: opened and all passed in one use case (inspection.all_pass_unit), then shown
+        as its result (graded: straight on to the disposition)."""
+        screen = await open_screen(self, lpn, all_pass=all_pass)
         if screen is None:
             return
         self.current_lpn = lpn
         if screen is not self.screen:
             await self.push_screen(screen)
         await screen.ready.wait()
-        if first is not None and screen.is_current:
+        if all_pass and screen.is_current and screen.view is not None:
+            await screen.show_result(screen.view)
+        elif first is not None and screen.is_current:
             await first(screen)
 
 
@@ -231,9 +244,10 @@ async def store_call(app: Any, fn: Callable[..., Any], *args: Any, **kw: Any) ->
     return await in_thread(fn, *args, **kw) if in_thread else fn(*args, **kw)
 
 
-async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
+async def open_screen(app: Any, lpn: str, *, all_pass: bool = False) -> InspectScreen | None:
     """Open (or resume) the unit's inspection in the dispatcher, before its screen exists, so the
-    next scan in the queue finds it open. A refusal is shown on the current screen."""
+    next scan in the queue finds it open. A refusal is shown on the current screen. `all_pass`:
+    and give it all pass, in the same transaction (with the policy's proposal if it is graded)."""
     from dockstation import inspection as ins
     from dockstation.tui.inspect import InspectScreen, checklists_for
 
@@ -242,7 +256,11 @@ async def open_screen(app: Any, lpn: str) -> InspectScreen | None:
         app.show_result("error", "NO CHECKLISTS", "The checklists failed to load: see the notice")
         return None
     try:
-        view = await store_call(app, ins.open_inspection, app.store, app.bench, app.operator, lpn, checklists)
+        if all_pass:
+            view = await store_call(app, ins.all_pass_unit, app.store, app.bench, app.operator, lpn, checklists,
+                                    policy=getattr(app, "policy", None))
+        else:
+            view = await store_call(app, ins.open_inspection, app.store, app.bench, app.operator, lpn, checklists)
     except ins.InspectionError as exc:
         app.show_result("error", "CANNOT INSPECT", str(exc))
         return None

@@ -46,6 +46,10 @@ def checklists_for(app: Any) -> tuple[ins.Checklists | None, str]:
     return ins.load_or_last_good(app.config.home, app.bench.codes)
 
 
+# The use cases that may grade the unit: given the app's policy, they return its proposal too.
+GRADING = (ins.all_pass, ins.answer_scan, ins.answer, ins.finish)
+
+
 def scanned(c: Classified) -> ins.Scanned:
     return ins.Scanned(c.raw, gtin=c.gtin, serial=c.serial, loose=c.kind is CodeKind.UNKNOWN)
 
@@ -165,7 +169,13 @@ class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
             assert self.view is not None
             call = (fn, app.store, app.bench, app.operator, self.view.inspection_id, *args)
             kw["checklists"] = self.checklists
+            if fn in GRADING:  # a unit graded by it comes with the policy's proposal, same transaction
+                kw.setdefault("policy", getattr(app, "policy", None))
         return await store_call(app, *call, **kw)
+
+    async def show_result(self, view: ins.InspectionView) -> None:
+        """A committed result of a use case the app ran for this screen (all pass on the unit in hand)."""
+        await self._show(view)
 
     async def _show(self, view: ins.InspectionView) -> None:
         self.view, self.typed = view, ""
@@ -236,7 +246,7 @@ class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
             hand(self.lpn)
         self._beep("ok")
         reuse = getattr(self.app, "disposition_for", None)  # the bench's one screen, reused
-        await self.app.switch_screen(await reuse(self.lpn) if reuse else DispositionScreen(self.lpn))
+        await self.app.switch_screen(await reuse(self.lpn, view.proposal) if reuse else DispositionScreen(self.lpn))
 
     async def cancel(self, _: str = "") -> None:
         if await self._call(ins.cancel):

@@ -177,10 +177,10 @@ def test_the_label_job_is_queued_in_the_dispose_transaction(store, bench, policy
         job = s.get(PrintJob, out.label_job_id)
     assert job.lpn == lpn and job.state == "queued" and job.kind == "label"
 
-    def broken(session, unit, **kw):
+    def broken(session, lpn, station_id, **kw):
         raise RuntimeError("spool full")
 
-    monkeypatch.setattr("labels.queue.enqueue_label", broken)
+    monkeypatch.setattr("labels.queue.queue_job", broken)  # what the dispose transaction queues through
     other = graded(store, 21, category="apparel", grade="A")
     with pytest.raises(RuntimeError):
         dispose(store, bench, operator(bench, "grader"), other, policy=policy)
