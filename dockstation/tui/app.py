@@ -317,13 +317,17 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
         await self._core_ready.wait()  # and before the store is open: it waits in the queue
         while True:
             item = await self._queue.get()
-            if isinstance(item, ScanEvent):
-                await self._handle(item)
-            else:
-                try:
-                    await item()
-                except Exception as exc:  # one failing job must not stop the bench
-                    self.show_failure(exc, "a job")
+            # One input, one frame: no paint of the half-done states between its steps (a screen
+            # left, the next one loaded, the result written): each was a repaint of its own,
+            # drawn over at once (bench_flow.py). The frame follows when the input is done.
+            with self.batch_update():
+                if isinstance(item, ScanEvent):
+                    await self._handle(item)
+                else:
+                    try:
+                        await item()
+                    except Exception as exc:  # one failing job must not stop the bench
+                        self.show_failure(exc, "a job")
 
     async def _handle(self, scan: ScanEvent) -> None:
         self._outcome = None
