@@ -47,6 +47,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
+from dockstation.tui import frames
 from dockstation.tui.age_triggers import AgeTriggerMixin
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.grading import GradingMixin
@@ -110,6 +111,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
                  triage: Triage | None = None, clock: Callable[[], Any] = utcnow,
                  start_services: bool = True) -> None:
         super().__init__()
+        frames.install()  # partial frames from where the change starts (tui/frames.py)
         self.home = Path(home)
         self.config = config or load_bench_config(self.home)
         self.idle_gc = IdleGC()
@@ -317,17 +319,13 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
         await self._core_ready.wait()  # and before the store is open: it waits in the queue
         while True:
             item = await self._queue.get()
-            # One input, one frame: no paint of the half-done states between its steps (a screen
-            # left, the next one loaded, the result written): each was a repaint of its own,
-            # drawn over at once (bench_flow.py). The frame follows when the input is done.
-            with self.batch_update():
-                if isinstance(item, ScanEvent):
-                    await self._handle(item)
-                else:
-                    try:
-                        await item()
-                    except Exception as exc:  # one failing job must not stop the bench
-                        self.show_failure(exc, "a job")
+            if isinstance(item, ScanEvent):
+                await self._handle(item)
+            else:
+                try:
+                    await item()
+                except Exception as exc:  # one failing job must not stop the bench
+                    self.show_failure(exc, "a job")
 
     async def _handle(self, scan: ScanEvent) -> None:
         self._outcome = None
@@ -547,6 +545,16 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
 
     def beep(self, ok: bool) -> None:
         self.sound.play("ok" if ok else "error")
+
+    def may_scroll_terminal(self, widget: Any) -> bool:
+        """Whether the terminal itself can move rows of `widget` now (tui/frames.py)."""
+        return frames.may_scroll(self, widget)
+
+    def _display(self, screen: Any, renderable: Any) -> None:
+        """Every frame passes here (Textual's App._display): the scan log's rows may be moved up
+        by the terminal first (tui/frames.py), written just before the frame."""
+        frames.before_frame(self, screen, renderable)
+        super()._display(screen, renderable)
 
     # -- header slots, scanners and services --------------------------------------------------
     def header_slots(self) -> list[Slot]:
