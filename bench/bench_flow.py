@@ -17,7 +17,9 @@ committed with its label queued (print_job row, rendered ZPL) and the bench back
 and summed per unit: the software's own time, without the person's time between inputs.
 
 Before each input the app is left idle for --gap-ms (50; a person's inputs are further apart):
-what it does in the background meanwhile (painting, removing the screen it left) is not timed.
+what it does in the background meanwhile (painting, removing the screen it left) is not timed —
+but it is in the "whole run" CPU per unit printed too, so that work moved out of the windows
+shows there.
 
 `--keys` times the same with keys instead of the two command barcodes (`a` on the receiving
 screen, Enter on the disposition), through the keyboard-wedge detector as at a real bench: a
