@@ -1,10 +1,13 @@
 """Frames that repaint part of the screen leave the terminal showing what a full repaint shows.
 
-The big text repaints only the cells that change (widgets/bigtext.py) and the screens skip
-updates of what they show already (widgets/update.py): the bytes a terminal receives per scan
-(bench_scan.py --pty). The frames the app sends are applied to a small terminal model — cursor
-moves and characters, colours dropped — and after every step the model must read exactly what
-the compositor would draw from scratch, so a repaint that misses a cell fails here.
+The big text repaints only the cells that change (widgets/bigtext.py), partial frames start at
+the change (tui/frames.py), the full scan log is moved up by the terminal (scroll margins +
+scroll-up), and the screens kept for every unit are not restyled nor updated where nothing
+changed (tui/reuse.py, widgets/update.py): the bytes a terminal receives per scan (bench_scan.py
+--pty) and the UI's cost per unit (bench_flow.py). The frames the app sends are applied to a
+small terminal model — cursor moves, scrolling, characters; colours dropped — and after every
+step the model must read exactly what the compositor would draw from scratch, so a repaint that
+misses a cell fails here.
 """
 
 from __future__ import annotations
@@ -185,3 +188,24 @@ def test_the_driver_puts_the_scroll_before_the_next_frame():
     driver.write("FRAME")
     driver.write("NEXT")
     assert written == ["\x1b[19;23r\x1b[1SFRAME".replace("SFRAME", "S\x1b[rFRAME"), "NEXT"]
+
+
+async def test_a_screen_shown_again_after_a_theme_change_has_the_new_theme(make_app, manifest):
+    """The inspect screen is kept and not restyled when shown again (tui/reuse.py) — unless the
+    theme changed while it was not shown."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-2001", "RMA-2026-000001", "CMD:ALLPASS")
+        title = app.screen.query_one("#i-title")
+        before = title.styles.background
+        await pilot.press("escape")  # leave it open: back to receiving
+        await pilot.pause(0.05)
+        assert app.screen is app.receive_screen
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause(0.05)
+        await scan(pilot, app, "CMD:ALLPASS")  # the unit in hand: its inspection again
+        await pilot.pause(0.05)
+        assert app.screen is app.inspect_screen
+        primary = app.get_css_variables()["primary"]
+        assert title.styles.background != before
+        assert title.styles.background.hex.lower() == primary.lower()[:7]
