@@ -82,7 +82,6 @@ def install() -> None:
     ChopsUpdate.render_segments = render_segments  # type: ignore[method-assign]
 
 
-
 def may_scroll(app: Any, widget: Any) -> bool:
     """Whether the terminal can move rows of `widget` now: a real terminal through BenchDriver,
     `widget` on the screen shown and full width (whole rows move), no notification over it."""
@@ -93,14 +92,14 @@ def may_scroll(app: Any, widget: Any) -> bool:
 
 def before_frame(app: Any, screen: Any, renderable: Any) -> None:
     """A frame of `screen` is about to be written: first the scan log's move, if it has one due."""
-    log = getattr(app.receive_screen, "_log", None)
-    if screen is not app.receive_screen or log is None or renderable is None or app._batch_count \
+    scan_log = getattr(app.receive_screen, "_log", None)
+    if screen is not app.receive_screen or scan_log is None or renderable is None or app._batch_count \
             or not hasattr(app._driver, "scroll_up"):
         return
     spans = getattr(renderable, "spans", None)  # a partial frame's rows; a full frame has none
-    lines = log.before_frame(None if spans is None else {y for y, _, _ in spans})
-    if lines and app.may_scroll_terminal(log):
-        rows = log.content_region
+    lines = scan_log.before_frame(None if spans is None else {y for y, _, _ in spans})
+    if lines and app.may_scroll_terminal(scan_log):
+        rows = scan_log.content_region
         app._driver.scroll_up(rows.y + 1, rows.bottom - 1, lines)
     elif lines:  # not now after all (a notification came over it): the rows again, next frame
-        log.refresh()
+        scan_log.refresh()
