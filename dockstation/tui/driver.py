@@ -31,6 +31,7 @@ import time
 from codecs import getincrementaldecoder
 from collections import deque
 
+from textual._ansi_sequences import SYNC_START  # a synchronized update begins (written alone)
 from textual._loop import loop_last
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
@@ -55,7 +56,9 @@ class BenchDriver(LinuxDriver):
         self._before_next_write += f"\x1b[{top + 1};{bottom + 1}r\x1b[{lines}S\x1b[r"
 
     def write(self, data: str) -> None:
-        if self._before_next_write:
+        # After the start of a synchronized update (if the terminal has them): moved and painted
+        # in one go, never the rows moved up and the bottom row not yet painted.
+        if self._before_next_write and data != SYNC_START:
             data, self._before_next_write = self._before_next_write + data, ""
         super().write(data)
 

@@ -185,9 +185,10 @@ def test_the_driver_puts_the_scroll_before_the_next_frame():
     driver = BenchDriver.__new__(BenchDriver)  # no terminal: only write() and scroll_up()
     driver._writer_thread = type("W", (), {"write": lambda self, data: written.append(data)})()
     driver.scroll_up(18, 22)
+    driver.write("\x1b[?2026h")  # a synchronized update begins: the move goes inside it
     driver.write("FRAME")
     driver.write("NEXT")
-    assert written == ["\x1b[19;23r\x1b[1SFRAME".replace("SFRAME", "S\x1b[rFRAME"), "NEXT"]
+    assert written == ["\x1b[?2026h", "\x1b[19;23r\x1b[1S\x1b[rFRAME", "NEXT"]
 
 
 async def test_a_screen_shown_again_after_a_theme_change_has_the_new_theme(make_app, manifest):
