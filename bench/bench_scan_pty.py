@@ -252,7 +252,7 @@ def run_bench(home: Path, scans: list[Scan], warmup: int, gap_s: float, trace: P
 
 
 SPLIT = ("keys: written → first key in the app", "keys → the dispatcher", "store call (durable transaction)",
-         "rest of the dispatch (widgets …)", "dispatch end → frame starts", "frame rendered, queued",
+         "rest of the dispatch (widgets …)", "dispatch end → frame composed", "frame to bytes, queued",
          "queued → read from the pty")
 
 
