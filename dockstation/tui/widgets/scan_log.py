@@ -90,12 +90,28 @@ class ScanLog(Widget):
             self._shift += 1
             fresh = min(self._unpainted, height - 1)
             self.refresh(Region(0, height - fresh, width, fresh))
-            # The rows above are moved by the terminal, not painted: their cached lines are out of
-            # date all the same (a full repaint, e.g. back from another screen, draws them anew).
-            self._styles_cache.set_dirty(Region(0, 1, width, height - 1).translate(self.content_offset))
+            self._move_cached_lines(height)
         else:
             self._shift = None  # repainted: nothing to move until the next frame
             self.refresh(Region(0, 1, width, height - 1))
+
+    def _move_cached_lines(self, height: int) -> None:
+        """The rows above the new one are moved by the terminal, not painted; the lines Textual
+        cached for them (styled, for a later full repaint) move up with them, so that a move
+        costs no render of lines no frame carries. Lines still to be drawn stay to be drawn.
+        Needs the log's lines to be its content lines (no padding or border); else they are all
+        drawn again."""
+        cache = getattr(self._styles_cache, "_cache", None)
+        dirty = getattr(self._styles_cache, "_dirty_lines", None)
+        if not isinstance(cache, dict) or not isinstance(dirty, set) or self.content_offset != (0, 0):
+            self._styles_cache.set_dirty(Region(0, 1, self.content_size.width, height - 1))
+            return
+        for y in range(1, height - 1):
+            if y + 1 in dirty or y + 1 not in cache:
+                cache.pop(y, None)
+                dirty.add(y)
+            else:
+                cache[y] = cache[y + 1]
 
     def _may_scroll(self) -> bool:
         may = getattr(self.app, "may_scroll_terminal", None)
