@@ -24,7 +24,8 @@ in a thread (database busy). Target: tui p99 ≤ 16 ms.
 
 --pty runs the real `dockstation run` on a pseudo-terminal beside a bare Textual app echoing the
 code on the same kind of pty, and times scan → the result's bytes read from the terminal.
-Target: p50 ≤ 1.5 x the bare app.
+Target: p50 ≤ 1.5 x the bare app. `--split` also times each scan inside the app (keys in, the
+store call, the rest of the dispatch, the wait for the frame, the frame, the pty): bench/pty_trace/.
 """
 
 from __future__ import annotations
@@ -249,6 +250,8 @@ def main() -> int:
     ap.add_argument("--pty", action="store_true",
                     help="the real program on a pseudo-terminal vs a bare Textual app (bench_scan_pty.py)")
     ap.add_argument("--repeat", type=int, default=1, help="--pty: runs of each app, alternating")
+    ap.add_argument("--split", action="store_true",
+                    help="--pty: also time each scan inside the app (store call, widgets, frame)")
     args = ap.parse_args()
     if args.pty:
         return pty_main(args)
@@ -295,8 +298,11 @@ def pty_main(args: argparse.Namespace) -> int:
         for n in range(args.repeat):
             scans = bp.pick_scans(home, scans_n + args.warmup, args.seed + 100 * n)
             for into, got in ((bare, bp.run_bare(scans, args.warmup, args.gap_ms / 1000, work)),
-                              (bench, bp.run_bench(home, scans, args.warmup, args.gap_ms / 1000))):
+                              (bench, bp.run_bench(home, scans, args.warmup, args.gap_ms / 1000,
+                                                   work / f"trace-{n}.csv" if args.split else None))):
                 into.ms += got.ms
+                for name, values in got.split.items():
+                    into.split.setdefault(name, []).extend(values)
                 into.nbytes += got.nbytes
                 into.frames += got.frames
                 into.missed += got.missed

@@ -72,6 +72,8 @@ class Result:
     nbytes: list[int] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
     missed: int = 0
+    marks: list[tuple[int, float, float]] = field(default_factory=list)  # counted: (scan no., written, read)
+    split: dict[str, list[float]] = field(default_factory=dict)  # --split: where the time went, ms
 
 
 def _own_terminal() -> None:
@@ -203,6 +205,7 @@ def drive(term: Terminal, scans: list[Scan], warmup: int, gap_s: float) -> Resul
             continue
         term.quiet()
         if i >= warmup:
+            out.marks.append((i, t0, t1))
             out.ms.append((t1 - t0) * 1000)
             with term.cond:
                 chunks = term.chunks[start:]
@@ -223,9 +226,14 @@ def run_bare(scans: list[Scan], warmup: int, gap_s: float, work: Path) -> Result
         term.close()
 
 
-def run_bench(home: Path, scans: list[Scan], warmup: int, gap_s: float) -> Result:
+def run_bench(home: Path, scans: list[Scan], warmup: int, gap_s: float, trace: Path | None = None) -> Result:
+    """The real bench on a pty. `trace`: also time each scan inside the app (pty_trace/)."""
     exe = Path(sys.executable).with_name("dockstation")
     env = {k: v for k, v in os.environ.items() if k != "DOCKSTATION_HOME"}
+    if trace is not None:
+        env["DS_TRACE"] = str(trace)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).with_name("pty_trace")),
+                                                          env.get("PYTHONPATH")]))
     term = Terminal([str(exe), "--home", str(home), "run"], env)
     try:
         if term.wait_for(0, (b"Scan your badge",), timeout=60) is None:
@@ -235,9 +243,31 @@ def run_bench(home: Path, scans: list[Scan], warmup: int, gap_s: float) -> Resul
         term.type("OP-1001\r")
         if term.wait_for(start, (b"Signed in",), timeout=30) is None:
             sys.exit(f"sign-in failed: {term.text_since(start)[-800:]!r}")
-        return drive(term, scans, warmup, gap_s)
+        result = drive(term, scans, warmup, gap_s)
     finally:
         term.close()
+    if trace is not None:
+        result.split = split(result, trace)
+    return result
+
+
+SPLIT = ("keys: written → first key in the app", "keys → the dispatcher", "store call (durable transaction)",
+         "rest of the dispatch (widgets …)", "dispatch end → frame composed", "frame to bytes, queued",
+         "queued → read from the pty")
+
+
+def split(result: Result, trace: Path) -> dict[str, list[float]]:
+    """Where each counted scan's time went, from the app's timestamps (pty_trace/) and ours."""
+    rows = [tuple(map(float, line.split(","))) for line in trace.read_text().splitlines() if line]
+    rows = rows[1:]  # the sign-in
+    out: dict[str, list[float]] = {name: [] for name in SPLIT}
+    if result.missed or len(rows) < len(result.marks):
+        return out  # a scan without its frame: the rows no longer line up
+    for (i, written, read), (key, start, end, store, f0, f1) in zip(result.marks, rows[-len(result.marks):]):
+        parts = (key - written, start - key, store, end - start - store, f0 - end, f1 - f0, read - f1)
+        for name, v in zip(SPLIT, parts):
+            out[name].append(v * 1000)
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -256,4 +286,8 @@ def report(bare: Result, bench: Result) -> None:
         print(line)
         if r.missed:
             print(f"    ({r.missed} scans: result not seen within 5 s)")
+    if bench.split and all(bench.split.values()):
+        print("  dockstation run, where a scan's time goes (p50 / p90 ms; the app's own clock, --split):")
+        for name, values in bench.split.items():
+            print(f"    {name:40} {pct(values, 50):6.2f} / {pct(values, 90):6.2f}")
     print("  target: dockstation p50 ≤ 1.5 x bare")

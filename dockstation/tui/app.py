@@ -47,6 +47,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
 from dockstation.store_failures import explain as explain_failure
 from dockstation.text import clean
+from dockstation.tui import frames
 from dockstation.tui.age_triggers import AgeTriggerMixin
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.grading import GradingMixin
@@ -110,6 +111,7 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
                  triage: Triage | None = None, clock: Callable[[], Any] = utcnow,
                  start_services: bool = True) -> None:
         super().__init__()
+        frames.install()  # partial frames from where the change starts (tui/frames.py)
         self.home = Path(home)
         self.config = config or load_bench_config(self.home)
         self.idle_gc = IdleGC()
@@ -543,6 +545,16 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
 
     def beep(self, ok: bool) -> None:
         self.sound.play("ok" if ok else "error")
+
+    def may_scroll_terminal(self, widget: Any) -> bool:
+        """Whether the terminal itself can move rows of `widget` now (tui/frames.py)."""
+        return frames.may_scroll(self, widget)
+
+    def _display(self, screen: Any, renderable: Any) -> None:
+        """Every frame passes here (Textual's App._display): the scan log's rows may be moved up
+        by the terminal first (tui/frames.py), written just before the frame."""
+        frames.before_frame(self, screen, renderable)
+        super()._display(screen, renderable)
 
     # -- header slots, scanners and services --------------------------------------------------
     def header_slots(self) -> list[Slot]:

@@ -42,7 +42,9 @@ from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
 from dockstation.tui import disposition_render as render
 from dockstation.tui.disposition_render import LOOK, UNKNOWN_LOOK, title
+from dockstation.tui.reuse import KeepStylesOnResume
 from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
+from dockstation.tui.widgets.update import show
 from dockstation.types import utcnow
 
 T = TypeVar("T")
@@ -52,7 +54,7 @@ MOVING_ON = (CodeKind.LPN, CodeKind.RMA, CodeKind.TRACKING)
 __all__ = ["DispositionScreen"]
 
 
-class DispositionScreen(Screen[None]):
+class DispositionScreen(KeepStylesOnResume, Screen[None]):
     """Shows the policy's decision for `lpn` and carries it out (or an approved override)."""
 
     DEFAULT_CSS = """
@@ -150,7 +152,7 @@ class DispositionScreen(Screen[None]):
             beep(ok)
 
     def _status(self, message: str, style: str = "") -> None:
-        self.query_one("#status", Static).update(Text(clean(message, limit=300), style=style))
+        show(self.query_one("#status", Static), Text(clean(message, limit=300), style=style), fixed=True)
 
     def _report(self, state: str, headline: str, message: str, *, log: str | None = None,
                 code: str | None = None, toast: bool = True) -> None:
@@ -209,7 +211,8 @@ class DispositionScreen(Screen[None]):
         if p is None:
             return
         width = max(20, (self.size.width or 80) - 2)
-        self.query_one("#unit", Static).update(render.head(p, width))
+        # Fixed sizes (DEFAULT_CSS): new text is a repaint, never a layout; unchanged, nothing.
+        show(self.query_one("#unit", Static), render.head(p, width), fixed=True)
         path = self.shown_path
         _, background, colour = LOOK.get(path, UNKNOWN_LOOK)
         big = self.query_one("#path", BigText)
@@ -217,8 +220,9 @@ class DispositionScreen(Screen[None]):
         big.update(render.big(p, path, self.mode))
         names = {o.badge: o.name for o in self.app.bench.operators.operators}
         waiting = render.waiting_line(p, names, utcnow())
-        self.query_one("#body", Static).update(render.body(
-            p, self.mode, path, self.policy, lead_name=self.lead.name if self.lead else "", waiting=waiting))
+        show(self.query_one("#body", Static), render.body(
+            p, self.mode, path, self.policy, lead_name=self.lead.name if self.lead else "", waiting=waiting),
+            fixed=True)
 
     def on_resize(self) -> None:
         self.render_all()  # the header line is cut to the width

@@ -5,7 +5,7 @@ Textual's input thread decodes the terminal's bytes as strict UTF-8: one byte th
 UnicodeDecodeError in that thread, Textual printed a traceback and the app ended with exit code
 0 — so `Restart=on-failure` did not even restart it (issue 14).
 
-`BenchDriver` changes two things, nothing else:
+`BenchDriver` changes three things, nothing else:
 - the decoder is lenient (`backslashreplace`): a byte that is not UTF-8 reaches the app as the
   four characters `\\xe9`. Inside a scanner burst they become part of the code, which the
   receiving core records as an invalid code with its bytes shown escaped; typed alone, they are
@@ -13,6 +13,10 @@ UnicodeDecodeError in that thread, Textual printed a traceback and the app ended
 - the input thread is supervised: any other error in it is logged and the reading starts again;
   only when it keeps failing (`MAX_FAILURES` within `FAILURE_WINDOW_S`) does the app exit, with
   a non-zero code, so a service manager restarts it.
+- `scroll_up` has the terminal itself move a band of full-width rows up (DECSTBM margins, SU,
+  margins reset) at the start of the next write: the scan log, full, moves its rows up one line
+  per scan, which Textual could only redraw row by row (bench_scan.py --pty: most of a scan's
+  bytes). The next frame then paints the new bottom row (widgets/scan_log.py).
 
 `run_input_thread` is Textual 8.2's own loop with the decoder changed (Textual has no hook for
 it); tests/tui/test_driver.py notices when Textual's loop changes, to look at this again.
@@ -27,6 +31,7 @@ import time
 from codecs import getincrementaldecoder
 from collections import deque
 
+from textual._ansi_sequences import SYNC_START  # a synchronized update begins (written alone)
 from textual._loop import loop_last
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
@@ -42,6 +47,20 @@ EXIT_INPUT_FAILED = 1
 
 class BenchDriver(LinuxDriver):
     """LinuxDriver whose input thread survives any byte and restarts after an error."""
+
+    _before_next_write = ""  # terminal commands that go before the next frame (event loop only)
+
+    def scroll_up(self, top: int, bottom: int, lines: int = 1) -> None:
+        """Move screen rows top..bottom (0-based, inclusive, full width) up by `lines`, before
+        whatever is written next; the rows left at the bottom are blank until painted."""
+        self._before_next_write += f"\x1b[{top + 1};{bottom + 1}r\x1b[{lines}S\x1b[r"
+
+    def write(self, data: str) -> None:
+        # After the start of a synchronized update (if the terminal has them): moved and painted
+        # in one go, never the rows moved up and the bottom row not yet painted.
+        if self._before_next_write and data != SYNC_START:
+            data, self._before_next_write = self._before_next_write + data, ""
+        super().write(data)
 
     def _run_input_thread(self) -> None:
         failures: deque[float] = deque()

@@ -34,7 +34,9 @@ from dockstation.tui.grading import store_call
 from dockstation.tui.keymap import key_label, keys_of
 from dockstation.tui.inspect_photos import InspectPhotos
 from dockstation.tui.preview import make_preview
+from dockstation.tui.reuse import KeepStylesOnResume
 from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
+from dockstation.tui.widgets.update import show
 from dockstation.types import utcnow
 
 
@@ -54,7 +56,7 @@ def scanned(c: Classified) -> ins.Scanned:
     return ins.Scanned(c.raw, gtin=c.gtin, serial=c.serial, loose=c.kind is CodeKind.UNKNOWN)
 
 
-class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
+class InspectScreen(KeepStylesOnResume, InspectPhotos, keys.InspectKeys, Screen[None]):
     AUTO_FOCUS = ""  # no auto focus: keys go to the bindings; an input takes focus only while open
     HELP_TITLE = "Inspection"
     BINDINGS = keys.BINDINGS
@@ -400,7 +402,7 @@ class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
 
     def _say(self, message: str, state: str, beep: bool = True) -> None:
         self.message = message
-        self.query_one("#i-message", Static).update(render.message(message, state))
+        show(self.query_one("#i-message", Static), render.message(message, state))
         if beep and message:
             self._beep(state)
 
@@ -416,22 +418,25 @@ class InspectScreen(InspectPhotos, keys.InspectKeys, Screen[None]):
     def _draw(self) -> None:
         v = self.view
         assert v is not None
-        self.query_one("#i-head", Static).update(render.head(v))
-        self.query_one("#i-progress", Static).update(render.progress(v))
-        self.query_one("#i-sub", Static).update(render.sub(v))
-        self.query_one("#i-side", Static).update(render.side(v))
+        # Drawn for every unit and step: only what changed is updated (widgets/update.py); the
+        # one-line head, sub and hints never need a layout.
+        show(self.query_one("#i-head", Static), render.head(v), fixed=True)
+        show(self.query_one("#i-progress", Static), render.progress(v))
+        show(self.query_one("#i-sub", Static), render.sub(v), fixed=True)
+        show(self.query_one("#i-side", Static), render.side(v))
         panel = (render.grade_panel(v, self.app.bench.codes, self.chosen, self._key) if v.step is None
                  else render.step_panel(v, v.step, self.typed, self._key))
-        self.query_one("#i-prompt", Static).update(panel.prompt)
-        self.query_one("#i-help", Static).update(panel.help)
+        show(self.query_one("#i-prompt", Static), panel.prompt)
+        show(self.query_one("#i-help", Static), panel.help)
         grade = self.query_one("#i-grade", BigText)
-        grade.display = panel.grade is not None
+        if grade.display != (panel.grade is not None):
+            grade.display = panel.grade is not None
         if panel.grade is not None:
             grade.update(panel.grade)
             grade.styles.color = panel.grade_colour
-        self.query_one("#i-keys", Static).update(panel.keys)
+        show(self.query_one("#i-keys", Static), panel.keys)
         self._draw_photos(v)
-        self.query_one("#i-hints", Static).update(render.hints(v))
+        show(self.query_one("#i-hints", Static), render.hints(v), fixed=True)
         self.refresh_bindings()  # the footer shows the keys of this step
 
     def help_commands(self) -> list[tuple[str, str]]:

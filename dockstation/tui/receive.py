@@ -23,6 +23,7 @@ from textual.widgets import Input, Static
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
 from dockstation.tui.grading import HandOnReceive
+from dockstation.tui.reuse import KeepStylesOnResume
 from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
 
 if TYPE_CHECKING:  # the receiving core and the store load after the first screen (tui/app.py)
@@ -79,7 +80,7 @@ def sla_text(view: UnitView) -> str:
     return f"SLA {hours:g} h"
 
 
-class ReceiveScreen(HandOnReceive, Screen[None]):
+class ReceiveScreen(KeepStylesOnResume, HandOnReceive, Screen[None]):
     AUTO_FOCUS = "#entry"
     HELP_TITLE = "Receiving"
     # The unit in hand (a grader just received it): its first answer opens its inspection

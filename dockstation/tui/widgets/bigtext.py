@@ -12,7 +12,13 @@ a colour. Content is always plain text (`clean`), never markup.
 
 from __future__ import annotations
 
+from itertools import zip_longest
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -40,14 +46,59 @@ class BigText(Widget):
     BigText { height: 3; width: 1fr; }
     """
 
-    text: reactive[str] = reactive("", layout=False)
+    # A new text repaints only the cells that change (`watch_text`): B07-00000004 → …05 is one
+    # glyph, not the whole 3 x 78 cells — the bytes of a frame on a real terminal (bench_scan.py
+    # --pty). A new font or width, a colour or a size change repaint the widget as usual.
+    text: reactive[str] = reactive("", layout=False, repaint=False)
 
     def __init__(self, text: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._cuts: dict[int, int] = {}  # row → the column its last change started at
         self.set_reactive(BigText.text, clean(text, limit=80))
 
     def update(self, text: str) -> None:
         self.text = clean(text, limit=80)
+
+    def watch_text(self, old: str, new: str) -> None:
+        regions = self._changed(old, new)
+        # Each row is drawn as one segment, cut where its change starts: a partial frame starts
+        # at a segment (tui/frames.py), and every segment costs its own colour codes.
+        self._cuts = {r.y: r.x for r in regions or ()}
+        if regions is None:
+            self.refresh()
+        elif regions:
+            self.refresh(*regions)
+
+    def _lines(self, value: str) -> list[str] | None:
+        """What `render` draws for `value`, row by row (None: the one-line fallback)."""
+        size = self.content_size
+        font = font_for(value, size.width or 80, size.height or BOX3.rows)
+        if font is None:
+            return None
+        top = (size.height or BOX3.rows) - font.rows
+        return [""] * (top // 2) + draw(value, font)
+
+    def _changed(self, old: str, new: str) -> list[Region] | None:
+        """The cells of each row that differ between the two texts as drawn; None: all of it."""
+        styles = self.styles
+        if not self.is_mounted or not self.content_size or styles.text_align not in ("start", "left") \
+                or styles.content_align_horizontal != "left":  # drawn from the left edge only
+            return None
+        before, after = self._lines(old), self._lines(new)
+        if before is None or after is None:
+            return None
+        regions = []  # cells the same in both are right on screen already, whatever the fonts
+        for y, (a, b) in enumerate(zip_longest(before, after, fillvalue="")):
+            if a == b:
+                continue
+            if cell_len(a) != len(a) or cell_len(b) != len(b):  # columns are characters below
+                return None
+            end = max(len(a), len(b))
+            a, b = a.ljust(end), b.ljust(end)
+            first = next(i for i in range(end) if a[i] != b[i])
+            last = next(i for i in range(end - 1, -1, -1) if a[i] != b[i])
+            regions.append(Region(first, y, last - first + 1, 1))
+        return regions
 
     @property
     def font(self) -> Font | None:
@@ -55,11 +106,29 @@ class BigText(Widget):
         size = self.content_size
         return font_for(self.text, size.width or 80, size.height or BOX3.rows)
 
-    def render(self) -> Text:
+    def render(self) -> Text | Rows:
         value = self.text
         rows = self.content_size.height or BOX3.rows
         font = self.font
         if font is None:  # too wide for big letters: one bold line in the middle, whole
             return Text("\n" * ((rows - 1) // 2) + value, style="bold", no_wrap=True, overflow="ellipsis")
-        top = "\n" * ((rows - font.rows) // 2)
-        return Text(top + "\n".join(draw(value, font)), no_wrap=True, overflow="crop")
+        return Rows([""] * ((rows - font.rows) // 2) + draw(value, font), self._cuts)
+
+
+class Rows:
+    """The rows as unstyled segments (a Rich renderable: what `Text` of the rows draws), each row
+    cut in two at its column in `cuts`."""
+
+    def __init__(self, rows: list[str], cuts: dict[int, int]) -> None:
+        self.rows, self.cuts = rows, cuts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for y, row in enumerate(self.rows):
+            if y:
+                yield Segment.line()
+            cut = self.cuts.get(y, 0)
+            if 0 < cut < len(row):
+                yield Segment(row[:cut])
+                yield Segment(row[cut:])
+            elif row:
+                yield Segment(row)

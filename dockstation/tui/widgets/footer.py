@@ -54,6 +54,7 @@ class BenchFooter(Widget, can_focus=False):
         kwargs.pop("compact", None)  # always the compact look (every screen's keys in 80 columns)
         super().__init__(**kwargs)
         self._shown: Shown | None = None
+        self._check_due = False  # a look at the bindings is scheduled (bindings_changed)
         self._text = Text()
         self._spans: list[tuple[int, int, Binding, bool]] = []  # cells of each key, for a click
 
@@ -64,9 +65,17 @@ class BenchFooter(Widget, can_focus=False):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        if not screen.app.app_focus:
+        # A step, a focus change, a screen shown: often several signals in one go (bench_flow.py:
+        # ~7 per unit), each worth a look at the screen's active bindings — looked at once, after.
+        if not screen.app.app_focus or self._check_due:
             return
-        if self.is_attached and screen is self.screen and self._shown_now() != self._shown:
+        if self.is_attached and screen is self.screen:
+            self._check_due = True
+            self.call_later(self._check_bindings)
+
+    def _check_bindings(self) -> None:
+        self._check_due = False
+        if self.is_attached and self._shown_now() != self._shown:
             self.refresh()  # one line redrawn; the layout is unchanged (height 1, full width)
 
     def _shown_now(self) -> Shown:

@@ -7,6 +7,11 @@ re-rendered every visible cell through Rich's padding and cropping (~9 ms of a ~
 a new row is a repaint of its own lines only, and each row is rendered once into a `Strip` and
 then reused until it leaves the log.
 
+On a real terminal, once the log is full, its rows are moved up by the terminal itself (scroll
+margins and a scroll-up, written just before the frame) and only the new bottom row is painted:
+a scan's frame was mostly the log's rows drawn again one line higher. Headless (tests, the
+in-process benchmarks) and whenever anything could be over the log, every row is repainted.
+
 Rows are `rich.text.Text` cells (the caller passes `clean`ed, markup-free text); columns have
 fixed widths (time 8, symbol 1, code 20, result 40: 80 columns) and long text ends in "…".
 """
@@ -58,6 +63,9 @@ class ScanLog(Widget):
         self._rows: deque[LogRow] = deque(maxlen=max_rows)
         self._seq = 0
         self._strips: dict[tuple[int, int], Strip] = {}  # (seq, width) → the rendered row
+        self._unpainted = 0  # rows added since the bottom line was last drawn
+        self._painted_at: Region | None = None  # where the log was when it was last drawn
+        self._shift: int | None = 0  # rows to move up before the next frame (None: repainted)
 
     # -- content ---------------------------------------------------------------------------
     def add_row(self, at: Text, symbol: Text, code: Text, result: Text) -> None:
@@ -68,14 +76,58 @@ class ScanLog(Widget):
             live = {0} | {row.seq for row in self._rows}
             self._strips = {k: v for k, v in self._strips.items() if k[0] in live}
         # Repaint only the lines that change (the bytes of a frame, bench_scan.py --pty): the new
-        # row's line while the log is filling, the rows (never the header) once they move up.
+        # row's line while the log is filling; once full, the rows (never the header) move up —
+        # by the terminal itself when the app can have it do so (`may_scroll_terminal` now, then
+        # `before_frame` when the frame is written: BenchApp._display, BenchDriver.scroll_up) and
+        # only the new rows at the bottom are painted; else every row is repainted.
         width, height = self.content_size
+        self._unpainted += 1
         if height <= 1:
             self.refresh()
         elif len(self._rows) < height:
             self.refresh(Region(0, len(self._rows), width, 1))
+        elif self._shift is not None and self._painted_at is not None and self._may_scroll():
+            self._shift += 1
+            fresh = min(self._unpainted, height - 1)
+            self.refresh(Region(0, height - fresh, width, fresh))
+            self._move_cached_lines(height)
         else:
+            self._shift = None  # repainted: nothing to move until the next frame
             self.refresh(Region(0, 1, width, height - 1))
+
+    def _move_cached_lines(self, height: int) -> None:
+        """The rows above the new one are moved by the terminal, not painted; the lines Textual
+        cached for them (styled, for a later full repaint) move up with them, so that a move
+        costs no render of lines no frame carries. Lines still to be drawn stay to be drawn.
+        Needs the log's lines to be its content lines (no padding or border); else they are all
+        drawn again."""
+        cache = getattr(self._styles_cache, "_cache", None)
+        dirty = getattr(self._styles_cache, "_dirty_lines", None)
+        if not isinstance(cache, dict) or not isinstance(dirty, set) or self.content_offset != (0, 0):
+            self._styles_cache.set_dirty(Region(0, 1, self.content_size.width, height - 1))
+            return
+        for y in range(1, height - 1):
+            if y + 1 in dirty or y + 1 not in cache:
+                cache.pop(y, None)
+                dirty.add(y)
+            else:
+                cache[y] = cache[y + 1]
+
+    def _may_scroll(self) -> bool:
+        may = getattr(self.app, "may_scroll_terminal", None)
+        return callable(may) and bool(may(self))
+
+    def before_frame(self, partial_rows: set[int] | None) -> int:
+        """A frame of this log's screen is about to be written (`BenchApp._display`): how many
+        lines the terminal should move the rows up first. `partial_rows`: the screen rows the
+        frame paints (None: all of it). Only when the frame paints the bottom row and the log is
+        where it was last drawn; a full frame or a moved log repaints the rows anyway."""
+        at = self.content_region
+        if partial_rows is not None and at.bottom - 1 not in partial_rows:
+            return 0  # not in this frame: the bottom rows are still to come
+        shift, was = self._shift, self._painted_at
+        self._shift, self._painted_at, self._unpainted = 0, at, 0
+        return shift if shift and partial_rows is not None and at == was else 0
 
     @property
     def rows(self) -> list[tuple[Text, Text, Text, Text]]:

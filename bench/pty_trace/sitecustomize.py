@@ -1,0 +1,70 @@
+"""Loaded by `dockstation run` under `bench_scan.py --pty --split` only (PYTHONPATH): timestamps of
+each scan inside the app, one CSV line per scan's first frame, into $DS_TRACE.
+
+perf_counter is CLOCK_MONOTONIC on Linux, the same clock in the benchmark's process, so the
+benchmark lines these up with its own write and read times. Columns: first key of the scan
+seen by the app, the dispatcher's start and end for it, the time in store calls
+(InlineStore.call: the durable transaction, or its thread fallback), the frame's start and end
+(rendered and queued to the driver's writer thread).
+"""
+
+import os
+import time
+
+OUT = os.environ.get("DS_TRACE")
+if OUT:
+    from textual import events
+    from textual.app import App
+
+    import dockstation.tui.app as bench_app
+    import dockstation.tui.inline_store as inline_store
+
+    _out = open(OUT, "a", buffering=1)  # noqa: SIM115 — open for the life of the process
+    _keys: dict[str, float | None] = {"first": None, "burst": None}
+    _scan: dict[str, float] = {}
+
+    _on_event = bench_app.BenchApp.on_event
+
+    async def on_event(self, event):  # type: ignore[no-untyped-def]
+        if isinstance(event, events.Key) and _keys["first"] is None:
+            _keys["first"] = time.perf_counter()
+        await _on_event(self, event)
+
+    _enqueue = bench_app.BenchApp.enqueue_scan
+
+    def enqueue_scan(self, scan):  # type: ignore[no-untyped-def]
+        _keys["burst"], _keys["first"] = _keys["first"], None
+        _enqueue(self, scan)
+
+    _handle = bench_app.BenchApp._handle
+
+    async def handle(self, scan):  # type: ignore[no-untyped-def]
+        _scan.clear()
+        _scan.update(key=_keys["burst"] or 0.0, start=time.perf_counter(), store=0.0)
+        await _handle(self, scan)
+        _scan["end"] = time.perf_counter()
+
+    _call = inline_store.InlineStore.call
+
+    async def call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return await _call(self, fn, *args, **kwargs)
+        finally:
+            _scan["store"] = _scan.get("store", 0.0) + time.perf_counter() - t
+
+    _display = App._display
+
+    def display(self, screen, renderable):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        _display(self, screen, renderable)
+        if renderable is not None and "end" in _scan:
+            row = (_scan["key"], _scan["start"], _scan["end"], _scan["store"], t, time.perf_counter())
+            _out.write(",".join(f"{v:.6f}" for v in row) + "\n")
+            _scan.clear()
+
+    bench_app.BenchApp.on_event = on_event
+    bench_app.BenchApp.enqueue_scan = enqueue_scan
+    bench_app.BenchApp._handle = handle
+    inline_store.InlineStore.call = call
+    App._display = display
