@@ -73,8 +73,29 @@ def settle(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy: 
         chosen = path or prop.decision.path
         needs = approval_needs(policy, prop.facts, prop.decision.path, chosen)
         if not needs:
-            return carry_out(session, bench, policy, operator, unit, prop, chosen, None, None, at)
+            out = carry_out(session, bench, policy, operator, unit, prop, chosen, None, None, at)
+            if out.ok:  # the container the screen names next, read here so the UI thread reads nothing
+                out.extra["container"] = container_hint(session, policy, unit)
+            return out
         return _park(session, bench, operator, unit, prop, chosen, needs, at)
+
+
+@dataclass(frozen=True)
+class ContainerHint:
+    """The open container that takes a just-disposed unit (None in `extra["container"]` when none
+    is open), as plain values: the session that read it is closed by the time the screen shows it."""
+
+    id: str
+    destination: str | None
+    units: int
+    capacity: int
+
+
+def container_hint(session: Session, policy: PolicyConfig, unit: Unit) -> ContainerHint | None:
+    from dockstation.containers import suggest  # containers build on policy: imported when used
+
+    c = suggest(session, policy, unit)
+    return ContainerHint(c.id, c.destination, c.units, c.capacity) if c is not None else None
 
 
 def _park(session: Session, bench: Bench, operator: Operator, unit: Unit, prop: Proposal, chosen: str,

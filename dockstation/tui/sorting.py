@@ -42,7 +42,8 @@ class SortingMixin:
             return ""
         self.to_sort, self.offered = out.lpn, None
         setattr(self, "current_lpn", out.lpn)  # the unit in hand (reprint, sorting)
-        c = self._suggestion(out.lpn)
+        # settle read it in its transaction (policy/awaiting.py); other ways here (a lead's) did not
+        c = out.extra["container"] if "container" in out.extra else self._suggestion(out.lpn)
         if c is None:
             return f"→ no open container for {(out.path or '').replace('_', ' ')} (lead screen: open one) · "
         return f"→ {c.id} {c.destination or ''} ({c.units}/{c.capacity}) · "

@@ -204,3 +204,21 @@ def test_kpis_and_simulate_see_both_decisions_of_a_redisposed_unit(store, bench,
     assert sim.units == 2 and sim.changed == []  # both units replayed, on their facts
     assert [e.payload["kind"] for e in events_of(store, changed, "unit_disposed")] == ["policy", "redisposition"]
     assert kept != changed
+
+
+def test_settle_names_the_container_that_takes_the_unit_in_its_own_transaction(store, bench, policy):
+    """The grader's Enter (settle) reads the container the screen names next while it writes, so the
+    screen reads nothing after it: the hint is the one `suggest` gives, or None when none is open."""
+    from dockstation.policy.awaiting import settle
+
+    grader = operator(bench, "grader")
+    none_open = settle(store, bench, grader, graded(store, 3, grade="C", price="40.00"), policy=policy)
+    assert none_open.ok and none_open.extra["container"] is None
+    small = opened(store, bench, policy, "liquidate", capacity=5)
+    c = opened(store, bench, policy, "liquidate")
+    ct.put(store, "B07", "2001", disposed(store, bench, policy, 4, grade="C", price="40.00"), c.id, policy=policy)
+    out = settle(store, bench, grader, graded(store, 5, grade="C", price="40.00"), policy=policy)
+    assert out.ok and out.path == "liquidate"
+    hint = out.extra["container"]
+    assert (hint.id, hint.destination, hint.units, hint.capacity) == (c.id, c.destination, 1, c.capacity)
+    assert hint.id != small.id  # the fullest open one of its path, as suggest says
