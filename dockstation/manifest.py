@@ -27,6 +27,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from dockstation import events
+from dockstation import manifest_bulk as bulk
 from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manifest API in one place
     COLUMNS,
     MAX_REPORTED,
@@ -39,7 +40,6 @@ from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manife
     open_manifest,
     unknown_reason_warnings,
 )
-from dockstation import manifest_bulk as bulk
 from dockstation.manifest_feed import Feed
 from dockstation.store import Store, names_indexed_in_bulk
 
