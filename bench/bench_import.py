@@ -14,8 +14,11 @@ names costs.
 --whole-command measures what a user waits for: `dockstation manifest import FILE` as a process
 (start-up, imports, parsing, validation, SQL, the event, exit) into a fresh bench home, against
 a raw sqlite3 script in its own process: csv.reader + executemany in one transaction, WAL,
-synchronous=FULL, the two tables with their keys and two indexes (tracking number, GTIN). Runs
-alternate, so a busy moment hits both sides alike. Target: ratio ≤ 1.5 (≤ 1.2 at 1M RMAs).
+synchronous=FULL, the two tables with their keys and two indexes (tracking number, GTIN). Each
+of the --repeat runs (default 3) times both, alternating which goes first, so a busy moment hits
+both sides alike; printed: each run's wall and CPU seconds and ratio, the medians, the median of
+the ratios and the CPU ratio (steadier on a shared machine). --csv FILE reuses a manifest
+instead of generating one. Target: ratio ≤ 1.5 (≤ 1.2 at 1M RMAs).
 
 Both sides write into a fresh bench database made by `Store` (same schema and indexes), with the
 same pragmas (WAL, synchronous=NORMAL for the bulk, the same page cache), in the same batches of
@@ -67,8 +70,8 @@ def run_raw(path: Path, db: Path) -> tuple[float, int]:
     conn = store.raw_connection()
     for pragma in m.BULK_PRAGMAS:  # the importer's own (on top of Store.raw_connection's)
         conn.execute(pragma)
-    rma_sql = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at) "
-               "VALUES (?,?,?,?,?,?)")  # OR IGNORE: an RMA cut by a batch boundary comes twice
+    rma_sql = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at, "
+               "customer_name, customer_email) VALUES (?,?,?,?,?,?,?,?)")  # OR IGNORE: an RMA cut by a batch boundary comes twice
     line_sql = f"INSERT INTO rma_line VALUES ({', '.join('?' * 13)}, 0)"
     gc.collect()
     gc.freeze()  # the parsed rows are long-lived: keep the collector from walking them
