@@ -14,8 +14,11 @@ names costs.
 --whole-command measures what a user waits for: `dockstation manifest import FILE` as a process
 (start-up, imports, parsing, validation, SQL, the event, exit) into a fresh bench home, against
 a raw sqlite3 script in its own process: csv.reader + executemany in one transaction, WAL,
-synchronous=FULL, the two tables with their keys and two indexes (tracking number, GTIN). Runs
-alternate, so a busy moment hits both sides alike. Target: ratio ≤ 1.5 (≤ 1.2 at 1M RMAs).
+synchronous=FULL, the two tables with their keys and two indexes (tracking number, GTIN). Each
+of the --repeat runs (default 3) times both, alternating which goes first, so a busy moment hits
+both sides alike; printed: each run's wall and CPU seconds and ratio, the medians, the median of
+the ratios and the CPU ratio (steadier on a shared machine). --csv FILE reuses a manifest
+instead of generating one. Target: ratio ≤ 1.5 (≤ 1.2 at 1M RMAs).
 
 Both sides write into a fresh bench database made by `Store` (same schema and indexes), with the
 same pragmas (WAL, synchronous=NORMAL for the bulk, the same page cache), in the same batches of
@@ -67,8 +70,8 @@ def run_raw(path: Path, db: Path) -> tuple[float, int]:
     conn = store.raw_connection()
     for pragma in m.BULK_PRAGMAS:  # the importer's own (on top of Store.raw_connection's)
         conn.execute(pragma)
-    rma_sql = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at) "
-               "VALUES (?,?,?,?,?,?)")  # OR IGNORE: an RMA cut by a batch boundary comes twice
+    rma_sql = ("INSERT OR IGNORE INTO rma (rma_id, order_id, created_at, expires_at, status, updated_at, "
+               "customer_name, customer_email) VALUES (?,?,?,?,?,?,?,?)")  # OR IGNORE: an RMA cut by a batch boundary comes twice
     line_sql = f"INSERT INTO rma_line VALUES ({', '.join('?' * 13)}, 0)"
     gc.collect()
     gc.freeze()  # the parsed rows are long-lived: keep the collector from walking them
@@ -115,10 +118,33 @@ with open(sys.argv[1], encoding="utf-8", newline="") as fh:
 """
 
 
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall-clock and CPU seconds (user + system, with the processes it waited for: our parser)
+    of a command, and its stdout."""
+    import os
+    import subprocess
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)  # the child's rusage, its own children included
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.exit(f"{cmd[:3]} failed ({proc.returncode}): {err.read()[-800:]}")
+        return elapsed, usage.ru_utime + usage.ru_stime, out.read()
+
+
+def _count_rows(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
+
+
 def whole_command(args: argparse.Namespace) -> int:
     """`dockstation manifest import` as a process vs the raw sqlite3 script as a process."""
     import os
-    import subprocess
 
     exe = Path(sys.executable).with_name("dockstation")
     rmas = args.rmas if args.rmas_given else 181_000
@@ -126,47 +152,67 @@ def whole_command(args: argparse.Namespace) -> int:
         work = Path(tmp)
         csv_path, raw_py = work / "manifest.csv", work / "raw_import.py"
         raw_py.write_text(RAW_SCRIPT)
-        rows = generate_manifest(csv_path, rmas=rmas, seed=args.seed, now=datetime.now(UTC))
-        if args.customers:
-            from bench_search import with_customers
+        if args.csv:
+            csv_path, rows = args.csv, _count_rows(args.csv)
+            what = f"{csv_path.name}"
+        else:
+            rows = generate_manifest(csv_path, rmas=rmas, seed=args.seed, now=datetime.now(UTC))
+            what = f"{rmas:,} RMAs"
+            if args.customers:
+                from bench_search import with_customers
 
-            plain, csv_path = csv_path, work / "manifest-customers.csv"
-            with_customers(plain, csv_path, args.seed)
-            plain.unlink()
-        print(f"manifest: {rmas:,} RMAs, {rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB"
-              f"{', with customer names and e-mails' if args.customers else ''}; {os.cpu_count()} CPUs")
+                plain, csv_path = csv_path, work / "manifest-customers.csv"
+                with_customers(plain, csv_path, args.seed)
+                plain.unlink()
+        print(f"manifest: {what}, {rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB"
+              f"{', with customer names and e-mails' if args.customers else ''}; {os.cpu_count()} CPUs; "
+              f"{args.repeat} runs of each, alternating which goes first")
 
-        def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            elapsed = time.perf_counter() - t0
-            if proc.returncode != 0:
-                sys.exit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr[-800:]}")
-            return elapsed
-
-        ours, raws = [], []
-        for n in range(args.repeat):
-            load = os.getloadavg()[0]
+        def raw_run(n: int) -> tuple[float, float]:
             db = work / f"raw{n}.sqlite3"
-            raw_s = timed([sys.executable, str(raw_py), str(csv_path), str(db)])
+            wall, cpu, _ = _timed([sys.executable, str(raw_py), str(csv_path), str(db)])
+            for f in work.glob(f"raw{n}.sqlite3*"):
+                f.unlink()  # keep the disk use of the run bounded
+            return wall, cpu
+
+        def our_run(n: int) -> tuple[float, float]:
             home = work / f"home{n}"
             (home / "config").mkdir(parents=True)
             (home / "config" / "station.toml").write_text('station_id = "B07"\n')
             env = {**os.environ, "DOCKSTATION_HOME": str(home)}
-            ours_s = timed([str(exe), "manifest", "import", str(csv_path)], env)
-            for f in [*work.glob(f"raw{n}.sqlite3*"), *home.glob("dockstation.sqlite3*")]:
-                f.unlink()  # keep the disk use of the run bounded
-            raws.append(raw_s)
-            ours.append(ours_s)
-            print(f"  run {n + 1}: raw {raw_s:6.2f} s   dockstation manifest import {ours_s:6.2f} s   "
-                  f"x {ours_s / raw_s:4.2f}   (load average before: {load:.2f})")
-        raw, imp = statistics.median(raws), statistics.median(ours)
+            wall, cpu, out = _timed([str(exe), "manifest", "import", str(csv_path)], env)
+            if f"{rows} rows: {rows} inserted" not in out:
+                sys.exit(f"unexpected report: {out.strip()}")
+            for f in home.glob("dockstation.sqlite3*"):
+                f.unlink()
+            return wall, cpu
+
+        ours, raws, ratios = [], [], []
+        for n in range(args.repeat):
+            load = os.getloadavg()[0]
+            # Alternate the order (raw first, then ours first): a load that rises or falls during
+            # a pair then favours neither side over the runs.
+            if n % 2 == 0:
+                raw, our = raw_run(n), our_run(n)
+            else:
+                our, raw = our_run(n), raw_run(n)
+            raws.append(raw)
+            ours.append(our)
+            ratios.append(our[0] / raw[0])
+            print(f"  run {n + 1}: raw {raw[0]:6.2f} s (cpu {raw[1]:5.1f})   dockstation manifest import "
+                  f"{our[0]:6.2f} s (cpu {our[1]:5.1f})   x {ratios[-1]:4.2f}   (load average before: {load:.2f})",
+                  flush=True)
+        raw_s, imp_s = (statistics.median(x[0] for x in runs) for runs in (raws, ours))
+        raw_cpu, imp_cpu = (statistics.median(x[1] for x in runs) for runs in (raws, ours))
         target = 1.2 if rows >= 1_000_000 else 1.5
-        print(f"raw sqlite3 script:        {raw:7.2f} s  {rows / raw:9,.0f} rows/s  (median of {args.repeat})")
-        print(f"dockstation manifest import{imp:7.2f} s  {rows / imp:9,.0f} rows/s")
-        print(f"ratio whole command / raw: {imp / raw:7.2f} x  (target <= {target})")
+        print(f"raw sqlite3 script:         {raw_s:7.2f} s  {rows / raw_s:9,.0f} rows/s  cpu {raw_cpu:5.1f} s"
+              f"  (medians of {args.repeat})")
+        print(f"dockstation manifest import {imp_s:7.2f} s  {rows / imp_s:9,.0f} rows/s  cpu {imp_cpu:5.1f} s")
+        print(f"ratio whole command / raw:  {imp_s / raw_s:7.2f} x  (target <= {target}); median of the runs' "
+              f"ratios {statistics.median(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f}")
+        print(f"cpu ratio (both processes): {imp_cpu / raw_cpu:7.2f} x  (load average now: {os.getloadavg()[0]:.2f})")
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"peak memory of a process:  {peak:7.0f} MB")
+        print(f"peak memory of a process:   {peak:7.0f} MB")
     return 0
 
 
@@ -176,12 +222,16 @@ def main() -> int:
                     help="time `dockstation manifest import` as a process against a raw sqlite3 script")
     ap.add_argument("--rmas", type=int, default=None, help="default 100k (181k with --whole-command)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each side; medians are printed")
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="runs of each side; medians are printed (default 1; 3 with --whole-command)")
+    ap.add_argument("--csv", type=Path, default=None,
+                    help="--whole-command: import this manifest file instead of generating one")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
     ap.add_argument("--customers", action="store_true", help="with the customer_name/customer_email columns "
                     "(--whole-command only)")
     args = ap.parse_args()
     args.rmas_given = args.rmas is not None
+    args.repeat = args.repeat or (3 if args.whole_command else 1)
     if args.whole_command:
         return whole_command(args)
     args.rmas = args.rmas or 100_000

@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
-import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from dockstation import events
+from dockstation import manifest_bulk as bulk
 from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manifest API in one place
     COLUMNS,
     MAX_REPORTED,
@@ -42,7 +41,7 @@ from dockstation.manifest_csv import (  # noqa: F401 — re-exported: the manife
     unknown_reason_warnings,
 )
 from dockstation.manifest_feed import Feed
-from dockstation.store import BUSY_TIMEOUT_MS, Store, names_indexed_in_bulk
+from dockstation.store import Store, names_indexed_in_bulk
 
 log = logging.getLogger("dockstation.manifest")
 BULK_PRAGMAS = (
@@ -219,61 +218,6 @@ class _Writer:
         report.unchanged += len(lines) - len(skipped) - inserted - updated
 
 
-class _Checkpointer:
-    """Moves the import's WAL into the database from a thread of its own, while the next batch
-    is written. Checkpointing a batch writes (and syncs) every page it touched, and at 1M RMAs
-    a batch touches most pages of the tracking-number and order indexes: done at each commit on
-    the writer's connection (SQLite's auto-checkpoint) it took 15 s of a 46 s import; here the
-    disk works while the writer does (the sqlite3 module releases the GIL meanwhile).
-
-    SQLite starts the WAL file over only when a write begins with every frame checkpointed,
-    which never happens while the thread trails the writer: every RESET_EVERY batches the
-    writer finishes the checkpoint itself (the last batch's pages), so the file stays bounded
-    (a few hundred MB at most). Durability is unchanged: commits are what they were; a
-    checkpoint only copies committed pages into the database."""
-
-    RESET_EVERY = 6
-
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                     timeout=BUSY_TIMEOUT_MS / 1000)
-        self._lock = threading.Lock()  # one checkpoint at a time on our connection
-        self._due = threading.Event()
-        self._stop = False
-        self._batches = 0
-        self._thread = threading.Thread(target=self._run, name="manifest-checkpoint", daemon=True)
-        self._thread.start()
-
-    def _checkpoint(self) -> None:
-        with self._lock:
-            try:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:  # busy or failing: the next one, or the final one, tries again
-                log.debug("manifest import: checkpoint failed", exc_info=True)
-
-    def _run(self) -> None:
-        while True:
-            self._due.wait()
-            self._due.clear()
-            if self._stop:
-                return
-            self._checkpoint()
-
-    def committed(self) -> None:
-        """After each commit of the writer (its thread)."""
-        self._batches += 1
-        if self._batches % self.RESET_EVERY == 0:
-            self._checkpoint()  # waits for the thread's, then the rest: the next write starts the file over
-        else:
-            self._due.set()
-
-    def close(self) -> None:
-        self._stop = True
-        self._due.set()
-        self._thread.join()
-        self._conn.close()
-
-
 def _record_event(engine: Engine, station_id: str, operator: str | None, report: ImportReport) -> None:
     """`events.record` through a session over our connection, inside the transaction we began:
     the session's commit is that transaction's COMMIT (pysqlite in autocommit mode, as in Store,
@@ -351,6 +295,41 @@ def _match_holds(store: Store, station_id: str, report: ImportReport) -> None:
     report.holds_matched = [(m.lpn, m.rma_id, m.line_no) for m in matched]
 
 
+class _Deferred:
+    """The indexes an import builds at its end (manifest_bulk.DEFERRED), and the lock that says
+    it is running."""
+
+    def __init__(self, lock: bulk.BulkLock | None, names: list[str]) -> None:
+        self.lock, self.names = lock, names
+
+    @classmethod
+    def start(cls, conn: Any, path: Path, file_bytes: int, rows_held: int) -> _Deferred:
+        if not bulk.worth_deferring(file_bytes, rows_held) or (lock := bulk.BulkLock.take(path)) is None:
+            return cls(None, [])
+        try:
+            names = bulk.drop(conn)
+        except BaseException:
+            lock.release()
+            raise
+        log.info("manifest import: %s built at the end", ", ".join(names))
+        return cls(lock, names)
+
+    def finish(self, conn: Any, failed: bool = False) -> None:
+        """Build the dropped indexes and release the lock. `failed`: after an error (logged, not
+        raised: the next `Store` open tries again)."""
+        if self.lock is None:
+            return
+        try:
+            bulk.build(conn, self.names)
+        except Exception:
+            if not failed:
+                raise
+            log.warning("manifest import: indexes not built after a failure", exc_info=True)
+        finally:
+            self.lock.release()
+            self.lock = None
+
+
 def _import(store: Store, station_id: str, feed: Feed, operator: str | None,
             progress: Callable[[int, int], None] | None) -> ImportReport:
     mf, stamp = feed.manifest, feed.stamp
@@ -368,11 +347,14 @@ def _import(store: Store, station_id: str, feed: Feed, operator: str | None,
         _install(conn, stamp, first_new)
         writer = _Writer(conn, report)
         pending: Batch | None = None
-        conn.execute("PRAGMA wal_autocheckpoint=0")  # this connection's commits: _Checkpointer's job
-        checkpointer = _Checkpointer(store.path)
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # this connection's commits: the Checkpointer's job
+        checkpointer = bulk.Checkpointer(store.path)
+        deferred: _Deferred | None = None
         try:
             for batch in feed:
                 if pending is not None:
+                    if deferred is None:  # a second batch: the file is big enough to decide on
+                        deferred = _Deferred.start(conn, store.path, total, first_new - 1)
                     conn.execute("BEGIN IMMEDIATE")
                     try:
                         writer.write(pending)
@@ -384,7 +366,11 @@ def _import(store: Store, station_id: str, feed: Feed, operator: str | None,
                     if progress:
                         progress(pending.position, total)
                 pending = batch
+            if deferred is not None:
+                deferred.finish(conn)  # before the last batch: its rows go into the indexes one by one
         finally:
+            if deferred is not None:
+                deferred.finish(conn, failed=True)  # after an error: best effort, else the next open does it
             checkpointer.close()
         # The last batch and the one manifest_imported event commit together.
         conn.execute("PRAGMA synchronous=FULL")

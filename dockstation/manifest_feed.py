@@ -11,7 +11,8 @@ only writes. What crosses the pipe is kept cheap:
   its bounded queue, then the pipe, hold the child back: memory stays bounded.
 `start_feed` starts the child at once: a caller that starts the feed before importing its
 database layer gets the first batches parsed meanwhile (`dockstation manifest import` does).
-A small file, or a machine with no core to spare, is parsed in-process, lazily.
+A small file, or a machine with no core to spare (fewer than two CPUs, or a load average that
+leaves none free), is parsed in-process, lazily.
 """
 
 from __future__ import annotations
@@ -66,7 +67,13 @@ class InProcessFeed(Feed):
         self._batches = parse(*mf.args(stamp, reason_codes))
 
     def __next__(self) -> Batch:
-        return next(self._batches)
+        enabled = gc.isenabled()
+        gc.disable()  # as in _load: a batch's ~100k new tuples hold no cycles
+        try:
+            return next(self._batches)
+        finally:
+            if enabled:
+                gc.enable()
 
     def close(self) -> None:
         self._batches.close()
@@ -162,14 +169,22 @@ def _load(body: bytes) -> Batch:
 
 
 def _spare_cpu() -> bool:
-    """Can a parser process run beside the writer? Measured (bench/README.md): with a core free
-    it takes the parsing off the writer's path; on a busy machine the two processes share the
-    cores with the rest and the import takes about as long as in one process (the child adds
-    ~10% CPU for passing the rows on). So only a machine with one CPU parses in-process."""
+    """Can a parser process run beside the writer: two CPUs or more, and the load average
+    leaves one free? Passing the rows to the writer costs ~15% more CPU in all (the child's
+    marshal.dumps, the parent's loads: 1M RMAs ≈ 50 s of CPU against ≈ 43 s in one process,
+    bench/README.md). With a core free the import then takes the longer of the two processes
+    instead of their sum; on a machine whose cores are all busy the two processes only share
+    them, and the extra CPU is the difference: there, one process."""
     try:
-        return len(os.sched_getaffinity(0)) >= 2
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return (os.cpu_count() or 1) >= 2
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    try:
+        return os.getloadavg()[0] < cpus
+    except (AttributeError, OSError):  # no load average (Windows): assume a core is free
+        return True
 
 
 def start_feed(mf: ManifestFile, stamp: str, reason_codes: Collection[str] | None = None) -> Feed:

@@ -312,6 +312,7 @@ class Store:
         _configure(self.read_engine, "BEGIN")
         try:
             self._migrate()
+            self._restore_bulk_indexes()
         except DBAPIError as exc:  # a full disk, a read-only home, a damaged file: say which
             self.close()
             failure = explain(exc)
@@ -359,6 +360,13 @@ class Store:
                 # Tables added by later releases: create_all only creates what is missing.
                 SQLModel.metadata.create_all(conn)
                 conn.exec_driver_sql(f"PRAGMA user_version={step}")
+
+    def _restore_bulk_indexes(self) -> None:
+        """Indexes a manifest import left out when it died mid-way (dockstation/manifest_bulk.py)."""
+        from dockstation.manifest_bulk import restore_abandoned
+
+        with self.engine.connect() as conn:
+            restore_abandoned(self.path, conn.connection.dbapi_connection)  # type: ignore[arg-type]
 
     # -- sessions -------------------------------------------------------------------------
     @contextmanager
