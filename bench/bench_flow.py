@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
 import sys
 import tempfile
@@ -84,6 +85,7 @@ def make_home(work: Path, units: int) -> Path:
     return home
 
 
+@functools.cache  # the bench's own config reads stay out of the app's whole-run CPU figure
 def values_for(home: Path, category: str) -> list[str]:
     """What the scanner reads for each value step of the unit's checklist."""
     from dockstation.config import load_bench_config
