@@ -97,28 +97,48 @@ def _apply(u: _Unit, kind: str, at: datetime, rma_id: str | None, p: dict[str, A
         u.voided = True
 
 
-def _units(db: HQDatabase, since: datetime | None) -> Iterator[_Unit]:
-    kinds = ", ".join(f"'{k}'" for k in KINDS)
-    graded = "" if since is None else (
-        "AND e.lpn IN (SELECT g.lpn FROM hq_event g WHERE g.kind = 'unit_graded' AND g.at >= :since)")
+def unit_events(db: HQDatabase, kinds: tuple[str, ...], since: datetime | None,
+                since_kinds: tuple[str, ...]) -> Iterator[tuple[str, str, list[tuple[str, datetime, Any, dict[str, Any]]]]]:
+    """Each unit's events of `kinds` in seq order, one unit at a time in LPN order: (lpn, station,
+    [(kind, at, rma_id, payload)]). With `since`, only units with an event of `since_kinds` at or
+    after it. Streamed (nothing holds all of history); only the creating station's events count
+    (sync/hq/scope.py). Shared by the policy replay here and the age-trigger replay
+    (sync/hq/trigger_history.py)."""
+    listed = ", ".join(f"'{k}'" for k in kinds)
+    recent = "" if since is None else (
+        f"AND e.lpn IN (SELECT g.lpn FROM hq_event g WHERE g.kind IN ({', '.join(repr(k) for k in since_kinds)}) "
+        "AND g.at >= :since)")
     sql = text(f"SELECT e.station_id, e.kind, e.at, e.lpn, e.rma_id, e.payload FROM hq_event e "
-               f"WHERE e.kind IN ({kinds}) AND e.lpn IS NOT NULL {graded} ORDER BY e.lpn, e.seq")
+               f"WHERE e.kind IN ({listed}) AND e.lpn IS NOT NULL {recent} ORDER BY e.lpn, e.seq")
     params = {} if since is None else {"since": as_utc(since).replace(tzinfo=None) if db.dialect == "postgresql"
                                        else as_utc(since).strftime("%Y-%m-%d %H:%M:%S.%f")}
-    current: _Unit | None = None
+    lpn: str | None = None
+    station, rows = "", []
     with db.read() as conn:
         result = conn.execution_options(stream_results=True, yield_per=5000).execute(sql, params)
-        for station, kind, at, lpn, rma_id, payload in result:
-            if station != lpn_owner(lpn):
+        for at_station, kind, at, at_lpn, rma_id, payload in result:
+            if at_station != lpn_owner(at_lpn):
                 continue  # only the creating station writes about a unit
-            if current is None or current.lpn != lpn:
-                if current is not None:
-                    yield current
-                current = _Unit(lpn)
-            _apply(current, kind, as_utc(at) if isinstance(at, datetime) else as_utc(datetime.fromisoformat(at)),
-                   rma_id, _payload(payload))
-    if current is not None:
-        yield current
+            if at_lpn != lpn:
+                if lpn is not None:
+                    yield lpn, station, rows
+                lpn, station, rows = at_lpn, at_station, []
+            rows.append((kind, event_time(at), rma_id, _payload(payload)))
+    if lpn is not None:
+        yield lpn, station, rows
+
+
+def event_time(value: Any) -> datetime:
+    """An event's `at` as UTC: a datetime from PostgreSQL, ISO text from SQLite."""
+    return as_utc(value) if isinstance(value, datetime) else as_utc(datetime.fromisoformat(str(value)))
+
+
+def _units(db: HQDatabase, since: datetime | None) -> Iterator[_Unit]:
+    for lpn, _station, rows in unit_events(db, KINDS, since, ("unit_graded",)):
+        u = _Unit(lpn)
+        for kind, at, rma_id, payload in rows:
+            _apply(u, kind, at, rma_id, payload)
+        yield u
 
 
 def _rma_facts(db: HQDatabase, units: list[_Unit]) -> tuple[dict[str, datetime], dict[tuple[str, int], str]]:

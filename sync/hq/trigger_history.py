@@ -17,7 +17,6 @@ history in memory but the firings kept for the page.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -29,10 +28,8 @@ from sqlalchemy import text
 from dockstation.policy.config import PolicyConfig
 from dockstation.policy.decide import Facts
 from dockstation.policy.trigger_sim import Replayer, Timeline
-from dockstation.types import as_utc
 from sync.hq.db import HQDatabase, HqRmaLine
-from sync.hq.policy_history import hq_history
-from sync.hq.scope import lpn_owner
+from sync.hq.policy_history import event_time, hq_history, unit_events
 
 KINDS = ("unit_received", "unit_held", "hold_matched", "hold_defaulted", "unit_graded", "approval_requested",
          "unit_disposed", "unit_sorted", "unit_moved", "unit_voided", "age_trigger_fired")
@@ -101,45 +98,18 @@ def _apply(u: _Unit, kind: str, at: datetime, rma_id: str | None, p: dict[str, A
         u.lane_before = str(p.get("previous") or "")
 
 
-def _payload(value: Any) -> dict[str, Any]:
-    got = value if isinstance(value, dict) else json.loads(value or "{}")
-    return got if isinstance(got, dict) else {}
-
-
-def _when(value: Any) -> datetime:
-    return as_utc(value) if isinstance(value, datetime) else as_utc(datetime.fromisoformat(str(value)))
-
-
-def _bound(db: HQDatabase, at: datetime) -> Any:
-    return as_utc(at).replace(tzinfo=None) if db.dialect == "postgresql" else as_utc(at).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _units(db: HQDatabase, since: datetime | None) -> Iterator[_Unit]:
-    kinds = ", ".join(f"'{k}'" for k in KINDS)
-    received = "" if since is None else (
-        "AND e.lpn IN (SELECT g.lpn FROM hq_event g WHERE g.kind IN ('unit_received', 'unit_held') AND g.at >= :since)")
-    sql = text(f"SELECT e.station_id, e.kind, e.at, e.lpn, e.rma_id, e.payload FROM hq_event e "
-               f"WHERE e.kind IN ({kinds}) AND e.lpn IS NOT NULL {received} ORDER BY e.lpn, e.seq")
-    current: _Unit | None = None
-    with db.read() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=5000).execute(
-            sql, {} if since is None else {"since": _bound(db, since)})
-        for station, kind, at, lpn, rma_id, payload in result:
-            if station != lpn_owner(lpn):
-                continue  # only the creating station writes about a unit
-            if current is None or current.lpn != lpn:
-                if current is not None:
-                    yield current
-                current = _Unit(lpn, station)
-            _apply(current, kind, _when(at), rma_id, _payload(payload))
-    if current is not None:
-        yield current
+    for lpn, station, rows in unit_events(db, KINDS, since, ("unit_received", "unit_held")):
+        u = _Unit(lpn, station)
+        for kind, at, rma_id, payload in rows:
+            _apply(u, kind, at, rma_id, payload)
+        yield u
 
 
 def hq_timelines(db: HQDatabase, since: datetime | None = None) -> Iterator[Timeline]:
     """Every unit received (or held) at any station since `since`, as the triggers see it; in LPN order."""
     with db.read() as conn:  # a unit disposed once its station had containers waits to be sorted
-        containers = {s: _when(at) for s, at in conn.execute(text(
+        containers = {s: event_time(at) for s, at in conn.execute(text(
             "SELECT station_id, min(at) FROM hq_event WHERE kind = 'container_opened' GROUP BY station_id"))}
     block: list[_Unit] = []
     for u in _units(db, since):

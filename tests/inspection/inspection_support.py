@@ -79,3 +79,16 @@ async def scan(pilot, app, *codes: str) -> None:
 
 def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def aged(store, lpn: str, days: float) -> None:
+    """The unit was received `days` ago (age triggers measure waits from the receipt)."""
+    from datetime import timedelta
+
+    from dockstation.models import Unit
+    from dockstation.types import utcnow
+
+    with store.write() as s:
+        u = s.get(Unit, lpn)
+        u.received_at = utcnow() - timedelta(days=days)
+        s.add(u)

@@ -3,9 +3,7 @@ has open — mid-inspection, then on the disposition screen — is untouched unt
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from inspection_support import GTIN, scan, wait_for
+from inspection_support import GTIN, aged, scan, wait_for
 from sqlmodel import select
 
 from dockstation.models import AgeFiring, Event, Unit
@@ -14,7 +12,6 @@ from dockstation.tui.app import BenchApp
 from dockstation.tui.disposition import DispositionScreen
 from dockstation.tui.inspect import InspectScreen
 from dockstation.tui.receive import ReceiveScreen
-from dockstation.types import utcnow
 
 POLICY = """
 age_check_minutes = 0.005
@@ -27,13 +24,6 @@ action = "lane"
 lane = "express"
 reason = "Waiting 2 days to be graded: grade it next"
 """
-
-
-def aged(store, lpn: str, days: float) -> None:
-    with store.write() as s:
-        u = s.get(Unit, lpn)
-        u.received_at = utcnow() - timedelta(days=days)
-        s.add(u)
 
 
 def firings(store, lpn: str) -> list[AgeFiring]:

@@ -3,15 +3,12 @@ a changed `age_check_minutes` takes effect, and a new policy version runs a pass
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from inspection_support import wait_for
+from inspection_support import aged, wait_for
 from sqlmodel import select
 
-from dockstation.models import AgeFiring, Unit
+from dockstation.models import AgeFiring
 from dockstation.receiving.core import default_triage
 from dockstation.tui.app import BenchApp
-from dockstation.types import utcnow
 
 TRIGGER = """
 [[age_triggers]]
@@ -31,13 +28,6 @@ after_days = 1
 action = "escalate"
 reason = "Waiting a day to be graded"
 """
-
-
-def aged(store, lpn: str, days: float) -> None:
-    with store.write() as s:
-        u = s.get(Unit, lpn)
-        u.received_at = utcnow() - timedelta(days=days)
-        s.add(u)
 
 
 def fired(store) -> set[tuple[str, str]]:
