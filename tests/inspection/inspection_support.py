@@ -92,3 +92,14 @@ def aged(store, lpn: str, days: float) -> None:
         u = s.get(Unit, lpn)
         u.received_at = utcnow() - timedelta(days=days)
         s.add(u)
+
+
+# The age trigger both in-app trigger tests (test_age_trigger_in_app, test_age_trigger_reload) use.
+UNGRADED_2D = """[[age_triggers]]
+id = "ungraded-2d"
+state = "received"
+after_days = 2
+action = "lane"
+lane = "express"
+reason = "Waiting 2 days to be graded: grade it next"
+"""

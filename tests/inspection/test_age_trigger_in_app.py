@@ -3,7 +3,7 @@ has open — mid-inspection, then on the disposition screen — is untouched unt
 
 from __future__ import annotations
 
-from inspection_support import GTIN, aged, scan, wait_for
+from inspection_support import GTIN, UNGRADED_2D, aged, scan, wait_for
 from sqlmodel import select
 
 from dockstation.models import AgeFiring, Event, Unit
@@ -13,17 +13,7 @@ from dockstation.tui.disposition import DispositionScreen
 from dockstation.tui.inspect import InspectScreen
 from dockstation.tui.receive import ReceiveScreen
 
-POLICY = """
-age_check_minutes = 0.005
-
-[[age_triggers]]
-id = "ungraded-2d"
-state = "received"
-after_days = 2
-action = "lane"
-lane = "express"
-reason = "Waiting 2 days to be graded: grade it next"
-"""
+POLICY = "\nage_check_minutes = 0.005\n\n" + UNGRADED_2D
 
 
 def firings(store, lpn: str) -> list[AgeFiring]:

@@ -3,22 +3,14 @@ a changed `age_check_minutes` takes effect, and a new policy version runs a pass
 
 from __future__ import annotations
 
-from inspection_support import aged, wait_for
+from inspection_support import UNGRADED_2D, aged, wait_for
 from sqlmodel import select
 
 from dockstation.models import AgeFiring
 from dockstation.receiving.core import default_triage
 from dockstation.tui.app import BenchApp
 
-TRIGGER = """
-[[age_triggers]]
-id = "ungraded-2d"
-state = "received"
-after_days = 2
-action = "lane"
-lane = "express"
-reason = "Waiting 2 days to be graded: grade it next"
-"""
+TRIGGER = "\n" + UNGRADED_2D
 
 NEXT = """
 [[age_triggers]]
