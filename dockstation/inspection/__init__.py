@@ -39,6 +39,7 @@ from dockstation.inspection.core import (
     open_inspection_of,
     set_note,
     step_back,
+    steps_left,
 )
 from dockstation.inspection.fastpath import (
     Scanned,
@@ -58,5 +59,5 @@ __all__ = [
     "match_value",
     "passing", "scan_fits", "cancel", "evaluate", "finish", "flags_of",
     "inspection_result", "load_checklists", "load_or_last_good", "lowest_cap", "open_inspection", "open_inspection_of",
-    "set_note", "step_back", "suggest_grade",
+    "set_note", "step_back", "steps_left", "suggest_grade",
 ]

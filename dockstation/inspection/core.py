@@ -11,6 +11,7 @@ Unit states: received → inspecting (open inspection) → graded (finish); canc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -395,6 +396,13 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
         return _view(insp, cl, info, bench, photos, message=f"Inspection of {unit.lpn} cancelled")
 
 
+def steps_left(steps: Sequence[Step], step_index: int, answers: dict[str, Any]) -> str:
+    """Why the unit cannot be graded yet: the steps from the current one that have no answer
+    (after CMD:ALLPASS only the values it waits for, not every step after the current one)."""
+    left = sum(1 for step in steps[step_index:] if step.id not in answers) or 1
+    return f"{left} step{'s' if left > 1 else ''} left before the grade"
+
+
 def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id: int,
            checklists: Checklists, grade: str | None = None, *, policy: Any = None) -> InspectionView:
     """Confirm the suggested grade (grade=None) or another one; the unit becomes `graded`.
@@ -407,8 +415,7 @@ def finish(store: Store, bench: Bench, operator: Operator | None, inspection_id:
             if step.id in (insp.answers or {}) and (missing := photos.missing(step, insp.answers[step.id])):
                 raise InspectionError(f"“{step.short}” still needs {short_need(step, missing).split(' of ')[0]}: "
                                       "p or CMD:PHOTO takes one (a lead may waive it: w)")
-            left = len(cl.steps) - insp.step_index
-            raise InspectionError(f"{left} step{'s' if left > 1 else ''} left before the grade")
+            raise InspectionError(steps_left(cl.steps, insp.step_index, insp.answers or {}))
         message = _grade(session, bench, badge, insp, unit, cl, grade)
         return _view(insp, cl, info, bench, photos, message=message,
                      proposal=proposal_if_graded(session, policy, insp, unit, info))

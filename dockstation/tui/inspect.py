@@ -405,6 +405,8 @@ class InspectScreen(KeepStylesOnResume, InspectPhotos, keys.InspectKeys, Screen[
         show(self.query_one("#i-message", Static), render.message(message, state))
         if beep and message:
             self._beep(state)
+        if state == "error" and message:  # a refusal is a result too: in the scan log, as on screen
+            self._log("error", message)
 
     def _fail(self, message: str) -> None:
         self.query_one("#i-head", Static).update(Text(f" INSPECT  {clean(self.lpn, limit=30)}"))

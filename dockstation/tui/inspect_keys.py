@@ -130,8 +130,9 @@ class InspectKeys:
         elif step.kind == "number" and self.typed:
             await self._respond("value", self.typed)
         else:
-            left = len(self.view.checklist.steps) - self.view.step_index
-            self._say(f"{left} step{'s' if left > 1 else ''} left before the grade", "error")
+            from dockstation.inspection import steps_left  # loaded by now: the inspection is open
+
+            self._say(steps_left(self.view.checklist.steps, self.view.step_index, self.view.answers), "error")
 
     def check_action(self: InspectScreen, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action not in GATED:

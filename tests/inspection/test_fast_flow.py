@@ -211,6 +211,18 @@ async def test_graded_is_in_the_log(make_app, store):
         assert any("graded A" in r for r in log_rows(app)), log_rows(app)
 
 
+async def test_a_grade_asked_before_the_last_value_is_refused_on_screen_and_in_the_log(make_app, store):
+    rma = parcel(store, 10, "laptops")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-2001", rma, "CMD:ALLPASS")
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.view.all_pass, "all pass")
+        await scan(pilot, app, "CMD:DONE")  # the serial is still to scan: one step, not the rest of the list
+        await wait_for(pilot, lambda: "1 step left before the grade" in screen_text(app), "the refusal on screen")
+        assert isinstance(app.screen, InspectScreen) and app.screen.view.status == "open"
+        assert any("1 step left before the grade" in r for r in log_rows(app)), log_rows(app)
+
+
 async def test_a_key_that_is_no_binding_types_into_the_entry_and_f2_still_works(make_app, store):
     rma = parcel(store, 8, "home")
     app = make_app()

@@ -261,3 +261,16 @@ def test_a_v4_database_gains_inspection_all_pass(home, store, bench, grader, che
         assert view.all_pass
     finally:
         again.close()
+
+
+def test_after_all_pass_a_grade_asked_too_early_counts_only_the_values_still_waited_for(
+        store, bench, grader, checklists, receive):
+    """CMD:DONE on the inspect screen before the last value: the refusal counts the steps without
+    an answer (1: the serial), not every step after the current one (found at the demo bench)."""
+    lpn = receive("laptops")
+    view = ins.open_inspection(store, bench, grader, lpn, checklists)
+    view = ins.all_pass(store, bench, grader, view.inspection_id, checklists)
+    assert len(view.checklist.steps) - view.step_index > 1  # the old count would say more than one
+    with pytest.raises(ins.InspectionError, match=r"^1 step left before the grade$"):
+        ins.finish(store, bench, grader, view.inspection_id, checklists)
+    assert ins.steps_left(view.checklist.steps, view.step_index, view.answers) == "1 step left before the grade"
