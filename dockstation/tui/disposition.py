@@ -42,6 +42,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
 from dockstation.tui import disposition_render as render
 from dockstation.tui.disposition_render import LOOK, UNKNOWN_LOOK, title
+from dockstation.tui.grading import policy_of
 from dockstation.tui.reuse import KeepStylesOnResume
 from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
 from dockstation.tui.widgets.update import show
@@ -117,7 +118,7 @@ class DispositionScreen(KeepStylesOnResume, Screen[None]):
 
     @property
     def policy(self) -> PolicyConfig:
-        return getattr(self.app, "policy", None) or policy_for_home(self.app.config.home)
+        return policy_of(self.app) or policy_for_home(self.app.config.home)
 
     @property
     def shown_path(self) -> str:

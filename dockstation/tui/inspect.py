@@ -30,7 +30,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.text import clean
 from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
-from dockstation.tui.grading import store_call
+from dockstation.tui.grading import policy_of, store_call
 from dockstation.tui.keymap import key_label, keys_of
 from dockstation.tui.inspect_photos import InspectPhotos
 from dockstation.tui.preview import make_preview
@@ -172,7 +172,7 @@ class InspectScreen(KeepStylesOnResume, InspectPhotos, keys.InspectKeys, Screen[
             call = (fn, app.store, app.bench, app.operator, self.view.inspection_id, *args)
             kw["checklists"] = self.checklists
             if fn in GRADING:  # a unit graded by it comes with the policy's proposal, same transaction
-                kw.setdefault("policy", getattr(app, "policy", None))
+                kw.setdefault("policy", policy_of(app))
         return await store_call(app, *call, **kw)
 
     async def show_result(self, view: ins.InspectionView) -> None:

@@ -1,0 +1,41 @@
+"""The grader's fast path in the real app: what a unit costs on the screens (bench_flow.py)."""
+
+from __future__ import annotations
+
+import pytest
+from tui_helpers import scan, wait_for
+
+from dockstation.policy import dispose as dispose_module
+from dockstation.tui import disposition as disposition_module
+from dockstation.tui.disposition import DispositionScreen
+
+IMEI = "356938035643809"  # RMA-2026-000001's phone (tests/conftest.py `manifest`)
+
+
+@pytest.fixture
+def proposes(monkeypatch) -> list[str]:
+    """Every `propose` the disposition screen makes (a read transaction of its own)."""
+    calls: list[str] = []
+
+    def counted(store, bench, lpn, **kw):
+        calls.append(lpn)
+        return dispose_module.propose(store, bench, lpn, **kw)
+
+    monkeypatch.setattr(disposition_module, "propose", counted)
+    return calls
+
+
+async def test_the_disposition_shows_the_proposal_made_by_the_grading_commit(make_app, manifest, proposes):
+    """Without HQ (no pinned policy) too: the value scan that grades the unit gets the policy's
+    proposal in its transaction, and the disposition screen reads nothing more."""
+    app = make_app()
+    assert getattr(app, "policy", None) is None  # no HQ: the home's policy files
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-2001", "RMA-2026-000001", "CMD:ALLPASS", IMEI)
+        await wait_for(pilot, lambda: isinstance(app.screen, DispositionScreen) and app.screen.mode == "proposal",
+                       "the proposal")
+        assert app.screen.proposal is not None and app.screen.proposal.lpn == app.screen.lpn
+        assert proposes == []
+        await scan(pilot, app, "CMD:DONE")
+        await wait_for(pilot, lambda: app.screen is app.receive_screen, "back at receiving")
+        assert proposes == []
