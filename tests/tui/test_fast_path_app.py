@@ -39,3 +39,31 @@ async def test_the_disposition_shows_the_proposal_made_by_the_grading_commit(mak
         await scan(pilot, app, "CMD:DONE")
         await wait_for(pilot, lambda: app.screen is app.receive_screen, "back at receiving")
         assert proposes == []
+
+
+async def test_a_footer_under_another_screen_does_not_look_at_its_keys_until_shown_again(make_app, manifest,
+                                                                                        monkeypatch):
+    """The receiving screen's keys change while the unit's inspection is up (the unit in hand
+    is graded): nothing is computed for a footer nobody sees; back at receiving it shows the
+    keys of now."""
+    from dockstation.tui.widgets.footer import BenchFooter
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-2001", "RMA-2026-000001")
+        footer = app.receive_screen.query_one(BenchFooter)
+        with_hand = footer._text.plain
+        await scan(pilot, app, "CMD:ALLPASS")  # the phone's IMEI is still to scan: the inspect screen
+        looks: list[object] = []
+        real = BenchFooter._shown_now
+        monkeypatch.setattr(BenchFooter, "_shown_now", lambda self: (looks.append(self), real(self))[1])
+        app.receive_screen.refresh_bindings()
+        await scan(pilot, app, IMEI)  # graded: nothing in hand any more (the receiving screen's keys change)
+        await wait_for(pilot, lambda: isinstance(app.screen, DispositionScreen), "the disposition")
+        assert footer not in looks
+        await scan(pilot, app, "CMD:DONE")
+        await wait_for(pilot, lambda: app.screen is app.receive_screen, "back at receiving")
+        await pilot.pause()
+        shown = footer._draw(real(footer))[0].plain
+        assert shown != with_hand and footer._text.plain == shown
+        assert app.screen._compositor.render_strips()[-1].text.rstrip() == shown
