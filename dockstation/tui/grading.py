@@ -193,12 +193,17 @@ class HandOnReceive:
 
     def hand_changed(self: ReceiveScreen) -> None:
         """A unit in hand: keys answer it, so the entry field lets go of the focus (if empty);
-        none: the entry takes the focus back (a clerk types a damaged code straight away)."""
+        none: the entry takes the focus back (a clerk types a damaged code straight away).
+        Under another screen (the unit graded on the inspect screen) only what the keys do
+        changes now; the focus moves when this screen is shown again (`on_screen_resume`): a
+        focus change restyles the entry, ~1.5 ms the grader would wait for the disposition."""
         if not self.is_mounted:
             return
         entry = self.query_one("#entry", Input)
         hand = self.bench_app.in_hand is not None and self.bench_app.may_grade()
-        if hand:
+        if self.app.screen is not self:
+            self.AUTO_FOCUS = "" if hand else "#entry"
+        elif hand:
             self.AUTO_FOCUS = ""  # coming back to this screen must not give the entry the keys again
             if entry.has_focus and not entry.value:
                 self.set_focus(None)

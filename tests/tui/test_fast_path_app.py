@@ -67,3 +67,23 @@ async def test_a_footer_under_another_screen_does_not_look_at_its_keys_until_sho
         shown = footer._draw(real(footer))[0].plain
         assert shown != with_hand and footer._text.plain == shown
         assert app.screen._compositor.render_strips()[-1].text.rstrip() == shown
+
+
+async def test_the_entry_takes_the_focus_back_when_the_receiving_screen_is_shown_not_before(make_app, manifest):
+    """Graded on the inspect screen: nothing is in hand any more, but the receiving screen's
+    entry is focused (a restyle) only when that screen is shown again — typing works there as
+    before, and the grader does not wait for it to see the disposition."""
+    from textual.widgets import Input
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-2001", "RMA-2026-000001")
+        entry = app.receive_screen.query_one("#entry", Input)
+        assert not entry.has_focus  # a unit in hand: keys answer it
+        await scan(pilot, app, "CMD:ALLPASS", IMEI)
+        await wait_for(pilot, lambda: isinstance(app.screen, DispositionScreen), "the disposition")
+        assert app.in_hand is None and app.receive_screen.focused is None
+        await scan(pilot, app, "CMD:DONE")
+        await wait_for(pilot, lambda: app.screen is app.receive_screen and entry.has_focus, "the entry focused")
+        await pilot.press("x")  # a person's key (held a moment by the wedge detector): typed there
+        await wait_for(pilot, lambda: entry.value == "x", "x typed into the entry")
