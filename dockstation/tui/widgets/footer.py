@@ -19,6 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.app import ScreenStackError
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -28,7 +29,10 @@ Shown = tuple[tuple[Binding, bool], ...]  # the bindings drawn, with enabled
 def _visible(screen: Screen[Any]) -> bool:
     """On the terminal: the top screen, or one seen through it (under a modal's translucent
     background). Textual's `is_current` also counts the screen right under an opaque one."""
-    top = screen.app.screen
+    try:
+        top = screen.app.screen
+    except ScreenStackError:  # no screen at all (the app is ending)
+        return False
     return top is screen or (top.styles.background.a < 1 and screen.is_current)
 
 
