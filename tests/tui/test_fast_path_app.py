@@ -87,3 +87,30 @@ async def test_the_entry_takes_the_focus_back_when_the_receiving_screen_is_shown
         await wait_for(pilot, lambda: app.screen is app.receive_screen and entry.has_focus, "the entry focused")
         await pilot.press("x")  # a person's key (held a moment by the wedge detector): typed there
         await wait_for(pilot, lambda: entry.value == "x", "x typed into the entry")
+
+
+async def test_all_pass_on_the_unit_in_hand_draws_the_inspect_screen_once(make_app, manifest, monkeypatch):
+    """The screen is loaded with the all-pass result and drawn; showing that same result does not
+    draw it again — on the first unit (a new screen) and the next (the screen reused)."""
+    from store_helpers import add_rma
+
+    from dockstation.tui.inspect import InspectScreen
+
+    add_rma(manifest, "RMA-2026-000009", [dict(sku="PHN-2", gtin="04006381333931", description="Phone Y",
+                                               category="phones", expected_serial=IMEI, reason_code="defective",
+                                               unit_price="99.00")])
+    draws: list[object] = []
+    real = InspectScreen._draw
+    monkeypatch.setattr(InspectScreen, "_draw", lambda self: (draws.append(self.view), real(self))[1])
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-2001")
+        for rma in ("RMA-2026-000001", "RMA-2026-000009"):
+            draws.clear()
+            await scan(pilot, app, rma, "CMD:ALLPASS")
+            await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.view.all_pass,
+                           "all pass shown")
+            assert len(draws) == 1 and draws[0] is app.screen.view
+            assert "IMEI" in app.screen.query_one("#i-prompt").visual.plain  # the step left: its value
+            await scan(pilot, app, IMEI, "CMD:DONE")
+            await wait_for(pilot, lambda: app.screen is app.receive_screen, "back at receiving")
