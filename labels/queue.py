@@ -292,4 +292,7 @@ class PrintQueue:
             if status != last:
                 on_status(status.text, status.level)
                 last = status
-            stop.wait(poll if status.state == "ok" else min(poll * 4, status.retry_in or poll))
+            if status.state == "ok":  # the next pass: after `poll`, or as soon as a scan is shown
+                FOREGROUND.sleep(poll, stop)
+            else:
+                stop.wait(min(poll * 4, status.retry_in or poll))

@@ -71,6 +71,9 @@ class IdleGC:
             sys.setswitchinterval(self._switch)
 
     def after_scan(self) -> None:
+        from dockstation.foreground import FOREGROUND
+
+        FOREGROUND.scan_shown()  # the print worker's turn: the scan's label now (foreground.py)
         if self.active:
             self.scans += 1
             gc.collect(2 if self.scans % self.FULL_EVERY == 0 else 1)

@@ -187,3 +187,31 @@ def test_a_store_call_of_the_ui_opens_the_scan_window(store):
         assert FOREGROUND._until > time.monotonic() - 1  # marked (by the call, not by this test)
     finally:
         FOREGROUND.release()
+
+
+def test_the_worker_sends_a_label_as_soon_as_a_scan_is_shown_not_at_its_next_poll(bench, store, home):
+    """dockstation/foreground.py: the running worker sleeps `poll` between passes, unless a scan's
+    result is shown (startup.IdleGC.after_scan): then it runs at once (here `poll` is 60 s)."""
+    from dockstation.foreground import FOREGROUND
+    from dockstation.tui.startup import IdleGC
+
+    stop = threading.Event()
+    worker = threading.Thread(target=PrintQueue(store, "B07", spool_url(home)).run,
+                              args=(stop, lambda text, level: None), kwargs={"poll": 60.0}, daemon=True)
+    worker.start()
+    try:
+        lpns = disposed_units(bench, store, 1)  # queued after the worker's first pass (a short one)
+        deadline = threading.Event()
+        sent = False
+        for _ in range(100):
+            IdleGC().after_scan()  # a scan's result painted (not active: only the worker's turn)
+            with store.read() as s:
+                sent = [j.state for j in s.exec(select(PrintJob))] == ["sent"]
+            if sent:
+                break
+            deadline.wait(0.1)
+        assert sent, lpns
+    finally:
+        stop.set()
+        worker.join(5)
+    assert not worker.is_alive()  # the stop is seen while it sleeps
