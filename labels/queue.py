@@ -22,6 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from dockstation import events
+from dockstation.foreground import FOREGROUND
 from dockstation.models import ContainerPrintJob, PrintJob, Unit
 from dockstation.store import Store
 from dockstation.types import utcnow
@@ -221,6 +222,7 @@ class PrintQueue:
                          .order_by(PrintJob.id)).all()
         printed = 0
         for job in [*due, *self._container_jobs(now)]:
+            FOREGROUND.wait()  # never while the bench handles a scan (dockstation/foreground.py)
             try:
                 data = self._payload(job)
             except LabelError as exc:
@@ -290,4 +292,7 @@ class PrintQueue:
             if status != last:
                 on_status(status.text, status.level)
                 last = status
-            stop.wait(poll if status.state == "ok" else min(poll * 4, status.retry_in or poll))
+            if status.state == "ok":  # the next pass: after `poll`, or as soon as a scan is shown
+                FOREGROUND.sleep(poll, stop)
+            else:
+                stop.wait(min(poll * 4, status.retry_in or poll))
