@@ -1,0 +1,137 @@
+"""Hot rows as plain values: read with one SELECT, written back with one UPDATE of what changed.
+
+On the grader's fast path (bench/bench_flow.py: receive → CMD:ALLPASS → value scan → Enter) the
+ORM's unit of work — identity map, attribute history, the flush — cost several times the SQL it
+sends. The inspection and the disposition hold their unit and inspection as a `Row` instead:
+attribute access like the model's, values converted by the columns' own types (UTCDateTime,
+DecimalText, JSONText), so a row is stored byte for byte as the ORM stores it (a test compares
+them, tests/inspection/test_one_transaction.py). Writes go out at once, in program order, in the
+caller's transaction: a `Row` is never pending, and `session.add` must never see one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+
+class _Table:
+    """A model's table as plain SQL, with its columns' bind and result processors (one dialect)."""
+
+    def __init__(self, model: Any, dialect: Any) -> None:
+        table = model.__table__
+        self.model, self.name = model, table.name
+        self.columns = [c.name for c in table.columns]
+        (self.key,) = [c.name for c in table.primary_key.columns]
+        self.autoincrement = table.autoincrement_column is not None
+        self.bind = {c.name: c.type._cached_bind_processor(dialect) for c in table.columns}
+        self.result = [c.type._cached_result_processor(dialect, None) for c in table.columns]
+        self.select = f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {self.key} = ?"
+        self.updates: dict[tuple[str, ...], str] = {}
+
+    def decode(self, raw: Sequence[Any]) -> dict[str, Any]:
+        return {name: (proc(v) if proc is not None and v is not None else v)
+                for name, proc, v in zip(self.columns, self.result, raw)}
+
+    def encode(self, name: str, value: Any) -> Any:
+        proc = self.bind[name]
+        return proc(value) if proc is not None else value
+
+
+_tables: dict[tuple[Any, str], _Table] = {}
+
+
+def table(session: Session, model: Any) -> _Table:
+    dialect = session.get_bind().dialect
+    found = _tables.get((model, dialect.name))
+    if found is None:
+        found = _tables[(model, dialect.name)] = _Table(model, dialect)
+    return found
+
+
+class Row:
+    """One row of `model` as plain values; set attributes, then `save` writes the changed ones."""
+
+    __slots__ = ("_table", "_values", "_changed")
+
+    def __init__(self, tbl: _Table, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_table", tbl)
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_changed", set())
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{self._table.name} has no column {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise AttributeError(f"{self._table.name} has no column {name!r}")
+        self._values[name] = value
+        self._changed.add(name)
+
+    def __repr__(self) -> str:
+        return f"Row({self._table.name}, {self._values!r})"
+
+
+def columns(model: Any, alias: str) -> str:
+    """The model's columns for a SELECT that reads it among others (then `from_raw`)."""
+    return ", ".join(f"{alias}.{c.name}" for c in model.__table__.columns)
+
+
+def width(model: Any) -> int:
+    return len(model.__table__.columns)
+
+
+def from_raw(session: Session, model: Any, raw: Sequence[Any]) -> Row:
+    """A Row from the model's columns as SQLite returned them (in `columns` order)."""
+    tbl = table(session, model)
+    return Row(tbl, tbl.decode(raw))
+
+
+def get(session: Session, model: Any, key: Any) -> Row | None:
+    """The row with primary key `key`, or None (what session.get gives, as a Row)."""
+    tbl = table(session, model)
+    session.flush()  # rows the ORM still holds back (what session.get would see)
+    raw = session.connection().exec_driver_sql(tbl.select, (key,)).first()
+    return Row(tbl, tbl.decode(raw)) if raw is not None else None
+
+
+def insert(session: Session, model: Any, **values: Any) -> Row:
+    """INSERT a new row with the model's defaults for what is not given (as constructing the model
+    and flushing it does); an autoincrement key comes back in the Row."""
+    tbl = table(session, model)
+    fields = model.model_fields
+    row: dict[str, Any] = {}
+    for name in tbl.columns:
+        if name in values:
+            row[name] = values[name]
+        else:
+            field = fields[name]
+            row[name] = field.get_default(call_default_factory=True) if not field.is_required() else None
+    names = [n for n in tbl.columns if not (tbl.autoincrement and n == tbl.key and row[n] is None)]
+    sql = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+           + (f" RETURNING {tbl.key}" if len(names) < len(tbl.columns) else ""))
+    result = session.connection().exec_driver_sql(sql, tuple(tbl.encode(n, row[n]) for n in names))
+    if len(names) < len(tbl.columns):
+        row[tbl.key] = result.scalar_one()
+    return Row(tbl, row)
+
+
+def save(session: Session, row: Row) -> None:
+    """UPDATE the columns set since the row was read (or last saved); nothing when none was."""
+    changed = row._changed
+    if not changed:
+        return
+    tbl = row._table
+    names = tuple(n for n in tbl.columns if n in changed)
+    sql = tbl.updates.get(names)
+    if sql is None:
+        sql = tbl.updates[names] = (f"UPDATE {tbl.name} SET {', '.join(f'{n}=?' for n in names)} "
+                                    f"WHERE {tbl.key} = ?")
+    values = row._values
+    session.connection().exec_driver_sql(sql, (*(tbl.encode(n, values[n]) for n in names), values[tbl.key]))
+    changed.clear()
