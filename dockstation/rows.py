@@ -92,6 +92,13 @@ def from_raw(session: Session, model: Any, raw: Sequence[Any]) -> Row:
     return Row(tbl, tbl.decode(raw))
 
 
+def decode(session: Session, model: Any, column: str, value: Any) -> Any:
+    """One column's value as SQLite returned it, through the column's type."""
+    tbl = table(session, model)
+    proc = tbl.result[tbl.columns.index(column)]
+    return proc(value) if proc is not None and value is not None else value
+
+
 def get(session: Session, model: Any, key: Any) -> Row | None:
     """The row with primary key `key`, or None (what session.get gives, as a Row)."""
     tbl = table(session, model)
