@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.models import Parcel, RmaLine, Unit
 
 UNDECLARED = "undeclared_item"
@@ -67,12 +67,11 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     before; return its payload (None: not final yet, or decided already)."""
     if not rma_id:
         return None
-    parcel = session.get(Parcel, rma_id)
+    # Plain rows (same attribute names and types, dockstation/rows.py), not ORM objects: this runs
+    # in every unit's first disposition (bench_flow.py).
+    parcel = rows.get(session, Parcel, rma_id)
     if parcel is not None and parcel.refund_decided_at is not None:
         return None
-    # Read-only here: plain rows (same attribute names and types), not ORM objects — this runs in
-    # every unit's first disposition (bench_flow.py).
-    session.flush()
     conn = session.connection()
     lines: list[Any] = list(conn.execute(_LINES, {"rma": rma_id}))
     units: list[Any] = [u for u in conn.execute(_UNITS, {"rma": rma_id}) if u.state != "voided"]
@@ -82,20 +81,22 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     if parcel is None:
         if not all_in:
             return None
-        parcel = Parcel(rma_id=rma_id, state="closed", opened_at=at, closed_at=at, closed_by="auto")
-    elif parcel.state != "closed":
-        if not all_in:
-            return None
-        parcel.state, parcel.closed_at, parcel.closed_by = "closed", at, "auto"
+        parcel = rows.insert(session, Parcel, rma_id=rma_id, state="closed", opened_at=at, closed_at=at,
+                             closed_by="auto", refund_decided_at=at)
+    else:
+        if parcel.state != "closed":
+            if not all_in:
+                return None
+            parcel.state, parcel.closed_at, parcel.closed_by = "closed", at, "auto"
+        parcel.refund_decided_at = at
+        rows.save(session, parcel)
     payload = decision(session, policy, rma_id, lines, units, parcel, at)
-    parcel.refund_decided_at = at
-    session.add(parcel)
     events.record(session, station_id, "refund_decided", operator=operator, rma_id=rma_id, at=at, payload=payload)
     return payload
 
 
 def decision(session: Session, policy: Any, rma_id: str, lines: list[Any], units: list[Any],
-             parcel: Parcel, at: datetime) -> dict[str, Any]:
+             parcel: Any, at: datetime) -> dict[str, Any]:
     """The decision's payload; `lines` and `units`: rows of rma_line and unit (plain rows or objects)."""
     refund_cfg = policy.refund
     reasons = _reasons(session, [u.lpn for u in units])
