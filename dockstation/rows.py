@@ -11,10 +11,32 @@ caller's transaction: a `Row` is never pending, and `session.add` must never see
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+
+
+def execute(session: Session, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    """One statement on the session's own SQLite connection, in its transaction, past SQLAlchemy's
+    per-statement work (a result's metadata built for every statement, events): on the fast path
+    that cost more than SQLite itself. Errors come wrapped as SQLAlchemy wraps them (DBAPIError,
+    values hidden: customer data), so the callers and store_failures.explain see the same."""
+    conn = session.connection()  # begins the transaction (BEGIN IMMEDIATE) if it has not begun
+    try:
+        return conn.connection.dbapi_connection.execute(sql, params)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True,
+                                  dialect=conn.dialect) from exc
+
+
+def first(session: Session, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first row of a statement (None: none), run to its end: a write with RETURNING must not
+    stay in progress until the commit."""
+    found = execute(session, sql, params).fetchall()
+    return found[0] if found else None
 
 
 class _Table:
@@ -30,6 +52,12 @@ class _Table:
         self.result = [c.type._cached_result_processor(dialect, None) for c in table.columns]
         self.select = f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {self.key} = ?"
         self.updates: dict[tuple[str, ...], str] = {}
+        self.inserts: dict[tuple[str, ...], str] = {}
+        # What the model gives a column not set (a default, a factory such as utcnow, else None).
+        fields = model.model_fields
+        self.defaults = [(n, None if fields[n].is_required() else fields[n].default_factory,
+                          None if fields[n].is_required() or fields[n].default_factory else fields[n].default)
+                         for n in self.columns]
 
     def decode(self, raw: Sequence[Any]) -> dict[str, Any]:
         return {name: (proc(v) if proc is not None and v is not None else v)
@@ -103,7 +131,7 @@ def get(session: Session, model: Any, key: Any) -> Row | None:
     """The row with primary key `key`, or None (what session.get gives, as a Row)."""
     tbl = table(session, model)
     session.flush()  # rows the ORM still holds back (what session.get would see)
-    raw = session.connection().exec_driver_sql(tbl.select, (key,)).first()
+    raw = first(session, tbl.select, (key,))
     return Row(tbl, tbl.decode(raw)) if raw is not None else None
 
 
@@ -111,20 +139,17 @@ def insert(session: Session, model: Any, **values: Any) -> Row:
     """INSERT a new row with the model's defaults for what is not given (as constructing the model
     and flushing it does); an autoincrement key comes back in the Row."""
     tbl = table(session, model)
-    fields = model.model_fields
-    row: dict[str, Any] = {}
-    for name in tbl.columns:
-        if name in values:
-            row[name] = values[name]
-        else:
-            field = fields[name]
-            row[name] = field.get_default(call_default_factory=True) if not field.is_required() else None
-    names = [n for n in tbl.columns if not (tbl.autoincrement and n == tbl.key and row[n] is None)]
-    sql = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-           + (f" RETURNING {tbl.key}" if len(names) < len(tbl.columns) else ""))
-    result = session.connection().exec_driver_sql(sql, tuple(tbl.encode(n, row[n]) for n in names))
-    if len(names) < len(tbl.columns):
-        row[tbl.key] = result.scalar_one()
+    row = {name: values[name] if name in values else factory() if factory is not None else default
+           for name, factory, default in tbl.defaults}
+    names = tuple(n for n in tbl.columns if not (tbl.autoincrement and n == tbl.key and row[n] is None))
+    returning = len(names) < len(tbl.columns)
+    sql = tbl.inserts.get(names)
+    if sql is None:
+        sql = tbl.inserts[names] = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+                                    + (f" RETURNING {tbl.key}" if returning else ""))
+    result = first(session, sql, tuple(tbl.encode(n, row[n]) for n in names))
+    if returning:
+        row[tbl.key] = result[0]
     return Row(tbl, row)
 
 
@@ -140,5 +165,5 @@ def save(session: Session, row: Row) -> None:
         sql = tbl.updates[names] = (f"UPDATE {tbl.name} SET {', '.join(f'{n}=?' for n in names)} "
                                     f"WHERE {tbl.key} = ?")
     values = row._values
-    session.connection().exec_driver_sql(sql, (*(tbl.encode(n, values[n]) for n in names), values[tbl.key]))
+    execute(session, sql, (*(tbl.encode(n, values[n]) for n in names), values[tbl.key]))
     changed.clear()

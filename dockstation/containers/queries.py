@@ -117,7 +117,7 @@ def suggest(session: Session, policy: PolicyConfig, unit: Any) -> Any:
     (fill it, close it, ship it), its vendor's for a vendor return; None when none is open."""
     session.flush()  # a container opened in this transaction counts (what autoflush did)
     found = (rows.from_raw(session, Container, raw)
-             for raw in session.connection().exec_driver_sql(_OPEN).fetchall())
+             for raw in rows.execute(session, _OPEN).fetchall())
     return next((c for c in found if takes(policy, c, unit)), None)
 
 

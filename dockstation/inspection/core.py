@@ -222,7 +222,7 @@ def _load(session: Session, bench: Bench, inspection_id: int,
           checklists: Checklists) -> tuple[Row, Row, Checklist, UnitInfo, PhotoState]:
     """The open inspection, its unit (plain rows, dockstation/rows.py) and its line, in one query."""
     session.flush()  # rows the ORM still holds back (what session.get saw)
-    raw = session.connection().exec_driver_sql(_LOAD, (inspection_id,)).first()
+    raw = rows.first(session, _LOAD, (inspection_id,))
     if raw is None:
         raise InspectionError(f"No inspection #{inspection_id}")
     split = rows.width(Inspection)

@@ -55,7 +55,7 @@ def open_in(session: Session, bench: Bench, badge: str, lpn: str, checklists: Ch
     rows, dockstation/rows.py), checklist, unit info and photos, and what the view says about it
     (message, resumed)."""
     session.flush()  # rows the ORM still holds back (what session.get saw)
-    raw = session.connection().exec_driver_sql(_UNIT, (lpn,)).first()
+    raw = rows.first(session, _UNIT, (lpn,))
     if raw is None:
         raise InspectionError(f"{lpn}: no such unit on this bench")
     split = rows.width(Unit)

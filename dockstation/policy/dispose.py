@@ -187,7 +187,7 @@ class _Done:
 def unit_to_dispose(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]]:
     """The unit, if it can be disposed now, and what `facts_for` would read of it (its `known`)."""
     session.flush()  # rows the ORM still holds back (what session.get saw)
-    raw = session.connection().exec_driver_sql(_TO_DISPOSE, (lpn,)).first()
+    raw = rows.first(session, _TO_DISPOSE, (lpn,))
     if raw is None:
         raise DispositionError(f"unknown unit {lpn}")
     split = rows.width(Unit)
@@ -388,7 +388,7 @@ def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None
     the path asked for), `changed` (a lead, another path) or `withdrawn` (disposed without one)."""
     # Nearly every unit never waited: ask in plain SQL first (the ORM query cost more than the rest).
     session.flush()  # a request added in this transaction counts (what autoflush did)
-    if session.connection().exec_driver_sql(_ANY_OPEN_REQUEST, (lpn,)).first() is None:
+    if rows.first(session, _ANY_OPEN_REQUEST, (lpn,)) is None:
         return None
     request = open_request(session, lpn)
     if request is not None:

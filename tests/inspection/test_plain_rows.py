@@ -5,12 +5,14 @@ not change (rolled back). The checker itself is shown to catch a row in another 
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from inspection_support import IMEI
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, select
 
@@ -90,3 +92,16 @@ def test_the_check_sees_a_row_stored_another_way(store, receive, column, value):
         s.connection().exec_driver_sql(f"UPDATE unit SET {column} = ? WHERE lpn = ?", (value, lpn))
     stored, orm = stored_and_orm(store, Unit, lpn)
     assert stored != orm
+
+
+def test_a_failing_plain_statement_comes_wrapped_as_sqlalchemy_wraps_it_and_rolls_back(store, receive):
+    lpn = receive("toys")
+    with pytest.raises(IntegrityError) as failed:  # what store_failures.explain and the screens expect
+        with store.write() as s:
+            unit = rows.get(s, Unit, lpn)
+            unit.state = "graded"
+            rows.save(s, unit)
+            rows.execute(s, "INSERT INTO unit (lpn, line_no, station_id) VALUES (?, 0, 'B07')", (lpn,))
+    assert isinstance(failed.value.orig, sqlite3.IntegrityError) and lpn not in str(failed.value)  # values hidden
+    with store.read() as s:
+        assert s.get(Unit, lpn).state == "received"  # the whole transaction rolled back
