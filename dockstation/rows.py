@@ -46,11 +46,15 @@ class _Table:
         table = model.__table__
         self.model, self.name = model, table.name
         self.columns = [c.name for c in table.columns]
-        (self.key,) = [c.name for c in table.primary_key.columns]
-        self.autoincrement = table.autoincrement_column is not None
+        self.keys = [c.name for c in table.primary_key.columns]
+        auto = table.autoincrement_column
+        self.key = auto.name if auto is not None else self.keys[0]  # the one an INSERT returns
+        where = " AND ".join(f"{k} = ?" for k in self.keys)
+        self.autoincrement = auto is not None
         self.bind = {c.name: c.type._cached_bind_processor(dialect) for c in table.columns}
         self.result = [c.type._cached_result_processor(dialect, None) for c in table.columns]
-        self.select = f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {self.key} = ?"
+        self.select = f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {where}"
+        self.where = where
         self.updates: dict[tuple[str, ...], str] = {}
         self.inserts: dict[tuple[str, ...], str] = {}
         # What the model gives a column not set (a default, a factory such as utcnow, else None).
@@ -128,10 +132,11 @@ def decode(session: Session, model: Any, column: str, value: Any) -> Any:
 
 
 def get(session: Session, model: Any, key: Any) -> Row | None:
-    """The row with primary key `key`, or None (what session.get gives, as a Row)."""
+    """The row with primary key `key` (a tuple for a composite key), or None (what session.get
+    gives, as a Row)."""
     tbl = table(session, model)
     session.flush()  # rows the ORM still holds back (what session.get would see)
-    raw = first(session, tbl.select, (key,))
+    raw = first(session, tbl.select, key if isinstance(key, tuple) else (key,))
     return Row(tbl, tbl.decode(raw)) if raw is not None else None
 
 
@@ -163,7 +168,7 @@ def save(session: Session, row: Row) -> None:
     sql = tbl.updates.get(names)
     if sql is None:
         sql = tbl.updates[names] = (f"UPDATE {tbl.name} SET {', '.join(f'{n}=?' for n in names)} "
-                                    f"WHERE {tbl.key} = ?")
+                                    f"WHERE {tbl.where}")
     values = row._values
-    execute(session, sql, (*(tbl.encode(n, values[n]) for n in names), values[tbl.key]))
+    execute(session, sql, (*(tbl.encode(n, values[n]) for n in names), *(tbl.encode(k, values[k]) for k in tbl.keys)))
     changed.clear()

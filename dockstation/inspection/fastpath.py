@@ -57,7 +57,7 @@ from dockstation.inspection.core import (
     proposal_if_graded,
 )
 from dockstation.inspection.opening import open_in
-from dockstation.models import Inspection, Unit
+from dockstation.models import Unit
 from dockstation.photos.rules import NONE, PhotoState, next_open, short_need
 from dockstation.receiving import Bench
 from dockstation.rows import Row

@@ -117,7 +117,7 @@ def days_between(start: datetime | None, end: datetime) -> int:
 
 # What the facts read of the RMA, its line and the finished inspection: plain column reads (Core,
 # through the columns' types), not ORM objects, which cost several times more on every proposal.
-_RMA_CREATED = select(Rma.created_at).where(Rma.rma_id == bindparam("rma"))
+_RMA_CREATED = "SELECT created_at FROM rma WHERE rma_id = ?"
 _LINE_REASON = select(RmaLine.reason_code).where(RmaLine.rma_id == bindparam("rma"),
                                                  RmaLine.line_no == bindparam("line"))
 _DONE_INSPECTION = (select(Inspection.answers, Inspection.flags, Inspection.grade)
@@ -139,7 +139,8 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Any, now: datetime,
     if known is not None and len(known) == 3:
         reason_code, insp, created = known
     else:
-        created = conn.execute(_RMA_CREATED, {"rma": unit.rma_id}).scalar() if unit.rma_id else None
+        raw = rows.first(session, _RMA_CREATED, (unit.rma_id,)) if unit.rma_id else None
+        created = rows.decode(session, Rma, "created_at", raw[0]) if raw else None
     if known is not None:
         reason_code, insp = known[:2]
     else:
