@@ -14,12 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from dockstation import events, rows
 from dockstation.config import Operator
-from dockstation.models import ApprovalRequest, Decision, Inspection, Rma, RmaLine, Unit
+from dockstation.models import ApprovalRequest, Decision, Inspection, Rma, Unit
 from dockstation.policy.approvals import ApprovalRefused, approval_needs, lead_for
 from dockstation.policy.config import PATHS, PolicyConfig
 from dockstation.policy.decide import (
@@ -115,14 +114,7 @@ def days_between(start: datetime | None, end: datetime) -> int:
     return max(0, int((as_utc(end) - as_utc(start)).total_seconds() // 86400))
 
 
-# What the facts read of the RMA, its line and the finished inspection: plain column reads (Core,
-# through the columns' types), not ORM objects, which cost several times more on every proposal.
 _RMA_CREATED = "SELECT created_at FROM rma WHERE rma_id = ?"
-_LINE_REASON = select(RmaLine.reason_code).where(RmaLine.rma_id == bindparam("rma"),
-                                                 RmaLine.line_no == bindparam("line"))
-_DONE_INSPECTION = (select(Inspection.answers, Inspection.flags, Inspection.grade)
-                    .where(Inspection.lpn == bindparam("lpn"), Inspection.status == "done")
-                    .order_by(Inspection.id.desc()).limit(1))  # type: ignore[union-attr]
 
 
 def facts_for(session: Session, policy: PolicyConfig, unit: Any, now: datetime,
@@ -132,21 +124,18 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Any, now: datetime,
 
     `known`: the line's reason code and the unit's finished inspection (and the RMA's created_at),
     when the caller holds them already (the transaction that graded the unit, `unit_to_dispose`):
-    not read again."""
+    not read again; else read with `unit_to_dispose`'s query."""
     session.flush()  # plain reads below: changes of this transaction first (what autoflush did)
-    conn = session.connection()
+    if known is None:
+        found = _read_unit(session, unit.lpn)
+        known = found[1] if found is not None else ("", None, None)
     insp: Any
-    if known is not None and len(known) == 3:
+    if len(known) == 3:
         reason_code, insp, created = known
     else:
+        reason_code, insp = known
         raw = rows.first(session, _RMA_CREATED, (unit.rma_id,)) if unit.rma_id else None
         created = rows.decode(session, Rma, "created_at", raw[0]) if raw else None
-    if known is not None:
-        reason_code, insp = known[:2]
-    else:
-        reason_code = (conn.execute(_LINE_REASON, {"rma": unit.rma_id, "line": unit.line_no}).scalar() or ""
-                       if unit.rma_id and unit.line_no else "")
-        insp = conn.execute(_DONE_INSPECTION, {"lpn": unit.lpn}).first()
     raw = (insp.answers or {}) if insp else {}
     answers = {k: answer_text(v) for k, v in raw.items()}
     results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
@@ -187,15 +176,23 @@ class _Done:
 
 def unit_to_dispose(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]]:
     """The unit, if it can be disposed now, and what `facts_for` would read of it (its `known`)."""
-    session.flush()  # rows the ORM still holds back (what session.get saw)
-    raw = rows.first(session, _TO_DISPOSE, (lpn,))
-    if raw is None:
+    found = _read_unit(session, lpn)
+    if found is None:
         raise DispositionError(f"unknown unit {lpn}")
-    split = rows.width(Unit)
-    unit = rows.from_raw(session, Unit, raw[:split])
+    unit = found[0]
     if unit.state not in FIRST_STATES + DONE_STATES:
         raise DispositionError(f"{lpn} is {unit.state}: grade it first" if unit.state in
                                ("received", "inspecting") else f"{lpn} is {unit.state}")
+    return found
+
+
+def _read_unit(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]] | None:
+    session.flush()  # rows the ORM still holds back (what session.get saw)
+    raw = rows.first(session, _TO_DISPOSE, (lpn,))
+    if raw is None:
+        return None
+    split = rows.width(Unit)
+    unit = rows.from_raw(session, Unit, raw[:split])
     created, reason, done_id, answers, flags, grade = raw[split:]
     done = None if done_id is None else _Done(rows.decode(session, Inspection, "answers", answers),
                                               rows.decode(session, Inspection, "flags", flags), grade)
