@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
+from dockstation import rows
 from dockstation.models import Counter, Event
 from dockstation.types import utcnow
 
@@ -92,8 +93,8 @@ def record(
     at = at or utcnow()
     payload = payload or {}
     at_bind, payload_bind = _processors(session)
-    seq = session.connection().exec_driver_sql(_INSERT, (
-        station_id, station_id, kind, at_bind(at), operator, lpn, rma_id, payload_bind(payload))).scalar_one()
+    seq = rows.first(session, _INSERT, (
+        station_id, station_id, kind, at_bind(at), operator, lpn, rma_id, payload_bind(payload)))[0]
     return Recorded(station_id, seq, kind, at, operator, lpn, rma_id, payload)
 
 
@@ -111,4 +112,4 @@ def bump(session: Session, name: str) -> int:
         return int(row.value)
     if session.new and any(isinstance(obj, Counter) for obj in session.new):
         session.flush()  # a counter added by hand (seeding): the upsert must see it
-    return int(session.connection().exec_driver_sql(_BUMP, (name,)).scalar_one())
+    return int(rows.first(session, _BUMP, (name,))[0])

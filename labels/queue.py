@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.foreground import FOREGROUND
 from dockstation.models import ContainerPrintJob, PrintJob, Unit
 from dockstation.store import Store
@@ -77,7 +77,7 @@ def queue_job(session: Session, lpn: str, station_id: str, *, operator: str | No
     if session.new:
         session.flush()  # rows added but not written yet (the unit just received): the job points at it
     now = events.utc_bind(session)(utcnow())
-    job_id = int(session.connection().exec_driver_sql(_INSERT_JOB, (lpn, kind, label, reprint, now, now)).scalar_one())
+    job_id = int(rows.first(session, _INSERT_JOB, (lpn, kind, label, reprint, now, now))[0])
     events.record(session, station_id, "label_queued", operator=operator, lpn=lpn,
                   payload={"job_id": job_id, "reprint": reprint, "kind": kind, "label": label})
     return job_id
