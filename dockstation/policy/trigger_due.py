@@ -204,14 +204,20 @@ def load_cursors(store: Store) -> dict[str, dict[str, str]]:
             if isinstance(cursor, dict) and all(isinstance(v, str) for v in cursor.values()):
                 got[tid] = cursor
         _CURSORS[key] = got
-        _PERSISTED[key] = time.monotonic()
     return dict(got)
 
 
-def cursors_stale(store: Store) -> bool:
-    """Whether the store's copy of the cursors is older than PERSIST_EVERY (or was never written here)."""
-    at = _PERSISTED.get(str(store.path))
-    return at is None or time.monotonic() - at >= PERSIST_EVERY.total_seconds()
+def cursors_stale(store: Store, cursors: dict[str, dict[str, str]]) -> bool:
+    """Whether the store's copy should be replaced by `cursors` though nothing fired: never written
+    by this process, older than PERSIST_EVERY, or a trigger read its whole range (new, changed, a
+    new policy version, the clock set back, its hourly turn: a restart would read it all again)."""
+    key = str(store.path)
+    at = _PERSISTED.get(key)
+    if at is None or time.monotonic() - at >= PERSIST_EVERY.total_seconds():
+        return True
+    kept = _CURSORS.get(key, {})
+    return kept.keys() != cursors.keys() or any(
+        kept[t].get(k) != c.get(k) for t, c in cursors.items() for k in ("sig", "version", "full_at"))
 
 
 def write_cursors(conn: Any, cursors: dict[str, dict[str, str]]) -> None:

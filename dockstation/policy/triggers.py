@@ -94,7 +94,7 @@ def apply(store: Store, station_id: str, policy: PolicyConfig, dues: list[Due], 
     in the same transaction when something is applied or its copy there is stale."""
     result = result if result is not None else PassResult()
     items = [Item(d.trigger, d.unit.lpn) for d in dues]
-    persist = cursors is not None and (bool(items) or cursors_stale(store))
+    persist = cursors is not None and (bool(items) or cursors_stale(store, cursors))
     own: list[Own] = []
     if items or persist:
         with store.write() as session:

@@ -1,14 +1,18 @@
 """Issue 20, the pass's cost: what a pass reads again after it changed units itself, and that the
 shortcuts never miss a unit (a trigger whose filter looks at the lane sees a trigger's lane move;
 a unit changed otherwise after a trigger changed it is read again); the bulk write path writes
-what the one-unit path did (events with gap-free seqs, one firing row each)."""
+what the one-unit path did (events with gap-free seqs, one firing row each), its events formatted
+byte for byte as events.record formats them (events.Batch)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlmodel import select
 
+from dockstation import events
 from dockstation.models import AgeFiring, Event, Unit
 from dockstation.policy import load_policy
 from dockstation.policy.triggers import run_pass
@@ -140,3 +144,39 @@ reason = "Going to liquidation and still waiting"
     assert sorted(f.trigger_id for f in moved) == ["liquidate-3d", "ungraded-3d"]  # one batch, one unit
     (esc,) = run_pass(store, "B07", policy, now=T0 + timedelta(days=3, minutes=2)).fired
     assert (esc.lpn, esc.trigger_id) == (lpn, "liquidating-1d")
+
+
+def raw_events(store, kind: str) -> list[tuple]:
+    conn = store.raw_connection()
+    try:
+        return conn.execute("SELECT seq, station_id, kind, at, typeof(at), operator, lpn, rma_id, payload, "
+                            "typeof(payload) FROM event WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_bulk_written_event_is_byte_for_byte_one_written_by_events_record(home, store):
+    at = datetime(2026, 11, 2, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))  # not UTC: stored as UTC
+    payload = {"price": Decimal("19.90"), "note": "Ünïcode ✓ \"quoted\"", "since": T0 + timedelta(microseconds=7),
+               "none": None, "list": [1, 2.5, "x"], "nested": {"b": 1, "a": [True]}}
+    with store.write() as s:
+        events.record(s, "B07", "probe_one", lpn="B07-1", rma_id="RMA-1", payload=payload, at=at)
+        batch = events.Batch(s.connection(), "B07")
+        seqs = [batch.add("probe_one", at=at, lpn="B07-1", rma_id="RMA-1", payload=payload),
+                batch.add("probe_one", at=at, lpn="B07-1", rma_id="RMA-1", payload=payload)]
+        batch.write()
+    one, *bulk = raw_events(store, "probe_one")
+    assert seqs == [one[0] + 1, one[0] + 2] and [b[0] for b in bulk] == seqs  # continuing the station's
+    assert all(b[1:] == one[1:] for b in bulk)  # time text, JSON text, their storage classes: the same bytes
+    assert one[3] == "2026-11-02 08:00:00.123456" and one[4] == one[9] == "text"
+
+    # and a trigger's event (the pass writes through events.Batch) is what events.record writes
+    (home / "config" / "policy.toml").write_text(MOVE)
+    received(store, 1)
+    run_pass(store, "B07", load_policy(home), now=T0 + timedelta(days=3, minutes=1))
+    (fired_row,) = raw_events(store, "age_trigger_fired")
+    with store.write() as s:
+        events.record(s, "B07", "age_trigger_fired", lpn=fired_row[6], rma_id=fired_row[7],
+                      payload=json.loads(fired_row[8]), at=T0 + timedelta(days=3, minutes=1))
+    again = raw_events(store, "age_trigger_fired")[1]
+    assert again[0] == fired_row[0] + 1 and again[1:] == fired_row[1:]
