@@ -235,25 +235,16 @@ def _v13_trigger_indexes(conn: Any) -> None:
             index.create(conn)
 
 
-# v14 (issue 20): where each trigger's pass got to (policy/trigger_due.py), so a restarted bench
-# resumes from it instead of reading every trigger's whole range: one row per trigger, its cursor
-# as JSON, written in the transaction of the pass's last batch. Not a model (nothing but the pass
-# reads it); in the metadata, so a new database gets it from create_all.
-TRIGGER_CURSOR = Table("trigger_cursor", SQLModel.metadata,
-                       Column("trigger_id", String, primary_key=True),
+# v14 (issue 20): each trigger's cursor (policy/trigger_due.py: a restart resumes from it, no
+# whole read; not a model, create_all makes it from the metadata), and the partial indexes through
+# which a pass looks at the deferred firings (an index merge, not a unit row per firing: 60 ms a
+# pass at 12k deferred in bench_triggers.py). Their WHERE is the pass's, character for character.
+TRIGGER_CURSOR = Table("trigger_cursor", SQLModel.metadata, Column("trigger_id", String, primary_key=True),
                        Column("cursor", Text, nullable=False))
-# and the firings deferred while their unit was mid-inspection, which every pass looks at again:
-# both partial indexes are small (the deferred ones, the units being inspected), so the look is
-# an index merge, not a unit row read per deferred firing (~12k at 100k open units in
-# bench_triggers.py: 60 ms a pass). Their WHERE is the pass's term, character for character.
-_V14_INDEXES = [
-    Index("ix_age_firing_deferred", AgeFiring.__table__.c.lpn,  # type: ignore[attr-defined]
-          AgeFiring.__table__.c.trigger_id, AgeFiring.__table__.c.due_at,  # type: ignore[attr-defined]
-          AgeFiring.__table__.c.waited_hours,  # type: ignore[attr-defined]
-          sqlite_where=text("status = 'deferred'")),
-    Index("ix_unit_inspecting", Unit.__table__.c.lpn,  # type: ignore[attr-defined]
-          sqlite_where=text("state = 'inspecting'")),
-]
+_F, _U = AgeFiring.__table__.c, Unit.__table__.c  # type: ignore[attr-defined]
+_V14_INDEXES = [Index("ix_age_firing_deferred", _F.lpn, _F.trigger_id, _F.due_at, _F.waited_hours,
+                      sqlite_where=text("status = 'deferred'")),
+                Index("ix_unit_inspecting", _U.lpn, sqlite_where=text("state = 'inspecting'"))]
 
 
 def _v14_trigger_cursors(conn: Any) -> None:
