@@ -180,3 +180,22 @@ def test_a_bulk_written_event_is_byte_for_byte_one_written_by_events_record(home
                       payload=json.loads(fired_row[8]), at=T0 + timedelta(days=3, minutes=1))
     again = raw_events(store, "age_trigger_fired")[1]
     assert again[0] == fired_row[0] + 1 and again[1:] == fired_row[1:]
+
+
+def test_a_unit_changed_otherwise_at_the_very_stamp_of_a_mass_firing_is_read_again(home, store):
+    (home / "config" / "policy.toml").write_text(MOVE + PHONES_1D)
+    policy = load_policy(home)
+    lpns = [received(store, n) for n in range(1, 21)]
+    stamp = T0 + timedelta(days=3, minutes=1)
+    later = received(store, 99, at=T0 + timedelta(days=2))  # not yet due for the lane move
+    run_pass(store, "B07", policy, now=stamp - timedelta(minutes=30))  # within the hour: no safety net below
+    assert len(run_pass(store, "B07", policy, now=stamp).fired) == 20  # the stamp on 20 units
+    with store.write() as s:  # found to be a phone, by a writer whose clock read the same instant
+        u = s.get(Unit, later)
+        u.category, u.updated_at = "phones", stamp
+        s.add(u)
+    # only "changed since" brings it back (its wait began before the last cutoff), and its
+    # updated_at is the mass firing's own stamp: told apart from the 20 by the set difference
+    (esc,) = run_pass(store, "B07", policy, now=stamp + timedelta(minutes=1)).fired
+    assert (esc.lpn, esc.trigger_id) == (later, "phones-1d")
+    assert fired(store) == sorted([(lpn, "ungraded-3d") for lpn in lpns] + [(later, "phones-1d")])
