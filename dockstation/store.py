@@ -244,7 +244,9 @@ TRIGGER_CURSOR = Table("trigger_cursor", SQLModel.metadata, Column("trigger_id",
 _F, _U = AgeFiring.__table__.c, Unit.__table__.c  # type: ignore[attr-defined]
 _V14_INDEXES = [Index("ix_age_firing_deferred", _F.lpn, _F.trigger_id, _F.due_at, _F.waited_hours,
                       sqlite_where=text("status = 'deferred'")),
-                Index("ix_unit_inspecting", _U.lpn, sqlite_where=text("state = 'inspecting'"))]
+                Index("ix_unit_inspecting", _U.lpn, sqlite_where=text("state = 'inspecting'")),
+                # and which changes of a unit a firing made (after a restart: policy/trigger_due.py)
+                Index("ix_age_firing_stamp", _F.lpn, _F.fired_at, _F.action)]
 
 
 def _v14_trigger_cursors(conn: Any) -> None:

@@ -293,6 +293,19 @@ class Changed:
 _FILTERED = frozenset({"lane", "reroute"})  # what a pass changes that a filter looks at (lane, path)
 
 
+# The changed units a firing stamped (its time is their updated_at: `ix_age_firing_stamp`, v14,
+# answers from the index), for a restarted process, whose memory of what its passes changed is
+# gone: after a restart right after a mass firing, the next pass reads the rest (few) as rows
+# and the stamped ones only for a lane or path filter. (A unit changed otherwise between that
+# pass's read and its stamp, which memory would tell, waits for its triggers' hourly read.)
+_STAMPED = ("EXISTS (SELECT 1 FROM age_firing g INDEXED BY ix_age_firing_stamp WHERE g.lpn = u.lpn "
+            "AND g.fired_at = u.updated_at)")
+_RANGE = f"FROM unit u INDEXED BY ix_unit_open_updated WHERE u.{_OPEN} AND u.updated_at >= ?"
+_NOT_STAMPED = f"SELECT u.lpn, u.updated_at {_RANGE} AND NOT {_STAMPED}"
+_STAMPED_ACTIONS = (f"SELECT u.lpn, (SELECT group_concat(g.action) FROM age_firing g INDEXED BY ix_age_firing_stamp "
+                    f"WHERE g.lpn = u.lpn AND g.fired_at = u.updated_at) {_RANGE} AND {_STAMPED}")
+
+
 def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
     """Open units changed since `since` (covering index ranges). A unit whose last change is a
     pass's own stamp, and whose `updated_at` before it was older than `since` (nothing else
@@ -304,6 +317,12 @@ def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
         stamps = sorted(st for st in own.by_stamp if st >= since) if own else []
     out = Changed([], {"lane": [], "reroute": []})
     ranged = f"SELECT lpn, updated_at FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at >= ?"
+    if own is None:  # a restarted process: what passes changed before is not noted, their firings say it
+        out.other = list(conn.exec_driver_sql(_NOT_STAMPED, (since,)).all())
+        for lpn, acts in conn.exec_driver_sql(_STAMPED_ACTIONS, (since,)) if filtered else ():
+            for action in set(acts.split(",")) & _FILTERED:
+                out.by_action[action].append(lpn)
+        return out
     if not stamps:
         out.other = list(conn.exec_driver_sql(ranged, (since,)).all())
         return out

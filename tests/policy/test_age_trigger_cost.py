@@ -199,3 +199,37 @@ def test_a_unit_changed_otherwise_at_the_very_stamp_of_a_mass_firing_is_read_aga
     (esc,) = run_pass(store, "B07", policy, now=stamp + timedelta(minutes=1)).fired
     assert (esc.lpn, esc.trigger_id) == (later, "phones-1d")
     assert fired(store) == sorted([(lpn, "ungraded-3d") for lpn in lpns] + [(later, "phones-1d")])
+
+
+ZZ_1D = """
+[[age_triggers]]
+id = "zz-1d"
+state = "received"
+after_days = 1
+when = { sku_prefix = "ZZ" }
+action = "escalate"
+reason = "A ZZ item waiting a day"
+"""
+
+
+def test_after_a_restart_right_after_a_mass_firing_its_firings_say_what_it_changed(home, store):
+    from dockstation.policy import trigger_due
+
+    (home / "config" / "policy.toml").write_text(MOVE + ZZ_1D + EXPRESS_1D)
+    policy = load_policy(home)
+    lpns = [received(store, n) for n in range(1, 31)]
+    stamp = T0 + timedelta(days=3, minutes=1)
+    run_pass(store, "B07", policy, now=stamp - timedelta(minutes=30))  # within the hour: no safety net below
+    assert len(run_pass(store, "B07", policy, now=stamp).fired) == 30  # lane moves, stamped
+    for kept in (trigger_due._CURSORS, trigger_due._OWN, trigger_due._PERSISTED):  # a restart
+        kept.pop(str(store.path), None)
+    with store.write() as s:  # and one of them changed otherwise since
+        u = s.get(Unit, lpns[3])
+        u.sku, u.updated_at = "ZZ-1", stamp + timedelta(seconds=30)
+        s.add(u)
+    out = run_pass(store, "B07", policy, now=stamp + timedelta(minutes=1))
+    # zz-1d reads only the unit changed otherwise (not the 30 the firing stamped); express-1d, a
+    # lane filter, reads the 30 lane moves and escalates them
+    assert out.candidates == 1 + 30
+    assert sorted((f.lpn, f.trigger_id) for f in out.fired) == sorted(
+        [(lpns[3], "zz-1d")] + [(lpn, "express-1d") for lpn in lpns])

@@ -49,7 +49,8 @@ def test_a_v12_database_gets_the_wider_trigger_indexes(tmp_path):
     assert columns(path) == NEW
 
 
-V14 = {"ix_age_firing_deferred": ["lpn", "trigger_id", "due_at", "waited_hours"], "ix_unit_inspecting": ["lpn"]}
+V14 = {"ix_age_firing_deferred": ["lpn", "trigger_id", "due_at", "waited_hours"], "ix_unit_inspecting": ["lpn"],
+       "ix_age_firing_stamp": ["lpn", "fired_at", "action"]}
 
 
 def test_a_v13_database_gets_the_trigger_cursors_and_the_deferred_indexes(tmp_path):
