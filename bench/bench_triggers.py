@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sqlite3
 import queue
 import statistics
@@ -291,6 +292,8 @@ def main() -> int:
         took = time.perf_counter() - w0
         print(f"   the rest of it alone: {len(res.fired)} firings, {res.deferred} deferred (mid-inspection) "
               f"in {took:.1f} s ({len(res.fired) / max(took, 1e-9):.0f} firings/s)")
+        store.checkpoint()  # the store as a bench killed right after the mass firing leaves it
+        shutil.copyfile(home / "dockstation.sqlite3", Path(tmp) / "killed.sqlite3")
 
         # 2. steady passes: the clock moves a minute each time
         walls, cpus, fulls = [], [], []
@@ -323,6 +326,12 @@ def main() -> int:
             w0 = time.perf_counter()
             run_pass(store, "B07", policy, now=now)
             restarts.append((time.perf_counter() - w0) * 1000)
+        # a restart right after the mass firing: the copy taken then, opened as a new process would
+        killed = Store(Path(tmp) / "killed.sqlite3")
+        w0 = time.perf_counter()
+        run_pass(killed, "B07", policy, now=NOW + timedelta(minutes=1))
+        after_kill = (time.perf_counter() - w0) * 1000
+        killed.close()
         global BASE
         floor = raw_floor(home, args.repeat)
         print(f"\n2. steady passes over {args.open} open units ({args.repeat} passes, {res.candidates} candidates "
@@ -335,6 +344,7 @@ def main() -> int:
         print(line("pass with one hourly full read", hourly, floor))
         print(line("full read, every trigger (new policy)", fulls, floor))
         print(line("pass after a restart", restarts, floor))
+        print(f"  {'  right after the mass firing':34} {after_kill:8.2f} ms")
 
         # 3. scans beside steady passes back to back
         during_steady, _ = spine.run(codes[2 * args.scans:3 * args.scans], pass_feeder(store, policy, now, once=False))
