@@ -171,8 +171,8 @@ _PERSISTED: dict[str, float] = {}  # per store file: when (monotonic) the cursor
 # Units a pass itself changed (a lane moved, a path re-routed), per store file. The next pass's
 # read of the units changed since skips a unit whose only change since its cursor is that stamp,
 # for a trigger whose filter does not look at what the action changed — after a pass that fired
-# for 90k units, the next one would otherwise read them all again. Lost on a restart (then that
-# read is merely larger: the units count as changed otherwise).
+# for 90k units, the next one would otherwise read them all again. Lost on a restart: a process
+# that noted nothing asks the firings instead (_STAMPED below).
 @dataclass
 class _Own:
     """A store's units changed by passes, by the stamp written: stamp -> LPN -> (updated_at before
@@ -326,6 +326,7 @@ def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
     if not stamps:
         out.other = list(conn.exec_driver_sql(ranged, (since,)).all())
         return out
+    assert own is not None
     marks = ", ".join("?" * len(stamps))
     out.other = list(conn.exec_driver_sql(f"{ranged} AND updated_at NOT IN ({marks})", (since, *stamps)).all())
     for stamp in stamps:
@@ -335,7 +336,6 @@ def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
                                 f"WHERE {_OPEN} AND updated_at = ?", (stamp,)).fetchone()
         cur.close()
         at_stamp = set(joined.split("\x1f")) if joined else set()
-        assert own is not None
         with _LOCK:  # set operations in C on the noted units, no copy of them
             units = own.by_stamp.get(stamp, {})
             if own.latest_before.get(stamp, "") < since:
