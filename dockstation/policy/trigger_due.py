@@ -298,12 +298,12 @@ _FILTERED = frozenset({"lane", "reroute"})  # what a pass changes that a filter 
 # gone: after a restart right after a mass firing, the next pass reads the rest (few) as rows
 # and the stamped ones only for a lane or path filter. (A unit changed otherwise between that
 # pass's read and its stamp, which memory would tell, waits for its triggers' hourly read.)
-_STAMPED = ("EXISTS (SELECT 1 FROM age_firing g INDEXED BY ix_age_firing_stamp WHERE g.lpn = u.lpn "
-            "AND g.fired_at = u.updated_at)")
+_STAMPS = "g.lpn = u.lpn AND g.fired_at = u.updated_at AND g.action IN ('lane', 'reroute')"  # the index's WHERE
+_STAMPED = f"EXISTS (SELECT 1 FROM age_firing g INDEXED BY ix_age_firing_stamp WHERE {_STAMPS})"
 _RANGE = f"FROM unit u INDEXED BY ix_unit_open_updated WHERE u.{_OPEN} AND u.updated_at >= ?"
 _NOT_STAMPED = f"SELECT u.lpn, u.updated_at {_RANGE} AND NOT {_STAMPED}"
 _STAMPED_ACTIONS = (f"SELECT u.lpn, (SELECT group_concat(g.action) FROM age_firing g INDEXED BY ix_age_firing_stamp "
-                    f"WHERE g.lpn = u.lpn AND g.fired_at = u.updated_at) {_RANGE} AND {_STAMPED}")
+                    f"WHERE {_STAMPS}) {_RANGE} AND {_STAMPED}")
 
 
 def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
