@@ -25,7 +25,8 @@ in a thread (database busy). Target: tui p99 ≤ 16 ms.
 --pty runs the real `dockstation run` on a pseudo-terminal beside a bare Textual app echoing the
 code on the same kind of pty, and times scan → the result's bytes read from the terminal.
 Target: p50 ≤ 1.5 x the bare app. `--split` also times each scan inside the app (keys in, the
-store call, the rest of the dispatch, the wait for the frame, the frame, the pty): bench/pty_trace/.
+store call, the rest of the dispatch, the wait for the frame, the frame, the pty) and the main
+thread's CPU time per scan (the waits for the disk, the GIL and a CPU left out): bench/pty_trace/.
 """
 
 from __future__ import annotations

@@ -253,7 +253,7 @@ def run_bench(home: Path, scans: list[Scan], warmup: int, gap_s: float, trace: P
 
 SPLIT = ("keys: written → first key in the app", "keys → the dispatcher", "store call (durable transaction)",
          "rest of the dispatch (widgets …)", "dispatch end → frame composed", "frame to bytes, queued",
-         "queued → read from the pty")
+         "queued → read from the pty", "main thread's CPU: first key → frame", "of it in the store call")
 
 
 def split(result: Result, trace: Path) -> dict[str, list[float]]:
@@ -263,8 +263,9 @@ def split(result: Result, trace: Path) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {name: [] for name in SPLIT}
     if result.missed or len(rows) < len(result.marks):
         return out  # a scan without its frame: the rows no longer line up
-    for (i, written, read), (key, start, end, store, f0, f1) in zip(result.marks, rows[-len(result.marks):]):
-        parts = (key - written, start - key, store, end - start - store, f0 - end, f1 - f0, read - f1)
+    for (i, written, read), (key, start, end, store, f0, f1, cpu, store_cpu) in zip(result.marks,
+                                                                                   rows[-len(result.marks):]):
+        parts = (key - written, start - key, store, end - start - store, f0 - end, f1 - f0, read - f1, cpu, store_cpu)
         for name, v in zip(SPLIT, parts):
             out[name].append(v * 1000)
     return out

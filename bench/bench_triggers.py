@@ -28,7 +28,9 @@ Figures only: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import shutil
 import sqlite3
 import queue
 import statistics
@@ -224,11 +226,13 @@ def pass_feeder(store: Store, policy: Any, start: datetime, *, once: bool) -> Ca
         now = start
         while not stop.is_set():
             _n, dues, cursors = due(store, policy, now, load_cursors(store))
-            for i in range(0, len(dues), BATCH):
+            for i in range(0, max(len(dues), 1), BATCH):
                 done = threading.Event()
+                last = i + BATCH >= len(dues)  # the last batch keeps the cursors, as the app's does
 
-                def job(chunk: list[Any] = dues[i:i + BATCH], at: datetime = now, done: threading.Event = done) -> None:
-                    apply(store, "B07", policy, chunk, now=at)
+                def job(chunk: list[Any] = dues[i:i + BATCH], at: datetime = now, done: threading.Event = done,
+                        keep: Any = cursors if last else None) -> None:
+                    apply(store, "B07", policy, chunk, now=at, cursors=keep)
                     done.set()
 
                 waited = time.perf_counter()  # scans first, for YIELD_S at most, as the app does (_age_next)
@@ -238,12 +242,20 @@ def pass_feeder(store: Store, policy: Any, start: datetime, *, once: bool) -> Ca
                 while not done.wait(0.05):
                     if stop.is_set():
                         return
-            save_cursors(store, cursors)
             if once:
                 return
             now += timedelta(minutes=1)
 
     return feed
+
+
+def forget(store: Store) -> None:
+    """What a restarted process has not: the cursors and own changes in memory (if this release
+    keeps them; a release without `trigger_cursor` then reads every trigger's whole range)."""
+    from dockstation.policy import trigger_due
+
+    for name in ("_CURSORS", "_OWN", "_PERSISTED"):
+        getattr(trigger_due, name, {}).pop(str(store.path), None)
 
 
 def main() -> int:
@@ -254,6 +266,7 @@ def main() -> int:
     ap.add_argument("--rmas", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
+    print("load average (1, 5, 15 min) at the start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         home = make_home(Path(tmp), args.open, args.rmas, args.seed)
@@ -279,6 +292,8 @@ def main() -> int:
         took = time.perf_counter() - w0
         print(f"   the rest of it alone: {len(res.fired)} firings, {res.deferred} deferred (mid-inspection) "
               f"in {took:.1f} s ({len(res.fired) / max(took, 1e-9):.0f} firings/s)")
+        store.checkpoint()  # the store as a bench killed right after the mass firing leaves it
+        shutil.copyfile(home / "dockstation.sqlite3", Path(tmp) / "killed.sqlite3")
 
         # 2. steady passes: the clock moves a minute each time
         walls, cpus, fulls = [], [], []
@@ -302,6 +317,21 @@ def main() -> int:
             w0 = time.perf_counter()
             run_pass(store, "B07", policy, now=now)
             hourly.append((time.perf_counter() - w0) * 1000)
+        # a restart: this process forgets its cursors (and what its passes changed); the next pass
+        # resumes from the cursors the store keeps (v14)
+        restarts = []
+        for _ in range(args.repeat):
+            now += timedelta(minutes=1)
+            forget(store)
+            w0 = time.perf_counter()
+            run_pass(store, "B07", policy, now=now)
+            restarts.append((time.perf_counter() - w0) * 1000)
+        # a restart right after the mass firing: the copy taken then, opened as a new process would
+        killed = Store(Path(tmp) / "killed.sqlite3")
+        w0 = time.perf_counter()
+        run_pass(killed, "B07", policy, now=NOW + timedelta(minutes=1))
+        after_kill = (time.perf_counter() - w0) * 1000
+        killed.close()
         global BASE
         floor = raw_floor(home, args.repeat)
         print(f"\n2. steady passes over {args.open} open units ({args.repeat} passes, {res.candidates} candidates "
@@ -312,7 +342,9 @@ def main() -> int:
         print(f"  {'  the first (after the mass firing)':34} {walls[0]:8.2f} ms")
         print(line("run_pass CPU", cpus))
         print(line("pass with one hourly full read", hourly, floor))
-        print(line("full read, every trigger (restart)", fulls, floor))
+        print(line("full read, every trigger (new policy)", fulls, floor))
+        print(line("pass after a restart", restarts, floor))
+        print(f"  {'  right after the mass firing':34} {after_kill:8.2f} ms")
 
         # 3. scans beside steady passes back to back
         during_steady, _ = spine.run(codes[2 * args.scans:3 * args.scans], pass_feeder(store, policy, now, once=False))
@@ -324,6 +356,7 @@ def main() -> int:
         store.close()
         spine.store.close()
     print(f"\n(statistics: median {statistics.median(walls):.1f} ms per steady pass)")
+    print("load average (1, 5, 15 min) at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
+from dockstation import rows
 from dockstation.models import Counter, Event
 from dockstation.types import utcnow
 
@@ -46,9 +47,12 @@ class Recorded:
 
 
 def _processors(session: Session) -> tuple[Any, Any]:
+    return _dialect_processors(session.get_bind().dialect)
+
+
+def _dialect_processors(dialect: Any) -> tuple[Any, Any]:
     """The column types' own bind processors (UTCDateTime, JSONText): the row is stored exactly as
     the ORM stores it (naive UTC text, compact sorted JSON)."""
-    dialect = session.get_bind().dialect
     procs = _binds.get(dialect.name)
     if procs is None:
         procs = _binds[dialect.name] = (_TABLE.c.at.type._cached_bind_processor(dialect),
@@ -92,8 +96,8 @@ def record(
     at = at or utcnow()
     payload = payload or {}
     at_bind, payload_bind = _processors(session)
-    seq = session.connection().exec_driver_sql(_INSERT, (
-        station_id, station_id, kind, at_bind(at), operator, lpn, rma_id, payload_bind(payload))).scalar_one()
+    seq = rows.first(session, _INSERT, (
+        station_id, station_id, kind, at_bind(at), operator, lpn, rma_id, payload_bind(payload)))[0]
     return Recorded(station_id, seq, kind, at, operator, lpn, rma_id, payload)
 
 
@@ -111,4 +115,38 @@ def bump(session: Session, name: str) -> int:
         return int(row.value)
     if session.new and any(isinstance(obj, Counter) for obj in session.new):
         session.flush()  # a counter added by hand (seeding): the upsert must see it
-    return int(session.connection().exec_driver_sql(_BUMP, (name,)).scalar_one())
+    return int(rows.first(session, _BUMP, (name,))[0])
+
+
+class Batch:
+    """Events written in bulk (one `executemany`), formatted exactly as `record` formats them (the
+    column types' own bind processors: naive UTC text, compact sorted JSON), for a writer that
+    changes thousands of units in one transaction (the age-trigger pass, policy/trigger_apply.py).
+    The seqs continue the station's from one read of its max(seq): the caller must hold the write
+    transaction (BEGIN IMMEDIATE) from the first `add` to `write`, and write no event otherwise
+    meanwhile."""
+
+    def __init__(self, conn: Any, station_id: str) -> None:
+        procs = _dialect_processors(conn.dialect)  # the same processors as `record`
+        self._conn, self._station = conn, station_id
+        self._at_bind, self._payload_bind = procs
+        self._seq = int(conn.exec_driver_sql("SELECT max(seq) FROM event WHERE station_id = ?",
+                                             (station_id,)).scalar() or 0)
+        self._at: tuple[datetime, Any] | None = None  # a batch's events share their time: bound once
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, kind: str, *, at: datetime, operator: str | None = None, lpn: str | None = None,
+            rma_id: str | None = None, payload: dict[str, Any] | None = None) -> int:
+        """Queue one event; its seq."""
+        if self._at is None or self._at[0] != at:
+            self._at = (at, self._at_bind(at))
+        self._seq += 1
+        self.rows.append((self._station, self._seq, kind, self._at[1], operator, lpn, rma_id,
+                          self._payload_bind(payload or {})))
+        return self._seq
+
+    def write(self) -> None:
+        if self.rows:
+            self._conn.exec_driver_sql("INSERT INTO event (station_id, seq, kind, at, operator, lpn, rma_id, "
+                                       "payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
+            self.rows = []

@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Index, create_engine, event, text
+from sqlalchemy import Column, Engine, Index, String, Table, Text, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel
 
 from dockstation import models  # noqa: F401  (registers the tables)
-from dockstation.models import ApprovalRequest, Event, Unit
+from dockstation.models import AgeFiring, ApprovalRequest, Event, Unit
 from dockstation.store_failures import explain
 
 DB_NAME = "dockstation.sqlite3"
@@ -235,6 +235,28 @@ def _v13_trigger_indexes(conn: Any) -> None:
             index.create(conn)
 
 
+# v14 (issue 20): each trigger's cursor (policy/trigger_due.py: a restart resumes from it, no
+# whole read; not a model, create_all makes it from the metadata), and the partial indexes through
+# which a pass looks at the deferred firings (an index merge, not a unit row per firing: 60 ms a
+# pass at 12k deferred in bench_triggers.py). Their WHERE is the pass's, character for character.
+TRIGGER_CURSOR = Table("trigger_cursor", SQLModel.metadata, Column("trigger_id", String, primary_key=True),
+                       Column("cursor", Text, nullable=False))
+_F, _U = AgeFiring.__table__.c, Unit.__table__.c  # type: ignore[attr-defined]
+_V14_INDEXES = [Index("ix_age_firing_deferred", _F.lpn, _F.trigger_id, _F.due_at, _F.waited_hours,
+                      sqlite_where=text("status = 'deferred'")),
+                Index("ix_unit_inspecting", _U.lpn, sqlite_where=text("state = 'inspecting'")),
+                # and which changes of a unit a firing made (after a restart: policy/trigger_due.py);
+                # an escalation changes no unit row: left out (half the first pass's firings)
+                Index("ix_age_firing_stamp", _F.lpn, _F.fired_at, _F.action,
+                      sqlite_where=text("action IN ('lane', 'reroute')"))]
+
+
+def _v14_trigger_cursors(conn: Any) -> None:
+    TRIGGER_CURSOR.create(conn, checkfirst=True)
+    for index in _V14_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 # v10 (issue 15): the container tables (create_all), and disposed units by disposition time for
 # "which wait to be sorted" (dockstation/containers/queries.py): a partial index over disposed
 # and quarantined units only.
@@ -252,7 +274,8 @@ def _v10_containers(conn: Any) -> None:
 MIGRATIONS: dict[int, Migration] = {2: _v2_exception_value, 3: _v3_queue_indexes, 4: _v4_lead_indexes,
                                     5: _v5_inspection_all_pass, 6: _v6_print_job_label,
                                     9: _v9_parcels_and_search, 10: _v10_containers,
-                                    12: _v12_age_triggers, 13: _v13_trigger_indexes}
+                                    12: _v12_age_triggers, 13: _v13_trigger_indexes,
+                                    14: _v14_trigger_cursors}
 # Steps numbered below a release already out (run again, idempotent, on a database at LATEST that
 # lacks their tables: see _migrate).
 LATE_STEPS = (10,)
@@ -266,6 +289,7 @@ LATEST = max(LATEST, 9)  # v9: parcels, holds, search (issue 16)
 LATEST = max(LATEST, 10)  # v10: the container and container_unit tables (issue 15); create_all makes them
 LATEST = max(LATEST, 12)  # v12: age triggers (issue 20): unit.age_path/age_trigger, age_firing
 LATEST = max(LATEST, 13)  # v13: the trigger pass's indexes carry category, lane; "changed" the LPN
+LATEST = max(LATEST, 14)  # v14: trigger cursors kept in the store; the deferred firings' indexes
 
 
 def _missing_tables(conn: Any) -> bool:

@@ -21,7 +21,8 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from dockstation import events
+from dockstation import events, rows
+from dockstation.foreground import FOREGROUND
 from dockstation.models import ContainerPrintJob, PrintJob, Unit
 from dockstation.store import Store
 from dockstation.types import utcnow
@@ -76,7 +77,7 @@ def queue_job(session: Session, lpn: str, station_id: str, *, operator: str | No
     if session.new:
         session.flush()  # rows added but not written yet (the unit just received): the job points at it
     now = events.utc_bind(session)(utcnow())
-    job_id = int(session.connection().exec_driver_sql(_INSERT_JOB, (lpn, kind, label, reprint, now, now)).scalar_one())
+    job_id = int(rows.first(session, _INSERT_JOB, (lpn, kind, label, reprint, now, now))[0])
     events.record(session, station_id, "label_queued", operator=operator, lpn=lpn,
                   payload={"job_id": job_id, "reprint": reprint, "kind": kind, "label": label})
     return job_id
@@ -221,6 +222,7 @@ class PrintQueue:
                          .order_by(PrintJob.id)).all()
         printed = 0
         for job in [*due, *self._container_jobs(now)]:
+            FOREGROUND.wait()  # never while the bench handles a scan (dockstation/foreground.py)
             try:
                 data = self._payload(job)
             except LabelError as exc:
@@ -290,4 +292,7 @@ class PrintQueue:
             if status != last:
                 on_status(status.text, status.level)
                 last = status
-            stop.wait(poll if status.state == "ok" else min(poll * 4, status.retry_in or poll))
+            if status.state == "ok":  # the next pass: after `poll`, or as soon as a scan is shown
+                FOREGROUND.sleep(poll, stop)
+            else:
+                stop.wait(min(poll * 4, status.retry_in or poll))

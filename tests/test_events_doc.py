@@ -20,12 +20,12 @@ def written_kinds() -> dict[str, str]:
                     kind = node.args[2]
                     assert isinstance(kind, ast.Constant), f"{path}:{node.lineno}: kind is not a literal"
                     kinds[kind.value] = f"{path.relative_to(ROOT)}:{node.lineno}"
-                # a bulk writer's row (policy/trigger_apply.py: `w.events.append((station, seq, kind, …))`,
+                # a bulk writer's event (events.Batch, e.g. policy/trigger_apply.py: `w.events.add(kind, …)`,
                 # written with one executemany) is an event written as much as one through events.record
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add"
                         and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "events"
-                        and node.args and isinstance(node.args[0], ast.Tuple) and len(node.args[0].elts) >= 3):
-                    kind = node.args[0].elts[2]
+                        and node.args):
+                    kind = node.args[0]
                     assert isinstance(kind, ast.Constant), f"{path}:{node.lineno}: kind is not a literal"
                     kinds[kind.value] = f"{path.relative_to(ROOT)}:{node.lineno}"
     return kinds

@@ -113,3 +113,59 @@ def test_lookalike_digits_and_trailing_newline_are_not_lpns(bench):
     for code in ["B07-\u0660\u0660\u0660\u0661\u0662\u0663\u0664\u0665", "B07-00012345\n"]:
         assert classify(code, bench.codes.patterns).kind is not CodeKind.LPN
     assert classify("B07-00012345", bench.codes.patterns).kind is CodeKind.LPN
+
+
+def test_a_parcel_scan_receives_without_orm_objects_and_writes_the_models_row(bench, manifest):
+    """The scan path is SQLAlchemy Core (receiving/core.py, bench_scan.py --pty): no model instance
+    is loaded or flushed for a receipt — and the unit row is the one the model would write."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    op = signed_in(bench, manifest)
+    seen: list[str] = []
+
+    def loaded(session, instance):  # any model object the ORM builds from a row
+        seen.append(type(instance).__name__)
+
+    def flushed(session, context, instances):
+        seen.extend(type(o).__name__ for o in (*session.new, *session.dirty))
+
+    event.listen(Session, "loaded_as_persistent", loaded)
+    event.listen(Session, "before_flush", flushed)
+    try:
+        out = scan(bench, manifest, op, "1Z999AA10123456784")
+    finally:
+        event.remove(Session, "loaded_as_persistent", loaded)
+        event.remove(Session, "before_flush", flushed)
+    assert out.status == "received" and seen == []
+    assert out.unit.reason_code == "defective" and out.unit.risk_flags == ()
+
+    # The same values through the model, under another LPN: every column stored alike.
+    with manifest.write() as s:
+        s.add(Unit(lpn="B07-99999999", rma_id=out.unit.rma_id, line_no=1, station_id="B07", sku="PHN-1",
+                   category="phones", description="Phone X 128GB", unit_price=out.unit.unit_price,
+                   currency="USD", state="received", lane=out.unit.lane, sla_due_at=out.unit.sla_due_at,
+                   risk_flags=[], received_at=out.unit.received_at, received_by="1001", source="test",
+                   updated_at=out.unit.received_at))
+    conn = sqlite3.connect(manifest.path)
+    conn.row_factory = sqlite3.Row
+    core, model = (dict(conn.execute("SELECT * FROM unit WHERE lpn = ?", (lpn,)).fetchone())
+                   for lpn in (out.unit.lpn, "B07-99999999"))
+    assert {**core, "lpn": None} == {**model, "lpn": None}
+    assert conn.execute("SELECT received_qty FROM rma_line WHERE rma_id = ?", (out.unit.rma_id,)).fetchone()[0] == 1
+
+
+def test_a_line_picked_by_hand_is_counted_once_and_its_parcel_progress_includes_it(bench, manifest):
+    """receive_line reads the line as a model object: the UPDATE of its count is not repeated by
+    the session's flush, and the progress shown counts the unit just received."""
+    op = signed_in(bench, manifest)
+    ev = ScanEvent("RMA-2026-000002", "test", None, utcnow())
+    got = receive_line(manifest, bench, op, "RMA-2026-000002", 2, ev)
+    assert got.progress == (1, 2) and [l.received_qty for l in got.lines] == [0, 1]
+    from dockstation.models import RmaLine
+
+    with manifest.read() as s:
+        assert [l.received_qty for l in s.exec(select(RmaLine).where(RmaLine.rma_id == "RMA-2026-000002")
+                                               .order_by(RmaLine.line_no))] == [0, 1]

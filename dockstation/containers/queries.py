@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from dockstation import rows
 from dockstation.models import Container, ContainerUnit, Unit
 from dockstation.policy.config import PolicyConfig
 from dockstation.policy.vendors import vendor_of
@@ -96,7 +98,7 @@ def unsorted_units(session: Session, *, limit: int | None = 200, since: datetime
     return out
 
 
-def takes(policy: PolicyConfig, c: Container, unit: Unit) -> bool:
+def takes(policy: PolicyConfig, c: Any, unit: Any) -> bool:
     """Would `c` take `unit` now (open, its path, its vendor, room left)?"""
     if c.state != "open" or unit.disposition not in c.paths or c.units >= c.capacity:
         return False
@@ -105,12 +107,18 @@ def takes(policy: PolicyConfig, c: Container, unit: Unit) -> bool:
     return True
 
 
-def suggest(session: Session, policy: PolicyConfig, unit: Unit) -> Container | None:
-    """The open container that takes `unit`: the fullest one of its path (fill it, close it, ship
-    it), its vendor's for a vendor return; None when none is open."""
-    rows = session.exec(select(Container).where(Container.state == "open")
-                        .order_by(Container.units.desc(), Container.opened_at)).all()  # type: ignore[attr-defined]
-    return next((c for c in rows if takes(policy, c, unit)), None)
+# Plain rows (dockstation/rows.py), read only: every disposition asks this (bench_flow.py).
+_OPEN = (f"SELECT {rows.columns(Container, 'c')} FROM container c WHERE c.state = 'open' AND c.units < c.capacity "
+         "ORDER BY c.units DESC, c.opened_at")
+
+
+def suggest(session: Session, policy: PolicyConfig, unit: Any) -> Any:
+    """The open container that takes `unit` (a read-only row of it): the fullest one of its path
+    (fill it, close it, ship it), its vendor's for a vendor return; None when none is open."""
+    session.flush()  # a container opened in this transaction counts (what autoflush did)
+    found = (rows.from_raw(session, Container, raw)
+             for raw in rows.execute(session, _OPEN).fetchall())
+    return next((c for c in found if takes(policy, c, unit)), None)
 
 
 def open_containers(session: Session) -> list[Container]:

@@ -33,10 +33,12 @@ from dockstation.inspection.answers import (
     suggest_grade,
 )
 from dockstation.inspection.checklist import Checklist, Checklists, Step
+from dockstation import rows
 from dockstation.models import Inspection, RmaLine, Unit
 from dockstation.photos.rules import NONE, PhotoState, next_open, short_need
 from dockstation.photos.store import state_of
 from dockstation.receiving import Bench
+from dockstation.rows import Row
 from dockstation.store import Store
 from dockstation.text import bounded
 from dockstation.types import iso, utcnow
@@ -168,23 +170,31 @@ def _scale(bench: Bench) -> list[str]:
 # What the inspection reads of the unit's RMA line, as plain columns (no ORM object: every step).
 _LINE = select(RmaLine.reason_code, RmaLine.expected_serial, RmaLine.gtin).where(  # type: ignore[call-overload]
     RmaLine.rma_id == bindparam("rma"), RmaLine.line_no == bindparam("line"))
+# The same columns joined to the unit (a held unit, or one on no line, has none).
+LINE_JOIN = "LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no AND u.line_no <> 0"
+LINE_COLUMNS = "l.reason_code, l.expected_serial, l.gtin"
 
 
-def _unit_info(session: Session, bench: Bench, unit: Unit) -> tuple[UnitInfo, Any]:
+def _unit_info(session: Session, bench: Bench, unit: Any) -> tuple[UnitInfo, Any]:
     """The unit as the inspection shows it, and its RMA line's columns (None: a held unit)."""
     line = (session.connection().execute(_LINE, {"rma": unit.rma_id, "line": unit.line_no}).first()
             if unit.rma_id and unit.line_no else None)
-    reason = (line.reason_code or "") if line else ""
+    return info_of(bench, unit, line), line
+
+
+def info_of(bench: Bench, unit: Any, line: Sequence[Any] | None) -> UnitInfo:
+    """UnitInfo of `unit` and its line's (reason_code, expected_serial, gtin); None or NULLs: no line."""
+    reason_code, serial, gtin = line if line is not None else (None, None, None)
+    reason = reason_code or ""
     return UnitInfo(
         lpn=unit.lpn, sku=unit.sku, description=unit.description, category=unit.category,
         unit_price=unit.unit_price, currency=unit.currency, reason_code=reason,
         reason_text=bench.codes.reason_codes.get(reason, reason),
-        expected_serial=(line.expected_serial or None) if line else None,
-        expected_gtin=(line.gtin or None) if line else None,
-    ), line
+        expected_serial=serial or None, expected_gtin=gtin or None,
+    )
 
 
-def _view(insp: Inspection, cl: Checklist, info: UnitInfo, bench: Bench, photos: PhotoState = NONE,
+def _view(insp: Row, cl: Checklist, info: UnitInfo, bench: Bench, photos: PhotoState = NONE,
           **kw: Any) -> InspectionView:
     assert insp.id is not None
     return InspectionView(
@@ -195,7 +205,7 @@ def _view(insp: Inspection, cl: Checklist, info: UnitInfo, bench: Bench, photos:
     )
 
 
-def _derive(insp: Inspection, cl: Checklist, bench: Bench) -> None:
+def _derive(insp: Row, cl: Checklist, bench: Bench) -> None:
     """Flags, cap and suggestion always follow from the answers (so a changed answer un-caps)."""
     scale = _scale(bench)
     answers = insp.answers or {}
@@ -204,23 +214,30 @@ def _derive(insp: Inspection, cl: Checklist, bench: Bench) -> None:
     insp.suggested_grade = suggest_grade(scale, answers)
 
 
+_LOAD = (f"SELECT {rows.columns(Inspection, 'i')}, {rows.columns(Unit, 'u')}, {LINE_COLUMNS} "
+         f"FROM inspection i JOIN unit u ON u.lpn = i.lpn {LINE_JOIN} WHERE i.id = ?")
+
+
 def _load(session: Session, bench: Bench, inspection_id: int,
-          checklists: Checklists) -> tuple[Inspection, Unit, Checklist, UnitInfo, PhotoState]:
-    insp = session.get(Inspection, inspection_id)
-    if insp is None:
+          checklists: Checklists) -> tuple[Row, Row, Checklist, UnitInfo, PhotoState]:
+    """The open inspection, its unit (plain rows, dockstation/rows.py) and its line, in one query."""
+    session.flush()  # rows the ORM still holds back (what session.get saw)
+    raw = rows.first(session, _LOAD, (inspection_id,))
+    if raw is None:
         raise InspectionError(f"No inspection #{inspection_id}")
+    split = rows.width(Inspection)
+    insp = rows.from_raw(session, Inspection, raw[:split])
     if insp.status != "open":
         raise InspectionError(f"Inspection of {insp.lpn} is already {insp.status}")
     base = checklists.get(insp.checklist)
     if base is None:
         raise InspectionError(f"Checklist {insp.checklist!r} is no longer configured")
-    unit = session.get(Unit, insp.lpn)
-    assert unit is not None  # foreign key
-    info, _ = _unit_info(session, bench, unit)
+    unit = rows.from_raw(session, Unit, raw[split:-3])
+    info = info_of(bench, unit, raw[-3:])
     return insp, unit, checklists.effective(base, info.expected_serial), info, state_of(session, insp.lpn, insp.id)
 
 
-def photo_note(cl: Checklist, insp: Inspection, photos: PhotoState, index: int) -> str:
+def photo_note(cl: Checklist, insp: Row, photos: PhotoState, index: int) -> str:
     """" — now 1 photo of “Screen”: …" when the answered step stays for its photos, else ""."""
     if index != insp.step_index or index >= len(cl.steps):
         return ""
@@ -246,7 +263,7 @@ def answered_payload(inspection_id: int | None, step: Step, index: int, got: Ans
     return payload
 
 
-def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
+def _record(session: Session, bench: Bench, badge: str, insp: Row, unit: Row, cl: Checklist,
             index: int, got: Answer, photos: PhotoState = NONE) -> None:
     """Store one answer to step `index` with its event. The inspection moves on only if that
     step was the current one (a value scanned out of order leaves the grader where they were),
@@ -262,15 +279,14 @@ def _record(session: Session, bench: Bench, badge: str, insp: Inspection, unit: 
     if got.stop or index == insp.step_index:
         insp.step_index = next_open(cl, answers, photos, index - 1)
     _derive(insp, cl, bench)
-    session.add(insp)
-    # Not flushed here: when this answer grades the unit, the inspection row is written once, with
-    # the grade (the unit_graded event flushes), else at the commit.
+    # Not saved here: the caller saves it after _finish_all_pass, so the row is written once (with
+    # the grade when this answer grades the unit).
     events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
                   rma_id=unit.rma_id, at=now, flush=False,
                   payload=answered_payload(insp.id, step, index, got, insp.suggested_grade))
 
 
-def _grade(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
+def _grade(session: Session, bench: Bench, badge: str, insp: Row, unit: Row, cl: Checklist,
            grade: str | None = None) -> str:
     """Confirm the suggested grade (None) or another; the unit becomes `graded`. Returns the message."""
     _derive(insp, cl, bench)
@@ -283,7 +299,8 @@ def _grade(session: Session, bench: Bench, badge: str, insp: Inspection, unit: U
     flags = [*(unit.risk_flags or []), *[f for f in insp.flags if f not in (unit.risk_flags or [])]]
     unit.state, unit.grade, unit.risk_flags = "graded", chosen, flags
     unit.inspected_at, unit.inspected_by, unit.updated_at = now, badge, now
-    session.add_all([insp, unit])
+    rows.save(session, insp)
+    rows.save(session, unit)
     events.record(session, bench.station_id, "unit_graded", operator=badge, lpn=unit.lpn,
                   rma_id=unit.rma_id, at=now,
                   payload={"inspection_id": insp.id, "grade": chosen, "suggested_grade": suggested,
@@ -295,12 +312,12 @@ def _grade(session: Session, bench: Bench, badge: str, insp: Inspection, unit: U
     return f"{unit.lpn} graded {chosen}{changed}"
 
 
-def _complete(cl: Checklist, insp: Inspection) -> bool:
+def _complete(cl: Checklist, insp: Row) -> bool:
     """Every step answered (or a stop answer ended the checklist): the grade is next."""
     return insp.step_index >= len(cl.steps)
 
 
-def proposal_if_graded(session: Session, policy: Any, insp: Inspection, unit: Unit, info: UnitInfo) -> Any:
+def proposal_if_graded(session: Session, policy: Any, insp: Row, unit: Row, info: UnitInfo) -> Any:
     """The policy's proposal for a unit this transaction graded (`policy` given), else None."""
     if policy is None or insp.status != "done":
         return None
@@ -309,7 +326,7 @@ def proposal_if_graded(session: Session, policy: Any, insp: Inspection, unit: Un
     return proposal_of(session, policy, unit, insp.finished_at or utcnow(), (info.reason_code, insp))
 
 
-def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit,
+def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Row, unit: Row,
                      cl: Checklist, got: Answer | None) -> str | None:
     """After CMD:ALLPASS the answer to the last step it waited for grades the unit at once, unless
     a scanned value failed (a serial that does not match, not found): then the grader sees why,
@@ -341,6 +358,7 @@ def answer(store: Store, bench: Bench, operator: Operator | None, inspection_id:
             raise InspectionRefused(str(exc)) from None
         _record(session, bench, badge, insp, unit, cl, index, got, photos)
         graded = _finish_all_pass(session, bench, badge, insp, unit, cl, got)
+        rows.save(session, insp)
         message = f"{got.message} — {graded}" if graded else got.message + photo_note(cl, insp, photos, index)
         return _view(insp, cl, info, bench, photos, message=message, ok=got.result != "fail",
                      proposal=proposal_if_graded(session, policy, insp, unit, info))
@@ -358,7 +376,7 @@ def step_back(store: Store, bench: Bench, operator: Operator | None, inspection_
             raise InspectionError("Already at the first step")
         came_from = cl.steps[insp.step_index].id if insp.step_index < len(cl.steps) else "grade"
         insp.step_index = before[-1]
-        session.add(insp)
+        rows.save(session, insp)
         events.record(session, bench.station_id, "inspection_step_back", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id,
                       payload={"inspection_id": insp.id, "from": came_from, "to": cl.steps[insp.step_index].id})
@@ -373,7 +391,7 @@ def set_note(store: Store, bench: Bench, operator: Operator | None, inspection_i
     with store.write() as session:
         insp, unit, cl, info, photos = _load(session, bench, inspection_id, checklists)
         insp.note = text
-        session.add(insp)
+        rows.save(session, insp)
         events.record(session, bench.station_id, "inspection_note", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id, payload={"inspection_id": insp.id, "note": text})
         return _view(insp, cl, info, bench, photos, message="Note saved" if text else "Note cleared")
@@ -388,7 +406,8 @@ def cancel(store: Store, bench: Bench, operator: Operator | None, inspection_id:
         now = utcnow()
         insp.status, insp.finished_at, insp.finished_by = "cancelled", now, badge
         unit.state, unit.updated_at = "received", now
-        session.add_all([insp, unit])
+        rows.save(session, insp)
+        rows.save(session, unit)
         events.record(session, bench.station_id, "inspection_cancelled", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id, at=now,
                       payload={"inspection_id": insp.id, "step_index": insp.step_index,

@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session
 from stdnum import imei
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.config import Operator
 from dockstation.inspection.answers import (
     NAMES,
@@ -57,9 +57,10 @@ from dockstation.inspection.core import (
     proposal_if_graded,
 )
 from dockstation.inspection.opening import open_in
-from dockstation.models import Inspection, Unit
+from dockstation.models import Unit
 from dockstation.photos.rules import NONE, PhotoState, next_open, short_need
 from dockstation.receiving import Bench
+from dockstation.rows import Row
 from dockstation.store import Store
 from dockstation.text import clean
 from dockstation.types import utcnow
@@ -139,7 +140,7 @@ def all_pass_unit(store: Store, bench: Bench, operator: Operator | None, lpn: st
                      proposal=proposal_if_graded(session, policy, insp, unit, info))
 
 
-def _all_pass_in(session: Session, bench: Bench, badge: str, insp: Inspection, unit: Unit, cl: Checklist,
+def _all_pass_in(session: Session, bench: Bench, badge: str, insp: Row, unit: Row, cl: Checklist,
                  info: UnitInfo, photos: PhotoState) -> str:
     """all_pass in the caller's write transaction; returns the message for the grader."""
     expected, scale = Expected(info.expected_serial, info.expected_gtin), [g.code for g in bench.codes.grades]
@@ -161,8 +162,7 @@ def _all_pass_in(session: Session, bench: Bench, badge: str, insp: Inspection, u
         insp.step_index = next_open(cl, answers, photos)
         _derive(insp, cl, bench)
     insp.all_pass = True
-    session.add(insp)
-    # The inspection row is written once: with the grade (unit_graded's event flushes) or at the commit.
+    # The inspection row is written once, after the events: with the grade, or alone.
     for index, step, got, suggested in done:
         events.record(session, bench.station_id, "inspection_answered", operator=badge, lpn=unit.lpn,
                       rma_id=unit.rma_id, at=now, flush=False,
@@ -173,6 +173,7 @@ def _all_pass_in(session: Session, bench: Bench, badge: str, insp: Inspection, u
                   rma_id=unit.rma_id, flush=False,
                   payload={"inspection_id": insp.id, "answered": answered, "waiting": left})
     graded = _finish_all_pass(session, bench, badge, insp, unit, cl, None)
+    rows.save(session, insp)
     if graded:
         return f"All pass: {graded}"
     return all_pass_prompt(cl, insp.answers or {}, photos) if left else FAILED_VALUE
@@ -282,6 +283,7 @@ def answer_scan(store: Store, bench: Bench, operator: Operator | None, inspectio
         ahead = index != insp.step_index
         _record(session, bench, badge, insp, unit, cl, index, got, photos)
         graded = _finish_all_pass(session, bench, badge, insp, unit, cl, got)
+        rows.save(session, insp)
         message = got.message + (" (out of order)" if ahead and not graded else "")
         if graded:
             message = f"{got.message} — {graded}"

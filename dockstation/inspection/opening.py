@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.config import Operator
 from dockstation.inspection.checklist import Checklist, Checklists
 from dockstation.inspection.core import (
@@ -19,8 +19,10 @@ from dockstation.inspection.core import (
     InspectionView,
     UnitInfo,
     _derive,
+    info_of,
+    LINE_COLUMNS,
+    LINE_JOIN,
     _scale,
-    _unit_info,
     _view,
     _who,
 )
@@ -28,6 +30,7 @@ from dockstation.models import Inspection, Unit
 from dockstation.photos.rules import PhotoState, next_open
 from dockstation.photos.store import state_of
 from dockstation.receiving import Bench
+from dockstation.rows import Row
 from dockstation.store import Store
 from dockstation.types import utcnow
 
@@ -41,21 +44,25 @@ def open_inspection(store: Store, bench: Bench, operator: Operator | None, lpn: 
         return _view(insp, cl, info, bench, photos, **shown)
 
 
-_OPEN_ID = "SELECT id FROM inspection WHERE lpn = ? AND status = 'open' ORDER BY id DESC LIMIT 1"
+# The unit, its line and the id of its open inspection (a received unit has none), in one query.
+_UNIT = (f"SELECT {rows.columns(Unit, 'u')}, {LINE_COLUMNS}, (SELECT id FROM inspection WHERE lpn = u.lpn AND "
+         f"status = 'open' ORDER BY id DESC LIMIT 1) FROM unit u {LINE_JOIN} WHERE u.lpn = ?")
 
 
 def open_in(session: Session, bench: Bench, badge: str, lpn: str, checklists: Checklists
-            ) -> tuple[Inspection, Unit, Checklist, UnitInfo, PhotoState, dict[str, Any]]:
-    """open_inspection in the caller's write transaction: the open inspection, its unit, checklist,
-    unit info and photos, and what the view says about it (message, resumed)."""
-    unit = session.get(Unit, lpn)
-    if unit is None:
+            ) -> tuple[Row, Row, Checklist, UnitInfo, PhotoState, dict[str, Any]]:
+    """open_inspection in the caller's write transaction: the open inspection, its unit (plain
+    rows, dockstation/rows.py), checklist, unit info and photos, and what the view says about it
+    (message, resumed)."""
+    session.flush()  # rows the ORM still holds back (what session.get saw)
+    raw = rows.first(session, _UNIT, (lpn,))
+    if raw is None:
         raise InspectionError(f"{lpn}: no such unit on this bench")
-    info, _ = _unit_info(session, bench, unit)
-    # A received unit has none open: asked in plain SQL, the row loaded only when there is one.
-    session.flush()
-    open_id = session.connection().exec_driver_sql(_OPEN_ID, (lpn,)).scalar()
-    insp = session.get(Inspection, open_id) if open_id is not None else None
+    split = rows.width(Unit)
+    unit = rows.from_raw(session, Unit, raw[:split])
+    info = info_of(bench, unit, raw[split:split + 3])
+    open_id = raw[-1]
+    insp = rows.get(session, Inspection, open_id) if open_id is not None else None
     if insp is not None:
         base = checklists.get(insp.checklist) or checklists.for_category(unit.category)
         cl = checklists.effective(base, info.expected_serial)
@@ -72,7 +79,7 @@ def open_in(session: Session, bench: Bench, badge: str, lpn: str, checklists: Ch
         insp.checklist, insp.checklist_version = cl.key, cl.version
         insp.step_index = next_open(cl, insp.answers, photos)
         _derive(insp, cl, bench)
-        session.add(insp)
+        rows.save(session, insp)
         events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
                       rma_id=unit.rma_id,
                       payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version,
@@ -84,13 +91,11 @@ def open_in(session: Session, bench: Bench, badge: str, lpn: str, checklists: Ch
         raise InspectionError(f"{lpn} is {unit.state}{graded}: nothing to inspect")
     cl = checklists.for_unit(unit.category, info.expected_serial)
     now = utcnow()
-    insp = Inspection(lpn=lpn, checklist=cl.key, checklist_version=cl.version, status="open",
-                      step_index=0, answers={}, flags=[], suggested_grade=_scale(bench)[0],
-                      started_at=now, started_by=badge)
-    session.add(insp)
+    insp = rows.insert(session, Inspection, lpn=lpn, checklist=cl.key, checklist_version=cl.version, status="open",
+                       step_index=0, answers={}, flags=[], suggested_grade=_scale(bench)[0],
+                       started_at=now, started_by=badge)
     unit.state, unit.updated_at = "inspecting", now
-    session.add(unit)
-    session.flush()
+    rows.save(session, unit)
     events.record(session, bench.station_id, "inspection_started", operator=badge, lpn=lpn,
                   rma_id=unit.rma_id, at=now,
                   payload={"inspection_id": insp.id, "checklist": cl.key, "checklist_version": cl.version})

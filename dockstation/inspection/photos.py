@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.config import Operator
 from dockstation.inspection.checklist import Checklists
 from dockstation.inspection.core import (
@@ -92,8 +92,8 @@ def add_photo(store: Store, bench: Bench, operator: Operator | None, lpn: str, p
                 message += f" — {short_need(cl.steps[index], missing)} still to take"
             elif step in answers:
                 insp.step_index = next_open(cl, answers, photos, index - 1)
-                session.add(insp)
                 graded = _finish_all_pass(session, bench, badge, insp, unit, cl, None)
+                rows.save(session, insp)
                 if graded:
                     message += f" — {graded}"
                 elif insp.step_index < len(cl.steps):
@@ -128,7 +128,7 @@ def waive_photos(store: Store, bench: Bench, operator: Operator | None, inspecti
         message = f"{lead.name} waived {short_need(step, missing)}"
         if step.id in answers:
             insp.step_index = next_open(cl, answers, photos, insp.step_index - 1)
-            session.add(insp)
             graded = _finish_all_pass(session, bench, badge, insp, unit, cl, None)
+            rows.save(session, insp)
             message += f" — {graded}" if graded else ""
         return _view(insp, cl, info, bench, photos, message=message)

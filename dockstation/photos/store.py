@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from dockstation import events
+from dockstation import rows as plain
 from dockstation.models import Photo
 from dockstation.photos.image import Processed, sha256_of
 from dockstation.photos.rules import UNIT, PhotoState
@@ -94,14 +94,15 @@ def record(session: Session, station_id: str, *, lpn: str, rma_id: str | None, p
 
 # One plain query for both (the inspection's use cases read it on every step): the unit's photos
 # per step, and the steps a lead waived in this inspection (`n` NULL).
-_STATE = text("SELECT step, count(*) AS n, max(id) AS last FROM photo WHERE lpn = :lpn GROUP BY step "
-              "UNION ALL SELECT step, NULL, NULL FROM photo_waiver WHERE inspection_id = :insp")
+# On the session's own connection (dockstation/rows.py): past SQLAlchemy's per-statement work.
+_STATE = ("SELECT step, count(*) AS n, max(id) AS last FROM photo WHERE lpn = ? GROUP BY step "
+          "UNION ALL SELECT step, NULL, NULL FROM photo_waiver WHERE inspection_id = ?")
 
 
 def state_of(session: Session, lpn: str, inspection_id: int | None) -> PhotoState:
     """The unit's photos per step, the steps a lead waived in this inspection, the latest file."""
     session.flush()  # photos or waivers added in this transaction count (what autoflush did)
-    rows = session.connection().execute(_STATE, {"lpn": lpn, "insp": inspection_id}).all()
+    rows = plain.execute(session, _STATE, (lpn, inspection_id)).fetchall()
     taken = [(step, n, last) for step, n, last in rows if n is not None]
     if not taken and inspection_id is None:
         return PhotoState()

@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, select
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.config import Operator
 from dockstation.models import ApprovalRequest, Unit
 from dockstation.policy.approvals import ApprovalRefused, approval_needs, lead_for
@@ -30,12 +31,13 @@ from dockstation.policy.dispose import (
     DispositionError,
     Proposal,
     carry_out,
-    disposable_unit,
     open_request,
     proposal_of,
     refuse,
+    unit_to_dispose,
 )
 from dockstation.receiving.core import Bench
+from dockstation.rows import Row
 from dockstation.store import Store
 from dockstation.types import utcnow
 
@@ -64,9 +66,9 @@ def settle(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy: 
     if not operator.can("grader"):
         raise DispositionError(f"{operator.name} is a {operator.role}: a grader or a lead disposes")
     with store.write() as session:
-        unit = disposable_unit(session, lpn)
+        unit, known = unit_to_dispose(session, lpn)
         at = now or utcnow()
-        prop = proposal_of(session, policy, unit, at)
+        prop = proposal_of(session, policy, unit, at, known)
         if prop.kind == "redisposition":
             return DisposeOutcome("unchanged", f"{lpn} keeps its path {title(prop.current_path or '?')}",
                                   lpn, kind=prop.kind, path=prop.current_path)
@@ -91,14 +93,14 @@ class ContainerHint:
     capacity: int
 
 
-def container_hint(session: Session, policy: PolicyConfig, unit: Unit) -> ContainerHint | None:
+def container_hint(session: Session, policy: PolicyConfig, unit: Any) -> ContainerHint | None:
     from dockstation.containers import suggest  # containers build on policy: imported when used
 
     c = suggest(session, policy, unit)
     return ContainerHint(c.id, c.destination, c.units, c.capacity) if c is not None else None
 
 
-def _park(session: Session, bench: Bench, operator: Operator, unit: Unit, prop: Proposal, chosen: str,
+def _park(session: Session, bench: Bench, operator: Operator, unit: Row, prop: Proposal, chosen: str,
           needs: tuple[str, ...], at: datetime) -> DisposeOutcome:
     d = prop.decision
     kind = "policy" if chosen == d.path else "override"
@@ -116,7 +118,7 @@ def _park(session: Session, bench: Bench, operator: Operator, unit: Unit, prop: 
                               why=list(needs), requested_at=at, requested_by=operator.badge)
     session.add(request)
     unit.state, unit.updated_at = WAITING, at
-    session.add(unit)
+    rows.save(session, unit)
     session.flush()
     option = prop.option(chosen)
     events.record(session, bench.station_id, "approval_requested", operator=operator.badge, lpn=unit.lpn,
@@ -179,7 +181,7 @@ def approve(store: Store, bench: Bench, lead: Operator, lpn: str, *, policy: Pol
     but a lead or an unknown reason, like every approval; then carried out like any disposition."""
     _check_path(policy, path)
     with store.write() as session:
-        unit = session.get(Unit, lpn)
+        unit = rows.get(session, Unit, lpn)
         if unit is None or unit.state != WAITING:
             state = unit.state if unit else "unknown"
             raise DispositionError(f"{lpn} is not awaiting approval (it is {state})")

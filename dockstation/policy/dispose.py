@@ -14,12 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.config import Operator
-from dockstation.models import ApprovalRequest, Decision, Inspection, Rma, RmaLine, Unit
+from dockstation.models import ApprovalRequest, Decision, Inspection, Rma, Unit
 from dockstation.policy.approvals import ApprovalRefused, approval_needs, lead_for
 from dockstation.policy.config import PATHS, PolicyConfig
 from dockstation.policy.decide import (
@@ -35,6 +34,7 @@ from dockstation.policy.decide import (
 from dockstation.policy.refund import RefundRecommendation, recommend_refund
 from dockstation.policy.vendors import full_vendors, vendor_of
 from dockstation.receiving.core import Bench
+from dockstation.rows import Row
 from dockstation.store import Store
 from dockstation.types import as_utc, utcnow
 
@@ -114,33 +114,28 @@ def days_between(start: datetime | None, end: datetime) -> int:
     return max(0, int((as_utc(end) - as_utc(start)).total_seconds() // 86400))
 
 
-# What the facts read of the RMA, its line and the finished inspection: plain column reads (Core,
-# through the columns' types), not ORM objects, which cost several times more on every proposal.
-_RMA_CREATED = select(Rma.created_at).where(Rma.rma_id == bindparam("rma"))
-_LINE_REASON = select(RmaLine.reason_code).where(RmaLine.rma_id == bindparam("rma"),
-                                                 RmaLine.line_no == bindparam("line"))
-_DONE_INSPECTION = (select(Inspection.answers, Inspection.flags, Inspection.grade)
-                    .where(Inspection.lpn == bindparam("lpn"), Inspection.status == "done")
-                    .order_by(Inspection.id.desc()).limit(1))  # type: ignore[union-attr]
+_RMA_CREATED = "SELECT created_at FROM rma WHERE rma_id = ?"
 
 
-def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
-              known: tuple[str, Inspection] | None = None) -> Facts:
+def facts_for(session: Session, policy: PolicyConfig, unit: Any, now: datetime,
+              known: tuple[Any, ...] | None = None) -> Facts:
     """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
     and days since the RMA was created (the manifest has no purchase date).
 
-    `known`: the line's reason code and the unit's finished inspection, when the caller holds them
-    already (the transaction that graded the unit): not read again."""
+    `known`: the line's reason code and the unit's finished inspection (and the RMA's created_at),
+    when the caller holds them already (the transaction that graded the unit, `unit_to_dispose`):
+    not read again; else read with `unit_to_dispose`'s query."""
     session.flush()  # plain reads below: changes of this transaction first (what autoflush did)
-    conn = session.connection()
-    created = conn.execute(_RMA_CREATED, {"rma": unit.rma_id}).scalar() if unit.rma_id else None
+    if known is None:
+        found = _read_unit(session, unit.lpn)
+        known = found[1] if found is not None else ("", None, None)
     insp: Any
-    if known is not None:
-        reason_code, insp = known
+    if len(known) == 3:
+        reason_code, insp, created = known
     else:
-        reason_code = (conn.execute(_LINE_REASON, {"rma": unit.rma_id, "line": unit.line_no}).scalar() or ""
-                       if unit.rma_id and unit.line_no else "")
-        insp = conn.execute(_DONE_INSPECTION, {"lpn": unit.lpn}).first()
+        reason_code, insp = known
+        raw = rows.first(session, _RMA_CREATED, (unit.rma_id,)) if unit.rma_id else None
+        created = rows.decode(session, Rma, "created_at", raw[0]) if raw else None
     raw = (insp.answers or {}) if insp else {}
     answers = {k: answer_text(v) for k, v in raw.items()}
     results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
@@ -161,19 +156,53 @@ def facts_for(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
     )
 
 
-def disposable_unit(session: Session, lpn: str) -> Unit:
-    unit = session.get(Unit, lpn)
-    if unit is None:
+# The unit (a plain row, dockstation/rows.py) with what its facts read: the RMA's created_at, the
+# line's reason code, the last finished inspection's answers, flags and grade — one query.
+_TO_DISPOSE = (f"SELECT {rows.columns(Unit, 'u')}, r.created_at, l.reason_code, i.id, i.answers, i.flags, i.grade "
+               "FROM unit u LEFT JOIN rma r ON r.rma_id = u.rma_id "
+               "LEFT JOIN rma_line l ON l.rma_id = u.rma_id AND l.line_no = u.line_no "
+               "LEFT JOIN inspection i ON i.id = (SELECT id FROM inspection WHERE lpn = u.lpn AND status = 'done' "
+               "ORDER BY id DESC LIMIT 1) WHERE u.lpn = ?")
+
+
+@dataclass(frozen=True)
+class _Done:
+    """The columns of a finished inspection the facts read."""
+
+    answers: Any
+    flags: Any
+    grade: str | None
+
+
+def unit_to_dispose(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]]:
+    """The unit, if it can be disposed now, and what `facts_for` would read of it (its `known`)."""
+    found = _read_unit(session, lpn)
+    if found is None:
         raise DispositionError(f"unknown unit {lpn}")
+    unit = found[0]
     if unit.state not in FIRST_STATES + DONE_STATES:
         raise DispositionError(f"{lpn} is {unit.state}: grade it first" if unit.state in
                                ("received", "inspecting") else f"{lpn} is {unit.state}")
-    return unit
+    return found
+
+
+def _read_unit(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]] | None:
+    session.flush()  # rows the ORM still holds back (what session.get saw)
+    raw = rows.first(session, _TO_DISPOSE, (lpn,))
+    if raw is None:
+        return None
+    split = rows.width(Unit)
+    unit = rows.from_raw(session, Unit, raw[:split])
+    created, reason, done_id, answers, flags, grade = raw[split:]
+    done = None if done_id is None else _Done(rows.decode(session, Inspection, "answers", answers),
+                                              rows.decode(session, Inspection, "flags", flags), grade)
+    reason = (reason or "") if unit.rma_id and unit.line_no else ""
+    return unit, (reason, done, rows.decode(session, Rma, "created_at", created) if unit.rma_id else None)
 
 
 # -- propose -----------------------------------------------------------------------------------
-def proposal_of(session: Session, policy: PolicyConfig, unit: Unit, now: datetime,
-                known: tuple[str, Inspection] | None = None) -> Proposal:
+def proposal_of(session: Session, policy: PolicyConfig, unit: Any, now: datetime,
+                known: tuple[Any, ...] | None = None) -> Proposal:
     facts = facts_for(session, policy, unit, now, known)
     decision = decide(policy, facts)
     redispo = unit.state in DONE_STATES
@@ -199,7 +228,8 @@ def propose(store: Store, bench: Bench, lpn: str, *, policy: PolicyConfig,
             now: datetime | None = None) -> Proposal:
     """What the policy says for a graded (or already disposed) unit, and whether a lead is needed."""
     with store.read() as session:
-        return proposal_of(session, policy, disposable_unit(session, lpn), now or utcnow())
+        unit, known = unit_to_dispose(session, lpn)
+        return proposal_of(session, policy, unit, now or utcnow(), known)
 
 
 # -- approvals ---------------------------------------------------------------------------------
@@ -238,9 +268,9 @@ def dispose(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy:
     if not operator.can("grader"):
         raise DispositionError(f"{operator.name} is a {operator.role}: a grader or a lead disposes")
     with store.write() as session:
-        unit = disposable_unit(session, lpn)
+        unit, known = unit_to_dispose(session, lpn)
         at = now or utcnow()
-        prop = proposal_of(session, policy, unit, at)
+        prop = proposal_of(session, policy, unit, at, known)
         d, facts = prop.decision, prop.facts
         chosen = path or d.path
         redispo = prop.kind == "redisposition"
@@ -258,7 +288,7 @@ def dispose(store: Store, bench: Bench, operator: Operator, lpn: str, *, policy:
         return carry_out(session, bench, policy, operator, unit, prop, chosen, lead, approval_reason, at)
 
 
-def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Operator, unit: Unit,
+def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Operator, unit: Row,
               prop: Proposal, chosen: str, lead: Operator | None, approval_reason: str | None,
               at: datetime, *, decided_by: str | None = None) -> DisposeOutcome:
     """Give `unit` the path `chosen` in the caller's write transaction (the approval, if one is
@@ -291,12 +321,11 @@ def carry_out(session: Session, bench: Bench, policy: PolicyConfig, operator: Op
     unit.disposed_at = unit.updated_at = at
     if not redispo:  # the refund follows the unit's condition, not its path: recommended once
         unit.refund, unit.refund_amount = prop.refund.refund, prop.refund.amount
-    session.add(unit)
-    session.add(Decision(
-        lpn=lpn, kind=kind, path=chosen, rule_id=d.rule_id, reason=rule_reason,
-        policy_version=d.policy_version, destination=dest, recovery_value=value, decided_at=at,
-        decided_by=decided_by or operator.badge, approved_by=approved_by, approval_reason=reason_code,
-    ))
+    rows.save(session, unit)
+    rows.insert(session, Decision,
+                lpn=lpn, kind=kind, path=chosen, rule_id=d.rule_id, reason=rule_reason,
+                policy_version=d.policy_version, destination=dest, recovery_value=value, decided_at=at,
+                decided_by=decided_by or operator.badge, approved_by=approved_by, approval_reason=reason_code)
     payload: dict[str, Any] = {
         "kind": kind, "path": chosen, "rule_id": d.rule_id, "reason": rule_reason,
         "policy_version": d.policy_version, "destination": dest,
@@ -357,7 +386,7 @@ def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None
     the path asked for), `changed` (a lead, another path) or `withdrawn` (disposed without one)."""
     # Nearly every unit never waited: ask in plain SQL first (the ORM query cost more than the rest).
     session.flush()  # a request added in this transaction counts (what autoflush did)
-    if session.connection().exec_driver_sql(_ANY_OPEN_REQUEST, (lpn,)).first() is None:
+    if rows.first(session, _ANY_OPEN_REQUEST, (lpn,)) is None:
         return None
     request = open_request(session, lpn)
     if request is not None:
@@ -369,7 +398,7 @@ def close_request(session: Session, lpn: str, chosen: str, lead: Operator | None
 
 # The one place a disposition queues its label (labels/queue.py), inside the dispose transaction:
 # if queueing fails, the disposition is rolled back with it.
-def queue_label(session: Session, unit: Unit, operator: Operator) -> int | None:
+def queue_label(session: Session, unit: Any, operator: Operator) -> int | None:
     from labels.queue import queue_job  # here, not at the top: `policy simulate` needs no PIL
 
     return queue_job(session, unit.lpn, unit.station_id, operator=operator.badge)

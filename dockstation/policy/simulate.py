@@ -123,6 +123,15 @@ class Simulation:
         }
 
 
+def waited_days(received_at: datetime | None, decided_at: datetime | None) -> float:
+    """The wait value decay counts (policy.toml [decay], decide.decay_of): days from receipt to the
+    decision (disposition, else grading), never negative. The one place for it: this bench's
+    history and HQ's (sync/hq/policy_history.py), so both replays decay a unit alike."""
+    if received_at is None or decided_at is None:
+        return 0.0
+    return max(0.0, (decided_at - received_at).total_seconds() / 86400)
+
+
 def history(store: Store, policy: PolicyConfig,
             since: datetime | None = None) -> Iterator[tuple[str, Facts]]:
     """(lpn, facts) of every graded or disposed unit inspected since `since`; vendor-return
@@ -159,9 +168,7 @@ def history(store: Store, policy: PolicyConfig,
                 end = datetime.fromisoformat(at) if at else now
                 days = max(0, int((end - datetime.fromisoformat(created)).total_seconds() // 86400)) \
                     if created else 0
-                # value decay (policy.toml [decay]) counts the wait from receipt to the decision
-                waited = max(0.0, (end - datetime.fromisoformat(received)).total_seconds() / 86400) \
-                    if received else 0.0
+                waited = waited_days(datetime.fromisoformat(received) if received else None, end)
                 category, sku = category or "", sku or ""
                 yield lpn, Facts(
                     category=category, grade=grade or igrade, unit_price=Decimal(price or 0),

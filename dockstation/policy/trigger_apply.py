@@ -4,7 +4,8 @@ A batch is read again inside its transaction (the units may have moved on since 
 them) with a handful of set reads — the units, their firings, their open approval requests and
 holds — decided in Python, and written back with one `executemany` per table (plain SQL, no ORM
 object per unit): the units' lanes and paths, the requests' and holds' paths, the
-`age_trigger_fired` events (seq gap-free, continuing the station's) and the `age_firing` rows.
+`age_trigger_fired` events (events.Batch: formatted as events.record does, seq gap-free, continuing
+the station's) and the `age_firing` rows.
 A first pass over a backlog of tens of thousands fires at this path's speed (bench_triggers.py).
 
 Units changed here are noted (`note_own`) so the next pass's read of "units changed since" can
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from dockstation.events import Batch
 from dockstation.policy.age_config import WAIT_STATES, AgeTrigger
 from dockstation.policy.config import PolicyConfig
 from dockstation.policy.trigger_due import db_time, parse_db_time
@@ -84,7 +86,7 @@ class _Writes:
     units: dict[str, dict[str, Any]]
     requests: dict[int, dict[str, Any]]
     holds: dict[str, str]
-    events: list[tuple[Any, ...]]
+    events: Batch  # the age_trigger_fired events, formatted by events.py as `record` does
     new_firings: list[tuple[Any, ...]]
     old_firings: list[dict[str, Any]]  # deferred ones now fired
     lapsed: list[int]  # deferred ones whose unit left the waiting state
@@ -114,8 +116,7 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
         still[where] = {r[0] for r in run(f"SELECT u.lpn FROM unit u WHERE u.lpn {_IN} AND ({where})",
                                           (json.dumps(lpns),))}
     stamp = db_time(now)
-    w = _Writes({}, {}, {}, [], [], [], [])
-    seq = int(run("SELECT max(seq) FROM event WHERE station_id = ?", (station_id,)).scalar() or 0)
+    w = _Writes({}, {}, {}, Batch(conn, station_id), [], [], [])
     for item in items:
         trig, lpn, firing = item.trigger, item.lpn, item.firing
         ws = WAIT_STATES[trig.state]
@@ -154,15 +155,14 @@ def apply_items(conn: Connection, station_id: str, policy: PolicyConfig, items: 
         previous, target, touched = _act(u, requests.get(lpn), holds, policy, trig, now, w)
         if touched:  # the unit's row changed (updated_at stamped): noted for the next pass's read
             changed.setdefault(lpn, (before, set()))[1].add(trig.action)
-        seq += 1
-        w.events.append((station_id, seq, "age_trigger_fired", stamp, None, lpn, u["rma_id"], dumps({
+        seq = w.events.add("age_trigger_fired", at=now, lpn=lpn, rma_id=u["rma_id"], payload={
                 "trigger_id": trig.id, "policy_version": policy.version,
                 "by": f"policy {policy.version} trigger {trig.id}", "state": trig.state, "unit_state": u["state"],
                 "action": trig.action, "previous": previous, "target": target, "reason": trig.reason,
                 "waited_hours": waited, "since": since.isoformat(), "lane": u["lane"],
                 "sla_due_at": parse_db_time(u["sla_due_at"]).isoformat() if u["sla_due_at"] else None,
                 "sla_hours": policy.lane(u["lane"]).sla_hours if trig.action == "lane" else None,
-                "category": u["category"], "unit_price": Decimal(u["unit_price"] or 0), "deferred": firing is not None})))
+                "category": u["category"], "unit_price": Decimal(u["unit_price"] or 0), "deferred": firing is not None})
         if firing is None:
             w.new_firings.append(_firing_row(lpn, trig, policy, waited, stamp, "fired", stamp, seq, previous, target))
         else:
@@ -231,9 +231,7 @@ def _write(conn: Connection, w: _Writes) -> None:
             [(r["path"], dumps(r["why"]), k) for k, r in w.requests.items()])
     if w.holds:
         run("UPDATE hold SET default_path = ? WHERE lpn = ?", [(p, k) for k, p in w.holds.items()])
-    if w.events:
-        run("INSERT INTO event (station_id, seq, kind, at, operator, lpn, rma_id, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", w.events)
+    w.events.write()
     if w.new_firings:
         run(f"INSERT INTO age_firing ({', '.join(_FIRING_COLS)}) VALUES ({', '.join('?' * len(_FIRING_COLS))})",
             w.new_firings)

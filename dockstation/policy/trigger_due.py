@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -143,17 +144,21 @@ WHERE {f"u.{_OPEN} AND " if ws.open_units else ""}u.state IN ({states}) AND {whe
 # A unit becomes due when the clock passes the start of its wait + `after`, so a pass reads only
 # the waits that began since the last pass's cutoff, plus the units changed since (updated_at):
 # facts a filter looks at change only with the unit (a lane moved, a hold matched). The whole
-# range is read again when a trigger is new or changed, when the clock went back, and every
-# FULL_EVERY as a safety net (one trigger's hourly read a pass, so no pass reads them all).
+# range is read again when a trigger is new or changed, when the policy's version changed (its
+# condition flags count in a filter), when the clock went back, and every FULL_EVERY as a safety
+# net (one trigger's hourly read a pass, so no pass reads them all).
 # Cursors are saved after the pass applied what it found: a pass cut off half-way is read again.
-# They are only a shortcut — what fired is in age_firing, which every read checks — so they live
-# in memory: a restarted bench starts with one full read, and no pass writes to the store unless
-# something fired.
+# They are a shortcut — what fired is in age_firing, which every read checks — kept in memory and
+# in the store (`trigger_cursor`, v14), written in the transaction of the pass's last batch (so a
+# cursor never gets ahead of what was applied), or, when nothing fired, at most every
+# PERSIST_EVERY in a transaction of their own (a quiet bench's pass writes nothing else): a
+# restarted bench resumes from them, reading at most PERSIST_EVERY's waits again, not every range.
 FULL_EVERY = timedelta(hours=1)
 MARGIN = timedelta(seconds=5)  # a transaction that stamped updated_at just before our read began
 # The units changed since the last pass are read once for all triggers (ix_unit_open_updated
 # carries the LPN: no row read); up to this many are then looked up by LPN, more by the range.
 BY_LPN = 5000
+PERSIST_EVERY = timedelta(minutes=10)
 
 
 def signature(trigger: AgeTrigger) -> str:
@@ -161,12 +166,13 @@ def signature(trigger: AgeTrigger) -> str:
     return json.dumps([trigger.state, trigger.after_seconds, trigger.when.model_dump(mode="json")], sort_keys=True)
 
 
-_CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: kept in memory (see above)
+_CURSORS: dict[str, dict[str, dict[str, str]]] = {}  # per store file: this process's latest
+_PERSISTED: dict[str, float] = {}  # per store file: when (monotonic) the cursors were last written
 # Units a pass itself changed (a lane moved, a path re-routed), per store file. The next pass's
 # read of the units changed since skips a unit whose only change since its cursor is that stamp,
 # for a trigger whose filter does not look at what the action changed — after a pass that fired
-# for 90k units, the next one would otherwise read them all again. Lost on a restart (then the
-# read is merely larger), like the cursors.
+# for 90k units, the next one would otherwise read them all again. Lost on a restart: a process
+# that noted nothing asks the firings instead (_STAMPED below).
 @dataclass
 class _Own:
     """A store's units changed by passes, by the stamp written: stamp -> LPN -> (updated_at before
@@ -183,12 +189,52 @@ _LOCK = threading.Lock()
 
 
 def load_cursors(store: Store) -> dict[str, dict[str, str]]:
-    return dict(_CURSORS.get(str(store.path), {}))
+    """This process's latest cursors, else (a restart) those the store keeps."""
+    key = str(store.path)
+    got = _CURSORS.get(key)
+    if got is None:
+        with store.read_engine.connect() as conn, conn.begin():
+            rows = conn.exec_driver_sql("SELECT trigger_id, cursor FROM trigger_cursor").all()
+        got = {}
+        for tid, text in rows:
+            try:
+                cursor = json.loads(text)
+            except ValueError:
+                continue  # unreadable: that trigger reads its whole range, as a new one would
+            if isinstance(cursor, dict) and all(isinstance(v, str) for v in cursor.values()):
+                got[tid] = cursor
+        _CURSORS[key] = got
+    return dict(got)
 
 
-def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
+def cursors_stale(store: Store, cursors: dict[str, dict[str, str]]) -> bool:
+    """Whether the store's copy should be replaced by `cursors` though nothing fired: never written
+    by this process, older than PERSIST_EVERY, or a trigger read its whole range (new, changed, a
+    new policy version, the clock set back, its hourly turn: a restart would read it all again)."""
+    key = str(store.path)
+    at = _PERSISTED.get(key)
+    if at is None or time.monotonic() - at >= PERSIST_EVERY.total_seconds():
+        return True
+    kept = _CURSORS.get(key, {})
+    return kept.keys() != cursors.keys() or any(
+        kept[t].get(k) != c.get(k) for t, c in cursors.items() for k in ("sig", "version", "full_at"))
+
+
+def write_cursors(conn: Any, cursors: dict[str, dict[str, str]]) -> None:
+    """Replace the store's cursors, in the caller's write transaction (then `save_cursors(...,
+    persisted=True)` once it committed)."""
+    conn.exec_driver_sql("DELETE FROM trigger_cursor")
+    if cursors:
+        conn.exec_driver_sql("INSERT INTO trigger_cursor (trigger_id, cursor) VALUES (?, ?)",
+                             [(tid, json.dumps(c, sort_keys=True)) for tid, c in cursors.items()])
+
+
+def save_cursors(store: Store, cursors: dict[str, dict[str, str]], *, persisted: bool = False) -> None:
+    """Keep `cursors` in memory (`persisted`: the caller's committed transaction wrote them too)."""
     key = str(store.path)
     _CURSORS[key] = dict(cursors)
+    if persisted:
+        _PERSISTED[key] = time.monotonic()
     oldest = min((c["changed"] for c in cursors.values()), default="")
     with _LOCK:  # what no cursor's "changed since" reaches any more is of no use
         own = _OWN.get(key)
@@ -199,12 +245,16 @@ def save_cursors(store: Store, cursors: dict[str, dict[str, str]]) -> None:
                 own.stamp_of.clear()
 
 
+_SHARED: dict[frozenset[str], frozenset[str]] = {}
+
+
 def note_own(store: Store, changed: Iterable[tuple[str, str, str, frozenset[str]]]) -> None:
     """Units a pass changed, once its transaction committed: (lpn, updated_at before, the stamp
     written, actions), times as stored (db_time)."""
     with _LOCK:
         own = _OWN.setdefault(str(store.path), _Own())
         for lpn, before, stamp, actions in changed:
+            actions = _SHARED.setdefault(actions, actions)  # a handful of values, not one set a unit
             prev_stamp = own.stamp_of.get(lpn)
             if prev_stamp is not None:
                 prev = own.by_stamp.get(prev_stamp, {}).pop(lpn, None)
@@ -215,13 +265,16 @@ def note_own(store: Store, changed: Iterable[tuple[str, str, str, frozenset[str]
             own.latest_before[stamp] = max(own.latest_before.get(stamp, ""), before)
 
 
-def _plan(trigger: AgeTrigger, cursor: dict[str, str] | None, now: datetime, started: datetime,
+def _plan(trigger: AgeTrigger, version: str, cursor: dict[str, str] | None, now: datetime, started: datetime,
           hourly_ok: bool) -> tuple[str, dict[str, str]]:
     cutoff = db_time(now - timedelta(seconds=trigger.after_seconds))
     sig = signature(trigger)
-    new = {"sig": sig, "cutoff": cutoff, "full_at": (cursor or {}).get("full_at", ""), "changed": db_time(started - MARGIN)}
-    full = (cursor is None or cursor.get("sig") != sig or cutoff < cursor.get("cutoff", "")
-            or not cursor.get("full_at"))
+    changed = db_time(started - MARGIN)
+    new = {"sig": sig, "version": version, "cutoff": cutoff, "full_at": (cursor or {}).get("full_at", ""),
+           "changed": changed}
+    # a clock set back (now, or the real one since a cursor saved before a restart): the whole range
+    full = (cursor is None or cursor.get("sig") != sig or cursor.get("version") != version
+            or cutoff < cursor.get("cutoff", "") or changed < cursor.get("changed", "") or not cursor.get("full_at"))
     if not full and hourly_ok and parse_db_time(cursor["full_at"]) + FULL_EVERY < started:  # type: ignore[index]
         full = True  # the safety net: this trigger's turn this pass
     if full:
@@ -240,6 +293,19 @@ class Changed:
 _FILTERED = frozenset({"lane", "reroute"})  # what a pass changes that a filter looks at (lane, path)
 
 
+# The changed units a firing stamped (its time is their updated_at: `ix_age_firing_stamp`, v14,
+# answers from the index), for a restarted process, whose memory of what its passes changed is
+# gone: after a restart right after a mass firing, the next pass reads the rest (few) as rows
+# and the stamped ones only for a lane or path filter. (A unit changed otherwise between that
+# pass's read and its stamp, which memory would tell, waits for its triggers' hourly read.)
+_STAMPS = "g.lpn = u.lpn AND g.fired_at = u.updated_at AND g.action IN ('lane', 'reroute')"  # the index's WHERE
+_STAMPED = f"EXISTS (SELECT 1 FROM age_firing g INDEXED BY ix_age_firing_stamp WHERE {_STAMPS})"
+_RANGE = f"FROM unit u INDEXED BY ix_unit_open_updated WHERE u.{_OPEN} AND u.updated_at >= ?"
+_NOT_STAMPED = f"SELECT u.lpn, u.updated_at {_RANGE} AND NOT {_STAMPED}"
+_STAMPED_ACTIONS = (f"SELECT u.lpn, (SELECT group_concat(g.action) FROM age_firing g INDEXED BY ix_age_firing_stamp "
+                    f"WHERE {_STAMPS}) {_RANGE} AND {_STAMPED}")
+
+
 def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
     """Open units changed since `since` (covering index ranges). A unit whose last change is a
     pass's own stamp, and whose `updated_at` before it was older than `since` (nothing else
@@ -248,26 +314,40 @@ def _changed(conn: Any, store: Store, since: str, filtered: bool) -> Changed:
     reads their LPNs once, as a set, and no trigger reads them again."""
     with _LOCK:
         own = _OWN.get(str(store.path))
-        stamps = {st: (dict(units), own.latest_before[st]) for st, units in own.by_stamp.items() if st >= since} \
-            if own else {}
+        stamps = sorted(st for st in own.by_stamp if st >= since) if own else []
     out = Changed([], {"lane": [], "reroute": []})
     ranged = f"SELECT lpn, updated_at FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at >= ?"
+    if own is None:  # a restarted process: what passes changed before is not noted, their firings say it
+        out.other = list(conn.exec_driver_sql(_NOT_STAMPED, (since,)).all())
+        for lpn, acts in conn.exec_driver_sql(_STAMPED_ACTIONS, (since,)) if filtered else ():
+            for action in set(acts.split(",")) & _FILTERED:
+                out.by_action[action].append(lpn)
+        return out
     if not stamps:
         out.other = list(conn.exec_driver_sql(ranged, (since,)).all())
         return out
+    assert own is not None
     marks = ", ".join("?" * len(stamps))
     out.other = list(conn.exec_driver_sql(f"{ranged} AND updated_at NOT IN ({marks})", (since, *stamps)).all())
-    for stamp, (units, latest) in stamps.items():
-        cur = conn.connection.dbapi_connection.cursor()  # the same connection and read transaction:
-        at_stamp = {lpn for (lpn,) in cur.execute(  # tens of thousands of LPNs, no per-row wrapping
-            f"SELECT lpn FROM unit INDEXED BY ix_unit_open_updated WHERE {_OPEN} AND updated_at = ?", (stamp,))}
+    for stamp in stamps:
+        cur = conn.connection.dbapi_connection.cursor()  # the same connection and read transaction
+        # tens of thousands of LPNs as one string (a unit separator cannot be in an LPN): no Python row each
+        (joined,) = cur.execute(f"SELECT group_concat(lpn, char(31)) FROM unit INDEXED BY ix_unit_open_updated "
+                                f"WHERE {_OPEN} AND updated_at = ?", (stamp,)).fetchone()
         cur.close()
-        ours = set(units) if latest < since else {lpn for lpn, (before, _) in units.items() if before < since}
-        out.other += [(lpn, stamp) for lpn in at_stamp - ours]  # changed otherwise, at the same time
-        if filtered:
-            for lpn in at_stamp & ours:
-                for action in units[lpn][1] & _FILTERED:
-                    out.by_action[action].append(lpn)
+        at_stamp = set(joined.split("\x1f")) if joined else set()
+        with _LOCK:  # set operations in C on the noted units, no copy of them
+            units = own.by_stamp.get(stamp, {})
+            if own.latest_before.get(stamp, "") < since:
+                foreign = at_stamp.difference(units)
+            else:
+                foreign = at_stamp.difference([lpn for lpn, (before, _) in units.items() if before < since])
+            mine = at_stamp.difference(foreign) if filtered else set()
+            acts = {lpn: units[lpn][1] for lpn in mine}
+        out.other += [(lpn, stamp) for lpn in foreign]  # changed otherwise, at the same time
+        for lpn, actions in acts.items():
+            for action in actions & _FILTERED:
+                out.by_action[action].append(lpn)
     return out
 
 
@@ -298,7 +378,7 @@ def due(store: Store, policy: PolicyConfig, now: datetime,
     hourly_ok = True
     for trig in policy.age_triggers:
         old = (cursors or {}).get(trig.id) if cursors is not None else None
-        plans[trig.id], new_cursors[trig.id] = _plan(trig, old, now, started, hourly_ok)
+        plans[trig.id], new_cursors[trig.id] = _plan(trig, policy.version, old, now, started, hourly_ok)
         if plans[trig.id] == "full" and old is not None and old.get("sig") == signature(trig):
             hourly_ok = False  # one trigger's safety-net read a pass (a due one is due next pass)
     with store.read_engine.connect() as conn, conn.begin():

@@ -43,6 +43,7 @@ from dockstation.policy.trigger_apply import (  # noqa: F401 - the write half, r
 from dockstation.policy.trigger_due import (  # noqa: F401 - the read half, re-exported
     Candidate,
     Due,
+    cursors_stale,
     db_time,
     due,
     load_cursors,
@@ -50,6 +51,7 @@ from dockstation.policy.trigger_due import (  # noqa: F401 - the read half, re-e
     note_own,
     parse_db_time,
     save_cursors,
+    write_cursors,
 )
 from dockstation.store import Store
 from dockstation.types import as_utc, utcnow
@@ -58,6 +60,12 @@ from dockstation.types import as_utc, utcnow
 # executemany per table, policy/trigger_apply.py) a unit costs ~0.1 ms, so a batch is a few ms
 # plus its commit (bench/bench_triggers.py).
 BATCH = 100
+# The deferred firings whose unit is not mid-inspection: a unit's state is looked up in the
+# inspecting units' index (its WHERE is the index's term), not in the unit's row.
+assert BUSY_STATES == ("inspecting",)
+_DEFERRED = ("SELECT f.id, f.lpn, f.trigger_id, f.due_at, f.waited_hours FROM age_firing f "
+             "INDEXED BY ix_age_firing_deferred WHERE f.status = 'deferred' AND NOT EXISTS "
+             "(SELECT 1 FROM unit u INDEXED BY ix_unit_inspecting WHERE u.lpn = f.lpn AND u.state = 'inspecting')")
 
 
 # -- applying --------------------------------------------------------------------------------
@@ -71,20 +79,32 @@ def run_pass(store: Store, station_id: str, policy: PolicyConfig, *, now: dateti
     result = retry_deferred(store, station_id, policy, now=now, busy=busy, batch=batch)
     result.candidates, dues, cursors = due(store, policy, now, load_cursors(store))
     result.due = len(dues)
-    for i in range(0, len(dues), batch):
-        apply(store, station_id, policy, dues[i:i + batch], now=now, busy=busy, result=result)
-    save_cursors(store, cursors)
+    chunks = [dues[i:i + batch] for i in range(0, len(dues), batch)] or [[]]
+    for k, chunk in enumerate(chunks):  # the last batch keeps the cursors (store v14)
+        apply(store, station_id, policy, chunk, now=now, busy=busy, result=result,
+              cursors=cursors if k == len(chunks) - 1 else None)
     return result
 
 
 def apply(store: Store, station_id: str, policy: PolicyConfig, dues: list[Due], *, now: datetime,
-          busy: Iterable[str] = (), result: PassResult | None = None) -> PassResult:
-    """Apply `dues` (from `due`) in one write transaction; each unit is read again inside it."""
+          busy: Iterable[str] = (), result: PassResult | None = None,
+          cursors: dict[str, dict[str, str]] | None = None) -> PassResult:
+    """Apply `dues` (from `due`) in one write transaction; each unit is read again inside it.
+    `cursors` (the pass's last batch, possibly empty): where the pass got to, saved — in the store
+    in the same transaction when something is applied or its copy there is stale."""
     result = result if result is not None else PassResult()
     items = [Item(d.trigger, d.unit.lpn) for d in dues]
-    with store.write() as session:
-        own = apply_items(session.connection(), station_id, policy, items, as_utc(now), frozenset(busy), result)
+    persist = cursors is not None and (bool(items) or cursors_stale(store, cursors))
+    own: list[Own] = []
+    if items or persist:
+        with store.write() as session:
+            conn = session.connection()
+            own = apply_items(conn, station_id, policy, items, as_utc(now), frozenset(busy), result)
+            if persist:
+                write_cursors(conn, cursors)  # type: ignore[arg-type]
     note_own(store, ((o.lpn, o.before, o.stamp, o.actions) for o in own))
+    if cursors is not None:
+        save_cursors(store, cursors, persisted=persist)
     return result
 
 
@@ -93,11 +113,8 @@ def retry_deferred(store: Store, station_id: str, policy: PolicyConfig, *, now: 
     """Apply the firings deferred while their unit was busy, now that it is free."""
     result = PassResult()
     busy = frozenset(busy)
-    with store.read() as session:  # few rows: the deferred ones, by ix_age_firing_at, then their units
-        rows = session.connection().execute(text(
-            "SELECT f.id, f.lpn, f.trigger_id, f.due_at, f.waited_hours FROM age_firing f CROSS JOIN unit u "
-            "ON u.lpn = f.lpn WHERE f.status = 'deferred' "
-            f"AND u.state NOT IN ({', '.join(repr(b) for b in BUSY_STATES)})")).all()
+    with store.read() as session:  # two small partial indexes (store v14): no row read
+        rows = session.connection().execute(text(_DEFERRED)).all()
     # still mid-inspection: filtered in SQL (a backlog can hold thousands); open on a screen: here
     ready = [r for r in rows if r.lpn not in busy]
     if not ready:

@@ -10,8 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from dockstation import carriers, events
@@ -184,18 +187,32 @@ def sign_out(store: Store, bench: Bench, operator: Operator) -> None:
         events.record(session, bench.station_id, "operator_signed_out", operator=operator.badge)
 
 
-def _find_rma(session: Session, c: Classified, rules: CarrierRules | None = None) -> tuple[Rma | None, str]:
+# The scan path reads and writes these tables through SQLAlchemy Core, not the ORM: a receipt's
+# look-up, lines, unit and line count are a handful of cached statements, with no identity map,
+# model instances or unit-of-work flush (~half of a receipt's CPU, bench/README.md --pty). The
+# rows read keep the columns' types (dates, Decimal) and attribute access, as the models did.
+_RMA = Rma.__table__  # type: ignore[attr-defined]
+_LINE = RmaLine.__table__  # type: ignore[attr-defined]
+_UNIT = Unit.__table__  # type: ignore[attr-defined]
+_FIND_RMA = core_select(_RMA).where(_RMA.c.rma_id == bindparam("rma_id"))
+_FIND_TRACKING = core_select(_LINE.c.rma_id).where(_LINE.c.tracking_number == bindparam("key")).limit(1)
+_LINES = core_select(_LINE).where(_LINE.c.rma_id == bindparam("rma_id")).order_by(_LINE.c.line_no)
+_COUNT_LINE = ("UPDATE rma_line SET received_qty = received_qty + 1 WHERE rma_id = ? AND line_no = ? "
+               "RETURNING received_qty")
+
+
+def _find_rma(session: Session, c: Classified, rules: CarrierRules | None = None) -> tuple[Any, str]:
+    """The RMA row a parcel code names (a Core row: its columns as attributes), or None."""
+    conn = session.connection()
     if c.kind is CodeKind.RMA:
-        return session.get(Rma, c.value), "unknown_rma"
+        return conn.execute(_FIND_RMA, {"rma_id": c.value}).first(), "unknown_rma"
     # Tracking numbers, normalised as the manifest's were at import (dockstation.carriers), and
     # digit-only codes that could be either a tracking number or a GTIN.
     key = carriers.normalise(c.raw, rules).number
     if c.kind is CodeKind.TRACKING and c.carrier == "sscc" and c.sscc:
         key = c.sscc
-    rma_id = session.exec(
-        select(RmaLine.rma_id).where(RmaLine.tracking_number == key).limit(1)
-    ).first()
-    return (session.get(Rma, rma_id) if rma_id else None), "unknown_tracking"
+    rma_id = conn.execute(_FIND_TRACKING, {"key": key}).scalar()
+    return (conn.execute(_FIND_RMA, {"rma_id": rma_id}).first() if rma_id else None), "unknown_tracking"
 
 
 def parcel_of_product_code(store: Store, bench: Bench, c: Classified) -> str | None:
@@ -212,15 +229,16 @@ def parcel_of_product_code(store: Store, bench: Bench, c: Classified) -> str | N
     return rma.rma_id if rma is not None else None
 
 
-def _open_lines(session: Session, rma_id: str) -> list[RmaLine]:
-    return list(session.exec(select(RmaLine).where(RmaLine.rma_id == rma_id).order_by(RmaLine.line_no)))
+def _open_lines(session: Session, rma_id: str) -> list[Any]:
+    """The RMA's lines in order (Core rows: read-only, their columns as attributes)."""
+    return list(session.connection().execute(_LINES, {"rma_id": rma_id}))
 
 
-def _choices(lines: list[RmaLine]) -> tuple[LineChoice, ...]:
+def _choices(lines: list[Any]) -> tuple[LineChoice, ...]:
     return tuple(LineChoice(l.line_no, l.sku, l.gtin, l.description, l.qty, l.received_qty) for l in lines)
 
 
-def _check_rma(bench: Bench, rma: Rma, now: datetime) -> tuple[str, str] | None:
+def _check_rma(bench: Bench, rma: Any, now: datetime) -> tuple[str, str] | None:
     if rma.status == "cancelled":
         return "cancelled", f"{rma.rma_id}"
     deadline = as_utc(rma.expires_at) + timedelta(days=bench.grace_days)
@@ -267,31 +285,35 @@ def line_for_gtin(lines: tuple[LineChoice, ...], gtin: str) -> LineChoice | None
     return next((l for l in lines if l.gtin and l.gtin.zfill(14) == want and l.received_qty < l.qty), None)
 
 
-def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: RmaLine, *, code: str,
+def receive_in(session: Session, bench: Bench, operator: str, rma: Any, line: Any, *, code: str,
                source: str, extra: dict[str, object] | None = None, now: datetime | None = None,
                declared: bool = True) -> UnitView:
     """Create one unit for `line` in the caller's transaction: LPN, lane, state rows and event,
     and its receipt label's print job when the bench prints one (`Bench.receipt_label`).
     `declared=False`: an item on no line of the RMA (receiving/parcels.py); `line` then only
     describes it (line 0, never stored) and the unit is flagged `undeclared_item`.
+    `rma` and `line`: model objects or Core rows (only their attributes are read); a model line's
+    `received_qty` is kept in step with the row (no second UPDATE at the session's flush).
 
     The one place a unit is born (a clerk's scan, or a lead matching an exception by hand)."""
     now = now or utcnow()
     lane = bench.triage(session, rma, line)
     flags = list(lane.flags) if declared else [*lane.flags, "undeclared_item"]
     lpn = f"{bench.station_id}-{events.bump(session, f'lpn:{bench.station_id}'):08d}"
-    unit = Unit(
-        lpn=lpn, rma_id=rma.rma_id, line_no=line.line_no, station_id=bench.station_id, sku=line.sku,
-        category=line.category, description=line.description, unit_price=line.unit_price,
-        currency=line.currency, state="received", lane=lane.name,
-        sla_due_at=now + timedelta(hours=lane.sla_hours), risk_flags=flags,
-        received_at=now, received_by=operator, source=source, updated_at=now,
-    )
-    session.add(unit)
+    sla_due_at = now + timedelta(hours=lane.sla_hours)
+    conn = session.connection()
+    # Core, not the ORM (see _RMA above): the columns left out get the model's defaults.
+    conn.execute(_UNIT.insert(), {
+        "lpn": lpn, "rma_id": rma.rma_id, "line_no": line.line_no, "station_id": bench.station_id,
+        "sku": line.sku, "category": line.category, "description": line.description,
+        "unit_price": line.unit_price, "currency": line.currency, "state": "received", "lane": lane.name,
+        "sla_due_at": sla_due_at, "risk_flags": flags, "received_at": now, "received_by": operator,
+        "source": source, "updated_at": now,
+    })
     if declared:
-        line.received_qty += 1
-        session.add(line)
-    session.flush()  # the unit's row first: its receipt label's job points at it
+        counted = conn.exec_driver_sql(_COUNT_LINE, (rma.rma_id, line.line_no)).scalar_one()
+        if isinstance(line, RmaLine):
+            set_committed_value(line, "received_qty", counted)
     events.record(
         session, bench.station_id, "unit_received", operator=operator, lpn=lpn, rma_id=rma.rma_id, at=now,
         payload={"line_no": line.line_no, "sku": line.sku, "category": line.category,
@@ -303,7 +325,12 @@ def receive_in(session: Session, bench: Bench, operator: str, rma: Rma, line: Rm
         from labels.queue import queue_job  # here: the receiving core needs no label code otherwise
 
         queue_job(session, lpn, bench.station_id, operator=operator, label="receipt")
-    return UnitView.of(unit, line.reason_code)
+    return UnitView(
+        lpn=lpn, rma_id=rma.rma_id, line_no=line.line_no, sku=line.sku, description=line.description,
+        category=line.category, lane=lane.name, sla_due_at=sla_due_at, received_at=now, state="received",
+        unit_price=line.unit_price, currency=line.currency, reason_code=line.reason_code,
+        risk_flags=tuple(flags),
+    )
 
 
 def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, line_no: int,
@@ -327,8 +354,8 @@ def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, li
         return _receive_line_in(session, bench, operator, rma, line, scan)
 
 
-def _receive_line_in(session: Session, bench: Bench, operator: Operator, rma: Rma, line: RmaLine, scan: ScanEvent,
-                     rows: list[RmaLine] | None = None) -> Outcome:
+def _receive_line_in(session: Session, bench: Bench, operator: Operator, rma: Any, line: Any, scan: ScanEvent,
+                     rows: list[Any] | None = None) -> Outcome:
     """Receive one unit of `line` in the caller's transaction (`rows`: the RMA's lines, if read)."""
     rma_id = rma.rma_id
     view = receive_in(session, bench, operator.badge, rma, line, code=scan.code, source=scan.source)
@@ -336,8 +363,8 @@ def _receive_line_in(session: Session, bench: Bench, operator: Operator, rma: Rm
     progress, lines = None, ()
     several = line.line_no > 1 or (any(r.line_no != 1 for r in rows) if rows is not None
                                    else _has_more_lines(session, rma_id))
-    if line.qty > 1 or several:  # a parcel of several items
-        rows = _open_lines(session, rma_id) if rows is None else rows
+    if line.qty > 1 or several:  # a parcel of several items: its lines as they are now, this one counted
+        rows = _open_lines(session, rma_id)
         progress = (sum(min(l.received_qty, l.qty) for l in rows), sum(l.qty for l in rows))
         lines = _choices(rows)
     if progress is not None:

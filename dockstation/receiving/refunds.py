@@ -23,10 +23,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from dockstation import events
+from dockstation import events, rows
 from dockstation.models import Parcel, RmaLine, Unit
 
 UNDECLARED = "undeclared_item"
@@ -44,21 +43,19 @@ def _reasons(session: Session, lpns: list[str]) -> dict[str, tuple[str, list[str
         return {}
     marks = ", ".join("?" * len(lpns))
     session.flush()  # an event or unit written earlier in this transaction counts (what autoflush did)
-    rows = session.connection().exec_driver_sql(
-        f"SELECT lpn, payload FROM event WHERE lpn IN ({marks}) AND kind = 'refund_recommended' ORDER BY seq",
+    found = rows.execute(
+        session, f"SELECT lpn, payload FROM event WHERE lpn IN ({marks}) AND kind = 'refund_recommended' ORDER BY seq",
         tuple(lpns))
     out: dict[str, tuple[str, list[str]]] = {}
-    for lpn, raw in rows:
+    for lpn, raw in found:
         if lpn is not None and lpn not in out:
             p = json.loads(raw) if raw else {}
             out[lpn] = (str(p.get("reason") or ""), [str(r) for r in p.get("rules") or []])
     return out
 
 
-_LINES = select(*RmaLine.__table__.c).where(  # type: ignore[attr-defined]
-    RmaLine.rma_id == bindparam("rma")).order_by(RmaLine.line_no)
-_UNITS = select(*Unit.__table__.c).where(  # type: ignore[attr-defined]
-    Unit.rma_id == bindparam("rma")).order_by(Unit.lpn)
+_LINES = f"SELECT {rows.columns(RmaLine, 'l')} FROM rma_line l WHERE l.rma_id = ? ORDER BY l.line_no"
+_UNITS = f"SELECT {rows.columns(Unit, 'u')} FROM unit u WHERE u.rma_id = ? ORDER BY u.lpn"
 
 
 def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str | None, at: datetime,
@@ -67,35 +64,36 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     before; return its payload (None: not final yet, or decided already)."""
     if not rma_id:
         return None
-    parcel = session.get(Parcel, rma_id)
+    # Plain rows (same attribute names and types, dockstation/rows.py), not ORM objects: this runs
+    # in every unit's first disposition (bench_flow.py).
+    parcel = rows.get(session, Parcel, rma_id)
     if parcel is not None and parcel.refund_decided_at is not None:
         return None
-    # Read-only here: plain rows (same attribute names and types), not ORM objects — this runs in
-    # every unit's first disposition (bench_flow.py).
-    session.flush()
-    conn = session.connection()
-    lines: list[Any] = list(conn.execute(_LINES, {"rma": rma_id}))
-    units: list[Any] = [u for u in conn.execute(_UNITS, {"rma": rma_id}) if u.state != "voided"]
+    lines: list[Any] = [rows.from_raw(session, RmaLine, r) for r in rows.execute(session, _LINES, (rma_id,))]
+    units: list[Any] = [u for u in (rows.from_raw(session, Unit, r) for r in rows.execute(session, _UNITS, (rma_id,)))
+                        if u.state != "voided"]
     if any(u.refund is None for u in units):
         return None  # a unit still to be disposed
     all_in = bool(lines) and all(l.received_qty >= l.qty for l in lines)
     if parcel is None:
         if not all_in:
             return None
-        parcel = Parcel(rma_id=rma_id, state="closed", opened_at=at, closed_at=at, closed_by="auto")
-    elif parcel.state != "closed":
-        if not all_in:
-            return None
-        parcel.state, parcel.closed_at, parcel.closed_by = "closed", at, "auto"
+        parcel = rows.insert(session, Parcel, rma_id=rma_id, state="closed", opened_at=at, closed_at=at,
+                             closed_by="auto", refund_decided_at=at)
+    else:
+        if parcel.state != "closed":
+            if not all_in:
+                return None
+            parcel.state, parcel.closed_at, parcel.closed_by = "closed", at, "auto"
+        parcel.refund_decided_at = at
+        rows.save(session, parcel)
     payload = decision(session, policy, rma_id, lines, units, parcel, at)
-    parcel.refund_decided_at = at
-    session.add(parcel)
     events.record(session, station_id, "refund_decided", operator=operator, rma_id=rma_id, at=at, payload=payload)
     return payload
 
 
 def decision(session: Session, policy: Any, rma_id: str, lines: list[Any], units: list[Any],
-             parcel: Parcel, at: datetime) -> dict[str, Any]:
+             parcel: Any, at: datetime) -> dict[str, Any]:
     """The decision's payload; `lines` and `units`: rows of rma_line and unit (plain rows or objects)."""
     refund_cfg = policy.refund
     reasons = _reasons(session, [u.lpn for u in units])

@@ -120,8 +120,10 @@ class AgeTriggerMixin:
             if result is None:  # the first job: what waited for its unit to be free goes first
                 result = await self.in_thread(retry_deferred, self.store, station, policy, now=now, busy=busy)
             chunk = dues[start:start + BATCH]
-            if chunk:
-                await self.in_thread(apply, self.store, station, policy, chunk, now=now, busy=busy, result=result)
+            last = start + BATCH >= len(dues)  # the last batch keeps the cursors too (store v14)
+            if chunk or last:
+                await self.in_thread(apply, self.store, station, policy, chunk, now=now, busy=busy, result=result,
+                                     cursors=cursors if last else None)
         except Exception:  # noqa: BLE001 - logged; nothing half-applied (one transaction a batch)
             log.exception("age triggers: applying failed")
             self._age_done(None, None)
@@ -141,10 +143,7 @@ class AgeTriggerMixin:
             self.set_timer(0.02, lambda: self._age_next(job, waited + 0.02))
 
     def _age_done(self: BenchApp, result: PassResult | None, cursors: dict[str, Any] | None) -> None:
-        from dockstation.policy.triggers import save_cursors
-
-        if cursors is not None:
-            save_cursors(self.store, cursors)
+        # the cursors were saved by the last batch's `apply` (`cursors` not None: the pass ended)
         self.age_running = False
         self.age_passes += 1
         self.age_last = result

@@ -10,6 +10,13 @@ three cells per row changed (bench_scan.py --pty: the bytes a terminal receives 
 never split, so a wide character is never cut in half) to x2 — the same cells, the same styles,
 fewer bytes. Widgets that draw in pieces (BigText: a segment per glyph) gain the most.
 
+What goes into a partial frame is rendered more narrowly too (`render_partial_update`): Textual
+renders every widget that overlaps the rectangle around ALL the changes — after a scan, from
+the state line to the log's new row, i.e. the header, the entry field, the footer, the screen and
+its containers, whole — and then keeps only the changed lines. Here a widget is rendered only if
+it overlaps a changed region, and only its changed lines (per run of lines): the same strips
+for the lines written, about half the widget renders per scan.
+
 Installed once by the bench app (`install()`); if Textual's `ChopsUpdate` no longer has the
 shape this was written for (textual 8.2), nothing is changed and frames are Textual's own.
 
@@ -65,6 +72,51 @@ def render_segments(self: Any, console: Console) -> str:
     return "".join(out)
 
 
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted line numbers as runs of consecutive lines: [(first, last), …]."""
+    out: list[tuple[int, int]] = []
+    for y in rows:
+        if out and y == out[-1][1] + 1:
+            out[-1] = (out[-1][0], y)
+        else:
+            out.append((y, y))
+    return out
+
+
+def render_partial_update(self: Any) -> Any:
+    """Compositor.render_partial_update, rendering only the changed lines of the widgets that
+    overlap a changed region (Textual: every widget in the rectangle around all the changes)."""
+    from textual._compositor import ChopsUpdate
+    from textual.geometry import Region
+
+    update_regions = self._dirty_regions.copy()
+    self._dirty_regions.clear()
+    if not update_regions:
+        return None
+    height = self.size.height
+    spans = list(self._regions_to_spans(update_regions))
+    rows = sorted({y for y, _, _ in spans if 0 <= y < height})
+    cuts = self.cuts
+    chops: list[dict[int, Any]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+    regions = list(update_regions)
+    for widget, (region, clip) in self.visible_widgets.items():  # front to back
+        visible = region.intersection(clip)
+        if not visible.area or not any(visible.overlaps(r) for r in regions):
+            continue
+        first_cut, last_cut = visible.column_span
+        top, bottom = visible.y, visible.bottom
+        mine = [y for y in rows if top <= y < bottom]
+        for y0, y1 in _runs(mine):
+            strips = widget.render_lines(Region(visible.x - region.x, y0 - region.y, visible.width, y1 - y0 + 1))
+            for y, strip in zip(range(y0, y1 + 1), strips):
+                chops_line = chops[y]
+                final_cuts = [cut for cut in cuts[y] if last_cut >= cut >= first_cut]
+                for cut, piece in zip(final_cuts, strip.divide([cut - visible.x for cut in final_cuts[1:]])):
+                    if chops_line.get(cut) is None:  # front to back: the first piece of a cut wins
+                        chops_line[cut] = piece
+    return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in cuts])
+
+
 def install() -> None:
     """Use `render_segments` above for Textual's partial frames (idempotent)."""
     global _installed
@@ -72,7 +124,7 @@ def install() -> None:
         return
     _installed = True
     try:
-        from textual._compositor import ChopsUpdate
+        from textual._compositor import ChopsUpdate, Compositor
     except ImportError:  # pragma: no cover — another Textual: its own frames
         log.info("textual has no ChopsUpdate: partial frames are Textual's own")
         return
@@ -80,6 +132,9 @@ def install() -> None:
         log.info("textual's ChopsUpdate changed: partial frames are Textual's own")  # pragma: no cover
         return
     ChopsUpdate.render_segments = render_segments  # type: ignore[method-assign]
+    if all(hasattr(Compositor, name) for name in ("render_partial_update", "_regions_to_spans", "cuts",
+                                                  "visible_widgets")):
+        Compositor.render_partial_update = render_partial_update  # type: ignore[method-assign]
 
 
 def may_scroll(app: Any, widget: Any) -> bool:

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
+from dockstation.foreground import FOREGROUND
 from dockstation.store import BUSY_TIMEOUT_MS
 
 log = logging.getLogger("dockstation.tui")
@@ -73,6 +74,7 @@ class InlineStore:
             record.info["busy_timeout_ms"] = want
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        FOREGROUND.busy()  # the print worker starts no job until this scan is committed and shown
         if self.enabled:
             self._local.inline = True
             try:

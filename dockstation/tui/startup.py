@@ -1,8 +1,10 @@
-"""Start-up of the bench TUI: the policy in force checked, and the GC kept off the scan path."""
+"""Start-up of the bench TUI: the policy in force checked, and the GC and other threads kept off
+the scan path."""
 
 from __future__ import annotations
 
 import gc
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +37,14 @@ class IdleGC:
       as the GC would have, and a full collection every `FULL_TICKS`th tick.
     Memory is freed by reference counting as usual; only objects in reference cycles wait for
     the next of these collections. `stop` gives the GC back its automatic collection.
+
+    Also while it runs: the interpreter's switch interval is `SWITCH_S` (Python's is 5 ms). A
+    thread that holds the GIL when the event loop wants it back (the print worker rendering a
+    label, the sync or photo uploads) keeps it up to that long: a scan's commit releases the GIL
+    for its fsync, and each time it waited for up to 5 ms to get it back (bench_scan.py --pty).
     """
+
+    SWITCH_S = 0.001
 
     FULL_EVERY = 100
     TICK_S = 2.0
@@ -45,19 +54,26 @@ class IdleGC:
         self.scans = 0
         self.ticks = 0
         self.active = False
+        self._switch = sys.getswitchinterval()
 
     def start(self) -> None:
         gc.collect()
         gc.freeze()
         gc.disable()
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(self.SWITCH_S)
         self.active = True
 
     def stop(self) -> None:
         if self.active:
             self.active = False
             gc.enable()
+            sys.setswitchinterval(self._switch)
 
     def after_scan(self) -> None:
+        from dockstation.foreground import FOREGROUND
+
+        FOREGROUND.scan_shown()  # the print worker's turn: the scan's label now (foreground.py)
         if self.active:
             self.scans += 1
             gc.collect(2 if self.scans % self.FULL_EVERY == 0 else 1)

@@ -6,7 +6,8 @@ pushed instead: category, SKU and price from the receipt (a grade or a dispositi
 category), the grade (a disposition's, else the grading's), flags (receipt risk flags, grading and
 disposition flags), the checklist answers of the inspection that graded it (each step's last
 answer), the RMA's reason code, and the days from the RMA's creation to the decision (disposition,
-else grading). Units voided are left out, as the bench leaves them out. Only the events of the
+else grading), and the wait value decay counts (receipt to the decision: simulate.waited_days, as the
+bench's history, so the rule replay and the trigger replay decay a unit alike). Units voided are left out, as the bench leaves them out. Only the events of the
 station that created a unit count (sync/hq/scope.py).
 
 One query streams the events of the units, ordered by unit; RMAs and their lines are read for a
@@ -25,17 +26,18 @@ from sqlalchemy import select, text
 
 from dockstation.policy.config import PolicyConfig
 from dockstation.policy.decide import Facts, answer_text, vendor_return_eligible
+from dockstation.policy.simulate import waited_days
 from dockstation.types import as_utc
 from sync.hq.db import HQDatabase, HqRma, HqRmaLine
 from sync.hq.scope import lpn_owner
 
-KINDS = ("unit_received", "unit_graded", "inspection_answered", "unit_disposed", "unit_voided")
+KINDS = ("unit_received", "unit_held", "unit_graded", "inspection_answered", "unit_disposed", "unit_voided")
 BLOCK = 2000
 
 
 class _Unit:
     __slots__ = ("lpn", "rma_id", "line_no", "category", "sku", "price", "flags", "grade", "graded_at",
-                 "inspection", "answers", "disposed_at", "voided")
+                 "inspection", "answers", "disposed_at", "voided", "received_at")
 
     def __init__(self, lpn: str) -> None:
         self.lpn, self.rma_id, self.line_no = lpn, None, None
@@ -47,6 +49,7 @@ class _Unit:
         self.answers: dict[Any, dict[str, tuple[str, str | None]]] = {}  # inspection id -> step -> (value, result)
         self.disposed_at: datetime | None = None
         self.voided = False
+        self.received_at: datetime | None = None  # received (or held: a blind receipt), for value decay
 
 
 def _payload(value: Any) -> dict[str, Any]:
@@ -66,6 +69,8 @@ def _flags(value: Any) -> list[str]:
 
 
 def _apply(u: _Unit, kind: str, at: datetime, rma_id: str | None, p: dict[str, Any]) -> None:
+    if kind in ("unit_received", "unit_held"):
+        u.received_at = u.received_at or at
     if kind == "unit_received":
         u.rma_id = rma_id or u.rma_id
         u.line_no = p.get("line_no") if isinstance(p.get("line_no"), int) else u.line_no
@@ -180,7 +185,7 @@ def _facts(db: HQDatabase, policy: PolicyConfig, units: list[_Unit]) -> Iterator
             category=u.category, grade=u.grade, unit_price=u.price or Decimal(0), flags=frozenset(u.flags),
             answers={step: value for step, (value, _) in answers.items()},
             results={step: result for step, (_, result) in answers.items() if result is not None},
-            days_since_purchase=days,
+            days_since_purchase=days, days_waiting=waited_days(u.received_at, decided),
             vendor_return_eligible=vendor_return_eligible(policy, u.category, u.sku, days),
             reason_code=reasons.get((u.rma_id or "", u.line_no), "") if u.line_no is not None else "",
             sku=u.sku)

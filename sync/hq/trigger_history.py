@@ -18,7 +18,6 @@ history in memory but the firings kept for the page.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -152,11 +151,7 @@ def _with_facts(timelines: Iterator[Timeline], facts: Iterator[tuple[str, Facts]
         while pending is not None and pending[0] < tl.lpn:
             pending = next(facts, None)
         if pending is not None and pending[0] == tl.lpn:
-            f = pending[1]
-            # value decay counts the wait from receipt to the decision, as the bench's history does
-            end = tl.disposed_at or tl.inspected_at or tl.received_at
-            waited = max(0.0, (end - tl.received_at).total_seconds() / 86400)
-            yield tl, replace(f, days_waiting=waited)
+            yield tl, pending[1]  # with the wait value decay counts (policy_history: the rule replay's too)
         else:
             yield tl, None
 

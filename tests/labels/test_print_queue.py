@@ -145,3 +145,73 @@ def test_reprint_of_a_unit_without_disposition_is_refused(bench, manifest):
         reprint(manifest, "B07", "9001", out.unit.lpn)
     with manifest.read() as s:
         assert s.exec(select(PrintJob)).all() == []
+
+
+def test_the_worker_starts_no_job_while_the_bench_handles_a_scan(bench, store, home):
+    """dockstation/foreground.py: a scan's window (InlineStore.call marks it) keeps the print
+    worker's jobs out — they print when it is over, each once."""
+    import asyncio
+
+    from dockstation.foreground import FOREGROUND
+    from dockstation.tui.inline_store import InlineStore
+
+    lpns = disposed_units(bench, store, 2)
+    asyncio.run(InlineStore(store).call(lambda: None))  # a scan's store call: its window begins
+    FOREGROUND.busy(60)  # … and, for the test, lasts until released
+    try:
+        result: list = []
+        worker = threading.Thread(target=lambda: result.append(PrintQueue(store, "B07", spool_url(home)).pump()))
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive()  # waiting for the window to end
+        with store.read() as s:
+            assert [j.state for j in s.exec(select(PrintJob))] == ["queued", "queued"]
+    finally:
+        FOREGROUND.release()
+    worker.join(10)
+    assert result[0].printed == 2 and not worker.is_alive()
+    with store.read() as s:
+        assert sorted(j.lpn for j in s.exec(select(PrintJob)) if j.state == "sent") == sorted(lpns)
+
+
+def test_a_store_call_of_the_ui_opens_the_scan_window(store):
+    import asyncio
+    import time
+
+    from dockstation.foreground import FOREGROUND
+    from dockstation.tui.inline_store import InlineStore
+
+    FOREGROUND.release()
+    asyncio.run(InlineStore(store).call(lambda: None))
+    try:
+        assert FOREGROUND._until > time.monotonic() - 1  # marked (by the call, not by this test)
+    finally:
+        FOREGROUND.release()
+
+
+def test_the_worker_sends_a_label_as_soon_as_a_scan_is_shown_not_at_its_next_poll(bench, store, home):
+    """dockstation/foreground.py: the running worker sleeps `poll` between passes, unless a scan's
+    result is shown (startup.IdleGC.after_scan): then it runs at once (here `poll` is 60 s)."""
+    from dockstation.foreground import FOREGROUND
+    from dockstation.tui.startup import IdleGC
+
+    stop = threading.Event()
+    worker = threading.Thread(target=PrintQueue(store, "B07", spool_url(home)).run,
+                              args=(stop, lambda text, level: None), kwargs={"poll": 60.0}, daemon=True)
+    worker.start()
+    try:
+        lpns = disposed_units(bench, store, 1)  # queued after the worker's first pass (a short one)
+        deadline = threading.Event()
+        sent = False
+        for _ in range(100):
+            IdleGC().after_scan()  # a scan's result painted (not active: only the worker's turn)
+            with store.read() as s:
+                sent = [j.state for j in s.exec(select(PrintJob))] == ["sent"]
+            if sent:
+                break
+            deadline.wait(0.1)
+        assert sent, lpns
+    finally:
+        stop.set()
+        worker.join(5)
+    assert not worker.is_alive()  # the stop is seen while it sleeps

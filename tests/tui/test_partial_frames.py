@@ -210,3 +210,37 @@ async def test_a_screen_shown_again_after_a_theme_change_has_the_new_theme(make_
         primary = app.get_css_variables()["primary"]
         assert title.styles.background != before
         assert title.styles.background.hex.lower() == primary.lower()[:7]
+
+
+async def test_a_partial_frame_renders_only_the_changed_lines_of_the_widgets_under_a_change():
+    """Two changes far apart (the top line and the bottom one): Textual rendered every widget in
+    the rectangle around both, whole; frames.render_partial_update renders only the lines that
+    changed, of the widgets over them — and the terminal still shows the full repaint."""
+    frames.install()
+    app = TallApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause(0.1)  # the first frames are over
+        term = Terminal(40, 12)
+        term.feed(app.screen._compositor.render_full_update().render_segments(app.console))
+        record(app, term)
+        rendered: list[tuple[str, int]] = []
+        for widget in app.query(Static):
+            original = widget.render_lines
+
+            def spy(crop, widget=widget, original=original):  # type: ignore[no-untyped-def]
+                rendered.append((widget.id, crop.height))
+                return original(crop)
+
+            widget.render_lines = spy
+        app.query_one("#top", Static).update("top changed", layout=False)
+        app.query_one("#bottom", Static).update("bottom changed", layout=False)
+        await pilot.pause(0.05)
+        assert sorted(rendered) == [("bottom", 1), ("top", 1)]  # not the middle, nor its 8 lines
+        assert term.text() == drawn_now(app)
+
+
+class TallApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("top", id="top")
+        yield Static("\n".join(f"middle {n}" for n in range(8)), id="middle")
+        yield Static("bottom", id="bottom")

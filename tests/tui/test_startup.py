@@ -72,3 +72,22 @@ async def test_a_bad_policy_file_found_after_the_first_screen_ends_the_app_with_
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.return_code == 1, "the app to end")
     assert app.startup_error.startswith("configuration refused: ") and "policy.toml" in app.startup_error
+
+
+def test_the_idle_gc_shortens_the_switch_interval_while_it_runs_and_gives_it_back():
+    """startup.IdleGC: a worker thread holding the GIL gives it back to the event loop within
+    SWITCH_S, not Python's 5 ms (a scan's commit releases the GIL for its fsync)."""
+    import gc
+    import sys
+
+    from dockstation.tui.startup import IdleGC
+
+    before = sys.getswitchinterval()
+    idle = IdleGC()
+    idle.start()
+    try:
+        assert sys.getswitchinterval() == IdleGC.SWITCH_S < before
+    finally:
+        idle.stop()
+        gc.unfreeze()
+    assert sys.getswitchinterval() == before and gc.isenabled()

@@ -1,0 +1,174 @@
+"""Hot rows as plain values: read with one SELECT, written back with one UPDATE of what changed.
+
+On the grader's fast path (bench/bench_flow.py: receive → CMD:ALLPASS → value scan → Enter) the
+ORM's unit of work — identity map, attribute history, the flush — cost several times the SQL it
+sends. The inspection and the disposition hold their unit and inspection as a `Row` instead:
+attribute access like the model's, values converted by the columns' own types (UTCDateTime,
+DecimalText, JSONText), so a row is stored byte for byte as the ORM stores it (a test compares
+them, tests/inspection/test_one_transaction.py). Writes go out at once, in program order, in the
+caller's transaction: a `Row` is never pending, and `session.add` must never see one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+
+def execute(session: Session, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    """One statement on the session's own SQLite connection, in its transaction, past SQLAlchemy's
+    per-statement work (a result's metadata built for every statement, events): on the fast path
+    that cost more than SQLite itself. Errors come wrapped as SQLAlchemy wraps them (DBAPIError,
+    values hidden: customer data), so the callers and store_failures.explain see the same."""
+    conn = session.connection()  # begins the transaction (BEGIN IMMEDIATE) if it has not begun
+    try:
+        return conn.connection.dbapi_connection.execute(sql, params)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True,
+                                  dialect=conn.dialect) from exc
+
+
+def first(session: Session, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first row of a statement (None: none), run to its end: a write with RETURNING must not
+    stay in progress until the commit."""
+    found = execute(session, sql, params).fetchall()
+    return found[0] if found else None
+
+
+class _Table:
+    """A model's table as plain SQL, with its columns' bind and result processors (one dialect)."""
+
+    def __init__(self, model: Any, dialect: Any) -> None:
+        table = model.__table__
+        self.model, self.name = model, table.name
+        self.columns = [c.name for c in table.columns]
+        self.keys = [c.name for c in table.primary_key.columns]
+        auto = table.autoincrement_column
+        self.key = auto.name if auto is not None else self.keys[0]  # the one an INSERT returns
+        where = " AND ".join(f"{k} = ?" for k in self.keys)
+        self.autoincrement = auto is not None
+        self.bind = {c.name: c.type._cached_bind_processor(dialect) for c in table.columns}
+        self.result = [c.type._cached_result_processor(dialect, None) for c in table.columns]
+        self.select = f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {where}"
+        self.where = where
+        self.updates: dict[tuple[str, ...], str] = {}
+        self.inserts: dict[tuple[str, ...], str] = {}
+        # What the model gives a column not set (a default, a factory such as utcnow, else None).
+        fields = model.model_fields
+        self.defaults = [(n, None if fields[n].is_required() else fields[n].default_factory,
+                          None if fields[n].is_required() or fields[n].default_factory else fields[n].default)
+                         for n in self.columns]
+
+    def decode(self, raw: Sequence[Any]) -> dict[str, Any]:
+        return {name: (proc(v) if proc is not None and v is not None else v)
+                for name, proc, v in zip(self.columns, self.result, raw)}
+
+    def encode(self, name: str, value: Any) -> Any:
+        proc = self.bind[name]
+        return proc(value) if proc is not None else value
+
+
+_tables: dict[tuple[Any, str], _Table] = {}
+
+
+def table(session: Session, model: Any) -> _Table:
+    dialect = session.get_bind().dialect
+    found = _tables.get((model, dialect.name))
+    if found is None:
+        found = _tables[(model, dialect.name)] = _Table(model, dialect)
+    return found
+
+
+class Row:
+    """One row of `model` as plain values; set attributes, then `save` writes the changed ones."""
+
+    __slots__ = ("_table", "_values", "_changed")
+
+    def __init__(self, tbl: _Table, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_table", tbl)
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_changed", set())
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{self._table.name} has no column {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise AttributeError(f"{self._table.name} has no column {name!r}")
+        self._values[name] = value
+        self._changed.add(name)
+
+    def __repr__(self) -> str:
+        return f"Row({self._table.name}, {self._values!r})"
+
+
+def columns(model: Any, alias: str) -> str:
+    """The model's columns for a SELECT that reads it among others (then `from_raw`)."""
+    return ", ".join(f"{alias}.{c.name}" for c in model.__table__.columns)
+
+
+def width(model: Any) -> int:
+    return len(model.__table__.columns)
+
+
+def from_raw(session: Session, model: Any, raw: Sequence[Any]) -> Row:
+    """A Row from the model's columns as SQLite returned them (in `columns` order)."""
+    tbl = table(session, model)
+    return Row(tbl, tbl.decode(raw))
+
+
+def decode(session: Session, model: Any, column: str, value: Any) -> Any:
+    """One column's value as SQLite returned it, through the column's type."""
+    tbl = table(session, model)
+    proc = tbl.result[tbl.columns.index(column)]
+    return proc(value) if proc is not None and value is not None else value
+
+
+def get(session: Session, model: Any, key: Any) -> Row | None:
+    """The row with primary key `key` (a tuple for a composite key), or None (what session.get
+    gives, as a Row)."""
+    tbl = table(session, model)
+    session.flush()  # rows the ORM still holds back (what session.get would see)
+    raw = first(session, tbl.select, key if isinstance(key, tuple) else (key,))
+    return Row(tbl, tbl.decode(raw)) if raw is not None else None
+
+
+def insert(session: Session, model: Any, **values: Any) -> Row:
+    """INSERT a new row with the model's defaults for what is not given (as constructing the model
+    and flushing it does); an autoincrement key comes back in the Row."""
+    tbl = table(session, model)
+    row = {name: values[name] if name in values else factory() if factory is not None else default
+           for name, factory, default in tbl.defaults}
+    names = tuple(n for n in tbl.columns if not (tbl.autoincrement and n == tbl.key and row[n] is None))
+    returning = len(names) < len(tbl.columns)
+    sql = tbl.inserts.get(names)
+    if sql is None:
+        sql = tbl.inserts[names] = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+                                    + (f" RETURNING {tbl.key}" if returning else ""))
+    result = first(session, sql, tuple(tbl.encode(n, row[n]) for n in names))
+    if returning:
+        row[tbl.key] = result[0]
+    return Row(tbl, row)
+
+
+def save(session: Session, row: Row) -> None:
+    """UPDATE the columns set since the row was read (or last saved); nothing when none was."""
+    changed = row._changed
+    if not changed:
+        return
+    tbl = row._table
+    names = tuple(n for n in tbl.columns if n in changed)
+    sql = tbl.updates.get(names)
+    if sql is None:
+        sql = tbl.updates[names] = (f"UPDATE {tbl.name} SET {', '.join(f'{n}=?' for n in names)} "
+                                    f"WHERE {tbl.where}")
+    values = row._values
+    execute(session, sql, (*(tbl.encode(n, values[n]) for n in names), *(tbl.encode(k, values[k]) for k in tbl.keys)))
+    changed.clear()
