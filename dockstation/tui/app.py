@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -34,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
@@ -44,36 +42,32 @@ from textual.timer import Timer
 
 from dockstation.config import BenchConfig, ConfigError, Operator, load_bench_config, operators_problem
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
-from dockstation.scanners.wedge import Release, ScanCode, WedgeDetector
-from dockstation.store_failures import explain as explain_failure
+from dockstation.scanners.wedge import WedgeDetector
 from dockstation.text import clean
 from dockstation.tui import frames
 from dockstation.tui.age_triggers import AgeTriggerMixin
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.grading import GradingMixin
-from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot, WedgeTick
+from dockstation.tui.keycapture import KeyCaptureMixin
+from dockstation.tui.messages import BenchWarning, ScanHandled, ScanReceived, ServiceStatus, Slot
+from dockstation.tui.operators import OperatorsMixin
 from dockstation.tui.photos import PhotosMixin
 from dockstation.tui.receive import ReceiveScreen
 from dockstation.tui.services import ServicesMixin
 from dockstation.tui.sorting import SortingMixin
-from dockstation.tui.sound import Pattern, Sounder
+from dockstation.tui.sound import Sounder
 from dockstation.tui.startup import IdleGC, load_triage  # noqa: F401 — load_triage: re-exported
+from dockstation.tui.units import UnitsMixin
 
 if TYPE_CHECKING:  # loaded after the first screen (see the module doc)
     from dockstation.inspection import Checklists
-    from dockstation.receiving.core import Bench, Outcome, Triage, UnitView
+    from dockstation.receiving.core import Bench, Outcome, Triage
     from dockstation.store import Store
     from dockstation.tui.inline_store import InlineStore
-
-try:  # Textual's own clock for Message.time (monotonic; perf_counter on Windows)
-    from textual._time import get_time
-except ImportError:  # pragma: no cover
-    from time import monotonic as get_time
 
 log = logging.getLogger("dockstation.tui")
 T = TypeVar("T")
 Job = Callable[[], Awaitable[None]]
-_AIM_ID = re.compile(r"\][A-Za-z][0-9]")
 SLOT_LABELS = {"printer": "print", "sync": "sync", "photos": "photos"}
 
 
@@ -81,8 +75,8 @@ def utcnow() -> datetime:  # dockstation.types.utcnow, without importing SQLAlch
     return datetime.now(UTC)
 
 
-class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingMixin, AgeTriggerMixin,
-               App[None]):
+class BenchApp(KeyCaptureMixin, OperatorsMixin, UnitsMixin, GradingMixin, FeedbackMixin, ServicesMixin,
+               PhotosMixin, SortingMixin, AgeTriggerMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Dockstation"
     ENABLE_COMMAND_PALETTE = False  # a bench has no use for it; one fewer thing to stumble into
@@ -266,42 +260,6 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
         self.stop_services()
         self.sound.close()
 
-    # -- key capture (keyboard wedge) -------------------------------------------------------
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded and self.wedge_enabled:
-            await self._apply(self.wedge.feed(event.key, event.character, event.time))
-            self._arm_flush()
-            return
-        await super().on_event(event)
-
-    async def _apply(self, actions: list[ScanCode | Release]) -> None:
-        for action in actions:
-            if isinstance(action, ScanCode):
-                code, symbology = action.code, None
-                if _AIM_ID.match(code):  # a scanner set to send AIM identifiers (]C1, ]d2 …)
-                    symbology, code = code[:3], code[3:]
-                self.enqueue_scan(ScanEvent(code, "wedge", symbology, self.clock()))
-            else:
-                for key in action.keys:  # a person typing: on to the focused widget as usual
-                    event = events.Key(key.key, key.character)
-                    event.time = key.at  # when it was read: the quit question judges by it
-                    await super().on_event(event)
-
-    def _arm_flush(self) -> None:
-        deadline = self.wedge.deadline
-        if deadline is None or self._flush_timer is not None:
-            return
-        self._flush_timer = self.set_timer(max(0.0, deadline - get_time()) + 0.005, self._flush_due)
-
-    def _flush_due(self) -> None:
-        # Through the message queue, so keys already read but not yet handled go first.
-        self._flush_timer = None
-        self.post_message(WedgeTick())
-
-    async def on_wedge_tick(self, _: WedgeTick) -> None:
-        await self._apply(self.wedge.flush(get_time()))
-        self._arm_flush()
-
     # -- the one dispatcher ------------------------------------------------------------------
     def enqueue_scan(self, scan: ScanEvent) -> None:
         self._queue.put_nowait(scan)
@@ -381,171 +339,6 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
         """Run a blocking (store) call off the event loop; other screens use this too."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
-    # -- operators -------------------------------------------------------------------------
-    async def _sign_in(self, scan: ScanEvent, c: Classified) -> None:
-        from dockstation.receiving.core import sign_in, sign_out
-
-        previous, new = self.operator, self.bench.operators.by_badge(c.value)
-
-        if new is not None and previous is not None and previous.badge != new.badge:
-            await self.settle_screens()  # the previous operator's decision on screen, by them
-
-        def work() -> Outcome:
-            if new is not None and previous is not None and previous.badge != new.badge:
-                sign_out(self.store, self.bench, previous)
-            return sign_in(self.store, self.bench, scan, c.value)
-
-        outcome = await self.in_thread(work)
-        if outcome.status == "signed_in":
-            if previous is None or outcome.operator != previous:
-                await self.go_to_receive()
-            self.operator = outcome.operator
-            self.set_hand(None)
-        self.show_outcome(scan, outcome)
-
-    async def sign_out(self) -> None:
-        operator = self.operator
-        if operator is None:
-            self.show_result("info", "SCAN BADGE", "Nobody is signed in")
-            return
-        await self.settle_screens()
-        from dockstation.receiving.core import sign_out
-
-        await self.in_thread(sign_out, self.store, self.bench, operator)
-        self.operator = None
-        self.set_hand(None)
-        receive = await self.go_to_receive()
-        receive.show_prompt(f"Signed out: {operator.name}", "ok")
-        self.sound.play("ok")
-
-    # -- units -----------------------------------------------------------------------------
-    def _load_unit(self, lpn: str) -> UnitView | None:
-        from dockstation.models import Unit
-        from dockstation.receiving.core import UnitView
-
-        with self.store.read() as session:
-            unit = session.get(Unit, lpn)
-            return UnitView.of(unit) if unit is not None else None
-
-    async def _open_unit(self, scan: ScanEvent, c: Classified) -> None:
-        view = await self.in_thread(self._load_unit, c.value)
-        receive = await self.go_to_receive()
-        if view is None:
-            self.show_result("error", "NO UNIT", f"No unit {clean(c.value)} on this bench")
-            return
-        self.current_lpn = view.lpn
-        self.unit_scanned(view.lpn, view.state)  # a disposed unit: the next container scan sorts it
-        if view.state in ("disposed", "quarantined") and self.operator is not None and self.operator.role == "lead":
-            from dockstation.tui.disposition import DispositionScreen  # a lead may change its path
-
-            await self.push_screen(DispositionScreen(view.lpn))
-            return
-        if view.state in ("disposed", "quarantined", "voided"):
-            receive.show_unit(scan, view, f"{view.state} — scan a container to sort it; CMD:REPRINT or F5 reprints its label")
-            self.sound.play("attention")
-        elif self.operator is not None and self.operator.can("grader"):
-            if view.state in ("graded", "awaiting_approval"):  # inspected already: its disposition
-                await self.push_screen(await self.disposition_for(view.lpn))
-                return
-            await self.inspect_unit(view.lpn)
-        elif view.state == "awaiting_approval":
-            receive.show_unit(scan, view, "it waits for a lead's approval: put it on the lead's shelf")
-            self.sound.play("attention")
-        else:
-            receive.show_unit(scan, view, "A grader inspects this unit: put it on the inspection shelf")
-            self.sound.play("attention")
-
-    # -- results ---------------------------------------------------------------------------
-    async def reprint(self) -> None:
-        """Reprint the current unit's label: same LPN, counted and audited (labels.queue)."""
-        from labels import LabelError
-        from labels.queue import reprint
-
-        lpn, op = self.current_lpn, self.operator
-        if lpn is None or op is None:
-            self.show_result("warn", "REPRINT", "Scan the unit's LPN first, then reprint")
-            return
-        try:
-            job = await self.in_thread(reprint, self.store, self.bench.station_id, op.badge, lpn)
-        except LabelError as exc:
-            self.show_result("error", "NO LABEL", str(exc))
-            return
-        self.show_result("ok", "REPRINT", f"{lpn}: label reprint #{job.reprint} queued")
-
-    def action_reprint(self) -> None:
-        self.enqueue_job(self.reprint)
-
-    async def open_search(self) -> None:
-        """The search screen (tui/search.py), with the code of the exception just raised, if any."""
-        from dockstation.tui.search import SearchScreen
-
-        if isinstance(self.screen, SearchScreen):
-            return
-        await self.settle_screens()
-        exc = self.last_exception
-        text = exc[1] if exc else ""
-        await self.push_screen(SearchScreen(text, exception_id=exc[0] if exc else None, code=text))
-
-    def action_search(self) -> None:
-        if self.operator is None:
-            self.show_result("warn", "SCAN BADGE", "Sign in first, then search")
-            return
-        self.enqueue_job(self.open_search)
-
-    def action_inspect(self) -> None:
-        """Straight from receipt to inspection: open the current unit (as if its LPN was scanned)."""
-        lpn = self.current_lpn
-        if lpn is None:
-            self.show_result("warn", "INSPECT", "Receive or scan a unit first")
-            return
-        self.enqueue_scan(ScanEvent(lpn, "keyboard", None, self.clock()))
-
-    def show_outcome(self, scan: ScanEvent, outcome: Outcome) -> None:
-        """A receiving use case's result (already committed): on screen, in the log, audible."""
-        self._outcome = outcome
-        if outcome.status == "exception" and outcome.exception_id is not None:
-            self.last_exception = (outcome.exception_id, scan.code)  # F7 searches for it
-        elif outcome.status in ("received", "signed_in"):
-            self.last_exception = None
-        if outcome.unit is not None:
-            self.current_lpn = outcome.unit.lpn
-        if outcome.status == "received" and outcome.unit is not None and self.may_grade():
-            self.in_hand = outcome.unit.lpn  # its first inspection input opens it (grading.py)
-        elif outcome.status in ("received", "exception", "choose_line"):
-            self.in_hand = None  # another parcel: the last unit was put down
-        self.receive_screen.show_outcome(scan, outcome)
-        self.receive_screen.hand_changed()
-        if self.in_hand is not None and outcome.status == "received":
-            self.receive_screen.show_hand_hint()
-        if self.screen is not self.receive_screen:
-            self.notify(clean(outcome.message), severity="information" if outcome.ok else "error", markup=False)
-
-    def show_result(self, state: str, title: str, message: str) -> None:
-        """Any screen: `state` is ok / error / warn / info; plays the matching sound."""
-        pattern: Pattern | None = {"ok": "ok", "error": "error", "warn": "attention"}.get(state)  # type: ignore[assignment]
-        if pattern:
-            self.sound.play(pattern)
-        if self.screen is self.receive_screen:
-            self.receive_screen.show_message(state, title, message)
-        else:
-            severity = {"error": "error", "warn": "warning"}.get(state, "information")
-            self.notify(clean(message), severity=severity, markup=False)  # type: ignore[arg-type]
-
-    def show_failure(self, exc: Exception, what: str) -> None:
-        """A scan or job that raised: a store failure says what happened and what to do (DISK
-        FULL — nothing was recorded; …), anything else is an internal error; both with the error
-        sound, both in the log."""
-        failure = explain_failure(exc)
-        if failure is not None:
-            log.error("%s not recorded: %s (%s)", what, failure.title, type(exc).__name__)
-            self.show_result("error", failure.title, failure.message)
-        else:
-            log.error("%s failed", what, exc_info=exc)
-            self.show_result("error", "ERROR", f"Internal error: {exc!r}")
-
-    def beep(self, ok: bool) -> None:
-        self.sound.play("ok" if ok else "error")
-
     def may_scroll_terminal(self, widget: Any) -> bool:
         """Whether the terminal itself can move rows of `widget` now (tui/frames.py)."""
         return frames.may_scroll(self, widget)
@@ -606,33 +399,6 @@ class BenchApp(GradingMixin, FeedbackMixin, ServicesMixin, PhotosMixin, SortingM
         if not isinstance(self.screen, LeadScreen):
             self.push_screen(LeadScreen())
 
-    def action_sign_out(self) -> None:
-        self.enqueue_job(self.sign_out)
-
     async def action_back(self) -> None:
         if len(self.screen_stack) > 1:
             await self.pop_screen()
-
-    async def action_quit(self) -> None:
-        """ctrl+q (and Textual's own quit binding): ask; only a person's Y quits (tui/quit.py)."""
-        from dockstation.tui.quit import QuitScreen
-
-        if not isinstance(self.screen, QuitScreen):
-            self.sound.play("attention")
-            await self.push_screen(QuitScreen())
-
-    async def quit_now(self) -> None:
-        try:  # a decision on screen is carried out or parked, as when moving on
-            await self.settle_screens()
-        except Exception:
-            log.exception("settling the screens on quit failed")
-        operator = self.operator
-        if operator is not None:  # the audit trail says when the shift at this bench ended
-            from dockstation.receiving.core import sign_out
-
-            try:
-                await self.in_thread(sign_out, self.store, self.bench, operator)
-            except Exception:
-                log.exception("sign-out on quit failed")
-        self.stop_services()
-        self.exit()

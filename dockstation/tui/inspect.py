@@ -30,7 +30,7 @@ from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.text import clean
 from dockstation.tui import inspect_keys as keys
 from dockstation.tui import inspect_render as render
-from dockstation.tui.grading import store_call
+from dockstation.tui.grading import policy_of, store_call
 from dockstation.tui.keymap import key_label, keys_of
 from dockstation.tui.inspect_photos import InspectPhotos
 from dockstation.tui.preview import make_preview
@@ -92,6 +92,7 @@ class InspectScreen(KeepStylesOnResume, InspectPhotos, keys.InspectKeys, Screen[
         self.message = ""  # the last message shown (tests read it)
         self.waiver_asked = False  # waiting for a lead's badge to waive the step's photos
         self.ready = asyncio.Event()  # mounted and drawn: the app may hand it the first input
+        self._drawn: ins.InspectionView | None = None  # the view `_draw` drew last
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -172,7 +173,7 @@ class InspectScreen(KeepStylesOnResume, InspectPhotos, keys.InspectKeys, Screen[
             call = (fn, app.store, app.bench, app.operator, self.view.inspection_id, *args)
             kw["checklists"] = self.checklists
             if fn in GRADING:  # a unit graded by it comes with the policy's proposal, same transaction
-                kw.setdefault("policy", getattr(app, "policy", None))
+                kw.setdefault("policy", policy_of(app))
         return await store_call(app, *call, **kw)
 
     async def show_result(self, view: ins.InspectionView) -> None:
@@ -180,11 +181,15 @@ class InspectScreen(KeepStylesOnResume, InspectPhotos, keys.InspectKeys, Screen[
         await self._show(view)
 
     async def _show(self, view: ins.InspectionView) -> None:
+        # All pass on the unit in hand: `load` drew this very view when the screen was opened
+        # with it; drawing it again cost ~1 ms of the all-pass input (bench_flow.py).
+        drawn = view is self._drawn and not self.typed
         self.view, self.typed = view, ""
         if view.status == "done":
             await self._graded(view)
             return
-        self._draw()
+        if not drawn:
+            self._draw()
         self._say(view.message, "ok" if view.ok else "warn")
 
     def _job(self, work: Callable[[], Awaitable[Any]]) -> None:
@@ -440,6 +445,7 @@ class InspectScreen(KeepStylesOnResume, InspectPhotos, keys.InspectKeys, Screen[
         self._draw_photos(v)
         show(self.query_one("#i-hints", Static), render.hints(v), fixed=True)
         self.refresh_bindings()  # the footer shows the keys of this step
+        self._drawn = v
 
     def help_commands(self) -> list[tuple[str, str]]:
         return keys.command_help()

@@ -18,6 +18,7 @@ from textual.widgets import Static
 from dockstation import inspection as ins
 from dockstation.inspection import photos as ins_photos
 from dockstation.tui import inspect_render as render
+from dockstation.tui.widgets.update import show
 
 if TYPE_CHECKING:
     from dockstation.tui.inspect import InspectScreen
@@ -79,8 +80,8 @@ class InspectPhotos:
         line = render.photos_line(v, busy, self._key, bool(getattr(self.app, "cameras", None)))
         box = self.query_one("#i-photos", Static)
         box.display = bool(line.plain)
-        box.update(line)
-        previews = self.query("#i-preview")
+        show(box, line)  # unchanged (most steps): no update, no layout
+        previews = self.query("#i-preview") if v.photos.last_file else None  # a query walks the screen
         if previews and v.photos.last_file:
             preview = previews.first()
             path = self.app.home / v.photos.last_file

@@ -64,8 +64,9 @@ class SortingMixin:
     def _policy(self) -> Any:
         app: Any = self
         from dockstation.policy.config import policy_for_home
+        from dockstation.tui.grading import policy_of
 
-        return getattr(app, "policy", None) or policy_for_home(app.config.home)
+        return policy_of(app) or policy_for_home(app.config.home)
 
     # -- scans --------------------------------------------------------------------------------
     async def container_scan(self, scan: ScanEvent, c: Classified) -> bool:

@@ -19,10 +19,21 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.app import ScreenStackError
 from textual.screen import Screen
 from textual.widget import Widget
 
 Shown = tuple[tuple[Binding, bool], ...]  # the bindings drawn, with enabled
+
+
+def _visible(screen: Screen[Any]) -> bool:
+    """On the terminal: the top screen, or one seen through it (under a modal's translucent
+    background). Textual's `is_current` also counts the screen right under an opaque one."""
+    try:
+        top = screen.app.screen
+    except ScreenStackError:  # no screen at all (the app is ending)
+        return False
+    return top is screen or (top.styles.background.a < 1 and screen.is_current)
 
 
 class BenchFooter(Widget, can_focus=False):
@@ -67,7 +78,10 @@ class BenchFooter(Widget, can_focus=False):
     def bindings_changed(self, screen: Screen[Any]) -> None:
         # A step, a focus change, a screen shown: often several signals in one go (bench_flow.py:
         # ~7 per unit), each worth a look at the screen's active bindings — looked at once, after.
-        if not screen.app.app_focus or self._check_due:
+        # A screen that is not shown (the receiving screen under an inspection, the inspect
+        # screen being left) is not looked at: showing it again repaints it whole, and `render`
+        # looks at its bindings then.
+        if not screen.app.app_focus or self._check_due or not _visible(screen):
             return
         if self.is_attached and screen is self.screen:
             self._check_due = True
@@ -75,7 +89,7 @@ class BenchFooter(Widget, can_focus=False):
 
     def _check_bindings(self) -> None:
         self._check_due = False
-        if self.is_attached and self._shown_now() != self._shown:
+        if self.is_attached and _visible(self.screen) and self._shown_now() != self._shown:
             self.refresh()  # one line redrawn; the layout is unchanged (height 1, full width)
 
     def _shown_now(self) -> Shown:
