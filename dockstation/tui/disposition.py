@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from dockstation.config import Operator
-from dockstation.policy.config import PolicyConfig, policy_for_home
+from dockstation.policy.config import PolicyConfig
 from dockstation.policy.dispose import (
     DONE_STATES,
     DisposeOutcome,
@@ -41,7 +41,7 @@ from dockstation.text import clean
 from dockstation.tui import disposition_render as render
 from dockstation.tui.disposition_render import LOOK, UNKNOWN_LOOK, title
 from dockstation.tui.disposition_settle import OPEN, CarryOut
-from dockstation.tui.grading import policy_of
+from dockstation.tui.grading import required_policy
 from dockstation.tui.reuse import KeepStylesOnResume
 from dockstation.tui.widgets import BenchFooter, BigText, StatusHeader
 from dockstation.tui.widgets.update import show
@@ -116,7 +116,7 @@ class DispositionScreen(KeepStylesOnResume, CarryOut, Screen[None]):
 
     @property
     def policy(self) -> PolicyConfig:
-        return policy_of(self.app) or policy_for_home(self.app.config.home)
+        return required_policy(self.app)
 
     @property
     def shown_path(self) -> str:

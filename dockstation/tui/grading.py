@@ -261,6 +261,14 @@ def policy_of(app: Any) -> Any:
     return in_force() if callable(in_force) else getattr(app, "policy", None)
 
 
+def required_policy(app: Any) -> Any:
+    """The policy in force, for a use case that cannot go on without one: when this home never
+    had a good policy, policy_for_home raises its ConfigError (where and what is wrong)."""
+    from dockstation.policy.config import policy_for_home
+
+    return policy_of(app) or policy_for_home(app.config.home)
+
+
 async def store_call(app: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     """Every inspection use case writes one transaction, as its last store step: it may run on
     the event loop when the database is free (inline_store.py: no thread hop, no wait for the GIL

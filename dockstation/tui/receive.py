@@ -320,10 +320,10 @@ class ReceiveScreen(KeepStylesOnResume, HandOnReceive, Screen[None]):
         app, rma_id = self.bench_app, self.pick_rma
         if rma_id is None or app.operator is None:
             return
-        from dockstation.policy.config import policy_for_home
         from dockstation.receiving.parcels import close_parcel
+        from dockstation.tui.grading import required_policy
 
-        policy = getattr(app, "policy", None) or policy_for_home(app.home)
+        policy = required_policy(app)
         closed = await app.in_thread(close_parcel, app.store, app.bench, app.operator, rma_id, policy=policy)
         self.end_pick()
         state = "warn" if closed.missing else "ok"

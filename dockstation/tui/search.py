@@ -160,10 +160,10 @@ class SearchScreen(Screen[None]):
             if app.operator is None:
                 app.show_result("error", "SCAN BADGE", "Sign in first")
                 return
-            from dockstation.policy.config import policy_for_home
             from dockstation.receiving.holds import receive_held
+            from dockstation.tui.grading import required_policy
 
-            policy = getattr(app, "policy", None) or policy_for_home(app.home)
+            policy = required_policy(app)
             code = self.code or ""
             view = await app.in_thread(receive_held, app.store, app.bench, app.operator, code=code,
                                        hold=policy.hold, note=text, exception_id=self.exception_id,

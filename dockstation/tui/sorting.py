@@ -63,10 +63,9 @@ class SortingMixin:
 
     def _policy(self) -> Any:
         app: Any = self
-        from dockstation.policy.config import policy_for_home
-        from dockstation.tui.grading import policy_of
+        from dockstation.tui.grading import required_policy
 
-        return policy_of(app) or policy_for_home(app.config.home)
+        return required_policy(app)
 
     # -- scans --------------------------------------------------------------------------------
     async def container_scan(self, scan: ScanEvent, c: Classified) -> bool:

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent
 
 from dockstation.policy.awaiting import Waiting, approve, title
-from dockstation.policy.config import PolicyConfig, policy_for_home
+from dockstation.policy.config import PolicyConfig
 from dockstation.policy.dispose import DispositionError
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
@@ -77,7 +77,9 @@ class ApprovalActions(Screen[None]):
     @property
     def lead_policy(self) -> PolicyConfig:
         app = self.bench_app
-        return getattr(app, "policy", None) or policy_for_home(app.home)
+        from dockstation.tui.grading import required_policy
+
+        return required_policy(app)
 
     def _selected_waiting(self) -> Waiting | None:
         table = self.query_one("#approvals", DataTable)
