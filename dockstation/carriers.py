@@ -82,12 +82,14 @@ def gs1_ok(number: str) -> bool:
     return len(number) > 1 and number.isdigit() and ean.calc_check_digit(number[:-1]) == number[-1]
 
 
+def fedex_express_check_digit(body: str) -> str:
+    """FedEx Express: the first 11 digits weighted 3,1,7,3,1,7…; sum mod 11, then mod 10."""
+    return str(sum(int(d) * w for d, w in zip(body, (3, 1, 7) * 4)) % 11 % 10)
+
+
 def fedex_express_ok(number: str) -> bool:
-    """FedEx Express 12 digits: the first 11 weighted 3,1,7,3,1,7…; sum mod 11, then mod 10."""
-    if len(number) != 12 or not number.isdigit():
-        return False
-    total = sum(int(d) * w for d, w in zip(number[:11], (3, 1, 7) * 4))
-    return total % 11 % 10 == int(number[11])
+    """FedEx Express 12 digits, the last a check digit (fedex_express_check_digit)."""
+    return len(number) == 12 and number.isdigit() and fedex_express_check_digit(number[:11]) == number[11]
 
 
 def dhl_express_ok(number: str) -> bool:

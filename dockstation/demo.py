@@ -21,6 +21,7 @@ from typing import Any
 from stdnum import ean, luhn
 
 from dockstation.config import CodesConfig, load_layered
+from dockstation.carriers import fedex_express_check_digit
 from dockstation.scan import ups_check_digit
 
 COLUMNS = [
@@ -153,9 +154,13 @@ def generate_manifest(path: Path | str, *, rmas: int, seed: int, now: datetime) 
             if ckind < 0.82:
                 carrier, tracking = "ups", ups_tracking(rng)
             elif ckind < 0.90:
-                carrier, tracking = "usps", "9400" + _digits(rng, 18)
+                # Check digits as the carriers print them: the bench refuses a number without
+                # (dockstation/carriers.py), so a demo parcel must scan like a real one.
+                body = "9400" + _digits(rng, 17)
+                carrier, tracking = "usps", body + ean.calc_check_digit(body)
             elif ckind < 0.96:
-                carrier, tracking = "fedex", _digits(rng, 12)
+                body = _digits(rng, 11)
+                carrier, tracking = "fedex", body + fedex_express_check_digit(body)
             else:
                 carrier, tracking = "", ""  # dropped off at a store: no carrier label
             nlines = 1 if rng.random() < 0.75 else rng.choice((2, 2, 3, 4))

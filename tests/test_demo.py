@@ -57,6 +57,14 @@ def test_check_digits_are_valid(demo_rows, bench):
     assert {classify(t, bench.codes.patterns).kind for t in list(ups)[:200]} == {CodeKind.TRACKING}
     for rma_id in list({r["rma_id"] for r in rows})[:50]:
         assert classify(rma_id, bench.codes.patterns).kind is CodeKind.RMA
+    # USPS and FedEx numbers carry their carriers' check digits too: the bench refuses a wrong
+    # one, so a demo parcel must scan like a real one (a USPS demo parcel once came up "wrong
+    # check digit" at the demo bench).
+    for carrier in ("usps", "fedex"):
+        numbers = {r["tracking_number"] for r in rows if r["carrier"] == carrier}
+        assert len(numbers) > 50
+        kinds = Counter(classify(t, bench.codes.patterns).kind for t in numbers)
+        assert CodeKind.INVALID not in kinds, (carrier, kinds)
 
 
 def test_the_mix_looks_like_a_returns_day(demo_rows):
