@@ -321,9 +321,10 @@ def proposal_if_graded(session: Session, policy: Any, insp: Row, unit: Row, info
     """The policy's proposal for a unit this transaction graded (`policy` given), else None."""
     if policy is None or insp.status != "done":
         return None
-    from dockstation.policy.dispose import proposal_of  # here: inspection needs no policy otherwise
+    from dockstation.policy.dispose import Known, proposal_of, rma_created  # here: inspection needs no policy otherwise
 
-    return proposal_of(session, policy, unit, insp.finished_at or utcnow(), (info.reason_code, insp))
+    known = Known(info.reason_code, insp, rma_created(session, unit.rma_id))
+    return proposal_of(session, policy, unit, insp.finished_at or utcnow(), known)
 
 
 def _finish_all_pass(session: Session, bench: Bench, badge: str, insp: Row, unit: Row,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlmodel import Session, select
 
@@ -114,28 +114,34 @@ def days_between(start: datetime | None, end: datetime) -> int:
     return max(0, int((as_utc(end) - as_utc(start)).total_seconds() // 86400))
 
 
+class Known(NamedTuple):
+    """What the facts read besides the unit, when the caller holds it already (`unit_to_dispose`,
+    or the transaction that graded the unit: `rma_created` then): not read again."""
+
+    reason_code: str
+    inspection: Any  # the last finished inspection (answers, flags, grade), or None
+    rma_created: datetime | None
+
+
 _RMA_CREATED = "SELECT created_at FROM rma WHERE rma_id = ?"
 
 
+def rma_created(session: Session, rma_id: str | None) -> datetime | None:
+    raw = rows.first(session, _RMA_CREATED, (rma_id,)) if rma_id else None
+    return rows.decode(session, Rma, "created_at", raw[0]) if raw else None
+
+
 def facts_for(session: Session, policy: PolicyConfig, unit: Any, now: datetime,
-              known: tuple[Any, ...] | None = None) -> Facts:
+              known: Known | None = None) -> Facts:
     """The policy's view of a unit: its grade and flags, the last finished inspection's answers,
     and days since the RMA was created (the manifest has no purchase date).
 
-    `known`: the line's reason code and the unit's finished inspection (and the RMA's created_at),
-    when the caller holds them already (the transaction that graded the unit, `unit_to_dispose`):
-    not read again; else read with `unit_to_dispose`'s query."""
+    `known`: see Known; without it, read with `unit_to_dispose`'s query."""
     session.flush()  # plain reads below: changes of this transaction first (what autoflush did)
     if known is None:
         found = _read_unit(session, unit.lpn)
-        known = found[1] if found is not None else ("", None, None)
-    insp: Any
-    if len(known) == 3:
-        reason_code, insp, created = known
-    else:
-        reason_code, insp = known
-        raw = rows.first(session, _RMA_CREATED, (unit.rma_id,)) if unit.rma_id else None
-        created = rows.decode(session, Rma, "created_at", raw[0]) if raw else None
+        known = found[1] if found is not None else Known("", None, None)
+    reason_code, insp, created = known
     raw = (insp.answers or {}) if insp else {}
     answers = {k: answer_text(v) for k, v in raw.items()}
     results = {k: answer_text(v, "result") for k, v in raw.items() if isinstance(v, dict) and "result" in v}
@@ -174,7 +180,7 @@ class _Done:
     grade: str | None
 
 
-def unit_to_dispose(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]]:
+def unit_to_dispose(session: Session, lpn: str) -> tuple[Row, Known]:
     """The unit, if it can be disposed now, and what `facts_for` would read of it (its `known`)."""
     found = _read_unit(session, lpn)
     if found is None:
@@ -186,7 +192,7 @@ def unit_to_dispose(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]]:
     return found
 
 
-def _read_unit(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]] | None:
+def _read_unit(session: Session, lpn: str) -> tuple[Row, Known] | None:
     session.flush()  # rows the ORM still holds back (what session.get saw)
     raw = rows.first(session, _TO_DISPOSE, (lpn,))
     if raw is None:
@@ -197,12 +203,12 @@ def _read_unit(session: Session, lpn: str) -> tuple[Row, tuple[Any, ...]] | None
     done = None if done_id is None else _Done(rows.decode(session, Inspection, "answers", answers),
                                               rows.decode(session, Inspection, "flags", flags), grade)
     reason = (reason or "") if unit.rma_id and unit.line_no else ""
-    return unit, (reason, done, rows.decode(session, Rma, "created_at", created) if unit.rma_id else None)
+    return unit, Known(reason, done, rows.decode(session, Rma, "created_at", created) if unit.rma_id else None)
 
 
 # -- propose -----------------------------------------------------------------------------------
 def proposal_of(session: Session, policy: PolicyConfig, unit: Any, now: datetime,
-                known: tuple[Any, ...] | None = None) -> Proposal:
+                known: Known | None = None) -> Proposal:
     facts = facts_for(session, policy, unit, now, known)
     decision = decide(policy, facts)
     redispo = unit.state in DONE_STATES
