@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dockstation.tui")
 PATTERNS: dict[str, Pattern] = {"ok": "ok", "error": "error", "warn": "attention"}
+SEVERITY = {"error": "error", "warn": "warning"}  # a notification's, by state (else information)
 
 
 class FeedbackMixin:
@@ -54,13 +55,12 @@ class FeedbackMixin:
 
     def show_result(self: BenchApp, state: str, title: str, message: str) -> None:
         """Any screen: `state` is ok / error / warn / info; plays the matching sound."""
-        pattern: Pattern | None = {"ok": "ok", "error": "error", "warn": "attention"}.get(state)  # type: ignore[assignment]
-        if pattern:
+        if pattern := PATTERNS.get(state):
             self.sound.play(pattern)
         if self.screen is self.receive_screen:
             self.receive_screen.show_message(state, title, message)
         else:
-            severity = {"error": "error", "warn": "warning"}.get(state, "information")
+            severity = SEVERITY.get(state, "information")
             self.notify(clean(message), severity=severity, markup=False)  # type: ignore[arg-type]
 
     def show_failure(self: BenchApp, exc: Exception, what: str) -> None:
@@ -91,7 +91,7 @@ class FeedbackMixin:
             if pattern := PATTERNS.get(state):
                 self.sound.play(pattern)
             if toast:
-                severity = {"error": "error", "warn": "warning"}.get(state, "information")
+                severity = SEVERITY.get(state, "information")
                 self.notify(clean(message), title=clean(title), severity=severity, markup=False)  # type: ignore[arg-type]
         if self.receive_screen.is_mounted:
             self.receive_screen.add_log(code, state, log or message)
