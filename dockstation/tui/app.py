@@ -44,7 +44,7 @@ from dockstation.config import BenchConfig, ConfigError, Operator, load_bench_co
 from dockstation.scan import Classified, CodeKind, ScanEvent, classify
 from dockstation.scanners.wedge import WedgeDetector
 from dockstation.text import clean
-from dockstation.tui import frames
+from dockstation.tui import frames, paint
 from dockstation.tui.age_triggers import AgeTriggerMixin
 from dockstation.tui.feedback import FeedbackMixin
 from dockstation.tui.grading import GradingMixin
@@ -291,6 +291,7 @@ class BenchApp(KeyCaptureMixin, OperatorsMixin, UnitsMixin, GradingMixin, Feedba
         try:
             classified = classify(scan.code, self.config.codes.patterns, scan.symbology, self.config.codes.carriers)
             await self.dispatch(scan, classified)
+            paint.paint_now(self)  # the result on the terminal now, not after the idle chain
         except Exception as exc:
             self.show_failure(exc, f"a scan ({scan.source})")  # never the code itself in the log
         finally:

@@ -5,7 +5,7 @@ Textual's input thread decodes the terminal's bytes as strict UTF-8: one byte th
 UnicodeDecodeError in that thread, Textual printed a traceback and the app ended with exit code
 0 — so `Restart=on-failure` did not even restart it (issue 14).
 
-`BenchDriver` changes three things, nothing else:
+`BenchDriver` changes four things, nothing else:
 - the decoder is lenient (`backslashreplace`): a byte that is not UTF-8 reaches the app as the
   four characters `\\xe9`. Inside a scanner burst they become part of the code, which the
   receiving core records as an invalid code with its bytes shown escaped; typed alone, they are
@@ -13,6 +13,9 @@ UnicodeDecodeError in that thread, Textual printed a traceback and the app ended
 - the input thread is supervised: any other error in it is logged and the reading starts again;
   only when it keeps failing (`MAX_FAILURES` within `FAILURE_WINDOW_S`) does the app exit, with
   a non-zero code, so a service manager restarts it.
+- the keys parsed from one read are posted as one `KeyBurst` event (tui/messages.py), not one
+  event each: a scanner's whole code is one message on the event loop instead of ~19 (each of
+  them a task, a queue put and a dispatch), the app feeds them to the wedge detector one by one.
 - `scroll_up` has the terminal itself move a band of full-width rows up (DECSTBM margins, SU,
   margins reset) at the start of the next write: the scan log, full, moves its rows up one line
   per scan, which Textual could only redraw row by row (bench_scan.py --pty: most of a scan's
@@ -30,12 +33,17 @@ import selectors
 import time
 from codecs import getincrementaldecoder
 from collections import deque
+from collections.abc import Iterable
 
+from textual import events
 from textual._ansi_sequences import SYNC_START  # a synchronized update begins (written alone)
 from textual._loop import loop_last
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
+
+from dockstation.tui.messages import KeyBurst
 
 log = logging.getLogger("dockstation.tui")
 
@@ -85,8 +93,39 @@ class BenchDriver(LinuxDriver):
         message = f"dockstation: terminal input keeps failing ({type(exc).__name__}: {exc}); exiting"
         self._app.call_later(self._app.exit, None, EXIT_INPUT_FAILED, message)
 
+    def _post_read(self, parsed: Iterable[Message]) -> None:
+        """The events parsed from one read, in order; two or more keys in a row as one KeyBurst
+        (tui/messages.py: a scanner's code is one message on the event loop, not ~19)."""
+        keys: list[events.Key] = []
+        for event in parsed:
+            if isinstance(event, events.Key):
+                keys.append(event)
+                continue
+            if keys:
+                self._post_keys(keys)
+                keys = []
+            self.process_message(event)
+        if keys:
+            self._post_keys(keys)
+
+    def _post_keys(self, keys: list[events.Key]) -> None:
+        if len(keys) == 1:
+            self.process_message(keys[0])
+            return
+        for key in keys:
+            key.set_sender(self._app)  # as Driver.process_message does for each event it sends
+        self.process_message(KeyBurst(tuple(keys)))
+
+    def send_message(self, message: Message) -> None:
+        # Straight onto the app's queue (App.post_message is thread-safe: call_soon_threadsafe
+        # of the queue's put). Textual's Driver.send_message makes a task on the event loop to
+        # do the same put, one more turn of the loop per event. Every event the input thread
+        # reads goes this one way, so they stay in the order they were read.
+        self._app.post_message(message)
+
     def run_input_thread(self) -> None:
-        """Wait for input and dispatch events (Textual's loop; only the decoder differs)."""
+        """Wait for input and dispatch events (Textual's loop; the decoder differs, and the keys
+        of one read go as one KeyBurst)."""
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
 
@@ -110,8 +149,7 @@ class BenchDriver(LinuxDriver):
                     if not unicode_data:
                         # This can occur if the stdin is piped
                         break
-                    for event in feed(unicode_data):
-                        self.process_message(event)
+                    self._post_read(feed(unicode_data))
             for event in tick():
                 self.process_message(event)
 

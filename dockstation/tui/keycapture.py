@@ -16,7 +16,7 @@ from textual import events
 
 from dockstation.scan import ScanEvent
 from dockstation.scanners.wedge import Release, ScanCode
-from dockstation.tui.messages import WedgeTick
+from dockstation.tui.messages import KeyBurst, WedgeTick
 
 if TYPE_CHECKING:
     from dockstation.tui.app import BenchApp
@@ -36,6 +36,14 @@ class KeyCaptureMixin:
         if isinstance(event, events.Key) and not event.is_forwarded and self.wedge_enabled:
             await self._apply(self.wedge.feed(event.key, event.character, event.time))
             self._arm_flush()
+            return
+        if isinstance(event, KeyBurst):  # keys of one terminal read (tui/driver.py): as if apart
+            for key in event.keys:
+                if self.wedge_enabled:
+                    await self._apply(self.wedge.feed(key.key, key.character, key.time))
+                else:
+                    await super().on_event(key)  # type: ignore[misc]
+            self._arm_flush()  # once, for what the burst left held (a whole scan leaves nothing)
             return
         await super().on_event(event)  # type: ignore[misc]
 

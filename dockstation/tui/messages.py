@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.message import Message
 
 from dockstation.scan import Classified, ScanEvent
@@ -37,6 +38,21 @@ class ScanHandled(Message):
         self.scan = scan
         self.classified = classified
         self.outcome = outcome
+
+
+class KeyBurst(events.Event):
+    """Keys the terminal delivered in one read, posted to the app as one event (tui/driver.py).
+
+    A keyboard-wedge scanner's code arrives as one burst of characters: as separate events
+    each key was its own task and message on the event loop (~19 for a tracking number), a
+    third of the scan's time before the dispatcher on a real terminal (bench_scan.py --pty
+    --split). The keys are Textual's own `Key` events, in order, with the time each was read;
+    the app hands them to the wedge detector one by one, exactly as if they had come apart
+    (tui/keycapture.py)."""
+
+    def __init__(self, keys: tuple[events.Key, ...]) -> None:
+        super().__init__()
+        self.keys = keys
 
 
 class WedgeTick(Message):

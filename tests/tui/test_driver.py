@@ -89,3 +89,44 @@ def test_the_bench_app_runs_on_the_bench_driver(home):
 
     app = BenchApp(home, start_services=False)  # not run: no store opened (tui/app.py)
     assert app.driver_class is BenchDriver
+
+
+class PostingApp:
+    """What the driver posts to, in the order it posted."""
+
+    def __init__(self) -> None:
+        self.posted: list = []
+
+    def post_message(self, message) -> bool:
+        self.posted.append(message)
+        return True
+
+
+async def test_the_keys_of_one_read_go_as_one_burst_in_order_and_other_events_keep_their_place():
+    from textual import events
+
+    from dockstation.tui.messages import KeyBurst
+
+    app = PostingApp()
+    driver = BenchDriver(app)  # type: ignore[arg-type]
+    keys = [events.Key(c, c) for c in "RMA1"] + [events.Key("enter", "\r")]
+    focus, lone = events.AppFocus(), events.Key("f1", None)
+    driver._post_read([*keys[:2], focus, *keys[2:], lone])
+    driver._post_read([events.Key("x", "x")])
+    first, second, third, fourth = app.posted
+    assert isinstance(first, KeyBurst) and first.keys == tuple(keys[:2])
+    assert second is focus
+    assert isinstance(third, KeyBurst) and third.keys == (*keys[2:], lone)
+    assert isinstance(fourth, events.Key) and fourth.key == "x"  # a lone key goes as itself
+    assert all(k._sender is app for k in third.keys)
+
+
+async def test_every_event_the_input_thread_reads_takes_the_same_way_to_the_app():
+    """One queue for keys, bursts and the rest: a lone Enter read after a burst never overtakes it."""
+    from textual import events
+
+    app = PostingApp()
+    driver = BenchDriver(app)  # type: ignore[arg-type]
+    driver.process_message(events.Key("enter", "\r"))
+    driver._post_read([events.Key("a", "a"), events.Key("b", "b")])
+    assert [type(m).__name__ for m in app.posted] == ["Key", "KeyBurst"]
