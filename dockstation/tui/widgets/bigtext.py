@@ -20,10 +20,12 @@ from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Region
 from textual.reactive import reactive
-from textual.widget import Widget
+from textual.strip import Strip
+from textual.style import Style
 
 from dockstation.text import clean
 from dockstation.tui.widgets.bigfont import BOX3, FONTS, Font, draw, width
+from dockstation.tui.widgets.lines import KeptLines
 
 def big_width(text: str, font: Font = BOX3) -> int:
     return width(text, font) if text else 0
@@ -39,7 +41,7 @@ def font_for(text: str, columns: int, rows: int) -> Font | None:
     return next((f for f in FONTS if f.rows <= rows and width(text, f) <= columns), None)
 
 
-class BigText(Widget):
+class BigText(KeptLines):
     """As big as its area allows (3, 5 or 7 rows), else one bold line. Plain text only."""
 
     DEFAULT_CSS = """
@@ -64,6 +66,7 @@ class BigText(Widget):
         # Each row is drawn as one segment, cut where its change starts: a partial frame starts
         # at a segment (tui/frames.py), and every segment costs its own colour codes.
         self._cuts = {r.y: r.x for r in regions or ()}
+        self._rows = None  # built again, with these cuts, when next rendered
         if regions is None:
             self.refresh()
         elif regions:
@@ -106,6 +109,16 @@ class BigText(Widget):
         size = self.content_size
         return font_for(self.text, size.width or 80, size.height or BOX3.rows)
 
+    def content_rows(self, columns: int, rows: int, style: Style) -> list[Strip] | None:
+        """What `render` draws, as Textual renders `Rows`: each row's segments in the widget's
+        style (the rest of the line gets the background's, as the styles cache fills it)."""
+        font = font_for(self.text, columns, rows)
+        if font is None:
+            return None  # the one-line fallback: Textual renders the Text
+        rich_style = style.rich_style
+        return [Strip([Segment(text, rich_style) for text in pieces]).crop(0, columns)
+                for pieces in Rows([""] * ((rows - font.rows) // 2) + draw(self.text, font), self._cuts).pieces()]
+
     def render(self) -> Text | Rows:
         value = self.text
         rows = self.content_size.height or BOX3.rows
@@ -122,13 +135,17 @@ class Rows:
     def __init__(self, rows: list[str], cuts: dict[int, int]) -> None:
         self.rows, self.cuts = rows, cuts
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+    def pieces(self) -> list[list[str]]:
+        """Each row's texts: the row, cut at its column; nothing for an empty row."""
+        out = []
         for y, row in enumerate(self.rows):
+            cut = self.cuts.get(y, 0)
+            out.append([row[:cut], row[cut:]] if 0 < cut < len(row) else [row] if row else [])
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for y, pieces in enumerate(self.pieces()):
             if y:
                 yield Segment.line()
-            cut = self.cuts.get(y, 0)
-            if 0 < cut < len(row):
-                yield Segment(row[:cut])
-                yield Segment(row[cut:])
-            elif row:
-                yield Segment(row)
+            for text in pieces:
+                yield Segment(text)

@@ -1,0 +1,209 @@
+"""Widgets whose lines are built once per change and kept as Strips: the receiving screen's state
+line, details, big text and lane.
+
+Why: each scan changes these four widgets, and Textual renders a changed widget through its
+general pipeline on every frame it is dirty — the content made a Visual again, each line through
+the styles cache (padding, tint, opacity, borders, link styles, selection): ~0.3–0.5 ms per
+widget per frame at 80x24, most of a scan's frame (bench/README.md). Here a widget's rows are
+built when its content, size or style changes — the content by the same Textual calls the
+pipeline makes (`Visual.render_strips` for text), the padding with the same background style —
+and `render_lines` (what the compositor calls) hands out the kept rows. A new content repaints
+only the rows that differ (`changed_rows`).
+
+Only for the plain shapes these widgets have: no border, outline, tint, opacity, hatch, vertical
+padding, alignment or text selection (`fast_shape`). Anything else, or a style this did not
+foresee, and the widget is rendered by Textual's own pipeline (`render()` is always defined:
+Textual's path is the fallback, and the tests' reference: tests/tui/test_lines.py compares the
+two cell by cell).
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual, visualize
+from textual.widget import Widget
+
+
+def fast_shape(widget: Widget) -> bool:
+    """Whether `widget`'s lines are its content rows padded left and right, nothing else."""
+    styles = widget.styles
+    border = styles.border
+    outline = styles.outline
+    padding = styles.padding
+    return (not any(edge for edge, _ in border) and not any(edge for edge, _ in outline)
+            and not padding.top and not padding.bottom and not styles.tint.a
+            and styles.opacity == 1 and styles.text_opacity == 1 and widget.opacity == 1
+            and (not styles.has_rule("hatch") or styles.hatch == "none")
+            and styles.content_align == ("left", "top") and styles.text_align in ("start", "left")
+            and widget.text_selection is None)
+
+
+class KeptLines(Widget):
+    """A widget whose rows (padding included) are built by `content_rows` and kept until its
+    content, size or style changes. Subclasses call `content_changed()` when their content does."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: list[Strip] | None = None
+        self._rows_key: tuple[object, ...] | None = None
+
+    def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
+        """The content area's rows (unpadded, any length ≤ height), or None: Textual renders."""
+        raise NotImplementedError
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rows = None  # a new colour or theme: built again on the next render
+
+    def kept_rows(self) -> list[Strip] | None:
+        """The widget's rows as the styles cache would make them (None: not this shape)."""
+        size = self.outer_size  # padding included: the region the compositor crops
+        if not size or not fast_shape(self):
+            return None
+        style = self.visual_style
+        base_background, background = self.background_colors
+        key = (size, style, base_background, background)
+        if self._rows is not None and key == self._rows_key:
+            return self._rows
+        width, height = self.content_size
+        rows = self.content_rows(width, height, style) if width and height else []
+        if rows is None:
+            self._rows = self._rows_key = None
+            return None
+        inner = Style(background=base_background + background).rich_style
+        _, right, _, left = self.styles.padding
+        self._rows = [_padded(row, width, left, right, inner) for row in rows[:height]]
+        blank = _padded(Strip.blank(width, style.rich_style), width, left, right, inner)  # past the text
+        self._rows.extend([blank] * (size.height - len(self._rows)))
+        self._rows_key = key
+        return self._rows
+
+    def content_changed(self) -> None:
+        """Repaint the rows that differ from those on screen (all of them if unsure)."""
+        old = self._rows if self._rows_key is not None else None
+        self._rows = None
+        new = self.kept_rows() if old is not None else None
+        if new is None or old is None or len(new) != len(old):
+            self.refresh()
+            return
+        left = self.styles.padding.left
+        changed = changed_rows(old, new)
+        if changed:  # regions are in content coordinates: the whole row, padding included
+            self.refresh(*(Region(-left, y, self.outer_size.width, 1) for y in changed))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        rows = self.kept_rows()
+        if rows is None:
+            return super().render_lines(crop)
+        lines = rows[crop.y:crop.bottom]
+        filters = self.get_line_filters()
+        if filters:
+            background = self.background_colors[1]
+            for line_filter in filters:
+                lines = [line.apply_filter(line_filter, background) for line in lines]
+        if crop.column_span != (0, self.outer_size.width):
+            x1, x2 = crop.column_span
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
+
+
+def changed_rows(old: list[Strip], new: list[Strip]) -> list[int]:
+    return [y for y, (a, b) in enumerate(zip(old, new)) if a != b]
+
+
+def _padded(row: Strip, width: int, left: int, right: int, inner: RichStyle) -> Strip:
+    """What the styles cache makes of a content row: cut or filled to the content width with the
+    background style, then the padding in it."""
+    row = row.adjust_cell_length(width, inner)
+    if left or right:
+        segments = list(row)
+        if left:
+            segments.insert(0, Segment(" " * left, inner))
+        if right:
+            segments.append(Segment(" " * right, inner))
+        return Strip(segments, width + left + right)
+    return row
+
+
+class TextLines(KeptLines):
+    """Plain text (a Rich `Text`, never markup: callers `clean` it) wrapped to the widget's width,
+    as a `Static` shows it: the state line and the details. The same text again repaints nothing;
+    a new one repaints the rows that differ."""
+
+    DEFAULT_CSS = """
+    TextLines { height: auto; }
+    """
+
+    def __init__(self, text: Text | None = None, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text = text if text is not None else Text("")
+        self._visual: Visual | None = None
+        self._base: Style | None = None
+        self._combined: dict[RichStyle | None, Style] = {}
+
+    @property
+    def content(self) -> Text:
+        return self._text
+
+    @property
+    def visual(self) -> Visual:
+        """The text as Textual renders it (what `Static.visual` is)."""
+        if self._visual is None:
+            self._visual = visualize(self, self._text, markup=False)
+        return self._visual
+
+    def render(self) -> Visual:
+        return self.visual
+
+    def update(self, text: Text) -> None:
+        old = self._text
+        if text.plain == old.plain and text.spans == old.spans and text.style == old.style:
+            return
+        self._text, self._visual = text, None
+        self.content_changed()
+
+    def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
+        rows = self._plain_rows(width, height, style)
+        if rows is None:  # what Visual.to_strips does for a Static's text (fast_shape: no more)
+            rows = self.visual.render_strips(width, height, style, RenderOptions(self._get_style, self.styles))
+        return rows
+
+    def _plain_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
+        """The rows straight from the text when no line needs wrapping and its styles are
+        attributes only (bold…, as the receiving screen's are): what Textual's Content makes of
+        it (the same segments and styles, the offsets text selection uses included), ~10x
+        cheaper. None: anything else (Textual's Content renders it)."""
+        text = self._text
+        if "\t" in text.plain:
+            return None
+        console = self.app.console
+        rows: list[Strip] = []
+        if self._base != style:  # the widget's style under each span's: combined once each
+            self._base, self._combined = style, {}
+        styles = self._combined
+        for y, line in enumerate(text.split("\n", allow_blank=True)[:height]):
+            if line.cell_len > width:
+                return None
+            segments, x = [], 0
+            whole = console.get_style(line.style) if line.style and not line.spans else None
+            for segment in line.render(console, end=""):  # (without spans it leaves out the text's style)
+                piece = segment.text
+                if not piece:
+                    continue
+                span_style = whole or segment.style
+                combined = styles.get(span_style)
+                if combined is None:
+                    if span_style is not None and (span_style.color is not None or span_style.bgcolor is not None
+                                                   or span_style.link or span_style._meta):
+                        return None
+                    combined = styles[span_style] = style + (
+                        Style.from_rich_style(span_style) if span_style is not None else Style.null())
+                segments.append(Segment(piece, combined.rich_style_with_offset(x, y)))
+                x += len(piece)
+            rows.append(Strip(segments))
+        return rows
