@@ -1,8 +1,8 @@
-"""The receiving screen's kept lines (widgets/lines.py) draw what Textual's own pipeline draws,
-and a scan's widget updates need no layout of the screen.
+"""The receiving screen's kept lines (widgets/lines.py, and the scan log's rows) draw what
+Textual's own pipeline draws, and a scan's widget updates need no layout of the screen.
 
-The state line, the big text, the lane and the details build their rows once per change and hand
-them to the compositor; Textual's styles cache is the reference: after each kind of result at
+The state line, the big text, the lane and the details build their rows once per change, the
+scan log each row once, and hand them to the compositor; Textual's styles cache is the reference: after each kind of result at
 80x24 (the signed-out prompt, a receipt, each kind of exception, a multi-line parcel, a refused
 command) every row of each widget — characters, colours, bold, the offsets text selection uses —
 must equal what `Widget.render_lines` (Textual's path, what a `Static` and the old `BigText`
@@ -18,7 +18,7 @@ from tui_helpers import scan, see
 
 from dockstation.tui.widgets.lines import KeptLines
 
-WIDGETS = ("#state", "#big", "#lane", "#details")
+WIDGETS = ("#state", "#big", "#lane", "#details", "#log")
 
 
 def _cells(strip) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
@@ -26,22 +26,23 @@ def _cells(strip) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
     return [(ch, segment.style) for segment in strip for ch in segment.text]
 
 
-def textual_lines(widget: KeptLines) -> list[list[tuple[str, object]]]:
+def textual_lines(widget: Widget) -> list[list[tuple[str, object]]]:
     """The widget's rows as Textual's own pipeline renders them now (nothing cached)."""
     widget._render_content()
     widget._styles_cache.clear()
     return [_cells(s) for s in Widget.render_lines(widget, widget.outer_size.region)]
 
 
-def kept_lines(widget: KeptLines) -> list[list[tuple[str, object]]]:
-    assert widget.kept_rows() is not None, f"{widget.id} fell back to Textual's pipeline"
+def kept_lines(widget: Widget) -> list[list[tuple[str, object]]]:
+    if isinstance(widget, KeptLines):
+        assert widget.kept_rows() is not None, f"{widget.id} fell back to Textual's pipeline"
     return [_cells(s) for s in widget.render_lines(widget.outer_size.region)]
 
 
 def assert_same_as_textual(app) -> None:  # type: ignore[no-untyped-def]
     screen = app.receive_screen
     for selector in WIDGETS:
-        widget = screen.query_one(selector, KeptLines)
+        widget = screen.query_one(selector)
         if not widget.display:
             continue
         kept, textual = kept_lines(widget), textual_lines(widget)

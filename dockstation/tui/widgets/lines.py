@@ -19,9 +19,12 @@ two cell by cell).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from rich.text import Text
+from textual.color import Color
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.style import Style
@@ -43,6 +46,26 @@ def fast_shape(widget: Widget) -> bool:
             and widget.text_selection is None)
 
 
+class Look(NamedTuple):
+    """What a widget's rows are built with, as the styles cache would style them."""
+    style: Style  # the widget's own (colour, background, bold…): under its text
+    inner: RichStyle  # the background alone: padding and the rest of a line
+    background: Color  # for the app's line filters
+    width: int  # the content area's
+    height: int
+    left: int  # padding
+    right: int
+
+
+def style_keys(widget: Widget) -> tuple[int, ...] | None:
+    """Changes when a style of the widget or of an ancestor changes (Textual's own cache key for a
+    widget's visual style; None if this Textual has none)."""
+    try:
+        return tuple(node.styles._cache_key for node in widget.ancestors_with_self)
+    except AttributeError:  # pragma: no cover — another Textual
+        return None
+
+
 class KeptLines(Widget):
     """A widget whose rows (padding included) are built by `content_rows` and kept until its
     content, size or style changes. Subclasses call `content_changed()` when their content does."""
@@ -50,7 +73,8 @@ class KeptLines(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._rows: list[Strip] | None = None
-        self._rows_key: tuple[object, ...] | None = None
+        self._look: Look | None = None
+        self._look_key: tuple[object, ...] | None = None
 
     def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
         """The content area's rows (unpadded, any length ≤ height), or None: Textual renders."""
@@ -58,54 +82,62 @@ class KeptLines(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._rows = None  # a new colour or theme: built again on the next render
+        self._look_key = None  # a new colour or theme: looked up and built again
+
+    def look(self) -> Look | None:
+        """How the rows are styled now (None: not a shape `fast_shape` takes)."""
+        keys = style_keys(self)
+        key = (self.outer_size, keys)
+        if keys is not None and key == self._look_key and self.text_selection is None:
+            return self._look
+        self._rows, self._look, self._look_key = None, None, None
+        size = self.outer_size  # padding included: the region the compositor crops
+        if keys is None or not size or not fast_shape(self):
+            return None
+        base_background, background = self.background_colors
+        _, right, _, left = self.styles.padding
+        width, height = self.content_size
+        self._look = Look(self.visual_style, Style(background=base_background + background).rich_style,
+                          background, width, height, left, right)
+        self._look_key = key
+        return self._look
 
     def kept_rows(self) -> list[Strip] | None:
-        """The widget's rows as the styles cache would make them (None: not this shape)."""
-        size = self.outer_size  # padding included: the region the compositor crops
-        if not size or not fast_shape(self):
+        """The widget's rows as the styles cache would make them (None: Textual renders)."""
+        look = self.look()
+        if look is None:
             return None
-        style = self.visual_style
-        base_background, background = self.background_colors
-        key = (size, style, base_background, background)
-        if self._rows is not None and key == self._rows_key:
-            return self._rows
-        width, height = self.content_size
-        rows = self.content_rows(width, height, style) if width and height else []
-        if rows is None:
-            self._rows = self._rows_key = None
-            return None
-        inner = Style(background=base_background + background).rich_style
-        _, right, _, left = self.styles.padding
-        self._rows = [_padded(row, width, left, right, inner) for row in rows[:height]]
-        blank = _padded(Strip.blank(width, style.rich_style), width, left, right, inner)  # past the text
-        self._rows.extend([blank] * (size.height - len(self._rows)))
-        self._rows_key = key
+        if self._rows is None:
+            width, height, inner = look.width, look.height, look.inner
+            rows = self.content_rows(width, height, look.style) if width and height else []
+            if rows is None:
+                return None
+            kept = [_padded(row, width, look.left, look.right, inner) for row in rows[:height]]
+            blank = _padded(Strip.blank(width, look.style.rich_style), width, look.left, look.right, inner)
+            kept.extend([blank] * (self.outer_size.height - len(kept)))  # past the text
+            self._rows = kept
         return self._rows
 
     def content_changed(self) -> None:
         """Repaint the rows that differ from those on screen (all of them if unsure)."""
-        old = self._rows if self._rows_key is not None else None
-        self._rows = None
+        old, self._rows = self._rows, None
         new = self.kept_rows() if old is not None else None
         if new is None or old is None or len(new) != len(old):
             self.refresh()
             return
-        left = self.styles.padding.left
         changed = changed_rows(old, new)
         if changed:  # regions are in content coordinates: the whole row, padding included
-            self.refresh(*(Region(-left, y, self.outer_size.width, 1) for y in changed))
+            width, left = self.outer_size.width, self.styles.padding.left
+            self.refresh(*(Region(-left, y, width, 1) for y in changed))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         rows = self.kept_rows()
-        if rows is None:
+        look = self._look
+        if rows is None or look is None:
             return super().render_lines(crop)
         lines = rows[crop.y:crop.bottom]
-        filters = self.get_line_filters()
-        if filters:
-            background = self.background_colors[1]
-            for line_filter in filters:
-                lines = [line.apply_filter(line_filter, background) for line in lines]
+        for line_filter in self.get_line_filters():
+            lines = [line.apply_filter(line_filter, look.background) for line in lines]
         if crop.column_span != (0, self.outer_size.width):
             x1, x2 = crop.column_span
             lines = [line.crop(x1, x2) for line in lines]

@@ -27,6 +27,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from dockstation.tui.widgets.lines import fast_shape
+
 COLUMNS: tuple[tuple[str, int], ...] = (("time", 8), ("", 1), ("code", 20), ("result", 40))
 GAP = "  "
 
@@ -159,6 +161,22 @@ class ScanLog(Widget):
     def _strip(self, line: Text, width: int, style: Style) -> Strip:
         # Text.render leaves a span-less text unstyled: the row's style goes under every segment.
         return Strip(list(line.render(self.app.console))).apply_style(style).adjust_cell_length(width, style)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Each row is a full-width Strip already (`_strip`): what the styles cache would make of
+        # it when the log has no padding, border or effects (lines.fast_shape) — handed out as is.
+        if self.styles.padding != (0, 0, 0, 0) or not fast_shape(self):
+            return super().render_lines(crop)
+        lines = [self.render_line(y) for y in crop.line_range]
+        filters = self.get_line_filters()
+        if filters:
+            background = self.background_colors[1]
+            for line_filter in filters:
+                lines = [line.apply_filter(line_filter, background) for line in lines]
+        if crop.column_span != (0, self.size.width):
+            x1, x2 = crop.column_span
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
 
     def render_line(self, y: int) -> Strip:
         # Called for every line of every frame the log is repainted in: cache hits stay cheap.
