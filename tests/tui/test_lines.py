@@ -116,3 +116,26 @@ async def test_a_receipt_after_an_exception_and_back_lays_nothing_out(make_app, 
             await see(pilot, app, needle)
             await pilot.pause(0.05)
         assert layouts == []
+
+
+async def test_a_log_row_built_directly_is_the_row_rich_made(make_app, manifest):
+    from rich.text import Text
+
+    from dockstation.tui.widgets import ScanLog, cell
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-1001")
+        log = app.receive_screen.query_one(ScanLog)
+        style = log.rich_style
+        rows = [
+            (Text("09:30:00"), Text("✔", style="green"), cell("RMA-2026-000001", limit=20),
+             cell("B07-00000001 → standard", "green", limit=40)),
+            (Text("09:30:01"), Text("✖", style="bold red"), cell("RMA-9999-" + "7" * 40, limit=20),
+             cell("unknown RMA: recorded as exception #1 for the lead, set aside " * 2, "bold red", limit=40)),
+            (Text("09:30:02"), Text("●"), cell("", limit=20), cell("which item? pick a line", "", limit=40)),
+            (Text("09:30:03"), Text("!", style="yellow"), cell("x" * 20, limit=20), cell("y" * 40, "yellow")),
+        ]
+        for cells in rows:
+            for width in (80, 60, 100):
+                assert log._row_strip(cells, width, style) == log._strip(log._line(cells, style), width, style)

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
@@ -162,6 +164,29 @@ class ScanLog(Widget):
         # Text.render leaves a span-less text unstyled: the row's style goes under every segment.
         return Strip(list(line.render(self.app.console))).apply_style(style).adjust_cell_length(width, style)
 
+    def _row_strip(self, cells: tuple[Text, ...], width: int, style: Style) -> Strip:
+        """`_strip(_line(cells))` built directly, the same segments (a row a scan: ~5x cheaper):
+        the unstyled pieces run together in the row's style, each styled cell on its own."""
+        if any(cell.spans or not isinstance(cell.style, str) for cell in cells):
+            return self._strip(self._line(cells, style), width, style)
+        get_style = self.app.console.get_style
+        segments: list[Segment] = []
+        plain = " "
+        for n, (cell, (_, cell_width)) in enumerate(zip(cells, COLUMNS)):
+            if n:
+                plain += GAP
+            text = _fit(cell, cell_width).plain if cell_len(cell.plain) != cell_width else cell.plain
+            if cell.style:
+                if plain:
+                    segments.append(Segment(plain, style))
+                    plain = ""
+                segments.append(Segment(text, style + get_style(cell.style)))
+            else:
+                plain += text
+        if plain:
+            segments.append(Segment(plain, style))
+        return Strip(segments).adjust_cell_length(width, style)
+
     def render_lines(self, crop: Region) -> list[Strip]:
         # Each row is a full-width Strip already (`_strip`): what the styles cache would make of
         # it when the log has no padding, border or effects (lines.fast_shape) — handed out as is.
@@ -200,5 +225,5 @@ class ScanLog(Widget):
             style = self.rich_style
             if row.seq % 2:  # zebra stripes follow the row, not its position on screen
                 style = style + self.get_component_styles("scan-log--even-row").rich_style
-            strip = self._strips[key] = self._strip(self._line(row.cells, style), width, style)
+            strip = self._strips[key] = self._row_strip(row.cells, width, style)
         return strip
