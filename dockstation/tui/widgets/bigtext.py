@@ -25,7 +25,7 @@ from textual.style import Style
 
 from dockstation.text import clean
 from dockstation.tui.widgets.bigfont import BOX3, FONTS, Font, draw, width
-from dockstation.tui.widgets.lines import KeptLines
+from dockstation.tui.widgets.lines import KeptLines, Look
 
 def big_width(text: str, font: Font = BOX3) -> int:
     return width(text, font) if text else 0
@@ -56,6 +56,7 @@ class BigText(KeptLines):
     def __init__(self, text: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._cuts: dict[int, int] = {}  # row → the column its last change started at
+        self._drawn: dict[tuple[str, int, int], list[str] | None] = {}
         self.set_reactive(BigText.text, clean(text, limit=80))
 
     def update(self, text: str) -> None:
@@ -73,13 +74,17 @@ class BigText(KeptLines):
             self.refresh(*regions)
 
     def _lines(self, value: str) -> list[str] | None:
-        """What `render` draws for `value`, row by row (None: the one-line fallback)."""
+        """What `render` draws for `value`, row by row (None: the one-line fallback). The last
+        two texts' are kept: a new text is drawn once, to compare and then to render."""
         size = self.content_size
-        font = font_for(value, size.width or 80, size.height or BOX3.rows)
-        if font is None:
-            return None
-        top = (size.height or BOX3.rows) - font.rows
-        return [""] * (top // 2) + draw(value, font)
+        key = (value, size.width or 80, size.height or BOX3.rows)
+        drawn = self._drawn.get(key, False)
+        if drawn is False:
+            font = font_for(*key)
+            drawn = None if font is None else [""] * ((key[2] - font.rows) // 2) + draw(value, font)
+            self._drawn = {k: v for k, v in self._drawn.items() if k[0] == self.text}  # the one shown
+            self._drawn[key] = drawn
+        return drawn
 
     def _changed(self, old: str, new: str) -> list[Region] | None:
         """The cells of each row that differ between the two texts as drawn; None: all of it."""
@@ -109,9 +114,28 @@ class BigText(KeptLines):
         size = self.content_size
         return font_for(self.text, size.width or 80, size.height or BOX3.rows)
 
+    def build_rows(self, look: Look) -> list[Strip] | None:
+        """What `render` draws, as Textual renders `Rows` (the styles cache's part as in
+        KeptLines.build_rows): each row's pieces in the widget's style, the rest of the line in
+        the background's."""
+        lines = self._lines(self.text)
+        if lines is None or look.left or look.right or self.content_size != (look.width, look.height):
+            return super().build_rows(look)  # the one-line fallback: Textual renders the Text
+        rich_style, inner, width = look.style.rich_style, look.inner, look.width
+        rows = []
+        for pieces in Rows(lines[:look.height], self._cuts).pieces():
+            cells = sum(cell_len(piece) for piece in pieces)
+            if cells > width:
+                return super().build_rows(look)
+            segments = [Segment(piece, rich_style) for piece in pieces]
+            if cells < width:
+                segments.append(Segment(" " * (width - cells), inner))
+            rows.append(Strip(segments, width))
+        blank = Strip([Segment(" " * width, rich_style)], width)
+        rows.extend([blank] * (self.outer_size.height - len(rows)))  # past the text
+        return rows
+
     def content_rows(self, columns: int, rows: int, style: Style) -> list[Strip] | None:
-        """What `render` draws, as Textual renders `Rows`: each row's segments in the widget's
-        style (the rest of the line gets the background's, as the styles cache fills it)."""
         font = font_for(self.text, columns, rows)
         if font is None:
             return None  # the one-line fallback: Textual renders the Text

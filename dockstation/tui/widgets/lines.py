@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from rich.text import Text
@@ -108,15 +109,20 @@ class KeptLines(Widget):
         if look is None:
             return None
         if self._rows is None:
-            width, height, inner = look.width, look.height, look.inner
-            rows = self.content_rows(width, height, look.style) if width and height else []
-            if rows is None:
-                return None
-            kept = [_padded(row, width, look.left, look.right, inner) for row in rows[:height]]
-            blank = _padded(Strip.blank(width, look.style.rich_style), width, look.left, look.right, inner)
-            kept.extend([blank] * (self.outer_size.height - len(kept)))  # past the text
-            self._rows = kept
+            self._rows = self.build_rows(look)
         return self._rows
+
+    def build_rows(self, look: Look) -> list[Strip] | None:
+        """The full rows, padding included: `content_rows` cut or filled to the content width with
+        the background style, then padded with it; rows past the text blank in the widget's style."""
+        width, height, inner = look.width, look.height, look.inner
+        rows = self.content_rows(width, height, look.style) if width and height else []
+        if rows is None:
+            return None
+        kept = [_padded(row, width, look.left, look.right, inner) for row in rows[:height]]
+        blank = _padded(Strip.blank(width, look.style.rich_style), width, look.left, look.right, inner)
+        kept.extend([blank] * (self.outer_size.height - len(kept)))
+        return kept
 
     def content_changed(self) -> None:
         """Repaint the rows that differ from those on screen (all of them if unsure)."""
@@ -199,29 +205,34 @@ class TextLines(KeptLines):
         self._text, self._visual = text, None
         self.content_changed()
 
-    def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
-        rows = self._plain_rows(width, height, style)
-        if rows is None:  # what Visual.to_strips does for a Static's text (fast_shape: no more)
-            rows = self.visual.render_strips(width, height, style, RenderOptions(self._get_style, self.styles))
-        return rows
+    def build_rows(self, look: Look) -> list[Strip] | None:
+        return self._plain_rows(look) or super().build_rows(look)
 
-    def _plain_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
-        """The rows straight from the text when no line needs wrapping and its styles are
-        attributes only (bold…, as the receiving screen's are): what Textual's Content makes of
-        it (the same segments and styles, the offsets text selection uses included), ~10x
+    def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
+        # What Visual.to_strips does for a Static's text (fast_shape: no more than that)
+        return self.visual.render_strips(width, height, style, RenderOptions(self._get_style, self.styles))
+
+    def _plain_rows(self, look: Look) -> list[Strip] | None:
+        """The full rows straight from the text when no line needs wrapping and its styles are
+        attributes only (bold…, as the receiving screen's are): the segments and styles Textual's
+        Content and styles cache make of it (the offsets text selection uses included), ~5x
         cheaper. None: anything else (Textual's Content renders it)."""
         text = self._text
-        if "\t" in text.plain:
+        plain = text.plain
+        width, height, left, right, inner = look.width, look.height, look.left, look.right, look.inner
+        if "\t" in plain or not width or not height:
             return None
         console = self.app.console
-        rows: list[Strip] = []
+        style = look.style
         if self._base != style:  # the widget's style under each span's: combined once each
             self._base, self._combined = style, {}
         styles = self._combined
-        for y, line in enumerate(text.split("\n", allow_blank=True)[:height]):
-            if line.cell_len > width:
-                return None
-            segments, x = [], 0
+        pad_left = [Segment(" " * left, inner)] if left else []
+        pad_right = [Segment(" " * right, inner)] if right else []
+        rows: list[Strip] = []
+        lines = text.split("\n", allow_blank=True)[:height] if "\n" in plain else [text]
+        for y, line in enumerate(lines):
+            segments, x, cells = list(pad_left), 0, 0
             whole = console.get_style(line.style) if line.style and not line.spans else None
             for segment in line.render(console, end=""):  # (without spans it leaves out the text's style)
                 piece = segment.text
@@ -237,5 +248,12 @@ class TextLines(KeptLines):
                         Style.from_rich_style(span_style) if span_style is not None else Style.null())
                 segments.append(Segment(piece, combined.rich_style_with_offset(x, y)))
                 x += len(piece)
-            rows.append(Strip(segments))
+                cells += cell_len(piece)
+            if cells > width:
+                return None  # wrapped: Textual's Content wraps it
+            if cells < width:
+                segments.append(Segment(" " * (width - cells), inner))
+            rows.append(Strip(segments + pad_right, width + left + right))
+        blank = Strip([*pad_left, Segment(" " * width, style.rich_style), *pad_right], width + left + right)
+        rows.extend([blank] * (self.outer_size.height - len(rows)))  # past the text
         return rows
