@@ -63,6 +63,7 @@ async def test_kept_lines_equal_textuals_rendering_for_each_kind_of_result(make_
             (("RMA-2026-000003",), "exception #2"),  # cancelled
             (("RMA-2026-000002",), "which item?"),  # a multi-line RMA: blue, the picker
             (("CMD:NOPE",), "means nothing"),
+            (("CMD:CANCEL",), "cancelled, nothing received"),  # no details at all
             (("RMA-9999-" + "7" * 120,), "exception #3"),  # a long code, cut to one line
         ]
         for codes, needle in steps:

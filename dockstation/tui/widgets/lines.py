@@ -183,6 +183,7 @@ class TextLines(KeptLines):
         self._visual: Visual | None = None
         self._base: Style | None = None
         self._combined: dict[RichStyle | None, Style] = {}
+        self._at: dict[tuple[RichStyle | None, int, int], RichStyle] = {}  # … with an offset
 
     @property
     def content(self) -> Text:
@@ -225,35 +226,46 @@ class TextLines(KeptLines):
         console = self.app.console
         style = look.style
         if self._base != style:  # the widget's style under each span's: combined once each
-            self._base, self._combined = style, {}
-        styles = self._combined
+            self._base, self._combined, self._at = style, {}, {}
+        styles, at = self._combined, self._at
         pad_left = [Segment(" " * left, inner)] if left else []
         pad_right = [Segment(" " * right, inner)] if right else []
+        whole = console.get_style(text.style) if text.style and not text.spans else None
         rows: list[Strip] = []
-        lines = text.split("\n", allow_blank=True)[:height] if "\n" in plain else [text]
-        for y, line in enumerate(lines):
-            segments, x, cells = list(pad_left), 0, 0
-            whole = console.get_style(line.style) if line.style and not line.spans else None
-            for segment in line.render(console, end=""):  # (without spans it leaves out the text's style)
-                piece = segment.text
+        segments, x, cells, y = list(pad_left), 0, 0, 0
+        # The text rendered once (Rich leaves the text's own style out when it has no spans),
+        # its segments cut into lines at each newline.
+        for segment in text.render(console, end="\n"):
+            span_style = whole or segment.style
+            for n, piece in enumerate(segment.text.split("\n")):
+                if n:  # a line ends
+                    if cells > width:
+                        return None  # it wraps: Textual's Content wraps it
+                    if cells < width:
+                        segments.append(Segment(" " * (width - cells), inner))
+                    rows.append(Strip(segments + pad_right, width + left + right))
+                    if len(rows) == height:
+                        break
+                    segments, x, cells, y = list(pad_left), 0, 0, y + 1
                 if not piece:
                     continue
-                span_style = whole or segment.style
-                combined = styles.get(span_style)
-                if combined is None:
-                    if span_style is not None and (span_style.color is not None or span_style.bgcolor is not None
-                                                   or span_style.link or span_style._meta):
-                        return None
-                    combined = styles[span_style] = style + (
-                        Style.from_rich_style(span_style) if span_style is not None else Style.null())
-                segments.append(Segment(piece, combined.rich_style_with_offset(x, y)))
+                rich_style = at.get((span_style, x, y))
+                if rich_style is None:
+                    combined = styles.get(span_style)
+                    if combined is None:
+                        if span_style is not None and (span_style.color is not None or span_style.bgcolor is not None
+                                                       or span_style.link or span_style._meta):
+                            return None
+                        combined = styles[span_style] = style + (
+                            Style.from_rich_style(span_style) if span_style is not None else Style.null())
+                    if len(at) > 256:
+                        at.clear()
+                    rich_style = at[span_style, x, y] = combined.rich_style_with_offset(x, y)
+                segments.append(Segment(piece, rich_style))
                 x += len(piece)
                 cells += cell_len(piece)
-            if cells > width:
-                return None  # wrapped: Textual's Content wraps it
-            if cells < width:
-                segments.append(Segment(" " * (width - cells), inner))
-            rows.append(Strip(segments + pad_right, width + left + right))
+            if len(rows) == height:
+                break
         blank = Strip([*pad_left, Segment(" " * width, style.rich_style), *pad_right], width + left + right)
         rows.extend([blank] * (self.outer_size.height - len(rows)))  # past the text
         return rows
