@@ -34,6 +34,7 @@ headless and otherwise the rows are repainted as before).
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from typing import Any
 
 from rich.cells import cell_len
@@ -104,26 +105,30 @@ def render_partial_update(self: Any) -> Any:
     rows = sorted(row_spans)
     cuts = self.cuts
     chops: list[dict[int, Any]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
-    regions = list(update_regions)
 
     def needed(y: int, first_cut: int, last_cut: int) -> bool:
         """Whether a piece of this row between the two cuts is still to be drawn: in a changed
         span and not drawn by a widget in front (a container behind its children: not needed)."""
-        line, row_cuts = chops[y], cuts[y]
-        for index, cut in enumerate(row_cuts[:-1]):
-            if first_cut <= cut < last_cut and line[cut] is None:
+        line, row_cuts, changed = chops[y], cuts[y], row_spans[y]
+        for index in range(bisect_left(row_cuts, first_cut), len(row_cuts) - 1):
+            cut = row_cuts[index]
+            if cut >= last_cut:
+                break
+            if line[cut] is None:
                 end = row_cuts[index + 1]
-                if any(cut < x2 and end > x1 for x1, x2 in row_spans[y]):
-                    return True
+                for x1, x2 in changed:
+                    if cut < x2 and end > x1:
+                        return True
         return False
 
     for widget, (region, clip) in self.visible_widgets.items():  # front to back
         visible = region.intersection(clip)
-        if not visible.area or not any(visible.overlaps(r) for r in regions):
-            continue
-        first_cut, last_cut = visible.column_span
         top, bottom = visible.y, visible.bottom
-        mine = [y for y in rows if top <= y < bottom and needed(y, first_cut, last_cut)]
+        first = bisect_left(rows, top)
+        if not visible.area or first == len(rows) or rows[first] >= bottom:
+            continue  # none of its lines changed
+        first_cut, last_cut = visible.column_span
+        mine = [y for y in rows[first:bisect_left(rows, bottom)] if needed(y, first_cut, last_cut)]
         for y0, y1 in _runs(mine):
             strips = widget.render_lines(Region(visible.x - region.x, y0 - region.y, visible.width, y1 - y0 + 1))
             for y, strip in zip(range(y0, y1 + 1), strips):

@@ -25,11 +25,12 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from dockstation.tui.widgets.lines import fast_shape
+from dockstation.tui.widgets.lines import fast_shape, style_keys
 
 COLUMNS: tuple[tuple[str, int], ...] = (("time", 8), ("", 1), ("code", 20), ("result", 40))
 GAP = "  "
@@ -70,6 +71,9 @@ class ScanLog(Widget):
         self._unpainted = 0  # rows added since the bottom line was last drawn
         self._painted_at: Region | None = None  # where the log was when it was last drawn
         self._shift: int | None = 0  # rows to move up before the next frame (None: repainted)
+        self._row_styles: dict[int, Style] = {}  # odd / even row → its style
+        self._plain_key: tuple[object, ...] | None = None  # (size, styles) `_background` is for
+        self._background: Color | None = None  # None: rendered by Textual's styles cache
 
     # -- content ---------------------------------------------------------------------------
     def add_row(self, at: Text, symbol: Text, code: Text, result: Text) -> None:
@@ -151,6 +155,8 @@ class ScanLog(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # theme or CSS changed: colours of cached rows are stale
+        self._row_styles.clear()
+        self._plain_key = None
 
     def _line(self, cells: tuple[Text, ...], style: Style) -> Text:
         line = Text(" ", style=style, no_wrap=True, end="")
@@ -190,14 +196,15 @@ class ScanLog(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         # Each row is a full-width Strip already (`_strip`): what the styles cache would make of
         # it when the log has no padding, border or effects (lines.fast_shape) — handed out as is.
-        if self.styles.padding != (0, 0, 0, 0) or not fast_shape(self):
+        key = (self.size, style_keys(self))
+        if key != self._plain_key:  # looked up again when a style or the size changes
+            plain = self.styles.padding == (0, 0, 0, 0) and fast_shape(self)
+            self._plain_key, self._background = key, self.background_colors[1] if plain else None
+        if self._background is None or self.text_selection is not None:
             return super().render_lines(crop)
         lines = [self.render_line(y) for y in crop.line_range]
-        filters = self.get_line_filters()
-        if filters:
-            background = self.background_colors[1]
-            for line_filter in filters:
-                lines = [line.apply_filter(line_filter, background) for line in lines]
+        for line_filter in self.get_line_filters():
+            lines = [line.apply_filter(line_filter, self._background) for line in lines]
         if crop.column_span != (0, self.size.width):
             x1, x2 = crop.column_span
             lines = [line.crop(x1, x2) for line in lines]
@@ -222,8 +229,11 @@ class ScanLog(Widget):
         key = (row.seq, width)
         strip = self._strips.get(key)
         if strip is None:
-            style = self.rich_style
-            if row.seq % 2:  # zebra stripes follow the row, not its position on screen
-                style = style + self.get_component_styles("scan-log--even-row").rich_style
+            style = self._row_styles.get(row.seq % 2)
+            if style is None:
+                style = self.rich_style
+                if row.seq % 2:  # zebra stripes follow the row, not its position on screen
+                    style = style + self.get_component_styles("scan-log--even-row").rich_style
+                self._row_styles[row.seq % 2] = style
             strip = self._strips[key] = self._row_strip(row.cells, width, style)
         return strip
