@@ -103,8 +103,8 @@ class BigText(KeptLines):
                 return None
             end = max(len(a), len(b))
             a, b = a.ljust(end), b.ljust(end)
-            first = next(i for i in range(end) if a[i] != b[i])
-            last = next(i for i in range(end - 1, -1, -1) if a[i] != b[i])
+            first = _common_prefix(a, b)
+            last = end - 1 - _common_prefix(a[::-1], b[::-1])
             regions.append(Region(first, y, last - first + 1, 1))
         return regions
 
@@ -150,6 +150,18 @@ class BigText(KeptLines):
         if font is None:  # too wide for big letters: one bold line in the middle, whole
             return Text("\n" * ((rows - 1) // 2) + value, style="bold", no_wrap=True, overflow="ellipsis")
         return Rows([""] * ((rows - font.rows) // 2) + draw(value, font), self._cuts)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many characters two different strings start with in common (slices compared)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 class Rows:
