@@ -171,7 +171,8 @@ def _padded(row: Strip, width: int, left: int, right: int, inner: RichStyle) -> 
 class TextLines(KeptLines):
     """Plain text (a Rich `Text`, never markup: callers `clean` it) wrapped to the widget's width,
     as a `Static` shows it: the state line and the details. The same text again repaints nothing;
-    a new one repaints the rows that differ."""
+    a new one repaints the rows that differ — with a fixed height (CSS); an `auto` height is laid
+    out again on each change, as a `Static`'s."""
 
     DEFAULT_CSS = """
     TextLines { height: auto; }
@@ -204,6 +205,11 @@ class TextLines(KeptLines):
         if text.plain == old.plain and text.spans == old.spans and text.style == old.style:
             return
         self._text, self._visual = text, None
+        height = self.styles.height
+        if height is None or height.is_auto:  # its height is its text's: laid out again
+            self._rows = None
+            self.refresh(layout=True)
+            return
         self.content_changed()
 
     def build_rows(self, look: Look) -> list[Strip] | None:
