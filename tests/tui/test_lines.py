@@ -2,9 +2,9 @@
 Textual's own pipeline draws, and a scan's widget updates need no layout of the screen.
 
 The state line, the big text, the lane and the details build their rows once per change, the
-scan log each row once, and hand them to the compositor; Textual's styles cache is the reference: after each kind of result at
-80x24 (the signed-out prompt, a receipt, each kind of exception, a multi-line parcel, a refused
-command) every row of each widget — characters, colours, bold, the offsets text selection uses —
+scan log each row once, and hand them to the compositor; Textual's styles cache is the
+reference: after each kind of result at 80x24 (the signed-out prompt, a receipt, each kind of
+exception, a multi-line parcel, a refused command, a cancelled pick) every row of each widget — characters, colours, bold, the offsets text selection uses —
 must equal what `Widget.render_lines` (Textual's path, what a `Static` and the old `BigText`
 drew) makes of the same content.
 """
@@ -46,9 +46,9 @@ def assert_same_as_textual(app) -> None:  # type: ignore[no-untyped-def]
         if not widget.display:
             continue
         kept, textual = kept_lines(widget), textual_lines(widget)
-        diff = next(((y, x, a, b) for y, (ka, ta) in enumerate(zip(kept, textual))
-                     for x, (a, b) in enumerate(zip(ka, ta)) if a != b), None)
-        assert diff is None and kept == textual, (selector, diff and (diff[2], diff[3]), ["".join(c for c, _ in r) for r in kept], ["".join(c for c, _ in r) for r in textual])
+        first = next(((y, x, a, b) for y, (ka, ta) in enumerate(zip(kept, textual))
+                      for x, (a, b) in enumerate(zip(ka, ta)) if a != b), None)  # the first cell that differs
+        assert first is None and kept == textual, (selector, first, ["".join(c for c, _ in r) for r in kept])
 
 
 async def test_kept_lines_equal_textuals_rendering_for_each_kind_of_result(make_app, manifest):

@@ -5,16 +5,19 @@ Why: each scan changes these four widgets, and Textual renders a changed widget 
 general pipeline on every frame it is dirty — the content made a Visual again, each line through
 the styles cache (padding, tint, opacity, borders, link styles, selection): ~0.3–0.5 ms per
 widget per frame at 80x24, most of a scan's frame (bench/README.md). Here a widget's rows are
-built when its content, size or style changes — the content by the same Textual calls the
-pipeline makes (`Visual.render_strips` for text), the padding with the same background style —
-and `render_lines` (what the compositor calls) hands out the kept rows. A new content repaints
-only the rows that differ (`changed_rows`).
+built when its content, size or style changes, with the styles the pipeline would give each
+cell (`Look`: the widget's style under its text, the background's in padding and past the text),
+and `render_lines` (what the compositor calls) hands out the kept rows. A text whose lines fit
+and whose styles are attributes only (bold: the receiving screen's) is cut into rows directly;
+one that wraps goes through Textual's `Visual.render_strips` as a `Static`'s does. A new content
+repaints only the rows that differ (`changed_rows`). The scan log (scan_log.py) hands out its
+row strips the same way.
 
 Only for the plain shapes these widgets have: no border, outline, tint, opacity, hatch, vertical
-padding, alignment or text selection (`fast_shape`). Anything else, or a style this did not
-foresee, and the widget is rendered by Textual's own pipeline (`render()` is always defined:
-Textual's path is the fallback, and the tests' reference: tests/tui/test_lines.py compares the
-two cell by cell).
+padding, line padding, alignment or text selection (`fast_shape`). Anything else and the widget
+is rendered by Textual's own pipeline (`render()` is always defined: Textual's path is the
+fallback, and the tests' reference: tests/tui/test_lines.py compares the two cell by cell after
+each kind of result, and after a theme change).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def fast_shape(widget: Widget) -> bool:
             and styles.opacity == 1 and styles.text_opacity == 1 and widget.opacity == 1
             and (not styles.has_rule("hatch") or styles.hatch == "none")
             and styles.content_align == ("left", "top") and styles.text_align in ("start", "left")
-            and widget.text_selection is None)
+            and not styles.get_rule("line_pad", 0) and widget.text_selection is None)
 
 
 class Look(NamedTuple):
