@@ -14,8 +14,10 @@ What goes into a partial frame is rendered more narrowly too (`render_partial_up
 renders every widget that overlaps the rectangle around ALL the changes — after a scan, from
 the state line to the log's new row, i.e. the header, the entry field, the footer, the screen and
 its containers, whole — and then keeps only the changed lines. Here a widget is rendered only if
-it overlaps a changed region, and only its changed lines (per run of lines): the same strips
-for the lines written, about half the widget renders per scan.
+it overlaps a changed region, and only its changed lines (per run of lines) where a changed
+cell is not drawn already by a widget in front of it (the screen and its containers behind the
+changed widgets are not rendered at all): the same strips for the lines written, about half the
+widget renders per scan.
 
 Installed once by the bench app (`install()`); if Textual's `ChopsUpdate` no longer has the
 shape this was written for (textual 8.2), nothing is changed and frames are Textual's own.
@@ -32,6 +34,7 @@ headless and otherwise the rows are repainted as before).
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from typing import Any
 
 from rich.cells import cell_len
@@ -95,17 +98,37 @@ def render_partial_update(self: Any) -> Any:
         return None
     height = self.size.height
     spans = list(self._regions_to_spans(update_regions))
-    rows = sorted({y for y, _, _ in spans if 0 <= y < height})
+    row_spans: dict[int, list[tuple[int, int]]] = {}
+    for y, x1, x2 in spans:
+        if 0 <= y < height:
+            row_spans.setdefault(y, []).append((x1, x2))
+    rows = sorted(row_spans)
     cuts = self.cuts
     chops: list[dict[int, Any]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
-    regions = list(update_regions)
+
+    def needed(y: int, first_cut: int, last_cut: int) -> bool:
+        """Whether a piece of this row between the two cuts is still to be drawn: in a changed
+        span and not drawn by a widget in front (a container behind its children: not needed)."""
+        line, row_cuts, changed = chops[y], cuts[y], row_spans[y]
+        for index in range(bisect_left(row_cuts, first_cut), len(row_cuts) - 1):
+            cut = row_cuts[index]
+            if cut >= last_cut:
+                break
+            if line[cut] is None:
+                end = row_cuts[index + 1]
+                for x1, x2 in changed:
+                    if cut < x2 and end > x1:
+                        return True
+        return False
+
     for widget, (region, clip) in self.visible_widgets.items():  # front to back
         visible = region.intersection(clip)
-        if not visible.area or not any(visible.overlaps(r) for r in regions):
-            continue
-        first_cut, last_cut = visible.column_span
         top, bottom = visible.y, visible.bottom
-        mine = [y for y in rows if top <= y < bottom]
+        first = bisect_left(rows, top)
+        if not visible.area or first == len(rows) or rows[first] >= bottom:
+            continue  # none of its lines changed
+        first_cut, last_cut = visible.column_span
+        mine = [y for y in rows[first:bisect_left(rows, bottom)] if needed(y, first_cut, last_cut)]
         for y0, y1 in _runs(mine):
             strips = widget.render_lines(Region(visible.x - region.x, y0 - region.y, visible.width, y1 - y0 + 1))
             for y, strip in zip(range(y0, y1 + 1), strips):

@@ -18,13 +18,13 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from dockstation.scan import Classified, CodeKind, ScanEvent
 from dockstation.text import clean
 from dockstation.tui.grading import HandOnReceive
 from dockstation.tui.reuse import KeepStylesOnResume
-from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, cell, safe
+from dockstation.tui.widgets import BenchFooter, BigText, LinePicker, ScanLog, StatusHeader, TextLines, cell, safe
 
 if TYPE_CHECKING:  # the receiving core and the store load after the first screen (tui/app.py)
     from dockstation.receiving.core import LineChoice, Outcome, UnitView
@@ -97,7 +97,6 @@ class ReceiveScreen(KeepStylesOnResume, HandOnReceive, Screen[None]):
         self.lines: tuple[LineChoice, ...] = ()
         self.pick_rma: str | None = None
         self.pick_scan: ScanEvent | None = None
-        self._details_shape: tuple[int, int] | None = None  # (width, height) it was laid out for
         self.state = "info"  # what the state line shows: ok / error / warn / info
         self._painted: tuple[str, str] | None = None  # (theme, state) the colours are set for
         self._colours: dict[str, tuple[Color, bool]] = {}
@@ -110,10 +109,10 @@ class ReceiveScreen(KeepStylesOnResume, HandOnReceive, Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         with Vertical(id="main"):
-            yield Static("", id="state", markup=False)
+            yield TextLines(id="state")
             yield BigText("", id="big")
             yield BigText("", id="lane")
-            yield Static("", id="details", markup=False)
+            yield TextLines(id="details")
             yield LinePicker(id="picker")
         entry = Input(id="entry", max_length=256, placeholder="Type a code (damaged barcode) + Enter · F2 here")
         # A steady cursor: a blinking one repaints twice a second, and a scan landing just after
@@ -125,10 +124,10 @@ class ReceiveScreen(KeepStylesOnResume, HandOnReceive, Screen[None]):
 
     def on_mount(self) -> None:
         # Looked up once: the scan → rendered path touches these on every scan.
-        self._state = self.query_one("#state", Static)
+        self._state = self.query_one("#state", TextLines)
         self._big = self.query_one("#big", BigText)
         self._lane = self.query_one("#lane", BigText)
-        self._details = self.query_one("#details", Static)
+        self._details = self.query_one("#details", TextLines)
         self._log = self.query_one("#log", ScanLog)
         self.watch(self.app, "operator", self._operator_changed, init=False)
         self.app.theme_changed_signal.subscribe(self, lambda _: self._paint(self.state))
@@ -159,25 +158,17 @@ class ReceiveScreen(KeepStylesOnResume, HandOnReceive, Screen[None]):
         self._lane.styles.text_style = "bold" if lane else None
 
     def _set(self, state: str, line: Text, big: str, lane: str = "", details: Text | None = None) -> None:
-        # Each scan changes these widgets: repaints only, a layout only when a height changes
-        # (the lane shown or hidden, the details a line longer or shorter): bench/README.md.
+        # Each scan changes these widgets: repaints of the rows that change only (widgets/lines.py),
+        # a layout only when the lane is shown or hidden (the details have a fixed height).
         self._paint(state)
         state_text = Text(f" {SYMBOL.get(state, '●')} ", style="bold")
         state_text.append_text(line)
-        self._state.update(state_text, layout=False)  # one line, fixed height
+        self._state.update(state_text)  # one line, fixed height
         self._big.update(f"{SYMBOL.get(state, '●')} {big}")  # the state as a shape too, big
         self._lane.update(lane)
         if self._lane.display != bool(lane):
             self._lane.display = bool(lane)
-        # Its height (auto) is its wrapped line count, as Textual measures it: a layout only if
-        # that changed.
-        widget = self._details
-        widget.update(details or Text(""), layout=False)
-        width = widget.content_size.width
-        shape = (width, widget.visual.get_height(widget.styles, width)) if width else None
-        if shape is None or shape != self._details_shape:
-            widget.refresh(layout=True)
-        self._details_shape = shape
+        self._details.update(details or Text(""))  # three rows, reserved (app.tcss)
 
     def show_prompt(self, note: str | None = None, state: str = "info") -> None:
         """What to scan next: the badge when signed out, else a parcel. `note` heads it."""

@@ -20,10 +20,12 @@ from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Region
 from textual.reactive import reactive
-from textual.widget import Widget
+from textual.strip import Strip
+from textual.style import Style
 
 from dockstation.text import clean
 from dockstation.tui.widgets.bigfont import BOX3, FONTS, Font, draw, width
+from dockstation.tui.widgets.lines import KeptLines, Look
 
 def big_width(text: str, font: Font = BOX3) -> int:
     return width(text, font) if text else 0
@@ -39,7 +41,7 @@ def font_for(text: str, columns: int, rows: int) -> Font | None:
     return next((f for f in FONTS if f.rows <= rows and width(text, f) <= columns), None)
 
 
-class BigText(Widget):
+class BigText(KeptLines):
     """As big as its area allows (3, 5 or 7 rows), else one bold line. Plain text only."""
 
     DEFAULT_CSS = """
@@ -54,6 +56,7 @@ class BigText(Widget):
     def __init__(self, text: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._cuts: dict[int, int] = {}  # row → the column its last change started at
+        self._drawn: dict[tuple[str, int, int], list[str] | None] = {}
         self.set_reactive(BigText.text, clean(text, limit=80))
 
     def update(self, text: str) -> None:
@@ -64,19 +67,24 @@ class BigText(Widget):
         # Each row is drawn as one segment, cut where its change starts: a partial frame starts
         # at a segment (tui/frames.py), and every segment costs its own colour codes.
         self._cuts = {r.y: r.x for r in regions or ()}
+        self._rows = None  # built again, with these cuts, when next rendered
         if regions is None:
             self.refresh()
         elif regions:
             self.refresh(*regions)
 
     def _lines(self, value: str) -> list[str] | None:
-        """What `render` draws for `value`, row by row (None: the one-line fallback)."""
+        """What `render` draws for `value`, row by row (None: the one-line fallback). The last
+        two texts' are kept: a new text is drawn once, to compare and then to render."""
         size = self.content_size
-        font = font_for(value, size.width or 80, size.height or BOX3.rows)
-        if font is None:
-            return None
-        top = (size.height or BOX3.rows) - font.rows
-        return [""] * (top // 2) + draw(value, font)
+        key = (value, size.width or 80, size.height or BOX3.rows)
+        drawn = self._drawn.get(key, False)
+        if drawn is False:
+            font = font_for(*key)
+            drawn = None if font is None else [""] * ((key[2] - font.rows) // 2) + draw(value, font)
+            self._drawn = {k: v for k, v in self._drawn.items() if k[0] == self.text}  # the one shown
+            self._drawn[key] = drawn
+        return drawn
 
     def _changed(self, old: str, new: str) -> list[Region] | None:
         """The cells of each row that differ between the two texts as drawn; None: all of it."""
@@ -95,8 +103,8 @@ class BigText(Widget):
                 return None
             end = max(len(a), len(b))
             a, b = a.ljust(end), b.ljust(end)
-            first = next(i for i in range(end) if a[i] != b[i])
-            last = next(i for i in range(end - 1, -1, -1) if a[i] != b[i])
+            first = _common_prefix(a, b)
+            last = end - 1 - _common_prefix(a[::-1], b[::-1])
             regions.append(Region(first, y, last - first + 1, 1))
         return regions
 
@@ -105,6 +113,35 @@ class BigText(Widget):
         """The font the text is drawn in now (None: one bold line)."""
         size = self.content_size
         return font_for(self.text, size.width or 80, size.height or BOX3.rows)
+
+    def build_rows(self, look: Look) -> list[Strip] | None:
+        """What `render` draws, as Textual renders `Rows` (the styles cache's part as in
+        KeptLines.build_rows): each row's pieces in the widget's style, the rest of the line in
+        the background's."""
+        lines = self._lines(self.text)
+        if lines is None or look.left or look.right or self.content_size != (look.width, look.height):
+            return super().build_rows(look)  # the one-line fallback: Textual renders the Text
+        rich_style, inner, width = look.style.rich_style, look.inner, look.width
+        rows = []
+        for pieces in Rows(lines[:look.height], self._cuts).pieces():
+            cells = sum(cell_len(piece) for piece in pieces)
+            if cells > width:
+                return super().build_rows(look)
+            segments = [Segment(piece, rich_style) for piece in pieces]
+            if cells < width:
+                segments.append(Segment(" " * (width - cells), inner))
+            rows.append(Strip(segments, width))
+        blank = Strip([Segment(" " * width, rich_style)], width)
+        rows.extend([blank] * (self.outer_size.height - len(rows)))  # past the text
+        return rows
+
+    def content_rows(self, columns: int, rows: int, style: Style) -> list[Strip] | None:
+        font = font_for(self.text, columns, rows)
+        if font is None:
+            return None  # the one-line fallback: Textual renders the Text
+        rich_style = style.rich_style
+        return [Strip([Segment(text, rich_style) for text in pieces]).crop(0, columns)
+                for pieces in Rows([""] * ((rows - font.rows) // 2) + draw(self.text, font), self._cuts).pieces()]
 
     def render(self) -> Text | Rows:
         value = self.text
@@ -115,6 +152,18 @@ class BigText(Widget):
         return Rows([""] * ((rows - font.rows) // 2) + draw(value, font), self._cuts)
 
 
+def _common_prefix(a: str, b: str) -> int:
+    """How many characters two different strings start with in common (slices compared)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 class Rows:
     """The rows as unstyled segments (a Rich renderable: what `Text` of the rows draws), each row
     cut in two at its column in `cuts`."""
@@ -122,13 +171,17 @@ class Rows:
     def __init__(self, rows: list[str], cuts: dict[int, int]) -> None:
         self.rows, self.cuts = rows, cuts
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+    def pieces(self) -> list[list[str]]:
+        """Each row's texts: the row, cut at its column; nothing for an empty row."""
+        out = []
         for y, row in enumerate(self.rows):
+            cut = self.cuts.get(y, 0)
+            out.append([row[:cut], row[cut:]] if 0 < cut < len(row) else [row] if row else [])
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for y, pieces in enumerate(self.pieces()):
             if y:
                 yield Segment.line()
-            cut = self.cuts.get(y, 0)
-            if 0 < cut < len(row):
-                yield Segment(row[:cut])
-                yield Segment(row[cut:])
-            elif row:
-                yield Segment(row)
+            for text in pieces:
+                yield Segment(text)

@@ -21,11 +21,16 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
+
+from dockstation.tui.widgets.lines import fast_shape, style_keys
 
 COLUMNS: tuple[tuple[str, int], ...] = (("time", 8), ("", 1), ("code", 20), ("result", 40))
 GAP = "  "
@@ -66,6 +71,9 @@ class ScanLog(Widget):
         self._unpainted = 0  # rows added since the bottom line was last drawn
         self._painted_at: Region | None = None  # where the log was when it was last drawn
         self._shift: int | None = 0  # rows to move up before the next frame (None: repainted)
+        self._row_styles: dict[int, Style] = {}  # odd / even row → its style
+        self._plain_key: tuple[object, ...] | None = None  # (size, styles) `_background` is for
+        self._background: Color | None = None  # None: rendered by Textual's styles cache
 
     # -- content ---------------------------------------------------------------------------
     def add_row(self, at: Text, symbol: Text, code: Text, result: Text) -> None:
@@ -147,6 +155,8 @@ class ScanLog(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # theme or CSS changed: colours of cached rows are stale
+        self._row_styles.clear()
+        self._plain_key = None
 
     def _line(self, cells: tuple[Text, ...], style: Style) -> Text:
         line = Text(" ", style=style, no_wrap=True, end="")
@@ -159,6 +169,46 @@ class ScanLog(Widget):
     def _strip(self, line: Text, width: int, style: Style) -> Strip:
         # Text.render leaves a span-less text unstyled: the row's style goes under every segment.
         return Strip(list(line.render(self.app.console))).apply_style(style).adjust_cell_length(width, style)
+
+    def _row_strip(self, cells: tuple[Text, ...], width: int, style: Style) -> Strip:
+        """`_strip(_line(cells))` built directly, the same segments (a row a scan: ~5x cheaper):
+        the unstyled pieces run together in the row's style, each styled cell on its own."""
+        if any(cell.spans or not isinstance(cell.style, str) for cell in cells):
+            return self._strip(self._line(cells, style), width, style)
+        get_style = self.app.console.get_style
+        segments: list[Segment] = []
+        plain = " "
+        for n, (cell, (_, cell_width)) in enumerate(zip(cells, COLUMNS)):
+            if n:
+                plain += GAP
+            text = _fit(cell, cell_width).plain if cell_len(cell.plain) != cell_width else cell.plain
+            if cell.style:
+                if plain:
+                    segments.append(Segment(plain, style))
+                    plain = ""
+                segments.append(Segment(text, style + get_style(cell.style)))
+            else:
+                plain += text
+        if plain:
+            segments.append(Segment(plain, style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Each row is a full-width Strip already (`_strip`): what the styles cache would make of
+        # it when the log has no padding, border or effects (lines.fast_shape) — handed out as is.
+        key = (self.size, style_keys(self))
+        if key != self._plain_key:  # looked up again when a style or the size changes
+            plain = self.styles.padding == (0, 0, 0, 0) and fast_shape(self)
+            self._plain_key, self._background = key, self.background_colors[1] if plain else None
+        if self._background is None or self.text_selection is not None:
+            return super().render_lines(crop)
+        lines = [self.render_line(y) for y in crop.line_range]
+        for line_filter in self.get_line_filters():
+            lines = [line.apply_filter(line_filter, self._background) for line in lines]
+        if crop.column_span != (0, self.size.width):
+            x1, x2 = crop.column_span
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
 
     def render_line(self, y: int) -> Strip:
         # Called for every line of every frame the log is repainted in: cache hits stay cheap.
@@ -179,8 +229,11 @@ class ScanLog(Widget):
         key = (row.seq, width)
         strip = self._strips.get(key)
         if strip is None:
-            style = self.rich_style
-            if row.seq % 2:  # zebra stripes follow the row, not its position on screen
-                style = style + self.get_component_styles("scan-log--even-row").rich_style
-            strip = self._strips[key] = self._strip(self._line(row.cells, style), width, style)
+            style = self._row_styles.get(row.seq % 2)
+            if style is None:
+                style = self.rich_style
+                if row.seq % 2:  # zebra stripes follow the row, not its position on screen
+                    style = style + self.get_component_styles("scan-log--even-row").rich_style
+                self._row_styles[row.seq % 2] = style
+            strip = self._strips[key] = self._row_strip(row.cells, width, style)
         return strip

@@ -1,0 +1,280 @@
+"""Widgets whose lines are built once per change and kept as Strips: the receiving screen's state
+line, details, big text and lane.
+
+Why: each scan changes these four widgets, and Textual renders a changed widget through its
+general pipeline on every frame it is dirty — the content made a Visual again, each line through
+the styles cache (padding, tint, opacity, borders, link styles, selection): ~0.3–0.5 ms per
+widget per frame at 80x24, most of a scan's frame (bench/README.md). Here a widget's rows are
+built when its content, size or style changes, with the styles the pipeline would give each
+cell (`Look`: the widget's style under its text, the background's in padding and past the text),
+and `render_lines` (what the compositor calls) hands out the kept rows. A text whose lines fit
+and whose styles are attributes only (bold: the receiving screen's) is cut into rows directly;
+one that wraps goes through Textual's `Visual.render_strips` as a `Static`'s does. A new content
+repaints only the rows that differ (`changed_rows`). The scan log (scan_log.py) hands out its
+row strips the same way.
+
+Only for the plain shapes these widgets have: no border, outline, tint, opacity, hatch, vertical
+padding, line padding, alignment or text selection (`fast_shape`). Anything else and the widget
+is rendered by Textual's own pipeline (`render()` is always defined: Textual's path is the
+fallback, and the tests' reference: tests/tui/test_lines.py compares the two cell by cell after
+each kind of result, and after a theme change).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from rich.text import Text
+from textual.color import Color
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual, visualize
+from textual.widget import Widget
+
+
+def fast_shape(widget: Widget) -> bool:
+    """Whether `widget`'s lines are its content rows padded left and right, nothing else."""
+    styles = widget.styles
+    border = styles.border
+    outline = styles.outline
+    padding = styles.padding
+    return (not any(edge for edge, _ in border) and not any(edge for edge, _ in outline)
+            and not padding.top and not padding.bottom and not styles.tint.a
+            and styles.opacity == 1 and styles.text_opacity == 1 and widget.opacity == 1
+            and (not styles.has_rule("hatch") or styles.hatch == "none")
+            and styles.content_align == ("left", "top") and styles.text_align in ("start", "left")
+            and not styles.get_rule("line_pad", 0) and widget.text_selection is None)
+
+
+class Look(NamedTuple):
+    """What a widget's rows are built with, as the styles cache would style them."""
+    style: Style  # the widget's own (colour, background, bold…): under its text
+    inner: RichStyle  # the background alone: padding and the rest of a line
+    background: Color  # for the app's line filters
+    width: int  # the content area's
+    height: int
+    left: int  # padding
+    right: int
+
+
+def style_keys(widget: Widget) -> tuple[int, ...] | None:
+    """Changes when a style of the widget or of an ancestor changes (Textual's own cache key for a
+    widget's visual style; None if this Textual has none)."""
+    try:
+        return tuple(node.styles._cache_key for node in widget.ancestors_with_self)
+    except AttributeError:  # pragma: no cover — another Textual
+        return None
+
+
+class KeptLines(Widget):
+    """A widget whose rows (padding included) are built by `content_rows` and kept until its
+    content, size or style changes. Subclasses call `content_changed()` when their content does."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: list[Strip] | None = None
+        self._look: Look | None = None
+        self._look_key: tuple[object, ...] | None = None
+
+    def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
+        """The content area's rows (unpadded, any length ≤ height), or None: Textual renders."""
+        raise NotImplementedError
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._look_key = None  # a new colour or theme: looked up and built again
+
+    def look(self) -> Look | None:
+        """How the rows are styled now (None: not a shape `fast_shape` takes)."""
+        keys = style_keys(self)
+        key = (self.outer_size, keys)
+        if keys is not None and key == self._look_key and self.text_selection is None:
+            return self._look
+        self._rows, self._look, self._look_key = None, None, None
+        size = self.outer_size  # padding included: the region the compositor crops
+        if keys is None or not size or not fast_shape(self):
+            return None
+        base_background, background = self.background_colors
+        _, right, _, left = self.styles.padding
+        width, height = self.content_size
+        self._look = Look(self.visual_style, Style(background=base_background + background).rich_style,
+                          background, width, height, left, right)
+        self._look_key = key
+        return self._look
+
+    def kept_rows(self) -> list[Strip] | None:
+        """The widget's rows as the styles cache would make them (None: Textual renders)."""
+        look = self.look()
+        if look is None:
+            return None
+        if self._rows is None:
+            self._rows = self.build_rows(look)
+        return self._rows
+
+    def build_rows(self, look: Look) -> list[Strip] | None:
+        """The full rows, padding included: `content_rows` cut or filled to the content width with
+        the background style, then padded with it; rows past the text blank in the widget's style."""
+        width, height, inner = look.width, look.height, look.inner
+        rows = self.content_rows(width, height, look.style) if width and height else []
+        if rows is None:
+            return None
+        kept = [_padded(row, width, look.left, look.right, inner) for row in rows[:height]]
+        blank = _padded(Strip.blank(width, look.style.rich_style), width, look.left, look.right, inner)
+        kept.extend([blank] * (self.outer_size.height - len(kept)))
+        return kept
+
+    def content_changed(self) -> None:
+        """Repaint the rows that differ from those on screen (all of them if unsure)."""
+        old, self._rows = self._rows, None
+        new = self.kept_rows() if old is not None else None
+        if new is None or old is None or len(new) != len(old):
+            self.refresh()
+            return
+        changed = changed_rows(old, new)
+        if changed:  # regions are in content coordinates: the whole row, padding included
+            width, left = self.outer_size.width, self.styles.padding.left
+            self.refresh(*(Region(-left, y, width, 1) for y in changed))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        rows = self.kept_rows()
+        look = self._look
+        if rows is None or look is None:
+            return super().render_lines(crop)
+        lines = rows[crop.y:crop.bottom]
+        for line_filter in self.get_line_filters():
+            lines = [line.apply_filter(line_filter, look.background) for line in lines]
+        if crop.column_span != (0, self.outer_size.width):
+            x1, x2 = crop.column_span
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
+
+
+def changed_rows(old: list[Strip], new: list[Strip]) -> list[int]:
+    return [y for y, (a, b) in enumerate(zip(old, new)) if a != b]
+
+
+def _padded(row: Strip, width: int, left: int, right: int, inner: RichStyle) -> Strip:
+    """What the styles cache makes of a content row: cut or filled to the content width with the
+    background style, then the padding in it."""
+    row = row.adjust_cell_length(width, inner)
+    if left or right:
+        segments = list(row)
+        if left:
+            segments.insert(0, Segment(" " * left, inner))
+        if right:
+            segments.append(Segment(" " * right, inner))
+        return Strip(segments, width + left + right)
+    return row
+
+
+class TextLines(KeptLines):
+    """Plain text (a Rich `Text`, never markup: callers `clean` it) wrapped to the widget's width,
+    as a `Static` shows it: the state line and the details. The same text again repaints nothing;
+    a new one repaints the rows that differ — with a fixed height (CSS); an `auto` height is laid
+    out again on each change, as a `Static`'s."""
+
+    DEFAULT_CSS = """
+    TextLines { height: auto; }
+    """
+
+    def __init__(self, text: Text | None = None, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text = text if text is not None else Text("")
+        self._visual: Visual | None = None
+        self._base: Style | None = None
+        self._combined: dict[RichStyle | None, Style] = {}
+        self._at: dict[tuple[RichStyle | None, int, int], RichStyle] = {}  # … with an offset
+
+    @property
+    def content(self) -> Text:
+        return self._text
+
+    @property
+    def visual(self) -> Visual:
+        """The text as Textual renders it (what `Static.visual` is)."""
+        if self._visual is None:
+            self._visual = visualize(self, self._text, markup=False)
+        return self._visual
+
+    def render(self) -> Visual:
+        return self.visual
+
+    def update(self, text: Text) -> None:
+        old = self._text
+        if text.plain == old.plain and text.spans == old.spans and text.style == old.style:
+            return
+        self._text, self._visual = text, None
+        height = self.styles.height
+        if height is None or height.is_auto:  # its height is its text's: laid out again
+            self._rows = None
+            self.refresh(layout=True)
+            return
+        self.content_changed()
+
+    def build_rows(self, look: Look) -> list[Strip] | None:
+        return self._plain_rows(look) or super().build_rows(look)
+
+    def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
+        # What Visual.to_strips does for a Static's text (fast_shape: no more than that)
+        return self.visual.render_strips(width, height, style, RenderOptions(self._get_style, self.styles))
+
+    def _plain_rows(self, look: Look) -> list[Strip] | None:
+        """The full rows straight from the text when no line needs wrapping and its styles are
+        attributes only (bold…, as the receiving screen's are): the segments and styles Textual's
+        Content and styles cache make of it (the offsets text selection uses included), ~5x
+        cheaper. None: anything else (Textual's Content renders it)."""
+        text = self._text
+        plain = text.plain
+        width, height, left, right, inner = look.width, look.height, look.left, look.right, look.inner
+        if "\t" in plain or not width or not height:
+            return None
+        console = self.app.console
+        style = look.style
+        if self._base != style:  # the widget's style under each span's: combined once each
+            self._base, self._combined, self._at = style, {}, {}
+        styles, at = self._combined, self._at
+        pad_left = [Segment(" " * left, inner)] if left else []
+        pad_right = [Segment(" " * right, inner)] if right else []
+        whole = console.get_style(text.style) if text.style and not text.spans else None
+        rows: list[Strip] = []
+        segments, x, cells, y = list(pad_left), 0, 0, 0
+        # The text rendered once (Rich leaves the text's own style out when it has no spans),
+        # its segments cut into lines at each newline.
+        for segment in text.render(console, end="\n"):
+            span_style = whole or segment.style
+            for n, piece in enumerate(segment.text.split("\n")):
+                if n:  # a line ends
+                    if cells > width:
+                        return None  # it wraps: Textual's Content wraps it
+                    if cells < width:
+                        segments.append(Segment(" " * (width - cells), inner))
+                    rows.append(Strip(segments + pad_right, width + left + right))
+                    if len(rows) == height:
+                        break
+                    segments, x, cells, y = list(pad_left), 0, 0, y + 1
+                if not piece:
+                    continue
+                rich_style = at.get((span_style, x, y))
+                if rich_style is None:
+                    combined = styles.get(span_style)
+                    if combined is None:
+                        if span_style is not None and (span_style.color is not None or span_style.bgcolor is not None
+                                                       or span_style.link or span_style._meta):
+                            return None
+                        combined = styles[span_style] = style + (
+                            Style.from_rich_style(span_style) if span_style is not None else Style.null())
+                    if len(at) > 256:
+                        at.clear()
+                    rich_style = at[span_style, x, y] = combined.rich_style_with_offset(x, y)
+                segments.append(Segment(piece, rich_style))
+                x += len(piece)
+                cells += cell_len(piece)
+            if len(rows) == height:
+                break
+        blank = Strip([*pad_left, Segment(" " * width, style.rich_style), *pad_right], width + left + right)
+        rows.extend([blank] * (self.outer_size.height - len(rows)))  # past the text
+        return rows
