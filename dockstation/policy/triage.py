@@ -34,13 +34,15 @@ _CUSTOMER_SQL = ("SELECT count(*) FROM (SELECT 1 FROM unit WHERE rma_id IN "
 
 
 @lru_cache(maxsize=32)
-def _history_sql(flags: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:
-    """The two counts' SQL and needles for a policy's history flags, made once (not per receipt)."""
+def _history_sql(flags: tuple[str, ...]) -> tuple[str, str, str, tuple[str, ...]]:
+    """The counts' SQL (the SKU's, the customer's, both in one statement) and needles for a
+    policy's history flags, made once (not per receipt)."""
     # Unit.risk_flags is stored as compact JSON: a flag appears as its JSON string, quotes and all,
     # so `"wrong_item"` never matches inside `"wrong_item_history"`.
     needles = tuple(dumps(f) for f in flags)
     any_ = " OR ".join(["instr(risk_flags, ?) > 0"] * len(needles))
-    return _SKU_SQL.format(any=any_), _CUSTOMER_SQL.format(any=any_), needles
+    sku, customer = _SKU_SQL.format(any=any_), _CUSTOMER_SQL.format(any=any_)
+    return sku, customer, f"SELECT ({sku}), ({customer})", needles
 
 
 def history_counts(session: rows.Db, policy: PolicyConfig, sku: str, order_id: str) -> tuple[int, int]:
@@ -48,8 +50,11 @@ def history_counts(session: rows.Db, policy: PolicyConfig, sku: str, order_id: s
     t = policy.triage
     if not t.history_flags:
         return 0, 0
-    sku_sql, customer_sql, needles = _history_sql(tuple(t.history_flags))
+    sku_sql, customer_sql, both_sql, needles = _history_sql(tuple(t.history_flags))
     limit = t.history_threshold
+    if sku and order_id:  # the usual receipt: one statement
+        n_sku, n_cust = rows.first(session, both_sql, (sku, *needles, limit, order_id, *needles, limit))
+        return int(n_sku), int(n_cust)
     n_sku = int(rows.first(session, sku_sql, (sku, *needles, limit))[0]) if sku else 0
     n_cust = int(rows.first(session, customer_sql, (order_id, *needles, limit))[0]) if order_id else 0
     return n_sku, n_cust

@@ -193,27 +193,34 @@ def sign_out(store: Store, bench: Bench, operator: Operator) -> None:
 # `rows.Row`: columns as attributes, converted by the columns' own types (dates, Decimal), and
 # written by the same types' bind processors: stored byte for byte as the models store them
 # (tests/receiving/test_plain_receipt.py).
-_RMA_COLUMNS = rows.columns(Rma, "r")
-_FIND_RMA = f"SELECT {_RMA_COLUMNS} FROM rma r WHERE r.rma_id = ?"
-_FIND_TRACKING = (f"SELECT {_RMA_COLUMNS} FROM rma r WHERE r.rma_id = "
-                  "(SELECT rma_id FROM rma_line WHERE tracking_number = ? LIMIT 1)")
+# The RMA and its lines in order, in one statement (a LEFT JOIN: an RMA without lines is one row).
+_RMA_WIDTH = rows.width(Rma)
+_PARCEL = (f"SELECT {rows.columns(Rma, 'r')}, {rows.columns(RmaLine, 'l')} FROM rma r "
+           "LEFT JOIN rma_line l ON l.rma_id = r.rma_id WHERE r.rma_id = {key} ORDER BY l.line_no")
+_FIND_RMA = _PARCEL.format(key="?")
+_FIND_TRACKING = _PARCEL.format(key="(SELECT rma_id FROM rma_line WHERE tracking_number = ? LIMIT 1)")
 LINES = f"SELECT {rows.columns(RmaLine, 'l')} FROM rma_line l WHERE l.rma_id = ? ORDER BY l.line_no"
 _COUNT_LINE = ("UPDATE rma_line SET received_qty = received_qty + 1 WHERE rma_id = ? AND line_no = ? "
                "RETURNING received_qty")
 
 
-def _find_rma(db: rows.Db, c: Classified, rules: CarrierRules | None = None) -> tuple[Any, str]:
-    """The RMA row a parcel code names (a `rows.Row`), or None."""
+def _find_rma(db: rows.Db, c: Classified, rules: CarrierRules | None = None) -> tuple[Any, list[Any], str]:
+    """The RMA a parcel code names and its lines in order (`rows.Row`s), or (None, [], why)."""
     if c.kind is CodeKind.RMA:
-        raw = rows.first(db, _FIND_RMA, (c.value,))
-        return (rows.from_raw(db, Rma, raw) if raw is not None else None), "unknown_rma"
-    # Tracking numbers, normalised as the manifest's were at import (dockstation.carriers), and
-    # digit-only codes that could be either a tracking number or a GTIN.
-    key = carriers.normalise(c.raw, rules).number
-    if c.kind is CodeKind.TRACKING and c.carrier == "sscc" and c.sscc:
-        key = c.sscc
-    raw = rows.first(db, _FIND_TRACKING, (key,))
-    return (rows.from_raw(db, Rma, raw) if raw is not None else None), "unknown_tracking"
+        sql, key, missing = _FIND_RMA, c.value, "unknown_rma"
+    else:
+        # Tracking numbers, normalised as the manifest's were at import (dockstation.carriers), and
+        # digit-only codes that could be either a tracking number or a GTIN.
+        sql, missing = _FIND_TRACKING, "unknown_tracking"
+        key = carriers.normalise(c.raw, rules).number
+        if c.kind is CodeKind.TRACKING and c.carrier == "sscc" and c.sscc:
+            key = c.sscc
+    found = rows.execute(db, sql, (key,)).fetchall()
+    if not found:
+        return None, [], missing
+    rma = rows.from_raw(db, Rma, found[0][:_RMA_WIDTH])
+    lines = [rows.from_raw(db, RmaLine, r[_RMA_WIDTH:]) for r in found if r[_RMA_WIDTH] is not None]
+    return rma, lines, missing
 
 
 def parcel_of_product_code(store: Store, bench: Bench, c: Classified) -> str | None:
@@ -226,7 +233,7 @@ def parcel_of_product_code(store: Store, bench: Bench, c: Classified) -> str | N
     if c.kind is not CodeKind.GS1 or not (c.raw.isascii() and c.raw.isdigit()):
         return None
     with store.read() as session:
-        rma, _ = _find_rma(session, Classified(CodeKind.TRACKING, c.raw, value=c.raw), bench.codes.carriers)
+        rma, _, _ = _find_rma(session, Classified(CodeKind.TRACKING, c.raw, value=c.raw), bench.codes.carriers)
     return rma.rma_id if rma is not None else None
 
 
@@ -263,14 +270,13 @@ def handle_scan(store: Store, bench: Bench, operator: Operator | None, scan: Sca
     # One write transaction for the look-up and the receipt (a parcel scan is one input: one
     # commit); a scan that receives nothing commits nothing but its exception, if any.
     with store.plain_write() as session:
-        rma, missing = _find_rma(session, c, bench.codes.carriers)
+        rma, lines, missing = _find_rma(session, c, bench.codes.carriers)
         if rma is None:
             if c.kind is CodeKind.GS1:
                 return Outcome("ignored", "Product barcode: scan the RMA or the tracking label first")
             return _exception_in(session, bench, scan, operator.badge, missing, c.value)
         if problem := _check_rma(bench, rma, now):
             return _exception_in(session, bench, scan, operator.badge, problem[0], problem[1], rma.rma_id)
-        lines = rma_lines(session, rma.rma_id)
         remaining = [l for l in lines if l.received_qty < l.qty]
         if not remaining:
             return _exception_in(session, bench, scan, operator.badge, "duplicate", rma.rma_id, rma.rma_id)
