@@ -46,8 +46,8 @@ class Recorded:
     payload: dict[str, Any]
 
 
-def _processors(session: Session) -> tuple[Any, Any]:
-    return _dialect_processors(session.get_bind().dialect)
+def _processors(db: rows.Db) -> tuple[Any, Any]:
+    return _dialect_processors(rows.dialect(db))
 
 
 def _dialect_processors(dialect: Any) -> tuple[Any, Any]:
@@ -60,9 +60,9 @@ def _dialect_processors(dialect: Any) -> tuple[Any, Any]:
     return procs
 
 
-def utc_bind(session: Session) -> Any:
+def utc_bind(db: rows.Db) -> Any:
     """How a UTC datetime is stored (UTCDateTime, then the dialect's own text form), for plain SQL."""
-    return _processors(session)[0]
+    return _processors(db)[0]
 
 
 def next_seq(session: Session, station_id: str) -> int:
@@ -72,7 +72,7 @@ def next_seq(session: Session, station_id: str) -> int:
 
 
 def record(
-    session: Session,
+    session: rows.Db,
     station_id: str,
     kind: str,
     *,
@@ -83,7 +83,8 @@ def record(
     at: datetime | None = None,
     flush: bool = True,
 ) -> Recorded:
-    """Append one event. Must be called inside a write transaction with the state change.
+    """Append one event. Must be called inside a write transaction with the state change (a
+    Session, or a plain `rows.Tx`).
 
     The session is flushed first, as the ORM's autoflush did: the state rows the caller changed
     are written before their event (plain SQL that reads them later in the transaction sees
@@ -92,7 +93,7 @@ def record(
     read by nothing before the commit, which writes them): one UPDATE of a row changed again in
     the same transaction instead of two."""
     if flush:
-        session.flush()
+        rows.flush(session)
     at = at or utcnow()
     payload = payload or {}
     at_bind, payload_bind = _processors(session)
@@ -105,16 +106,17 @@ _BUMP = ("INSERT INTO counter (name, value) VALUES (?, 1) "
          "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value")
 
 
-def bump(session: Session, name: str) -> int:
-    """Increment a named counter in the caller's transaction and return the new value (one
-    statement: an upsert that returns the value)."""
-    row = session.identity_map.get(identity_key(Counter, name))
-    if row is not None:  # loaded in this session: keep its object right (never the case on the scan path)
-        row.value += 1
-        session.flush()
-        return int(row.value)
-    if session.new and any(isinstance(obj, Counter) for obj in session.new):
-        session.flush()  # a counter added by hand (seeding): the upsert must see it
+def bump(session: rows.Db, name: str) -> int:
+    """Increment a named counter in the caller's transaction (a Session or a plain `rows.Tx`)
+    and return the new value (one statement: an upsert that returns the value)."""
+    if isinstance(session, Session):
+        row = session.identity_map.get(identity_key(Counter, name))
+        if row is not None:  # loaded in this session: keep its object right (never the case on the scan path)
+            row.value += 1
+            session.flush()
+            return int(row.value)
+        if session.new and any(isinstance(obj, Counter) for obj in session.new):
+            session.flush()  # a counter added by hand (seeding): the upsert must see it
     return int(rows.first(session, _BUMP, (name,))[0])
 
 

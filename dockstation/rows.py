@@ -12,31 +12,98 @@ caller's transaction: a `Row` is never pending, and `session.add` must never see
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Union
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 
-def execute(session: Session, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-    """One statement on the session's own SQLite connection, in its transaction, past SQLAlchemy's
-    per-statement work (a result's metadata built for every statement, events): on the fast path
-    that cost more than SQLite itself. Errors come wrapped as SQLAlchemy wraps them (DBAPIError,
-    values hidden: customer data), so the callers and store_failures.explain see the same."""
-    conn = session.connection()  # begins the transaction (BEGIN IMMEDIATE) if it has not begun
+class Tx:
+    """A write transaction on one of the store's pooled SQLite connections, with no Session around
+    it (`Store.plain_write`, the parcel scan's path): the statements go straight to sqlite3. It
+    holds no objects, so there is never anything to flush. Everything in this module, and the
+    helpers built on it (events.record, events.bump, labels.queue.queue_job, triage's counts),
+    take either a Tx or a Session: one way to format and write each row, whichever carries it."""
+
+    __slots__ = ("dbapi", "dialect")
+
+    def __init__(self, dbapi: sqlite3.Connection, dialect: Any) -> None:
+        self.dbapi, self.dialect = dbapi, dialect
+
+
+Db = Union[Session, Tx]
+
+
+@contextmanager
+def transaction(engine: Any, begin: str) -> Iterator[Tx]:
+    """`begin` … COMMIT on a connection checked out of `engine`'s pool, rolled back on any error.
+
+    What `Store.write` does, without the Session: the same pool and its checkout listeners (the
+    connection's pragmas; InlineStore's busy timeout), the same BEGIN, a commit that syncs the WAL
+    (synchronous=FULL), the same errors (`wrapped`). A connection whose rollback fails is
+    invalidated: the pool drops it rather than hand out one in an unknown state."""
+    pooled = engine.raw_connection()
+    raw, d = pooled.driver_connection, engine.dialect
     try:
-        return conn.connection.dbapi_connection.execute(sql, params)  # type: ignore[union-attr]
+        try:
+            raw.execute(begin)
+        except sqlite3.Error as exc:
+            raise wrapped(exc, begin, d) from exc
+        try:
+            yield Tx(raw, d)
+            try:
+                raw.commit()
+            except sqlite3.Error as exc:
+                raise wrapped(exc, "COMMIT", d) from exc
+        except BaseException:
+            try:
+                raw.rollback()
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pooled.invalidate()
+            raise
+    finally:
+        pooled.close()
+
+
+def wrapped(exc: sqlite3.Error, sql: str, dialect: Any) -> DBAPIError:
+    """`exc` as SQLAlchemy raises a DBAPI error (a DBAPIError subclass, values hidden: customer
+    data): callers, InlineStore's busy test and store_failures.explain see the same whichever
+    path ran the statement. `raise wrapped(exc, ...) from exc`."""
+    return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=dialect)
+
+
+def execute(db: Db, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    """One statement on the transaction's own SQLite connection, past SQLAlchemy's per-statement
+    work (a result's metadata built for every statement, events): on the fast path that cost more
+    than SQLite itself. Errors come wrapped as SQLAlchemy wraps them (`wrapped`)."""
+    if type(db) is Tx:
+        raw, dialect = db.dbapi, db.dialect
+    else:
+        conn = db.connection()  # type: ignore[union-attr]  # begins the transaction (BEGIN IMMEDIATE) if it has not begun
+        raw, dialect = conn.connection.dbapi_connection, conn.dialect
+    try:
+        return raw.execute(sql, params)  # type: ignore[union-attr]
     except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True,
-                                  dialect=conn.dialect) from exc
+        raise wrapped(exc, sql, dialect) from exc
 
 
-def first(session: Session, sql: str, params: Sequence[Any] = ()) -> Any:
+def first(db: Db, sql: str, params: Sequence[Any] = ()) -> Any:
     """The first row of a statement (None: none), run to its end: a write with RETURNING must not
     stay in progress until the commit."""
-    found = execute(session, sql, params).fetchall()
+    found = execute(db, sql, params).fetchall()
     return found[0] if found else None
+
+
+def dialect(db: Db) -> Any:
+    return db.dialect if type(db) is Tx else db.get_bind().dialect  # type: ignore[union-attr]
+
+
+def flush(db: Db) -> None:
+    """What a Session holds back (objects added, changed) written now; a Tx holds nothing."""
+    if type(db) is not Tx:
+        db.flush()  # type: ignore[union-attr]
 
 
 class _Table:
@@ -75,11 +142,11 @@ class _Table:
 _tables: dict[tuple[Any, str], _Table] = {}
 
 
-def table(session: Session, model: Any) -> _Table:
-    dialect = session.get_bind().dialect
-    found = _tables.get((model, dialect.name))
+def table(db: Db, model: Any) -> _Table:
+    d = dialect(db)
+    found = _tables.get((model, d.name))
     if found is None:
-        found = _tables[(model, dialect.name)] = _Table(model, dialect)
+        found = _tables[(model, d.name)] = _Table(model, d)
     return found
 
 
@@ -118,32 +185,32 @@ def width(model: Any) -> int:
     return len(model.__table__.columns)
 
 
-def from_raw(session: Session, model: Any, raw: Sequence[Any]) -> Row:
+def from_raw(db: Db, model: Any, raw: Sequence[Any]) -> Row:
     """A Row from the model's columns as SQLite returned them (in `columns` order)."""
-    tbl = table(session, model)
+    tbl = table(db, model)
     return Row(tbl, tbl.decode(raw))
 
 
-def decode(session: Session, model: Any, column: str, value: Any) -> Any:
+def decode(db: Db, model: Any, column: str, value: Any) -> Any:
     """One column's value as SQLite returned it, through the column's type."""
-    tbl = table(session, model)
+    tbl = table(db, model)
     proc = tbl.result[tbl.columns.index(column)]
     return proc(value) if proc is not None and value is not None else value
 
 
-def get(session: Session, model: Any, key: Any) -> Row | None:
+def get(db: Db, model: Any, key: Any) -> Row | None:
     """The row with primary key `key` (a tuple for a composite key), or None (what session.get
     gives, as a Row)."""
-    tbl = table(session, model)
-    session.flush()  # rows the ORM still holds back (what session.get would see)
-    raw = first(session, tbl.select, key if isinstance(key, tuple) else (key,))
+    tbl = table(db, model)
+    flush(db)  # rows the ORM still holds back (what session.get would see)
+    raw = first(db, tbl.select, key if isinstance(key, tuple) else (key,))
     return Row(tbl, tbl.decode(raw)) if raw is not None else None
 
 
-def insert(session: Session, model: Any, **values: Any) -> Row:
+def insert(db: Db, model: Any, **values: Any) -> Row:
     """INSERT a new row with the model's defaults for what is not given (as constructing the model
     and flushing it does); an autoincrement key comes back in the Row."""
-    tbl = table(session, model)
+    tbl = table(db, model)
     row = {name: values[name] if name in values else factory() if factory is not None else default
            for name, factory, default in tbl.defaults}
     names = tuple(n for n in tbl.columns if not (tbl.autoincrement and n == tbl.key and row[n] is None))
@@ -152,13 +219,13 @@ def insert(session: Session, model: Any, **values: Any) -> Row:
     if sql is None:
         sql = tbl.inserts[names] = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
                                     + (f" RETURNING {tbl.key}" if returning else ""))
-    result = first(session, sql, tuple(tbl.encode(n, row[n]) for n in names))
+    result = first(db, sql, tuple(tbl.encode(n, row[n]) for n in names))
     if returning:
         row[tbl.key] = result[0]
     return Row(tbl, row)
 
 
-def save(session: Session, row: Row) -> None:
+def save(db: Db, row: Row) -> None:
     """UPDATE the columns set since the row was read (or last saved); nothing when none was."""
     changed = row._changed
     if not changed:
@@ -170,5 +237,5 @@ def save(session: Session, row: Row) -> None:
         sql = tbl.updates[names] = (f"UPDATE {tbl.name} SET {', '.join(f'{n}=?' for n in names)} "
                                     f"WHERE {tbl.where}")
     values = row._values
-    execute(session, sql, (*(tbl.encode(n, values[n]) for n in names), *(tbl.encode(k, values[k]) for k in tbl.keys)))
+    execute(db, sql, (*(tbl.encode(n, values[n]) for n in names), *(tbl.encode(k, values[k]) for k in tbl.keys)))
     changed.clear()

@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel
 
 from dockstation import models  # noqa: F401  (registers the tables)
 from dockstation.models import AgeFiring, ApprovalRequest, Event, Unit
+from dockstation.rows import Tx, transaction
 from dockstation.store_failures import explain
 
 DB_NAME = "dockstation.sqlite3"
@@ -399,6 +400,13 @@ class Store:
         with Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+
+    @contextmanager
+    def plain_write(self) -> Iterator[Tx]:
+        """`write` without a Session, for a use case that sends its own SQL through `rows` (the
+        parcel scan, receiving/core.py): BEGIN IMMEDIATE, commit on exit, rollback on error."""
+        with transaction(self.engine, "BEGIN IMMEDIATE") as tx:
+            yield tx
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -66,15 +66,15 @@ _INSERT_JOB = ("INSERT INTO print_job (lpn, kind, label, reprint, fmt, template,
                "next_attempt_at) VALUES (?, ?, ?, ?, '', '', X'', 'queued', 0, ?, ?) RETURNING id")
 
 
-def queue_job(session: Session, lpn: str, station_id: str, *, operator: str | None = None, kind: str = "label",
+def queue_job(session: rows.Db, lpn: str, station_id: str, *, operator: str | None = None, kind: str = "label",
               reprint: int = 0, label: str = "disposition") -> int:
     """Queue one of the unit's labels (`label`: disposition or receipt) in the caller's
-    transaction, with its `label_queued` event; returns the job's id. Nothing is rendered here
-    (the print worker does). One INSERT and the event, no ORM object: it is on the path of every
-    received and every disposed unit (bench/bench_flow.py)."""
+    transaction (a Session or a plain `rows.Tx`), with its `label_queued` event; returns the
+    job's id. Nothing is rendered here (the print worker does). One INSERT and the event, no ORM
+    object: it is on the path of every received and every disposed unit (bench/bench_flow.py)."""
     if label not in LABELS:
         raise LabelError(f"unknown label {label!r}: expected one of {', '.join(LABELS)}")
-    if session.new:
+    if isinstance(session, Session) and session.new:
         session.flush()  # rows added but not written yet (the unit just received): the job points at it
     now = events.utc_bind(session)(utcnow())
     job_id = int(rows.first(session, _INSERT_JOB, (lpn, kind, label, reprint, now, now))[0])

@@ -116,8 +116,9 @@ def test_lookalike_digits_and_trailing_newline_are_not_lpns(bench):
 
 
 def test_a_parcel_scan_receives_without_orm_objects_and_writes_the_models_row(bench, manifest):
-    """The scan path is SQLAlchemy Core (receiving/core.py, bench_scan.py --pty): no model instance
-    is loaded or flushed for a receipt — and the unit row is the one the model would write."""
+    """The scan path is plain SQL on a plain transaction (receiving/core.py, Store.plain_write): no
+    model instance is loaded or flushed for a receipt — and the unit row is the one the model
+    would write."""
     import sqlite3
 
     from sqlalchemy import event

@@ -10,11 +10,13 @@ index over flagged units only (a small fraction), and `ix_rma_order_id` finds a 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
+from dockstation import rows
 from dockstation.models import Rma, RmaLine
 from dockstation.policy.config import PolicyConfig, policy_for_home
 from dockstation.receiving.core import Lane, Triage
@@ -31,24 +33,30 @@ _CUSTOMER_SQL = ("SELECT count(*) FROM (SELECT 1 FROM unit WHERE rma_id IN "
                  "AND ({any}) LIMIT ?)")
 
 
-def _count(session: Session, sql: str, key: str, needles: list[str], limit: int) -> int:
-    conn = session.connection()
-    return int(conn.exec_driver_sql(sql, (key, *needles, limit)).scalar_one())
+@lru_cache(maxsize=32)
+def _history_sql(flags: tuple[str, ...]) -> tuple[str, str, str, tuple[str, ...]]:
+    """The counts' SQL (the SKU's, the customer's, both in one statement) and needles for a
+    policy's history flags, made once (not per receipt)."""
+    # Unit.risk_flags is stored as compact JSON: a flag appears as its JSON string, quotes and all,
+    # so `"wrong_item"` never matches inside `"wrong_item_history"`.
+    needles = tuple(dumps(f) for f in flags)
+    any_ = " OR ".join(["instr(risk_flags, ?) > 0"] * len(needles))
+    sku, customer = _SKU_SQL.format(any=any_), _CUSTOMER_SQL.format(any=any_)
+    return sku, customer, f"SELECT ({sku}), ({customer})", needles
 
 
-def history_counts(session: Session, policy: PolicyConfig, sku: str, order_id: str) -> tuple[int, int]:
+def history_counts(session: rows.Db, policy: PolicyConfig, sku: str, order_id: str) -> tuple[int, int]:
     """Past units of this SKU and of this customer carrying any of the history flags (capped)."""
     t = policy.triage
     if not t.history_flags:
         return 0, 0
-    # Unit.risk_flags is stored as compact JSON: a flag appears as its JSON string, quotes and all,
-    # so `"wrong_item"` never matches inside `"wrong_item_history"`.
-    needles = [dumps(f) for f in t.history_flags]
-    any_ = " OR ".join(["instr(risk_flags, ?) > 0"] * len(needles))
+    sku_sql, customer_sql, both_sql, needles = _history_sql(tuple(t.history_flags))
     limit = t.history_threshold
-    n_sku = _count(session, _SKU_SQL.format(any=any_), sku, needles, limit) if sku else 0
-    n_cust = (_count(session, _CUSTOMER_SQL.format(any=any_), order_id, needles, limit)
-              if order_id else 0)
+    if sku and order_id:  # the usual receipt: one statement
+        n_sku, n_cust = rows.first(session, both_sql, (sku, *needles, limit, order_id, *needles, limit))
+        return int(n_sku), int(n_cust)
+    n_sku = int(rows.first(session, sku_sql, (sku, *needles, limit))[0]) if sku else 0
+    n_cust = int(rows.first(session, customer_sql, (order_id, *needles, limit))[0]) if order_id else 0
     return n_sku, n_cust
 
 
@@ -107,10 +115,15 @@ def explain_plan(session: Session, policy: PolicyConfig) -> list[str]:
 
 
 def triage_for_home(home: Path) -> Triage:
-    """A `Bench.triage` that follows the policy in force at `home` (reloaded only when a layer
-    file changed; a bad new file leaves the last good policy in force: config.policy_for_home)."""
+    """A `Bench.triage` that follows the policy in force at `home`: a changed layer file applies
+    from the next receipt on (config.policy_for_home; a bad new file leaves the last good policy in
+    force). The triage of a policy is made once, while that policy stays in force."""
+    made: list[Any] = [None, None]  # the policy last seen, and its triage
 
     def triage(session: Session, rma: Rma, line: RmaLine) -> Lane:
-        return make_triage(policy_for_home(home))(session, rma, line)
+        policy = policy_for_home(home)
+        if made[0] is not policy:
+            made[:] = [policy, make_triage(policy)]
+        return made[1](session, rma, line)  # type: ignore[no-any-return]
 
     return triage

@@ -12,12 +12,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import bindparam
-from sqlalchemy import select as core_select
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from dockstation import carriers, events
+from dockstation import carriers, events, rows
 from dockstation.config import CarrierRules, CodesConfig, Operator, OperatorsConfig
 from dockstation.models import Rma, RmaLine, ScanException, Unit
 from dockstation.scan import Classified, CodeKind, ScanEvent
@@ -34,11 +32,13 @@ class Lane:
     reason: str = ""
 
 
-# Triage picks the lane of a unit at receipt (dockstation.policy provides the real one).
-Triage = Callable[[Session, Rma, RmaLine], Lane]
+# Triage picks the lane of a unit at receipt (dockstation.policy provides the real one). It is
+# given the receipt's transaction, a Session or (a parcel scan) a plain `rows.Tx`: the reads it
+# makes go through `rows.first` / `rows.execute`, which take either.
+Triage = Callable[[rows.Db, Rma, RmaLine], Lane]
 
 
-def default_triage(session: Session, rma: Rma, line: RmaLine) -> Lane:
+def default_triage(session: rows.Db, rma: Rma, line: RmaLine) -> Lane:
     return Lane("standard", 48.0, reason="default lane")
 
 
@@ -130,7 +130,7 @@ MESSAGES = {
 
 
 def record_exception(
-    session: Session,
+    session: rows.Db,
     bench: Bench,
     *,
     kind: str,
@@ -140,14 +140,13 @@ def record_exception(
     detail: str = "",
     rma_id: str | None = None,
     value: Decimal | None = None,
-) -> ScanException:
-    """Record a scan that could not be received, with its event, in the caller's transaction."""
-    exc = ScanException(
-        kind=kind, code=bounded(code), station_id=bench.station_id, at=utcnow(), operator=operator,
-        detail=bounded(detail), source=source, rma_id=rma_id, value=value,
-    )
-    session.add(exc)
-    session.flush()
+) -> Any:
+    """Record a scan that could not be received, with its event, in the caller's transaction (a
+    Session or a plain `rows.Tx`); the `scan_exception` row as a `rows.Row` (its `id` among them),
+    stored as the model stores it."""
+    exc = rows.insert(session, ScanException, kind=kind, code=bounded(code), station_id=bench.station_id,
+                      at=utcnow(), operator=operator, detail=bounded(detail), source=source, rma_id=rma_id,
+                      value=value)
     events.record(
         session, bench.station_id, "exception_recorded", operator=operator, rma_id=rma_id,
         payload={"id": exc.id, "kind": kind, "code": exc.code, "detail": exc.detail,
@@ -158,11 +157,11 @@ def record_exception(
 
 def _exception(store: Store, bench: Bench, scan: ScanEvent, operator: str | None, kind: str,
                detail: str = "", rma_id: str | None = None, value: Decimal | None = None) -> Outcome:
-    with store.write() as session:
-        return _exception_in(session, bench, scan, operator, kind, detail, rma_id, value)
+    with store.plain_write() as tx:
+        return _exception_in(tx, bench, scan, operator, kind, detail, rma_id, value)
 
 
-def _exception_in(session: Session, bench: Bench, scan: ScanEvent, operator: str | None, kind: str,
+def _exception_in(session: rows.Db, bench: Bench, scan: ScanEvent, operator: str | None, kind: str,
                   detail: str = "", rma_id: str | None = None, value: Decimal | None = None) -> Outcome:
     exc = record_exception(session, bench, kind=kind, code=scan.code, operator=operator,
                            source=scan.source, detail=detail, rma_id=rma_id, value=value)
@@ -187,32 +186,41 @@ def sign_out(store: Store, bench: Bench, operator: Operator) -> None:
         events.record(session, bench.station_id, "operator_signed_out", operator=operator.badge)
 
 
-# The scan path reads and writes these tables through SQLAlchemy Core, not the ORM: a receipt's
-# look-up, lines, unit and line count are a handful of cached statements, with no identity map,
-# model instances or unit-of-work flush (~half of a receipt's CPU, bench/README.md --pty). The
-# rows read keep the columns' types (dates, Decimal) and attribute access, as the models did.
-_RMA = Rma.__table__  # type: ignore[attr-defined]
-_LINE = RmaLine.__table__  # type: ignore[attr-defined]
-_UNIT = Unit.__table__  # type: ignore[attr-defined]
-_FIND_RMA = core_select(_RMA).where(_RMA.c.rma_id == bindparam("rma_id"))
-_FIND_TRACKING = core_select(_LINE.c.rma_id).where(_LINE.c.tracking_number == bindparam("key")).limit(1)
-_LINES = core_select(_LINE).where(_LINE.c.rma_id == bindparam("rma_id")).order_by(_LINE.c.line_no)
+# The scan path (a parcel scan: its look-up, lines, unit, line count, events, label job and its
+# exception, if any) is plain SQL through `rows` in a plain write transaction (Store.plain_write):
+# no Session, no ORM objects, no SQLAlchemy statement per call. Through the Session and Core the
+# same statements cost ~3x the SQLite work (issue 19, bench/README.md --pty). Rows are read as
+# `rows.Row`: columns as attributes, converted by the columns' own types (dates, Decimal), and
+# written by the same types' bind processors: stored byte for byte as the models store them
+# (tests/receiving/test_plain_receipt.py).
+# The RMA and its lines in order, in one statement (a LEFT JOIN: an RMA without lines is one row).
+_RMA_WIDTH = rows.width(Rma)
+_PARCEL = (f"SELECT {rows.columns(Rma, 'r')}, {rows.columns(RmaLine, 'l')} FROM rma r "
+           "LEFT JOIN rma_line l ON l.rma_id = r.rma_id WHERE r.rma_id = {key} ORDER BY l.line_no")
+_FIND_RMA = _PARCEL.format(key="?")
+_FIND_TRACKING = _PARCEL.format(key="(SELECT rma_id FROM rma_line WHERE tracking_number = ? LIMIT 1)")
+LINES = f"SELECT {rows.columns(RmaLine, 'l')} FROM rma_line l WHERE l.rma_id = ? ORDER BY l.line_no"
 _COUNT_LINE = ("UPDATE rma_line SET received_qty = received_qty + 1 WHERE rma_id = ? AND line_no = ? "
                "RETURNING received_qty")
 
 
-def _find_rma(session: Session, c: Classified, rules: CarrierRules | None = None) -> tuple[Any, str]:
-    """The RMA row a parcel code names (a Core row: its columns as attributes), or None."""
-    conn = session.connection()
+def _find_rma(db: rows.Db, c: Classified, rules: CarrierRules | None = None) -> tuple[Any, list[Any], str]:
+    """The RMA a parcel code names and its lines in order (`rows.Row`s), or (None, [], why)."""
     if c.kind is CodeKind.RMA:
-        return conn.execute(_FIND_RMA, {"rma_id": c.value}).first(), "unknown_rma"
-    # Tracking numbers, normalised as the manifest's were at import (dockstation.carriers), and
-    # digit-only codes that could be either a tracking number or a GTIN.
-    key = carriers.normalise(c.raw, rules).number
-    if c.kind is CodeKind.TRACKING and c.carrier == "sscc" and c.sscc:
-        key = c.sscc
-    rma_id = conn.execute(_FIND_TRACKING, {"key": key}).scalar()
-    return (conn.execute(_FIND_RMA, {"rma_id": rma_id}).first() if rma_id else None), "unknown_tracking"
+        sql, key, missing = _FIND_RMA, c.value, "unknown_rma"
+    else:
+        # Tracking numbers, normalised as the manifest's were at import (dockstation.carriers), and
+        # digit-only codes that could be either a tracking number or a GTIN.
+        sql, missing = _FIND_TRACKING, "unknown_tracking"
+        key = carriers.normalise(c.raw, rules).number
+        if c.kind is CodeKind.TRACKING and c.carrier == "sscc" and c.sscc:
+            key = c.sscc
+    found = rows.execute(db, sql, (key,)).fetchall()
+    if not found:
+        return None, [], missing
+    rma = rows.from_raw(db, Rma, found[0][:_RMA_WIDTH])
+    lines = [rows.from_raw(db, RmaLine, r[_RMA_WIDTH:]) for r in found if r[_RMA_WIDTH] is not None]
+    return rma, lines, missing
 
 
 def parcel_of_product_code(store: Store, bench: Bench, c: Classified) -> str | None:
@@ -225,13 +233,13 @@ def parcel_of_product_code(store: Store, bench: Bench, c: Classified) -> str | N
     if c.kind is not CodeKind.GS1 or not (c.raw.isascii() and c.raw.isdigit()):
         return None
     with store.read() as session:
-        rma, _ = _find_rma(session, Classified(CodeKind.TRACKING, c.raw, value=c.raw), bench.codes.carriers)
+        rma, _, _ = _find_rma(session, Classified(CodeKind.TRACKING, c.raw, value=c.raw), bench.codes.carriers)
     return rma.rma_id if rma is not None else None
 
 
-def _open_lines(session: Session, rma_id: str) -> list[Any]:
-    """The RMA's lines in order (Core rows: read-only, their columns as attributes)."""
-    return list(session.connection().execute(_LINES, {"rma_id": rma_id}))
+def rma_lines(db: rows.Db, rma_id: str) -> list[Any]:
+    """The RMA's lines in order (`rows.Row`s: their columns as attributes)."""
+    return [rows.from_raw(db, RmaLine, r) for r in rows.execute(db, LINES, (rma_id,))]
 
 
 def _choices(lines: list[Any]) -> tuple[LineChoice, ...]:
@@ -261,15 +269,14 @@ def handle_scan(store: Store, bench: Bench, operator: Operator | None, scan: Sca
     now = utcnow()
     # One write transaction for the look-up and the receipt (a parcel scan is one input: one
     # commit); a scan that receives nothing commits nothing but its exception, if any.
-    with store.write() as session:
-        rma, missing = _find_rma(session, c, bench.codes.carriers)
+    with store.plain_write() as session:
+        rma, lines, missing = _find_rma(session, c, bench.codes.carriers)
         if rma is None:
             if c.kind is CodeKind.GS1:
                 return Outcome("ignored", "Product barcode: scan the RMA or the tracking label first")
             return _exception_in(session, bench, scan, operator.badge, missing, c.value)
         if problem := _check_rma(bench, rma, now):
             return _exception_in(session, bench, scan, operator.badge, problem[0], problem[1], rma.rma_id)
-        lines = _open_lines(session, rma.rma_id)
         remaining = [l for l in lines if l.received_qty < l.qty]
         if not remaining:
             return _exception_in(session, bench, scan, operator.badge, "duplicate", rma.rma_id, rma.rma_id)
@@ -285,15 +292,16 @@ def line_for_gtin(lines: tuple[LineChoice, ...], gtin: str) -> LineChoice | None
     return next((l for l in lines if l.gtin and l.gtin.zfill(14) == want and l.received_qty < l.qty), None)
 
 
-def receive_in(session: Session, bench: Bench, operator: str, rma: Any, line: Any, *, code: str,
+def receive_in(session: rows.Db, bench: Bench, operator: str, rma: Any, line: Any, *, code: str,
                source: str, extra: dict[str, object] | None = None, now: datetime | None = None,
                declared: bool = True) -> UnitView:
     """Create one unit for `line` in the caller's transaction: LPN, lane, state rows and event,
     and its receipt label's print job when the bench prints one (`Bench.receipt_label`).
     `declared=False`: an item on no line of the RMA (receiving/parcels.py); `line` then only
     describes it (line 0, never stored) and the unit is flagged `undeclared_item`.
-    `rma` and `line`: model objects or Core rows (only their attributes are read); a model line's
-    `received_qty` is kept in step with the row (no second UPDATE at the session's flush).
+    `session`: a Session or a plain `rows.Tx`. `rma` and `line`: model objects or `rows.Row`s
+    (only their attributes are read); a model line's `received_qty` is kept in step with the row
+    (no second UPDATE at the session's flush).
 
     The one place a unit is born (a clerk's scan, or a lead matching an exception by hand)."""
     now = now or utcnow()
@@ -301,17 +309,13 @@ def receive_in(session: Session, bench: Bench, operator: str, rma: Any, line: An
     flags = list(lane.flags) if declared else [*lane.flags, "undeclared_item"]
     lpn = f"{bench.station_id}-{events.bump(session, f'lpn:{bench.station_id}'):08d}"
     sla_due_at = now + timedelta(hours=lane.sla_hours)
-    conn = session.connection()
-    # Core, not the ORM (see _RMA above): the columns left out get the model's defaults.
-    conn.execute(_UNIT.insert(), {
-        "lpn": lpn, "rma_id": rma.rma_id, "line_no": line.line_no, "station_id": bench.station_id,
-        "sku": line.sku, "category": line.category, "description": line.description,
-        "unit_price": line.unit_price, "currency": line.currency, "state": "received", "lane": lane.name,
-        "sla_due_at": sla_due_at, "risk_flags": flags, "received_at": now, "received_by": operator,
-        "source": source, "updated_at": now,
-    })
+    # Plain SQL, not the ORM (see _FIND_RMA above): the columns not given get the model's defaults.
+    rows.insert(session, Unit, lpn=lpn, rma_id=rma.rma_id, line_no=line.line_no, station_id=bench.station_id,
+                sku=line.sku, category=line.category, description=line.description, unit_price=line.unit_price,
+                currency=line.currency, state="received", lane=lane.name, sla_due_at=sla_due_at,
+                risk_flags=flags, received_at=now, received_by=operator, source=source, updated_at=now)
     if declared:
-        counted = conn.exec_driver_sql(_COUNT_LINE, (rma.rma_id, line.line_no)).scalar_one()
+        counted = rows.first(session, _COUNT_LINE, (rma.rma_id, line.line_no))[0]
         if isinstance(line, RmaLine):
             set_committed_value(line, "received_qty", counted)
     events.record(
@@ -354,25 +358,25 @@ def receive_line(store: Store, bench: Bench, operator: Operator, rma_id: str, li
         return _receive_line_in(session, bench, operator, rma, line, scan)
 
 
-def _receive_line_in(session: Session, bench: Bench, operator: Operator, rma: Any, line: Any, scan: ScanEvent,
-                     rows: list[Any] | None = None) -> Outcome:
-    """Receive one unit of `line` in the caller's transaction (`rows`: the RMA's lines, if read)."""
+def _receive_line_in(session: rows.Db, bench: Bench, operator: Operator, rma: Any, line: Any, scan: ScanEvent,
+                     read: list[Any] | None = None) -> Outcome:
+    """Receive one unit of `line` in the caller's transaction (`read`: the RMA's lines, if read)."""
     rma_id = rma.rma_id
     view = receive_in(session, bench, operator.badge, rma, line, code=scan.code, source=scan.source)
     lpn = view.lpn
     progress, lines = None, ()
-    several = line.line_no > 1 or (any(r.line_no != 1 for r in rows) if rows is not None
+    several = line.line_no > 1 or (any(r.line_no != 1 for r in read) if read is not None
                                    else _has_more_lines(session, rma_id))
     if line.qty > 1 or several:  # a parcel of several items: its lines as they are now, this one counted
-        rows = _open_lines(session, rma_id)
-        progress = (sum(min(l.received_qty, l.qty) for l in rows), sum(l.qty for l in rows))
-        lines = _choices(rows)
+        now_read = rma_lines(session, rma_id)
+        progress = (sum(min(l.received_qty, l.qty) for l in now_read), sum(l.qty for l in now_read))
+        lines = _choices(now_read)
     if progress is not None:
         return Outcome("received", f"Received {lpn} · {progress[0]} of {progress[1]} items", unit=view,
                        rma_id=rma_id, progress=progress, lines=lines)
     return Outcome("received", f"Received {lpn}", unit=view, rma_id=rma_id)
 
 
-def _has_more_lines(session: Session, rma_id: str) -> bool:
-    return session.connection().exec_driver_sql(
-        "SELECT EXISTS (SELECT 1 FROM rma_line WHERE rma_id = ? AND line_no != 1)", (rma_id,)).scalar() == 1
+def _has_more_lines(db: rows.Db, rma_id: str) -> bool:
+    return rows.first(db, "SELECT EXISTS (SELECT 1 FROM rma_line WHERE rma_id = ? AND line_no != 1)",
+                      (rma_id,))[0] == 1

@@ -26,7 +26,8 @@ from typing import Any
 from sqlmodel import Session
 
 from dockstation import events, rows
-from dockstation.models import Parcel, RmaLine, Unit
+from dockstation.models import Parcel, Unit
+from dockstation.receiving.core import rma_lines
 
 UNDECLARED = "undeclared_item"
 CENT = Decimal("0.01")
@@ -54,7 +55,6 @@ def _reasons(session: Session, lpns: list[str]) -> dict[str, tuple[str, list[str
     return out
 
 
-_LINES = f"SELECT {rows.columns(RmaLine, 'l')} FROM rma_line l WHERE l.rma_id = ? ORDER BY l.line_no"
 _UNITS = f"SELECT {rows.columns(Unit, 'u')} FROM unit u WHERE u.rma_id = ? ORDER BY u.lpn"
 
 
@@ -69,7 +69,7 @@ def decide_if_final(session: Session, station_id: str, policy: Any, rma_id: str 
     parcel = rows.get(session, Parcel, rma_id)
     if parcel is not None and parcel.refund_decided_at is not None:
         return None
-    lines: list[Any] = [rows.from_raw(session, RmaLine, r) for r in rows.execute(session, _LINES, (rma_id,))]
+    lines = rma_lines(session, rma_id)
     units: list[Any] = [u for u in (rows.from_raw(session, Unit, r) for r in rows.execute(session, _UNITS, (rma_id,)))
                         if u.state != "voided"]
     if any(u.refund is None for u in units):

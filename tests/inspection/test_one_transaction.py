@@ -39,10 +39,15 @@ def commits(store: Store) -> list[int]:
 
 @pytest.fixture
 def transactions(store: Store) -> list[str]:
-    """One entry per transaction begun, read or write."""
+    """One entry per transaction begun, read or write: the BEGINs SQLite runs, so a Session's and
+    a plain transaction's (Store.plain_write, the parcel scan) count alike."""
     seen: list[str] = []
-    event.listen(store.engine, "begin", lambda conn: seen.append("write"))
-    event.listen(store.read_engine, "begin", lambda conn: seen.append("read"))
+    for engine, kind in ((store.engine, "write"), (store.read_engine, "read")):
+        def traced(conn, _record, kind=kind):
+            conn.set_trace_callback(lambda sql: seen.append(kind) if sql.startswith("BEGIN") else None)
+
+        event.listen(engine, "connect", traced)
+        engine.dispose()  # connections from now on are traced
     return seen
 
 
