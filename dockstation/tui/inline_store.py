@@ -1,9 +1,9 @@
 """A scan's short store transaction on the event loop when the database is free, else in a thread.
 
-Why: a receipt is one read and one `BEGIN IMMEDIATE … COMMIT` of ~4 ms. Through
+Why: a receipt is one read and one `BEGIN IMMEDIATE … COMMIT` (~2 ms in the app). Through
 `asyncio.to_thread` it also paid a thread hop and, now and then, a wait of tens of milliseconds
 for the GIL while the event loop was busy painting (bench/README.md, bench_scan.py). Run inline,
-it is just the ~4 ms, and the screen is updated right after the commit, as before.
+it is just that, and the screen is updated right after the commit, as before.
 
 What must not happen is a UI frozen by a slow store: the store's connections wait up to
 `BUSY_TIMEOUT_MS` (5 s) for a lock another writer holds (the sync worker, the print queue, a
