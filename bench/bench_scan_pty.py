@@ -161,7 +161,9 @@ class Terminal:
 
 
 def pick_scans(home: Path, n: int, seed: int) -> list[Scan]:
-    """Like bench_scan.pick_codes (≈85% receipts, the rest exceptions), with what each shows."""
+    """Like bench_scan.pick_codes (≈85% receipts, the rest exceptions), with what each shows.
+    Only RMAs not received yet: a later run (--repeat) on the same home receives new parcels,
+    never the last run's again (their duplicate exceptions do not show the RMA's line)."""
     import random
 
     from dockstation.manifest import db_time
@@ -171,7 +173,7 @@ def pick_scans(home: Path, n: int, seed: int) -> list[Scan]:
     now = db_time(datetime.now(UTC))
     single = conn.execute(
         "SELECT l.rma_id, l.carrier, l.tracking_number FROM rma_line l JOIN rma r USING (rma_id) "
-        "WHERE r.status = 'open' AND r.expires_at > ? AND l.line_no = 1 AND NOT EXISTS "
+        "WHERE r.status = 'open' AND r.expires_at > ? AND l.line_no = 1 AND l.received_qty < l.qty AND NOT EXISTS "
         "(SELECT 1 FROM rma_line m WHERE m.rma_id = l.rma_id AND m.line_no = 2) LIMIT ?", (now, 3 * n)).fetchall()
     cancelled = [r for (r,) in conn.execute("SELECT rma_id FROM rma WHERE status='cancelled' LIMIT 2000")]
     conn.close()
