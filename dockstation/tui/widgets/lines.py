@@ -144,13 +144,18 @@ class KeptLines(Widget):
         look = self._look
         if rows is None or look is None:
             return super().render_lines(crop)
-        lines = rows[crop.y:crop.bottom]
-        for line_filter in self.get_line_filters():
-            lines = [line.apply_filter(line_filter, look.background) for line in lines]
-        if crop.column_span != (0, self.outer_size.width):
-            x1, x2 = crop.column_span
-            lines = [line.crop(x1, x2) for line in lines]
-        return lines
+        return handed_out(self, rows[crop.y:crop.bottom], look.background, crop, self.outer_size.width)
+
+
+def handed_out(widget: Widget, lines: list[Strip], background: Color, crop: Region, width: int) -> list[Strip]:
+    """Kept full-width rows as the compositor wants them: through the app's line filters (as the
+    styles cache applies them), cut to the crop's columns."""
+    for line_filter in widget.get_line_filters():
+        lines = [line.apply_filter(line_filter, background) for line in lines]
+    if crop.column_span != (0, width):
+        x1, x2 = crop.column_span
+        lines = [line.crop(x1, x2) for line in lines]
+    return lines
 
 
 def changed_rows(old: list[Strip], new: list[Strip]) -> list[int]:

@@ -30,7 +30,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from dockstation.tui.widgets.lines import fast_shape, style_keys
+from dockstation.tui.widgets.lines import fast_shape, handed_out, style_keys
 
 COLUMNS: tuple[tuple[str, int], ...] = (("time", 8), ("", 1), ("code", 20), ("result", 40))
 GAP = "  "
@@ -202,13 +202,8 @@ class ScanLog(Widget):
             self._plain_key, self._background = key, self.background_colors[1] if plain else None
         if self._background is None or self.text_selection is not None:
             return super().render_lines(crop)
-        lines = [self.render_line(y) for y in crop.line_range]
-        for line_filter in self.get_line_filters():
-            lines = [line.apply_filter(line_filter, self._background) for line in lines]
-        if crop.column_span != (0, self.size.width):
-            x1, x2 = crop.column_span
-            lines = [line.crop(x1, x2) for line in lines]
-        return lines
+        return handed_out(self, [self.render_line(y) for y in crop.line_range], self._background, crop,
+                          self.size.width)
 
     def render_line(self, y: int) -> Strip:
         # Called for every line of every frame the log is repainted in: cache hits stay cheap.
