@@ -136,20 +136,20 @@ class BigText(KeptLines):
         return rows
 
     def content_rows(self, columns: int, rows: int, style: Style) -> list[Strip] | None:
-        font = font_for(self.text, columns, rows)
-        if font is None:
+        lines = self._lines(self.text)  # drawn for the content area, which is columns x rows
+        if lines is None:
             return None  # the one-line fallback: Textual renders the Text
         rich_style = style.rich_style
         return [Strip([Segment(text, rich_style) for text in pieces]).crop(0, columns)
-                for pieces in Rows([""] * ((rows - font.rows) // 2) + draw(self.text, font), self._cuts).pieces()]
+                for pieces in Rows(lines, self._cuts).pieces()]
 
     def render(self) -> Text | Rows:
         value = self.text
-        rows = self.content_size.height or BOX3.rows
-        font = self.font
-        if font is None:  # too wide for big letters: one bold line in the middle, whole
+        lines = self._lines(value)
+        if lines is None:  # too wide for big letters: one bold line in the middle, whole
+            rows = self.content_size.height or BOX3.rows
             return Text("\n" * ((rows - 1) // 2) + value, style="bold", no_wrap=True, overflow="ellipsis")
-        return Rows([""] * ((rows - font.rows) // 2) + draw(value, font), self._cuts)
+        return Rows(lines, self._cuts)
 
 
 def _common_prefix(a: str, b: str) -> int:
