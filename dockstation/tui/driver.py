@@ -5,7 +5,7 @@ Textual's input thread decodes the terminal's bytes as strict UTF-8: one byte th
 UnicodeDecodeError in that thread, Textual printed a traceback and the app ended with exit code
 0 — so `Restart=on-failure` did not even restart it (issue 14).
 
-`BenchDriver` changes four things, nothing else:
+`BenchDriver` changes five things, nothing else:
 - the decoder is lenient (`backslashreplace`): a byte that is not UTF-8 reaches the app as the
   four characters `\\xe9`. Inside a scanner burst they become part of the code, which the
   receiving core records as an invalid code with its bytes shown escaped; typed alone, they are
@@ -20,9 +20,11 @@ UnicodeDecodeError in that thread, Textual printed a traceback and the app ended
   margins reset) at the start of the next write: the scan log, full, moves its rows up one line
   per scan, which Textual could only redraw row by row (bench_scan.py --pty: most of a scan's
   bytes). The next frame then paints the new bottom row (widgets/scan_log.py).
+- reads of plain characters become keys without Textual's parser (tui/keyread.py: the same
+  events, ~0.3 ms sooner for a scanner's code).
 
-`run_input_thread` is Textual 8.2's own loop with the decoder changed (Textual has no hook for
-it); tests/tui/test_driver.py notices when Textual's loop changes, to look at this again.
+`run_input_thread` is Textual 8.2's own loop with the decoder and the parser's front changed
+(Textual has no hook for either); tests/tui/test_driver.py notices when Textual's loop changes, to look at this again.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 
+from dockstation.tui.keyread import KeyReader
 from dockstation.tui.messages import KeyBurst
 
 log = logging.getLogger("dockstation.tui")
@@ -132,7 +135,7 @@ class BenchDriver(LinuxDriver):
         fileno = self.fileno
         EVENT_READ = selectors.EVENT_READ
 
-        parser = XTermParser(self._debug)
+        parser = KeyReader(XTermParser(self._debug))  # plain characters without the parser
         feed = parser.feed
         tick = parser.tick
 
@@ -162,7 +165,7 @@ class BenchDriver(LinuxDriver):
         finally:
             selector.close()
             try:
-                for event in feed(""):
+                for event in parser.parser.feed(""):
                     pass
             except (EOFError, ParseError):
                 pass
