@@ -38,11 +38,14 @@ class KeyCaptureMixin:
             self._arm_flush()
             return
         if isinstance(event, KeyBurst):  # keys of one terminal read (tui/driver.py): as if apart
-            for key in event.keys:
-                if self.wedge_enabled:
-                    await self._apply(self.wedge.feed(key.key, key.character, key.time))
-                else:
+            if not self.wedge_enabled:
+                for key in event.keys:
                     await super().on_event(key)  # type: ignore[misc]
+            else:
+                feed = self.wedge.feed
+                for key in event.keys:
+                    if actions := feed(key.key, key.character, key.time):  # mostly none: held
+                        await self._apply(actions)
             self._arm_flush()  # once, for what the burst left held (a whole scan leaves nothing)
             return
         await super().on_event(event)  # type: ignore[misc]
