@@ -21,8 +21,8 @@ from sqlmodel import Session
 
 
 class Tx:
-    """A write transaction on one of the store's pooled SQLite connections, with no Session around
-    it (`Store.plain_write`, the parcel scan's path): the statements go straight to sqlite3. It
+    """A write transaction on one of the store's SQLite connections (pooled, or an `OwnConnection`),
+    with no Session around it (`Store.plain_write`, the parcel scan's path): the statements go straight to sqlite3. It
     holds no objects, so there is never anything to flush. Everything in this module, and the
     helpers built on it (events.record, events.bump, labels.queue.queue_job, triage's counts),
     take either a Tx or a Session: one way to format and write each row, whichever carries it."""
@@ -36,16 +36,63 @@ class Tx:
 Db = Union[Session, Tx]
 
 
-@contextmanager
-def transaction(engine: Any, begin: str) -> Iterator[Tx]:
-    """`begin` … COMMIT on a connection checked out of `engine`'s pool, rolled back on any error.
+class OwnConnection:
+    """One SQLite connection of `engine`'s kept out of its pool for one thread's plain writes (the
+    event loop's inline store calls, tui/inline_store.py), with a busy timeout of its own.
 
-    What `Store.write` does, without the Session: the same pool and its checkout listeners (the
-    connection's pragmas; InlineStore's busy timeout), the same BEGIN, a commit that syncs the WAL
-    (synchronous=FULL), the same errors (`wrapped`). A connection whose rollback fails is
-    invalidated: the pool drops it rather than hand out one in an unknown state."""
-    pooled = engine.raw_connection()
-    raw, d = pooled.driver_connection, engine.dialect
+    Why: through the pool each transaction paid a checkout and a return (their listeners, the
+    reset on return) and, as the print worker's thread checks the same connections out with the
+    store's 5 s, a busy timeout changed to the inline 0 and back: ~0.17 ms of a parcel scan.
+    It is made as the pool makes its connections (checked out once and detached: the engine's
+    `connect` listeners ran on it, the store's pragmas among them), then given `busy_ms`. It is
+    made again after a rollback failed (a connection in an unknown state is not used again) and
+    after the engine's pool was replaced (`engine.dispose()`): what the pool's connections get,
+    it gets. Only one thread uses it at a time; `close` may come from another (the store's)."""
+
+    __slots__ = ("engine", "dialect", "busy_ms", "_raw", "_pool")
+
+    def __init__(self, engine: Any, busy_ms: int) -> None:
+        self.engine, self.dialect, self.busy_ms = engine, engine.dialect, busy_ms
+        self._raw: sqlite3.Connection | None = None
+        self._pool: Any = None
+
+    def get(self) -> sqlite3.Connection:
+        raw = self._raw
+        if raw is None or self._pool is not self.engine.pool:
+            self.close()
+            pool = self.engine.pool
+            pooled = self.engine.raw_connection()
+            raw = pooled.driver_connection
+            pooled.detach()  # the pool makes another in its place; this one is ours to close
+            raw.execute(f"PRAGMA busy_timeout={int(self.busy_ms)}")
+            self._raw, self._pool = raw, pool
+        return raw
+
+    def close(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                raw.close()
+            except sqlite3.Error:  # noqa: PERF203 - a connection already broken: nothing to keep
+                pass
+
+
+@contextmanager
+def transaction(source: Any, begin: str) -> Iterator[Tx]:
+    """`begin` … COMMIT on `source`: a connection checked out of an engine's pool, or an
+    `OwnConnection`; rolled back on any error.
+
+    What `Store.write` does, without the Session: the same connections (made by the same pool and
+    its `connect` listeners: the pragmas; checked out with InlineStore's busy timeout, or with the
+    own connection's), the same BEGIN, a commit that syncs the WAL (synchronous=FULL), the same
+    errors (`wrapped`). A connection whose rollback fails is never used again: a pooled one is
+    invalidated (the pool drops it), an own one closed and made again on its next use."""
+    if type(source) is OwnConnection:
+        pooled, raw = None, source.get()
+    else:
+        pooled = source.raw_connection()
+        raw = pooled.driver_connection
+    d = source.dialect
     try:
         try:
             raw.execute(begin)
@@ -61,10 +108,14 @@ def transaction(engine: Any, begin: str) -> Iterator[Tx]:
             try:
                 raw.rollback()
             except Exception:  # noqa: BLE001 - the first error is the one to report
-                pooled.invalidate()
+                if pooled is not None:
+                    pooled.invalidate()
+                else:
+                    source.close()
             raise
     finally:
-        pooled.close()
+        if pooled is not None:
+            pooled.close()
 
 
 def wrapped(exc: sqlite3.Error, sql: str, dialect: Any) -> DBAPIError:
