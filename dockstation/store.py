@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -406,13 +406,11 @@ class Store:
             with session.begin():
                 yield session
 
-    @contextmanager
-    def plain_write(self) -> Iterator[Tx]:
+    def plain_write(self) -> AbstractContextManager[Tx]:
         """`write` without a Session, for a use case that sends its own SQL through `rows` (the
         parcel scan, receiving/core.py): BEGIN IMMEDIATE, commit on exit, rollback on error. On the
         thread's own connection while one is set (`plain_conn.own`), else on a pooled one."""
-        with transaction(getattr(self.plain_conn, "own", None) or self.engine, "BEGIN IMMEDIATE") as tx:
-            yield tx
+        return transaction(getattr(self.plain_conn, "own", None) or self.engine, "BEGIN IMMEDIATE")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
