@@ -18,6 +18,7 @@ from typing import Any, Union
 
 from sqlalchemy import DateTime
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.cache_key import NO_CACHE
 from sqlmodel import Session
 
 
@@ -158,12 +159,16 @@ def flush(db: Db) -> None:
         db.flush()  # type: ignore[union-attr]
 
 
+_remembered: dict[tuple[str, Any], Any] = {}  # (dialect, the datetime type's cache key) → its bind
+
+
 def bind_processor(column: Any, dialect: Any) -> Any:
-    """The column type's own bind processor (None: values go as they are). A datetime column's
-    remembers the last value it formatted: a receipt stores the same `now` three times (the unit's
-    received_at and updated_at, its event's `at`), each a ~4 µs format through two processors.
-    Equal datetimes are the same instant (an aware one is never equal to a naive one): the same
-    text. Every processor must send None as NULL (rows skips it for None values, as `decode` does)."""
+    """The column type's own bind processor (None: values go as they are). A datetime type's
+    remembers the last value it formatted, one memory for all the columns of that type: a receipt
+    stores the same `now` three times (the unit's received_at and updated_at, its event's `at`),
+    each a ~3 µs format through two processors. Equal datetimes are the same instant (an aware one
+    is never equal to a naive one): the same text. Every processor must send None as NULL (rows
+    skips it for None values, as `decode` does)."""
     proc = column.type._cached_bind_processor(dialect)
     if proc is None:
         return None
@@ -171,6 +176,16 @@ def bind_processor(column: Any, dialect: Any) -> Any:
         raise TypeError(f"{column}: rows sends None as NULL, this type binds it as {proc(None)!r}")
     if not isinstance(getattr(column.type, "impl_instance", column.type), DateTime):  # (UTCDateTime's impl)
         return proc
+    key = (dialect.name, column.type._static_cache_key)  # the type and its arguments
+    if key[1] is NO_CACHE:  # a type that cannot say what it is: a memory of its own
+        return _remembering(proc)
+    found = _remembered.get(key)
+    if found is None:
+        found = _remembered[key] = _remembering(proc)
+    return found
+
+
+def _remembering(proc: Any) -> Any:
     last: tuple[Any, Any] = (None, None)
 
     def remembered(value: Any) -> Any:
