@@ -55,8 +55,8 @@ def _dialect_processors(dialect: Any) -> tuple[Any, Any]:
     the ORM stores it (naive UTC text, compact sorted JSON)."""
     procs = _binds.get(dialect.name)
     if procs is None:
-        procs = _binds[dialect.name] = (_TABLE.c.at.type._cached_bind_processor(dialect),
-                                        _TABLE.c.payload.type._cached_bind_processor(dialect))
+        procs = _binds[dialect.name] = (rows.bind_processor(_TABLE.c.at, dialect),
+                                        rows.bind_processor(_TABLE.c.payload, dialect))
     return procs
 
 

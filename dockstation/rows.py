@@ -16,13 +16,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Union
 
+from sqlalchemy import DateTime
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.cache_key import NO_CACHE
 from sqlmodel import Session
 
 
 class Tx:
-    """A write transaction on one of the store's pooled SQLite connections, with no Session around
-    it (`Store.plain_write`, the parcel scan's path): the statements go straight to sqlite3. It
+    """A write transaction on one of the store's SQLite connections (pooled, or an `OwnConnection`),
+    with no Session around it (`Store.plain_write`, the parcel scan's path): the statements go straight to sqlite3. It
     holds no objects, so there is never anything to flush. Everything in this module, and the
     helpers built on it (events.record, events.bump, labels.queue.queue_job, triage's counts),
     take either a Tx or a Session: one way to format and write each row, whichever carries it."""
@@ -36,16 +38,63 @@ class Tx:
 Db = Union[Session, Tx]
 
 
-@contextmanager
-def transaction(engine: Any, begin: str) -> Iterator[Tx]:
-    """`begin` … COMMIT on a connection checked out of `engine`'s pool, rolled back on any error.
+class OwnConnection:
+    """One SQLite connection of `engine`'s kept out of its pool for one thread's plain writes (the
+    event loop's inline store calls, tui/inline_store.py), with a busy timeout of its own.
 
-    What `Store.write` does, without the Session: the same pool and its checkout listeners (the
-    connection's pragmas; InlineStore's busy timeout), the same BEGIN, a commit that syncs the WAL
-    (synchronous=FULL), the same errors (`wrapped`). A connection whose rollback fails is
-    invalidated: the pool drops it rather than hand out one in an unknown state."""
-    pooled = engine.raw_connection()
-    raw, d = pooled.driver_connection, engine.dialect
+    Why: through the pool each transaction paid a checkout and a return (their listeners, the
+    reset on return) and, as the print worker's thread checks the same connections out with the
+    store's 5 s, a busy timeout changed to the inline 0 and back: ~0.17 ms of a parcel scan.
+    It is made as the pool makes its connections (checked out once and detached: the engine's
+    `connect` listeners ran on it, the store's pragmas among them), then given `busy_ms`. It is
+    made again after a rollback failed (a connection in an unknown state is not used again) and
+    after the engine's pool was replaced (`engine.dispose()`): what the pool's connections get,
+    it gets. Only one thread uses it at a time; `close` may come from another (the store's)."""
+
+    __slots__ = ("engine", "dialect", "busy_ms", "_raw", "_pool")
+
+    def __init__(self, engine: Any, busy_ms: int) -> None:
+        self.engine, self.dialect, self.busy_ms = engine, engine.dialect, busy_ms
+        self._raw: sqlite3.Connection | None = None
+        self._pool: Any = None
+
+    def get(self) -> sqlite3.Connection:
+        raw = self._raw
+        if raw is None or self._pool is not self.engine.pool:
+            self.close()
+            pool = self.engine.pool
+            pooled = self.engine.raw_connection()
+            raw = pooled.driver_connection
+            pooled.detach()  # the pool makes another in its place; this one is ours to close
+            raw.execute(f"PRAGMA busy_timeout={int(self.busy_ms)}")
+            self._raw, self._pool = raw, pool
+        return raw
+
+    def close(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                raw.close()
+            except sqlite3.Error:  # noqa: PERF203 - a connection already broken: nothing to keep
+                pass
+
+
+@contextmanager
+def transaction(source: Any, begin: str) -> Iterator[Tx]:
+    """`begin` … COMMIT on `source`: a connection checked out of an engine's pool, or an
+    `OwnConnection`; rolled back on any error.
+
+    What `Store.write` does, without the Session: the same connections (made by the same pool and
+    its `connect` listeners: the pragmas; checked out with InlineStore's busy timeout, or with the
+    own connection's), the same BEGIN, a commit that syncs the WAL (synchronous=FULL), the same
+    errors (`wrapped`). A connection whose rollback fails is never used again: a pooled one is
+    invalidated (the pool drops it), an own one closed and made again on its next use."""
+    if type(source) is OwnConnection:
+        pooled, raw = None, source.get()
+    else:
+        pooled = source.raw_connection()
+        raw = pooled.driver_connection
+    d = source.dialect
     try:
         try:
             raw.execute(begin)
@@ -61,10 +110,14 @@ def transaction(engine: Any, begin: str) -> Iterator[Tx]:
             try:
                 raw.rollback()
             except Exception:  # noqa: BLE001 - the first error is the one to report
-                pooled.invalidate()
+                if pooled is not None:
+                    pooled.invalidate()
+                else:
+                    source.close()
             raise
     finally:
-        pooled.close()
+        if pooled is not None:
+            pooled.close()
 
 
 def wrapped(exc: sqlite3.Error, sql: str, dialect: Any) -> DBAPIError:
@@ -106,6 +159,46 @@ def flush(db: Db) -> None:
         db.flush()  # type: ignore[union-attr]
 
 
+_remembered: dict[tuple[str, Any], Any] = {}  # (dialect, the datetime type's cache key) → its bind
+
+
+def bind_processor(column: Any, dialect: Any) -> Any:
+    """The column type's own bind processor (None: values go as they are). A datetime type's
+    remembers the last value it formatted, one memory for all the columns of that type: a receipt
+    stores the same `now` three times (the unit's received_at and updated_at, its event's `at`),
+    each a ~3 µs format through two processors. Equal datetimes are the same instant (an aware one
+    is never equal to a naive one): the same text. Every processor must send None as NULL (rows
+    skips it for None values, as `decode` does)."""
+    proc = column.type._cached_bind_processor(dialect)
+    if proc is None:
+        return None
+    if proc(None) is not None:
+        raise TypeError(f"{column}: rows sends None as NULL, this type binds it as {proc(None)!r}")
+    if not isinstance(getattr(column.type, "impl_instance", column.type), DateTime):  # (UTCDateTime's impl)
+        return proc
+    key = (dialect.name, column.type._static_cache_key)  # the type and its arguments
+    if key[1] is NO_CACHE:  # a type that cannot say what it is: a memory of its own
+        return _remembering(proc)
+    found = _remembered.get(key)
+    if found is None:
+        found = _remembered[key] = _remembering(proc)
+    return found
+
+
+def _remembering(proc: Any) -> Any:
+    last: tuple[Any, Any] = (None, None)
+
+    def remembered(value: Any) -> Any:
+        nonlocal last
+        seen, text = last  # one read: another thread may replace it meanwhile, never half of it
+        if value is None or value != seen:
+            text = proc(value)
+            last = (value, text)
+        return text
+
+    return remembered
+
+
 class _Table:
     """A model's table as plain SQL, with its columns' bind and result processors (one dialect)."""
 
@@ -118,17 +211,28 @@ class _Table:
         self.key = auto.name if auto is not None else self.keys[0]  # the one an INSERT returns
         where = " AND ".join(f"{k} = ?" for k in self.keys)
         self.autoincrement = auto is not None
-        self.bind = {c.name: c.type._cached_bind_processor(dialect) for c in table.columns}
+        self.bind = {c.name: bind_processor(c, dialect) for c in table.columns}
         self.result = [c.type._cached_result_processor(dialect, None) for c in table.columns]
         self.select = f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {where}"
         self.where = where
         self.updates: dict[tuple[str, ...], str] = {}
-        self.inserts: dict[tuple[str, ...], str] = {}
-        # What the model gives a column not set (a default, a factory such as utcnow, else None).
+        self.inserts: dict[tuple[int, ...], str] = {}  # by the columns stored as NULL
+        # Per column, for an INSERT: what the model gives a column not set (a factory such as
+        # utcnow, else a default; a required one: None) and the bind processor.
         fields = model.model_fields
-        self.defaults = [(n, None if fields[n].is_required() else fields[n].default_factory,
-                          None if fields[n].is_required() or fields[n].default_factory else fields[n].default)
-                         for n in self.columns]
+        self.plan = [(n, None if fields[n].is_required() else fields[n].default_factory,
+                      None if fields[n].is_required() or fields[n].default_factory else fields[n].default,
+                      self.bind[n]) for n in self.columns]
+
+    def insert_sql(self, nulls: tuple[int, ...]) -> str:
+        """INSERT of every column, NULL written in the statement for those in `nulls` (positions):
+        sqlite3 adapts a bound None the slow way (~0.35 µs each; a new unit has ~15). An
+        autoincrement key that is NULL is left out, for SQLite to give, and returned."""
+        auto = self.autoincrement and self.columns.index(self.key) in nulls
+        cols = [(i, n) for i, n in enumerate(self.columns) if not (auto and n == self.key)]
+        values = ", ".join("NULL" if i in nulls else "?" for i, _ in cols)
+        return (f"INSERT INTO {self.name} ({', '.join(n for _, n in cols)}) VALUES ({values})"
+                + (f" RETURNING {self.key}" if auto else ""))
 
     def decode(self, raw: Sequence[Any]) -> dict[str, Any]:
         return {name: (proc(v) if proc is not None and v is not None else v)
@@ -136,7 +240,7 @@ class _Table:
 
     def encode(self, name: str, value: Any) -> Any:
         proc = self.bind[name]
-        return proc(value) if proc is not None else value
+        return proc(value) if proc is not None and value is not None else value
 
 
 _tables: dict[tuple[Any, str], _Table] = {}
@@ -151,29 +255,31 @@ def table(db: Db, model: Any) -> _Table:
 
 
 class Row:
-    """One row of `model` as plain values; set attributes, then `save` writes the changed ones."""
+    """One row of `model` as plain values; set attributes, then `save` writes the changed ones.
 
-    __slots__ = ("_table", "_values", "_changed")
+    The values are the instance's `__dict__`: a column is read as a plain attribute. (With the
+    values behind `__getattr__`, every read first failed the normal lookup, and CPython formats
+    an AttributeError message for each before calling it: ~40 reads a receipt.)"""
+
+    __slots__ = ("_table", "_changed", "__dict__")
 
     def __init__(self, tbl: _Table, values: dict[str, Any]) -> None:
         object.__setattr__(self, "_table", tbl)
-        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "__dict__", values)
         object.__setattr__(self, "_changed", set())
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f"{self._table.name} has no column {name!r}") from None
+    def __getattr__(self, name: str) -> Any:  # only for a name that is no column
+        raise AttributeError(f"{self._table.name} has no column {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name not in self._values:
+        values = self.__dict__
+        if name not in values:
             raise AttributeError(f"{self._table.name} has no column {name!r}")
-        self._values[name] = value
+        values[name] = value
         self._changed.add(name)
 
     def __repr__(self) -> str:
-        return f"Row({self._table.name}, {self._values!r})"
+        return f"Row({self._table.name}, {self.__dict__!r})"
 
 
 def columns(model: Any, alias: str) -> str:
@@ -211,17 +317,23 @@ def insert(db: Db, model: Any, **values: Any) -> Row:
     """INSERT a new row with the model's defaults for what is not given (as constructing the model
     and flushing it does); an autoincrement key comes back in the Row."""
     tbl = table(db, model)
-    row = {name: values[name] if name in values else factory() if factory is not None else default
-           for name, factory, default in tbl.defaults}
-    names = tuple(n for n in tbl.columns if not (tbl.autoincrement and n == tbl.key and row[n] is None))
-    returning = len(names) < len(tbl.columns)
-    sql = tbl.inserts.get(names)
+    row: dict[str, Any] = {}
+    params = []
+    nulls = []
+    for i, (name, factory, default, bind) in enumerate(tbl.plan):  # one pass: the values, their binds
+        value = row[name] = values[name] if name in values else factory() if factory is not None else default
+        if value is None:
+            nulls.append(i)
+        else:
+            params.append(bind(value) if bind is not None else value)
+    key = tuple(nulls)
+    sql = tbl.inserts.get(key)
     if sql is None:
-        sql = tbl.inserts[names] = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-                                    + (f" RETURNING {tbl.key}" if returning else ""))
-    result = first(db, sql, tuple(tbl.encode(n, row[n]) for n in names))
-    if returning:
-        row[tbl.key] = result[0]
+        sql = tbl.inserts[key] = tbl.insert_sql(key)
+    if tbl.autoincrement and row[tbl.key] is None:
+        row[tbl.key] = first(db, sql, params)[0]
+    else:
+        execute(db, sql, params)
     return Row(tbl, row)
 
 
@@ -236,6 +348,6 @@ def save(db: Db, row: Row) -> None:
     if sql is None:
         sql = tbl.updates[names] = (f"UPDATE {tbl.name} SET {', '.join(f'{n}=?' for n in names)} "
                                     f"WHERE {tbl.where}")
-    values = row._values
+    values = row.__dict__
     execute(db, sql, (*(tbl.encode(n, values[n]) for n in names), *(tbl.encode(k, values[k]) for k in tbl.keys)))
     changed.clear()

@@ -9,8 +9,9 @@ plain `BEGIN` for readers. Every connection gets the pragmas; `foreign_keys` is 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlmodel import Session, SQLModel
 
 from dockstation import models  # noqa: F401  (registers the tables)
 from dockstation.models import AgeFiring, ApprovalRequest, Event, Unit
-from dockstation.rows import Tx, transaction
+from dockstation.rows import OwnConnection, Tx, transaction
 from dockstation.store_failures import explain
 
 DB_NAME = "dockstation.sqlite3"
@@ -322,6 +323,10 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A thread whose `plain_conn.own` is set (an `own_connection`) makes its plain writes on it,
+        # not through the pool: the event loop's inline store calls (tui/inline_store.py).
+        self.plain_conn = threading.local()
+        self._own: list[OwnConnection] = []
         url = f"sqlite:///{self.path}"
         kw: dict[str, Any] = {
             "connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -401,12 +406,11 @@ class Store:
             with session.begin():
                 yield session
 
-    @contextmanager
-    def plain_write(self) -> Iterator[Tx]:
+    def plain_write(self) -> AbstractContextManager[Tx]:
         """`write` without a Session, for a use case that sends its own SQL through `rows` (the
-        parcel scan, receiving/core.py): BEGIN IMMEDIATE, commit on exit, rollback on error."""
-        with transaction(self.engine, "BEGIN IMMEDIATE") as tx:
-            yield tx
+        parcel scan, receiving/core.py): BEGIN IMMEDIATE, commit on exit, rollback on error. On the
+        thread's own connection while one is set (`plain_conn.own`), else on a pooled one."""
+        return transaction(getattr(self.plain_conn, "own", None) or self.engine, "BEGIN IMMEDIATE")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -430,7 +434,17 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
+    def own_connection(self, busy_ms: int) -> OwnConnection:
+        """A write connection kept out of the pool, with its own busy timeout (rows.OwnConnection),
+        for one thread's plain writes while it is that thread's `plain_conn.own`; closed with the
+        store."""
+        own = OwnConnection(self.engine, busy_ms)
+        self._own.append(own)
+        return own
+
     def close(self) -> None:
+        for own in self._own:
+            own.close()
         self.engine.dispose()
         self.read_engine.dispose()
 

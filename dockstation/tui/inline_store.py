@@ -10,9 +10,14 @@ What must not happen is a UI frozen by a slow store: the store's connections wai
 lead's screen, `dockstation manifest import` in another process). So the inline attempt runs
 with a busy timeout of `INLINE_BUSY_MS` (0: fail at once): if the database is locked right now,
 the attempt fails with SQLITE_BUSY before anything was written, and the same call is made again
-in a thread with the normal timeout. The busy timeout is set when a connection is checked out of
-the store's pools (a `checkout` listener), per connection and only when it has to change, so
-other threads' transactions keep the store's own 5 s.
+in a thread with the normal timeout. Where the attempt's connection comes from:
+- a plain write (`Store.plain_write`: the parcel scan) runs on the store's connection of the
+  event loop's own (`Store.own_connection`, rows.OwnConnection), kept out of the pool with the
+  inline timeout for good: no checkout, no return, no timeout changed and changed back per scan;
+- a Session or a read goes through the store's pools, whose connections the print worker's
+  thread checks out too: the busy timeout is set when a connection is checked out (a `checkout`
+  listener), per connection and only when it has to change, so other threads' transactions keep
+  the store's own 5 s.
 
 Only for use cases that write at most ONE transaction, as their last store step (`handle_scan`,
 `receive_line`): a busy failure then means nothing was committed, and running the call again is
@@ -63,6 +68,8 @@ class InlineStore:
         # A store without SQLAlchemy engines (a test double) always goes to the thread.
         self.enabled = all(isinstance(e, Engine) for e in engines)
         if self.enabled:
+            self._store = store
+            self._own = store.own_connection(INLINE_BUSY_MS)
             for engine in engines:
                 # On checkout: before the store's `begin` listener emits BEGIN (IMMEDIATE).
                 event.listen(engine.pool, "checkout", self._on_checkout)
@@ -77,6 +84,7 @@ class InlineStore:
         FOREGROUND.busy()  # the print worker starts no job until this scan is committed and shown
         if self.enabled:
             self._local.inline = True
+            self._store.plain_conn.own = self._own
             try:
                 result = fn(*args, **kwargs)
             except Exception as exc:
@@ -88,5 +96,6 @@ class InlineStore:
                 return result
             finally:
                 self._local.inline = False
+                self._store.plain_conn.own = None
         self.thread_calls += 1
         return await asyncio.to_thread(fn, *args, **kwargs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -183,3 +183,20 @@ def test_triage_for_home_applies_a_changed_policy_from_the_next_receipt(store, b
     assert receive("RMA-P-3") == "bulk" and pconfig._cache[home][1] is after  # not loaded again
     with store.read() as s:
         assert [u.lane for u in s.exec(select(Unit).order_by(Unit.lpn))] == ["standard", "bulk", "bulk"]
+
+
+def test_times_written_one_after_another_are_each_stored_as_the_model_stores_them(store):
+    """A datetime column's bind remembers the last value (rows.bind_processor): an equal instant
+    in another zone is the same text, a naive time is UTC, and any other time is formatted anew."""
+    a = datetime(2026, 12, 4, 9, 30, 15, 123456, tzinfo=UTC)
+    times = [a, a.astimezone(timezone(timedelta(hours=2))), a.replace(tzinfo=None) + timedelta(hours=2),
+             a + timedelta(microseconds=1), a]
+    with store.plain_write() as tx:
+        seqs = [events.record(tx, "B07", "k", at=t).seq for t in times]
+        rows.insert(tx, ScanException, kind="k", code="c", station_id="B07", at=times[2], source="s")
+    own = Event.__table__.c.at.type._cached_bind_processor(store.engine.dialect)  # not remembered
+    stored = [quoted(store, "SELECT * FROM event WHERE seq = ?", seq)[0][3] for seq in seqs]
+    assert stored == [f"'{own(t)}'" for t in times]
+    assert stored == ["'2026-12-04 09:30:15.123456'"] * 2 + ["'2026-12-04 11:30:15.123456'",
+                                                             "'2026-12-04 09:30:15.123457'", "'2026-12-04 09:30:15.123456'"]
+    assert quoted(store, "SELECT * FROM scan_exception")[0][4] == "'2026-12-04 11:30:15.123456'"
