@@ -86,6 +86,25 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _layers(compositor: Any) -> tuple[list[tuple[Any, int, int, int, int, int, int]], list[list[int]]]:
+    """The compositor's visible widgets front to back, each as (widget, top, bottom, first cut,
+    last cut, its crop's x, its region's y) — the part of it on screen — and each line's chop
+    ends; worked out again only when the compositor's map or cuts change (a layout, a resize)."""
+    visible_widgets, cuts = compositor.visible_widgets, compositor.cuts
+    kept = getattr(compositor, "_ds_layers", None)
+    if kept is not None and kept[0] is visible_widgets and kept[1] is cuts:
+        return kept[2], kept[3]
+    layers = []
+    for widget, (region, clip) in visible_widgets.items():
+        visible = region.intersection(clip)
+        if visible.area:
+            layers.append((widget, visible.y, visible.bottom, visible.x, visible.right, visible.x - region.x,
+                           region.y))
+    chop_ends = [cut_set[1:] for cut_set in cuts]
+    compositor._ds_layers = (visible_widgets, cuts, layers, chop_ends)
+    return layers, chop_ends
+
+
 def render_partial_update(self: Any) -> Any:
     """Compositor.render_partial_update, rendering only the changed lines of the widgets that
     overlap a changed region (Textual: every widget in the rectangle around all the changes)."""
@@ -103,8 +122,13 @@ def render_partial_update(self: Any) -> Any:
         if 0 <= y < height:
             row_spans.setdefault(y, []).append((x1, x2))
     rows = sorted(row_spans)
+    layers, chop_ends = _layers(self)
     cuts = self.cuts
-    chops: list[dict[int, Any]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+    # Only the changed lines' chops are ever read (ChopsUpdate goes through the spans' lines)
+    unchanged: dict[int, Any] = {}
+    chops: list[dict[int, Any]] = [unchanged] * len(cuts)
+    for y in rows:
+        chops[y] = dict.fromkeys(cuts[y][:-1])
 
     def needed(y: int, first_cut: int, last_cut: int) -> bool:
         """Whether a piece of this row between the two cuts is still to be drawn: in a changed
@@ -121,23 +145,28 @@ def render_partial_update(self: Any) -> Any:
                         return True
         return False
 
-    for widget, (region, clip) in self.visible_widgets.items():  # front to back
-        visible = region.intersection(clip)
-        top, bottom = visible.y, visible.bottom
+    last_row = rows[-1]
+    for widget, top, bottom, first_cut, last_cut, crop_x, region_y in layers:  # front to back
+        if top > last_row:
+            continue
         first = bisect_left(rows, top)
-        if not visible.area or first == len(rows) or rows[first] >= bottom:
+        if first == len(rows) or rows[first] >= bottom:
             continue  # none of its lines changed
-        first_cut, last_cut = visible.column_span
         mine = [y for y in rows[first:bisect_left(rows, bottom)] if needed(y, first_cut, last_cut)]
+        width = last_cut - first_cut
         for y0, y1 in _runs(mine):
-            strips = widget.render_lines(Region(visible.x - region.x, y0 - region.y, visible.width, y1 - y0 + 1))
+            strips = widget.render_lines(Region(crop_x, y0 - region_y, width, y1 - y0 + 1))
             for y, strip in zip(range(y0, y1 + 1), strips):
                 chops_line = chops[y]
                 final_cuts = [cut for cut in cuts[y] if last_cut >= cut >= first_cut]
-                for cut, piece in zip(final_cuts, strip.divide([cut - visible.x for cut in final_cuts[1:]])):
+                if len(final_cuts) == 2 and strip.cell_length == width:  # one piece: the strip
+                    if chops_line.get(first_cut) is None:
+                        chops_line[first_cut] = strip
+                    continue
+                for cut, piece in zip(final_cuts, strip.divide([cut - first_cut for cut in final_cuts[1:]])):
                     if chops_line.get(cut) is None:  # front to back: the first piece of a cut wins
                         chops_line[cut] = piece
-    return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in cuts])
+    return ChopsUpdate(chops, spans, chop_ends)
 
 
 def install() -> None:
