@@ -140,3 +140,12 @@ async def test_a_log_row_built_directly_is_the_row_rich_made(make_app, manifest)
         for cells in rows:
             for width in (80, 60, 100):
                 assert log._row_strip(cells, width, style) == log._strip(log._line(cells, style), width, style)
+
+
+def test_every_font_draws_with_one_cell_characters():
+    # BigText counts a drawn row's cells as its characters (its changed cells, its row width)
+    from dockstation.tui.widgets.bigfont import FONTS
+    from dockstation.tui.widgets.bigtext import one_cell
+
+    assert all(one_cell(font) for font in FONTS)
+    assert not one_cell(FONTS[0].__class__("wide", 1, {"A": ("Ａ",)}, ("?",)))
