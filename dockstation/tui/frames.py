@@ -38,38 +38,52 @@ from bisect import bisect_left
 from typing import Any
 
 from rich.cells import cell_len
+from rich.color import ColorSystem
 from rich.console import Console
-from rich.control import Control
+from textual.strip import Strip
 
 log = logging.getLogger("dockstation.tui")
 _installed = False
 
 
 def render_segments(self: Any, console: Console) -> str:
-    """ChopsUpdate.render_segments, each piece of a line from the segment that holds x1."""
+    """ChopsUpdate.render_segments, each piece of a line from the segment that holds x1: the
+    segments from there to x2 (the last one cut at x2) rendered as Strip.render renders them,
+    without making cropped strips of them."""
     out: list[str] = []
     append = out.append
-    move_to = Control.move_to
+    render_style = Strip.render_style
+    color_system = console._color_system or ColorSystem.TRUECOLOR
     chops, chop_ends = self.chops, self.chop_ends
     last_y = self.spans[-1][0]
     for y, x1, x2 in self.spans:
         for end, (x, strip) in zip(chop_ends[y], chops[y].items()):
             if strip is None or x > x2 or end <= x1:
                 continue
-            if x < x1:  # skip the whole segments before the change
-                skip = 0
-                for segment in strip:
-                    width = cell_len(segment.text)
-                    if x + skip + width > x1:
-                        break
-                    skip += width
-                if skip:
-                    strip, x = strip.crop(skip, strip.cell_length), x + skip
-            if end > x2:
-                strip = strip.crop(0, x2 - x)
-            if strip.cell_length:
-                append(move_to(x, y).segment.text)
-                append(strip.render(console))
+            if x >= x1 and end <= x2:  # the whole piece
+                if strip.cell_length:
+                    append(f"\x1b[{y + 1};{x + 1}H")  # Control.move_to(x, y)
+                    append(strip.render(console))
+                continue
+            start, pos, pieces = -1, x, []
+            for segment in strip:
+                width = cell_len(segment.text)
+                if start < 0:
+                    if pos + width <= x1:  # a whole segment before the change: skipped
+                        pos += width
+                        continue
+                    start = pos
+                if pos + width > x2:  # the segment that holds x2: cut there
+                    if pos < x2:
+                        pieces.append(segment.split_cells(x2 - pos)[0])
+                    pos = x2
+                    break
+                pieces.append(segment)
+                pos += width
+            if start >= 0 and pos > start:
+                append(f"\x1b[{y + 1};{start + 1}H")
+                append("".join([text if style is None else render_style(style, text, color_system)
+                                for text, style, _ in pieces]))
         if y != last_y:
             append("\n")
     return "".join(out)
