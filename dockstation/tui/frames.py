@@ -208,7 +208,10 @@ def may_scroll(app: Any, widget: Any) -> bool:
     `widget` on the screen shown and full width (whole rows move), no notification over it."""
     if app.is_headless or app.is_inline or not hasattr(app._driver, "scroll_up") or len(app._notifications):
         return False
-    return bool(widget.screen is app.screen and widget.region.x == 0 and widget.region.width == app.size.width)
+    if widget.screen is not app.screen:
+        return False
+    region = widget.region  # looked up once: the screen's map
+    return region.x == 0 and region.width == app.size.width
 
 
 def before_frame(app: Any, screen: Any, renderable: Any) -> None:

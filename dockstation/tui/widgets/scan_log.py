@@ -26,7 +26,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -196,18 +196,22 @@ class ScanLog(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         # Each row is a full-width Strip already (`_strip`): what the styles cache would make of
         # it when the log has no padding, border or effects (lines.fast_shape) — handed out as is.
-        key = (self.size, style_keys(self))
+        size = self.size  # looked up once a frame (the screen's map), not once a line
+        key = (size, style_keys(self))
         if key != self._plain_key:  # looked up again when a style or the size changes
             plain = self.styles.padding == (0, 0, 0, 0) and fast_shape(self)
             self._plain_key, self._background = key, self.background_colors[1] if plain else None
         if self._background is None or self.text_selection is not None:
             return super().render_lines(crop)
-        return handed_out(self, [self.render_line(y) for y in crop.line_range], self._background, crop,
-                          self.size.width)
+        return handed_out(self, [self._render_line(y, size) for y in crop.line_range], self._background, crop,
+                          size.width)
 
     def render_line(self, y: int) -> Strip:
+        return self._render_line(y, self.size)
+
+    def _render_line(self, y: int, size: Size) -> Strip:
         # Called for every line of every frame the log is repainted in: cache hits stay cheap.
-        width, height = self.size
+        width, height = size
         if y == 0:
             header = self._strips.get((0, width))
             if header is None:
