@@ -149,3 +149,20 @@ def test_every_font_draws_with_one_cell_characters():
 
     assert all(one_cell(font) for font in FONTS)
     assert not one_cell(FONTS[0].__class__("wide", 1, {"A": ("Ａ",)}, ("?",)))
+
+
+async def test_kept_rows_go_through_the_apps_line_filters_as_textuals_do(make_app, manifest):
+    # NO_COLOR (Monochrome) and TEXTUAL_FILTERS=dim add line filters: every kept row goes through
+    # them as Textual's styles cache sends its lines through them
+    from textual.filter import DimFilter, Monochrome
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-1001", "RMA-2026-000001")
+        await see(pilot, app, "Received B07-00000001")
+        for line_filter in (Monochrome(), DimFilter()):
+            app._filters.append(line_filter)
+            assert_same_as_textual(app)
+            await scan(pilot, app, "RMA-9999-000404")
+            await see(pilot, app, "exception")
+            assert_same_as_textual(app)

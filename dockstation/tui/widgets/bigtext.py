@@ -131,9 +131,10 @@ class BigText(KeptLines):
         KeptLines.build_rows): each row's pieces in the widget's style, the rest of the line in
         the background's."""
         lines = self._lines(self.text, look.width, look.height)  # the content area's size
-        if lines is None or look.left or look.right:
+        if lines is None or look.left or look.right or not look.per_style:
             return super().build_rows(look)  # the one-line fallback: Textual renders the Text
-        rich_style, inner, width = look.style.rich_style, look.inner, look.width
+        # every style through the line filters (KeptLines.painted)
+        rich_style, inner, width = self.painted(look.style.rich_style), self.painted(look.inner), look.width
         rows = []
         for pieces in Rows(lines[:look.height], self._cuts).pieces():
             cells = sum(len(piece) for piece in pieces)  # a character is a cell (ONE_CELL)
