@@ -166,3 +166,29 @@ async def test_kept_rows_go_through_the_apps_line_filters_as_textuals_do(make_ap
             await scan(pilot, app, "RMA-9999-000404")
             await see(pilot, app, "exception")
             assert_same_as_textual(app)
+
+
+def test_styled_runs_are_what_rich_renders_of_the_text():
+    from rich.console import Console
+    from rich.style import Style as RichStyle
+    from rich.text import Text
+
+    from dockstation.tui.widgets.lines import _styled_runs
+
+    console = Console()
+    overlapping = Text("abcdef")
+    overlapping.stylize("bold", 0, 4)
+    overlapping.stylize("italic", 2, 6)
+    empty_span = Text("abcd")
+    empty_span.stylize("bold", 2, 2)
+    texts = [
+        Text(""), Text("plain"), Text("styled whole", style="bold"),
+        Text(" ✔ ", style="bold").append_text(Text("Received B07-00000001 · RMA-2026-000001 line 1")),
+        Text("first line", style="bold").append("\n").append_text(Text("second · line")),
+        Text("a", style="italic").append("b", style="bold").append("c").append("d", style=RichStyle(underline=True)),
+        Text("base ", style="dim").append("span", style="bold"),
+        overlapping, empty_span,
+    ]
+    for text in texts:
+        rich = [(segment.text, segment.style) for segment in text.render(console, end="\n")]
+        assert _styled_runs(text, console) == rich, text

@@ -22,9 +22,11 @@ each kind of result, and after a theme change).
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import NamedTuple
 
 from rich.cells import cell_len
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from rich.text import Text
@@ -191,6 +193,32 @@ def changed_rows(old: list[Strip], new: list[Strip]) -> list[int]:
     return [y for y, (a, b) in enumerate(zip(old, new)) if a != b]
 
 
+def _styled_runs(text: Text, console: Console) -> list[tuple[str, RichStyle | None]]:
+    """What `text.render(console, end="\n")` yields, as (text, style) pairs: when its spans do not
+    overlap (the receiving screen's), worked out directly — a run between spans in the text's
+    style, a span's in the text's style combined with its own, as Rich combines them — without
+    Rich's general stack of styles; else from Rich."""
+    plain, spans = text.plain, text.spans
+    if not spans:
+        return [(plain, None), ("\n", None)]
+    runs: list[tuple[str, RichStyle | None]] = []
+    get_style = console.get_style
+    base = get_style(text.style, default=RichStyle.null())
+    position = 0
+    for span in sorted(spans, key=attrgetter("start")):
+        start, end = span.start, span.end
+        if start < position or end <= start or end > len(plain):  # overlapping, empty or past the end
+            return [(segment.text, segment.style) for segment in text.render(console, end="\n")]
+        if start > position:
+            runs.append((plain[position:start], base))
+        runs.append((plain[start:end], RichStyle.combine((base, get_style(span.style, default=RichStyle.null())))))
+        position = end
+    if position < len(plain):
+        runs.append((plain[position:], base))
+    runs.append(("\n", None))
+    return runs
+
+
 def _padded(row: Strip, width: int, left: int, right: int, inner: RichStyle) -> Strip:
     """What the styles cache makes of a content row: cut or filled to the content width with the
     background style, then the padding in it."""
@@ -279,9 +307,9 @@ class TextLines(KeptLines):
         segments, x, cells, y = list(pad_left), 0, 0, 0
         # The text rendered once (Rich leaves the text's own style out when it has no spans),
         # its segments cut into lines at each newline.
-        for segment in text.render(console, end="\n"):
-            span_style = whole or segment.style
-            for n, piece in enumerate(segment.text.split("\n")):
+        for run, run_style in _styled_runs(text, console):
+            span_style = whole or run_style
+            for n, piece in enumerate(run.split("\n")):
                 if n:  # a line ends
                     if cells > width:
                         return None  # it wraps: Textual's Content wraps it
