@@ -192,3 +192,32 @@ def test_styled_runs_are_what_rich_renders_of_the_text():
     for text in texts:
         rich = [(segment.text, segment.style) for segment in text.render(console, end="\n")]
         assert _styled_runs(text, console) == rich, text
+
+
+async def test_quick_content_offset_is_textuals(make_app, manifest):
+    # QuickOffset leaves the scrollbars out: they are on the right and bottom only (Textual's
+    # scrollbar_gutter), they never move the top left corner
+    from textual.containers import VerticalScroll
+    from textual.widget import Widget
+    from textual.widgets import Static
+
+    from dockstation.tui.widgets.lines import QuickOffset
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-1001", "RMA-2026-000001")
+        await see(pilot, app, "Received B07-00000001")
+        probe = VerticalScroll(Static("row\n" * 40))
+        probe.styles.height = 4
+        await app.receive_screen.mount(probe)
+        await pilot.pause()
+        gutter = probe.scrollbar_gutter
+        assert gutter.right and not gutter.top and not gutter.left
+        details = app.receive_screen._details
+        details.styles.border = ("heavy", "red")  # a border moves it
+        await pilot.pause()
+        widgets = [w for w in app.receive_screen.walk_children() if isinstance(w, QuickOffset)]
+        assert len(widgets) >= 5
+        for widget in widgets:
+            assert widget.content_offset == Widget.content_offset.fget(widget), widget.id
+        assert details.content_offset == (2, 1)

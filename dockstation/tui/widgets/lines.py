@@ -31,7 +31,7 @@ from rich.segment import Segment
 from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.color import Color
-from textual.geometry import Region
+from textual.geometry import Offset, Region
 from textual.strip import Strip
 from textual.style import Style
 from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, NoColor
@@ -79,7 +79,20 @@ def style_keys(widget: Widget) -> tuple[int, ...] | None:
         return None
 
 
-class KeptLines(Widget):
+class QuickOffset(Widget):
+    """A widget whose `content_offset` (what every `refresh(region)` translates its regions by)
+    is its padding and border alone: Textual adds the scrollbars' gutter, which is on the right
+    and bottom only (`Widget.scrollbar_gutter`) and so never moves the top left corner, but is
+    worked out from the overflow styles and scrollbar sizes on each call — the costly part of a
+    refresh of a region (tests/tui/test_lines.py compares the two)."""
+
+    @property
+    def content_offset(self) -> Offset:
+        x, y = self.styles.gutter.top_left
+        return Offset(x, y)
+
+
+class KeptLines(QuickOffset):
     """A widget whose rows (padding included) are built by `content_rows` and kept until its
     content, size or style changes. Subclasses call `content_changed()` when their content does."""
 

@@ -28,9 +28,8 @@ from rich.text import Text
 from textual.color import Color
 from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.widget import Widget
 
-from dockstation.tui.widgets.lines import fast_shape, handed_out, style_keys
+from dockstation.tui.widgets.lines import QuickOffset, fast_shape, handed_out, style_keys
 
 COLUMNS: tuple[tuple[str, int], ...] = (("time", 8), ("", 1), ("code", 20), ("result", 40))
 GAP = "  "
@@ -47,7 +46,7 @@ def _fit(cell: Text, width: int) -> Text:
     return out
 
 
-class ScanLog(Widget):
+class ScanLog(QuickOffset):
     """The last `max_rows` results; as many as fit are shown, the newest on the bottom line."""
 
     COMPONENT_CLASSES = {"scan-log--header", "scan-log--even-row"}
