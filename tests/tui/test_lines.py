@@ -221,3 +221,14 @@ async def test_quick_content_offset_is_textuals(make_app, manifest):
         for widget in widgets:
             assert widget.content_offset == Widget.content_offset.fget(widget), widget.id
         assert details.content_offset == (2, 1)
+
+
+def test_a_log_cell_is_fitted_as_rich_truncates_it():
+    from rich.text import Text
+
+    from dockstation.tui.widgets.scan_log import _fit, _fit_plain
+
+    for plain in ("", "a", "RMA-2026-000001", "x" * 20, "x" * 21, "é" * 30, "漢字" * 15, "漢字漢字漢字漢字漢字x",
+                  "B07-00000001 → A"):
+        for width in (1, 2, 8, 20, 40):
+            assert _fit_plain(plain, width) == _fit(Text(plain), width).plain, (plain, width)

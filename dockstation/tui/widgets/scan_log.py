@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -44,6 +44,15 @@ def _fit(cell: Text, width: int) -> Text:
     out = cell.copy()
     out.truncate(width, overflow="ellipsis", pad=True)
     return out
+
+
+def _fit_plain(plain: str, width: int) -> str:
+    """`_fit(Text(plain), width).plain` without the Text: cut to `width` cells ending in "…", or
+    padded to it with spaces (what Text.truncate(width, overflow="ellipsis", pad=True) does)."""
+    length = cell_len(plain)
+    if length > width:
+        return set_cell_size(plain, width - 1) + "…"
+    return plain + " " * (width - length) if length < width else plain
 
 
 class ScanLog(QuickOffset):
@@ -180,7 +189,7 @@ class ScanLog(QuickOffset):
         for n, (cell, (_, cell_width)) in enumerate(zip(cells, COLUMNS)):
             if n:
                 plain += GAP
-            text = _fit(cell, cell_width).plain if cell_len(cell.plain) != cell_width else cell.plain
+            text = _fit_plain(cell.plain, cell_width)
             if cell.style:
                 if plain:
                     segments.append(Segment(plain, style))
