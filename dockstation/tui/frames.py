@@ -38,38 +38,52 @@ from bisect import bisect_left
 from typing import Any
 
 from rich.cells import cell_len
+from rich.color import ColorSystem
 from rich.console import Console
-from rich.control import Control
+from textual.strip import Strip
 
 log = logging.getLogger("dockstation.tui")
 _installed = False
 
 
 def render_segments(self: Any, console: Console) -> str:
-    """ChopsUpdate.render_segments, each piece of a line from the segment that holds x1."""
+    """ChopsUpdate.render_segments, each piece of a line from the segment that holds x1: the
+    segments from there to x2 (the last one cut at x2) rendered as Strip.render renders them,
+    without making cropped strips of them."""
     out: list[str] = []
     append = out.append
-    move_to = Control.move_to
+    render_style = Strip.render_style
+    color_system = console._color_system or ColorSystem.TRUECOLOR
     chops, chop_ends = self.chops, self.chop_ends
     last_y = self.spans[-1][0]
     for y, x1, x2 in self.spans:
         for end, (x, strip) in zip(chop_ends[y], chops[y].items()):
             if strip is None or x > x2 or end <= x1:
                 continue
-            if x < x1:  # skip the whole segments before the change
-                skip = 0
-                for segment in strip:
-                    width = cell_len(segment.text)
-                    if x + skip + width > x1:
-                        break
-                    skip += width
-                if skip:
-                    strip, x = strip.crop(skip, strip.cell_length), x + skip
-            if end > x2:
-                strip = strip.crop(0, x2 - x)
-            if strip.cell_length:
-                append(move_to(x, y).segment.text)
-                append(strip.render(console))
+            if x >= x1 and end <= x2:  # the whole piece
+                if strip.cell_length:
+                    append(f"\x1b[{y + 1};{x + 1}H")  # Control.move_to(x, y)
+                    append(strip.render(console))
+                continue
+            start, pos, pieces = -1, x, []
+            for segment in strip:
+                width = cell_len(segment.text)
+                if start < 0:
+                    if pos + width <= x1:  # a whole segment before the change: skipped
+                        pos += width
+                        continue
+                    start = pos
+                if pos + width > x2:  # the segment that holds x2: cut there
+                    if pos < x2:
+                        pieces.append(segment.split_cells(x2 - pos)[0])
+                    pos = x2
+                    break
+                pieces.append(segment)
+                pos += width
+            if start >= 0 and pos > start:
+                append(f"\x1b[{y + 1};{start + 1}H")
+                append("".join([text if style is None else render_style(style, text, color_system)
+                                for text, style, _ in pieces]))
         if y != last_y:
             append("\n")
     return "".join(out)
@@ -84,6 +98,25 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
         else:
             out.append((y, y))
     return out
+
+
+def _layers(compositor: Any) -> tuple[list[tuple[Any, int, int, int, int, int, int]], list[list[int]]]:
+    """The compositor's visible widgets front to back, each as (widget, top, bottom, first cut,
+    last cut, its crop's x, its region's y) — the part of it on screen — and each line's chop
+    ends; worked out again only when the compositor's map or cuts change (a layout, a resize)."""
+    visible_widgets, cuts = compositor.visible_widgets, compositor.cuts
+    kept = getattr(compositor, "_ds_layers", None)
+    if kept is not None and kept[0] is visible_widgets and kept[1] is cuts:
+        return kept[2], kept[3]
+    layers = []
+    for widget, (region, clip) in visible_widgets.items():
+        visible = region.intersection(clip)
+        if visible.area:
+            layers.append((widget, visible.y, visible.bottom, visible.x, visible.right, visible.x - region.x,
+                           region.y))
+    chop_ends = [cut_set[1:] for cut_set in cuts]
+    compositor._ds_layers = (visible_widgets, cuts, layers, chop_ends)
+    return layers, chop_ends
 
 
 def render_partial_update(self: Any) -> Any:
@@ -103,8 +136,13 @@ def render_partial_update(self: Any) -> Any:
         if 0 <= y < height:
             row_spans.setdefault(y, []).append((x1, x2))
     rows = sorted(row_spans)
+    layers, chop_ends = _layers(self)
     cuts = self.cuts
-    chops: list[dict[int, Any]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+    # Only the changed lines' chops are ever read (ChopsUpdate goes through the spans' lines)
+    unchanged: dict[int, Any] = {}
+    chops: list[dict[int, Any]] = [unchanged] * len(cuts)
+    for y in rows:
+        chops[y] = dict.fromkeys(cuts[y][:-1])
 
     def needed(y: int, first_cut: int, last_cut: int) -> bool:
         """Whether a piece of this row between the two cuts is still to be drawn: in a changed
@@ -121,23 +159,28 @@ def render_partial_update(self: Any) -> Any:
                         return True
         return False
 
-    for widget, (region, clip) in self.visible_widgets.items():  # front to back
-        visible = region.intersection(clip)
-        top, bottom = visible.y, visible.bottom
+    last_row = rows[-1]
+    for widget, top, bottom, first_cut, last_cut, crop_x, region_y in layers:  # front to back
+        if top > last_row:
+            continue
         first = bisect_left(rows, top)
-        if not visible.area or first == len(rows) or rows[first] >= bottom:
+        if first == len(rows) or rows[first] >= bottom:
             continue  # none of its lines changed
-        first_cut, last_cut = visible.column_span
         mine = [y for y in rows[first:bisect_left(rows, bottom)] if needed(y, first_cut, last_cut)]
+        width = last_cut - first_cut
         for y0, y1 in _runs(mine):
-            strips = widget.render_lines(Region(visible.x - region.x, y0 - region.y, visible.width, y1 - y0 + 1))
+            strips = widget.render_lines(Region(crop_x, y0 - region_y, width, y1 - y0 + 1))
             for y, strip in zip(range(y0, y1 + 1), strips):
                 chops_line = chops[y]
                 final_cuts = [cut for cut in cuts[y] if last_cut >= cut >= first_cut]
-                for cut, piece in zip(final_cuts, strip.divide([cut - visible.x for cut in final_cuts[1:]])):
+                if len(final_cuts) == 2 and strip.cell_length == width:  # one piece: the strip
+                    if chops_line.get(first_cut) is None:
+                        chops_line[first_cut] = strip
+                    continue
+                for cut, piece in zip(final_cuts, strip.divide([cut - first_cut for cut in final_cuts[1:]])):
                     if chops_line.get(cut) is None:  # front to back: the first piece of a cut wins
                         chops_line[cut] = piece
-    return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in cuts])
+    return ChopsUpdate(chops, spans, chop_ends)
 
 
 def install() -> None:
@@ -165,7 +208,10 @@ def may_scroll(app: Any, widget: Any) -> bool:
     `widget` on the screen shown and full width (whole rows move), no notification over it."""
     if app.is_headless or app.is_inline or not hasattr(app._driver, "scroll_up") or len(app._notifications):
         return False
-    return bool(widget.screen is app.screen and widget.region.x == 0 and widget.region.width == app.size.width)
+    if widget.screen is not app.screen:
+        return False
+    region = widget.region  # looked up once: the screen's map
+    return region.x == 0 and region.width == app.size.width
 
 
 def before_frame(app: Any, screen: Any, renderable: Any) -> None:

@@ -140,3 +140,95 @@ async def test_a_log_row_built_directly_is_the_row_rich_made(make_app, manifest)
         for cells in rows:
             for width in (80, 60, 100):
                 assert log._row_strip(cells, width, style) == log._strip(log._line(cells, style), width, style)
+
+
+def test_every_font_draws_with_one_cell_characters():
+    # BigText counts a drawn row's cells as its characters (its changed cells, its row width)
+    from dockstation.tui.widgets.bigfont import FONTS
+    from dockstation.tui.widgets.bigtext import one_cell
+
+    assert all(one_cell(font) for font in FONTS)
+    assert not one_cell(FONTS[0].__class__("wide", 1, {"A": ("Ａ",)}, ("?",)))
+
+
+async def test_kept_rows_go_through_the_apps_line_filters_as_textuals_do(make_app, manifest):
+    # NO_COLOR (Monochrome) and TEXTUAL_FILTERS=dim add line filters: every kept row goes through
+    # them as Textual's styles cache sends its lines through them
+    from textual.filter import DimFilter, Monochrome
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-1001", "RMA-2026-000001")
+        await see(pilot, app, "Received B07-00000001")
+        for line_filter in (Monochrome(), DimFilter()):
+            app._filters.append(line_filter)
+            assert_same_as_textual(app)
+            await scan(pilot, app, "RMA-9999-000404")
+            await see(pilot, app, "exception")
+            assert_same_as_textual(app)
+
+
+def test_styled_runs_are_what_rich_renders_of_the_text():
+    from rich.console import Console
+    from rich.style import Style as RichStyle
+    from rich.text import Text
+
+    from dockstation.tui.widgets.lines import _styled_runs
+
+    console = Console()
+    overlapping = Text("abcdef")
+    overlapping.stylize("bold", 0, 4)
+    overlapping.stylize("italic", 2, 6)
+    empty_span = Text("abcd")
+    empty_span.stylize("bold", 2, 2)
+    texts = [
+        Text(""), Text("plain"), Text("styled whole", style="bold"),
+        Text(" ✔ ", style="bold").append_text(Text("Received B07-00000001 · RMA-2026-000001 line 1")),
+        Text("first line", style="bold").append("\n").append_text(Text("second · line")),
+        Text("a", style="italic").append("b", style="bold").append("c").append("d", style=RichStyle(underline=True)),
+        Text("base ", style="dim").append("span", style="bold"),
+        overlapping, empty_span,
+    ]
+    for text in texts:
+        rich = [(segment.text, segment.style) for segment in text.render(console, end="\n")]
+        assert _styled_runs(text, console) == rich, text
+
+
+async def test_quick_content_offset_is_textuals(make_app, manifest):
+    # QuickOffset leaves the scrollbars out: they are on the right and bottom only (Textual's
+    # scrollbar_gutter), they never move the top left corner
+    from textual.containers import VerticalScroll
+    from textual.widget import Widget
+    from textual.widgets import Static
+
+    from dockstation.tui.widgets.lines import QuickOffset
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, app, "OP-1001", "RMA-2026-000001")
+        await see(pilot, app, "Received B07-00000001")
+        probe = VerticalScroll(Static("row\n" * 40))
+        probe.styles.height = 4
+        await app.receive_screen.mount(probe)
+        await pilot.pause()
+        gutter = probe.scrollbar_gutter
+        assert gutter.right and not gutter.top and not gutter.left
+        details = app.receive_screen._details
+        details.styles.border = ("heavy", "red")  # a border moves it
+        await pilot.pause()
+        widgets = [w for w in app.receive_screen.walk_children() if isinstance(w, QuickOffset)]
+        assert len(widgets) >= 5
+        for widget in widgets:
+            assert widget.content_offset == Widget.content_offset.fget(widget), widget.id
+        assert details.content_offset == (2, 1)
+
+
+def test_a_log_cell_is_fitted_as_rich_truncates_it():
+    from rich.text import Text
+
+    from dockstation.tui.widgets.scan_log import _fit, _fit_plain
+
+    for plain in ("", "a", "RMA-2026-000001", "x" * 20, "x" * 21, "é" * 30, "漢字" * 15, "漢字漢字漢字漢字漢字x",
+                  "B07-00000001 → A"):
+        for width in (1, 2, 8, 20, 40):
+            assert _fit_plain(plain, width) == _fit(Text(plain), width).plain, (plain, width)

@@ -19,13 +19,19 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Region
-from textual.reactive import reactive
 from textual.strip import Strip
 from textual.style import Style
 
 from dockstation.text import clean
 from dockstation.tui.widgets.bigfont import BOX3, FONTS, Font, draw, width
 from dockstation.tui.widgets.lines import KeptLines, Look
+
+def one_cell(font: Font) -> bool:
+    """Whether every character `font` draws with is one cell wide (box drawing, blocks, half
+    blocks): a drawn row's columns are then its characters, which `BigText` counts on
+    (tests/tui/test_lines.py checks each font)."""
+    return all(cell_len(row) == len(row) for glyph in (*font.glyphs.values(), font.unknown) for row in glyph)
+
 
 def big_width(text: str, font: Font = BOX3) -> int:
     return width(text, font) if text else 0
@@ -48,22 +54,29 @@ class BigText(KeptLines):
     BigText { height: 3; width: 1fr; }
     """
 
-    # A new text repaints only the cells that change (`watch_text`): B07-00000004 → …05 is one
-    # glyph, not the whole 3 x 78 cells — the bytes of a frame on a real terminal (bench_scan.py
-    # --pty). A new font or width, a colour or a size change repaint the widget as usual.
-    text: reactive[str] = reactive("", layout=False, repaint=False)
-
     def __init__(self, text: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._cuts: dict[int, int] = {}  # row → the column its last change started at
         self._drawn: dict[tuple[str, int, int], list[str] | None] = {}
-        self.set_reactive(BigText.text, clean(text, limit=80))
+        self._text = clean(text, limit=80)
+
+    @property
+    def text(self) -> str:
+        """The text shown (set with `update`)."""
+        return self._text
 
     def update(self, text: str) -> None:
-        self.text = clean(text, limit=80)
-
-    def watch_text(self, old: str, new: str) -> None:
-        regions = self._changed(old, new)
+        """Show `text`. A new text repaints only the cells that change: B07-00000004 → …05 is one
+        glyph, not the whole 3 x 78 cells — the bytes of a frame on a real terminal (bench_scan.py
+        --pty). A new font or width, a colour or a size change repaint the widget as usual. (Not a
+        reactive attribute: a scan updates two big texts, and Textual's reactive machinery was a
+        fifth of each update.)"""
+        new = clean(text, limit=80)
+        old = self._text
+        if new == old:
+            return
+        self._text = new
+        regions = self._changed(old, new) if self.is_mounted else None
         # Each row is drawn as one segment, cut where its change starts: a partial frame starts
         # at a segment (tui/frames.py), and every segment costs its own colour codes.
         self._cuts = {r.y: r.x for r in regions or ()}
@@ -73,11 +86,11 @@ class BigText(KeptLines):
         elif regions:
             self.refresh(*regions)
 
-    def _lines(self, value: str) -> list[str] | None:
-        """What `render` draws for `value`, row by row (None: the one-line fallback). The last
-        two texts' are kept: a new text is drawn once, to compare and then to render."""
-        size = self.content_size
-        key = (value, size.width or 80, size.height or BOX3.rows)
+    def _lines(self, value: str, columns: int, rows: int) -> list[str] | None:
+        """What `render` draws for `value` in a content area of `columns` x `rows`, row by row
+        (None: the one-line fallback). The last two texts' are kept: a new text is drawn once, to
+        compare and then to render."""
+        key = (value, columns or 80, rows or BOX3.rows)
         drawn = self._drawn.get(key, False)
         if drawn is False:
             font = font_for(*key)
@@ -89,18 +102,17 @@ class BigText(KeptLines):
     def _changed(self, old: str, new: str) -> list[Region] | None:
         """The cells of each row that differ between the two texts as drawn; None: all of it."""
         styles = self.styles
-        if not self.is_mounted or not self.content_size or styles.text_align not in ("start", "left") \
+        size = self.content_size
+        if not size or styles.text_align not in ("start", "left") \
                 or styles.content_align_horizontal != "left":  # drawn from the left edge only
             return None
-        before, after = self._lines(old), self._lines(new)
+        before, after = self._lines(old, *size), self._lines(new, *size)
         if before is None or after is None:
             return None
         regions = []  # cells the same in both are right on screen already, whatever the fonts
         for y, (a, b) in enumerate(zip_longest(before, after, fillvalue="")):
             if a == b:
                 continue
-            if cell_len(a) != len(a) or cell_len(b) != len(b):  # columns are characters below
-                return None
             end = max(len(a), len(b))
             a, b = a.ljust(end), b.ljust(end)
             first = _common_prefix(a, b)
@@ -118,13 +130,14 @@ class BigText(KeptLines):
         """What `render` draws, as Textual renders `Rows` (the styles cache's part as in
         KeptLines.build_rows): each row's pieces in the widget's style, the rest of the line in
         the background's."""
-        lines = self._lines(self.text)
-        if lines is None or look.left or look.right or self.content_size != (look.width, look.height):
+        lines = self._lines(self.text, look.width, look.height)  # the content area's size
+        if lines is None or look.left or look.right or not look.per_style:
             return super().build_rows(look)  # the one-line fallback: Textual renders the Text
-        rich_style, inner, width = look.style.rich_style, look.inner, look.width
+        # every style through the line filters (KeptLines.painted)
+        rich_style, inner, width = self.painted(look.style.rich_style), self.painted(look.inner), look.width
         rows = []
         for pieces in Rows(lines[:look.height], self._cuts).pieces():
-            cells = sum(cell_len(piece) for piece in pieces)
+            cells = sum(len(piece) for piece in pieces)  # a character is a cell (ONE_CELL)
             if cells > width:
                 return super().build_rows(look)
             segments = [Segment(piece, rich_style) for piece in pieces]
@@ -136,7 +149,7 @@ class BigText(KeptLines):
         return rows
 
     def content_rows(self, columns: int, rows: int, style: Style) -> list[Strip] | None:
-        lines = self._lines(self.text)  # drawn for the content area, which is columns x rows
+        lines = self._lines(self.text, columns, rows)  # drawn for the content area
         if lines is None:
             return None  # the one-line fallback: Textual renders the Text
         rich_style = style.rich_style
@@ -145,9 +158,10 @@ class BigText(KeptLines):
 
     def render(self) -> Text | Rows:
         value = self.text
-        lines = self._lines(value)
+        size = self.content_size
+        lines = self._lines(value, *size)
         if lines is None:  # too wide for big letters: one bold line in the middle, whole
-            rows = self.content_size.height or BOX3.rows
+            rows = size.height or BOX3.rows
             return Text("\n" * ((rows - 1) // 2) + value, style="bold", no_wrap=True, overflow="ellipsis")
         return Rows(lines, self._cuts)
 

@@ -22,18 +22,25 @@ each kind of result, and after a theme change).
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import NamedTuple
 
 from rich.cells import cell_len
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.color import Color
-from textual.geometry import Region
+from textual.geometry import Offset, Region
 from textual.strip import Strip
 from textual.style import Style
+from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, NoColor
 from textual.visual import RenderOptions, Visual, visualize
 from textual.widget import Widget
+
+# Textual's line filters that map each segment's style alone (their `apply`): applied to a row's
+# styles as it is built (KeptLines.painted) rather than to the row afterwards, a Strip each time.
+PER_STYLE = (ANSIToTruecolor, DimFilter, Monochrome, NoColor)
 
 
 def fast_shape(widget: Widget) -> bool:
@@ -59,6 +66,8 @@ class Look(NamedTuple):
     height: int
     left: int  # padding
     right: int
+    filters: tuple[LineFilter, ...]  # the app's line filters, applied to the rows as they are built
+    per_style: bool  # each filter maps each segment's style alone: applied per style (`painted`)
 
 
 def style_keys(widget: Widget) -> tuple[int, ...] | None:
@@ -70,7 +79,20 @@ def style_keys(widget: Widget) -> tuple[int, ...] | None:
         return None
 
 
-class KeptLines(Widget):
+class QuickOffset(Widget):
+    """A widget whose `content_offset` (what every `refresh(region)` translates its regions by)
+    is its padding and border alone: Textual adds the scrollbars' gutter, which is on the right
+    and bottom only (`Widget.scrollbar_gutter`) and so never moves the top left corner, but is
+    worked out from the overflow styles and scrollbar sizes on each call — the costly part of a
+    refresh of a region (tests/tui/test_lines.py compares the two)."""
+
+    @property
+    def content_offset(self) -> Offset:
+        x, y = self.styles.gutter.top_left
+        return Offset(x, y)
+
+
+class KeptLines(QuickOffset):
     """A widget whose rows (padding included) are built by `content_rows` and kept until its
     content, size or style changes. Subclasses call `content_changed()` when their content does."""
 
@@ -79,6 +101,7 @@ class KeptLines(Widget):
         self._rows: list[Strip] | None = None
         self._look: Look | None = None
         self._look_key: tuple[object, ...] | None = None
+        self._painted: dict[RichStyle, RichStyle] = {}  # a style → through the look's filters
 
     def content_rows(self, width: int, height: int, style: Style) -> list[Strip] | None:
         """The content area's rows (unpadded, any length ≤ height), or None: Textual renders."""
@@ -91,10 +114,11 @@ class KeptLines(Widget):
     def look(self) -> Look | None:
         """How the rows are styled now (None: not a shape `fast_shape` takes)."""
         keys = style_keys(self)
-        key = (self.outer_size, keys)
+        filters = tuple(self.get_line_filters())  # ANSI colours on or off: other rows
+        key = (self.outer_size, keys, filters)
         if keys is not None and key == self._look_key and self.text_selection is None:
             return self._look
-        self._rows, self._look, self._look_key = None, None, None
+        self._rows, self._look, self._look_key, self._painted = None, None, None, {}
         size = self.outer_size  # padding included: the region the compositor crops
         if keys is None or not size or not fast_shape(self):
             return None
@@ -102,7 +126,8 @@ class KeptLines(Widget):
         _, right, _, left = self.styles.padding
         width, height = self.content_size
         self._look = Look(self.visual_style, Style(background=base_background + background).rich_style,
-                          background, width, height, left, right)
+                          background, width, height, left, right, filters,
+                          all(type(line_filter) in PER_STYLE for line_filter in filters))
         self._look_key = key
         return self._look
 
@@ -115,9 +140,22 @@ class KeptLines(Widget):
             self._rows = self.build_rows(look)
         return self._rows
 
+    def painted(self, style: RichStyle) -> RichStyle:
+        """`style` as the look's line filters make it (rows built of these need no filter pass:
+        `look.per_style`; each style worked out once per look)."""
+        out = self._painted.get(style)
+        if out is None:
+            look = self._look
+            out = style
+            for line_filter in look.filters if look is not None else ():
+                out = line_filter.apply([Segment(" ", out)], look.background)[0].style
+            self._painted[style] = out
+        return out
+
     def build_rows(self, look: Look) -> list[Strip] | None:
         """The full rows, padding included: `content_rows` cut or filled to the content width with
-        the background style, then padded with it; rows past the text blank in the widget's style."""
+        the background style, then padded with it; rows past the text blank in the widget's style;
+        then through the app's line filters, as the styles cache applies them."""
         width, height, inner = look.width, look.height, look.inner
         rows = self.content_rows(width, height, look.style) if width and height else []
         if rows is None:
@@ -125,6 +163,8 @@ class KeptLines(Widget):
         kept = [_padded(row, width, look.left, look.right, inner) for row in rows[:height]]
         blank = _padded(Strip.blank(width, look.style.rich_style), width, look.left, look.right, inner)
         kept.extend([blank] * (self.outer_size.height - len(kept)))
+        for line_filter in look.filters:
+            kept = [row.apply_filter(line_filter, look.background) for row in kept]
         return kept
 
     def content_changed(self) -> None:
@@ -140,11 +180,10 @@ class KeptLines(Widget):
             self.refresh(*(Region(-left, y, width, 1) for y in changed))
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        rows = self.kept_rows()
-        look = self._look
-        if rows is None or look is None:
+        rows = self.kept_rows()  # through the line filters already (build_rows)
+        if rows is None:
             return super().render_lines(crop)
-        return handed_out(self, rows[crop.y:crop.bottom], look.background, crop, self.outer_size.width)
+        return cropped(rows[crop.y:crop.bottom], crop, self.outer_size.width)
 
 
 def handed_out(widget: Widget, lines: list[Strip], background: Color, crop: Region, width: int) -> list[Strip]:
@@ -152,6 +191,11 @@ def handed_out(widget: Widget, lines: list[Strip], background: Color, crop: Regi
     styles cache applies them), cut to the crop's columns."""
     for line_filter in widget.get_line_filters():
         lines = [line.apply_filter(line_filter, background) for line in lines]
+    return cropped(lines, crop, width)
+
+
+def cropped(lines: list[Strip], crop: Region, width: int) -> list[Strip]:
+    """Full-width rows cut to the crop's columns."""
     if crop.column_span != (0, width):
         x1, x2 = crop.column_span
         lines = [line.crop(x1, x2) for line in lines]
@@ -160,6 +204,32 @@ def handed_out(widget: Widget, lines: list[Strip], background: Color, crop: Regi
 
 def changed_rows(old: list[Strip], new: list[Strip]) -> list[int]:
     return [y for y, (a, b) in enumerate(zip(old, new)) if a != b]
+
+
+def _styled_runs(text: Text, console: Console) -> list[tuple[str, RichStyle | None]]:
+    """What `text.render(console, end="\n")` yields, as (text, style) pairs: when its spans do not
+    overlap (the receiving screen's), worked out directly — a run between spans in the text's
+    style, a span's in the text's style combined with its own, as Rich combines them — without
+    Rich's general stack of styles; else from Rich."""
+    plain, spans = text.plain, text.spans
+    if not spans:
+        return [(plain, None), ("\n", None)]
+    runs: list[tuple[str, RichStyle | None]] = []
+    get_style = console.get_style
+    base = get_style(text.style, default=RichStyle.null())
+    position = 0
+    for span in sorted(spans, key=attrgetter("start")):
+        start, end = span.start, span.end
+        if start < position or end <= start or end > len(plain):  # overlapping, empty or past the end
+            return [(segment.text, segment.style) for segment in text.render(console, end="\n")]
+        if start > position:
+            runs.append((plain[position:start], base))
+        runs.append((plain[start:end], RichStyle.combine((base, get_style(span.style, default=RichStyle.null())))))
+        position = end
+    if position < len(plain):
+        runs.append((plain[position:], base))
+    runs.append(("\n", None))
+    return runs
 
 
 def _padded(row: Strip, width: int, left: int, right: int, inner: RichStyle) -> Strip:
@@ -190,7 +260,7 @@ class TextLines(KeptLines):
         super().__init__(id=id, classes=classes)
         self._text = text if text is not None else Text("")
         self._visual: Visual | None = None
-        self._base: Style | None = None
+        self._for_look: Look | None = None  # the look `_combined` and `_at` were made for
         self._combined: dict[RichStyle | None, Style] = {}
         self._at: dict[tuple[RichStyle | None, int, int], RichStyle] = {}  # … with an offset
 
@@ -235,13 +305,14 @@ class TextLines(KeptLines):
         text = self._text
         plain = text.plain
         width, height, left, right, inner = look.width, look.height, look.left, look.right, look.inner
-        if "\t" in plain or not width or not height:
+        if "\t" in plain or not width or not height or not look.per_style:
             return None
         console = self.app.console
         style = look.style
-        if self._base != style:  # the widget's style under each span's: combined once each
-            self._base, self._combined, self._at = style, {}, {}
+        if self._for_look is not look:  # the widget's style under each span's: combined once each
+            self._for_look, self._combined, self._at = look, {}, {}
         styles, at = self._combined, self._at
+        inner = self.painted(inner)  # every style through the line filters (KeptLines.painted)
         pad_left = [Segment(" " * left, inner)] if left else []
         pad_right = [Segment(" " * right, inner)] if right else []
         whole = console.get_style(text.style) if text.style and not text.spans else None
@@ -249,9 +320,9 @@ class TextLines(KeptLines):
         segments, x, cells, y = list(pad_left), 0, 0, 0
         # The text rendered once (Rich leaves the text's own style out when it has no spans),
         # its segments cut into lines at each newline.
-        for segment in text.render(console, end="\n"):
-            span_style = whole or segment.style
-            for n, piece in enumerate(segment.text.split("\n")):
+        for run, run_style in _styled_runs(text, console):
+            span_style = whole or run_style
+            for n, piece in enumerate(run.split("\n")):
                 if n:  # a line ends
                     if cells > width:
                         return None  # it wraps: Textual's Content wraps it
@@ -274,12 +345,13 @@ class TextLines(KeptLines):
                             Style.from_rich_style(span_style) if span_style is not None else Style.null())
                     if len(at) > 256:
                         at.clear()
-                    rich_style = at[span_style, x, y] = combined.rich_style_with_offset(x, y)
+                    rich_style = at[span_style, x, y] = self.painted(combined.rich_style_with_offset(x, y))
                 segments.append(Segment(piece, rich_style))
                 x += len(piece)
                 cells += cell_len(piece)
             if len(rows) == height:
                 break
-        blank = Strip([*pad_left, Segment(" " * width, style.rich_style), *pad_right], width + left + right)
+        blank = Strip([*pad_left, Segment(" " * width, self.painted(style.rich_style)), *pad_right],
+                      width + left + right)
         rows.extend([blank] * (self.outer_size.height - len(rows)))  # past the text
         return rows

@@ -21,16 +21,15 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.widget import Widget
 
-from dockstation.tui.widgets.lines import fast_shape, handed_out, style_keys
+from dockstation.tui.widgets.lines import QuickOffset, fast_shape, handed_out, style_keys
 
 COLUMNS: tuple[tuple[str, int], ...] = (("time", 8), ("", 1), ("code", 20), ("result", 40))
 GAP = "  "
@@ -47,7 +46,16 @@ def _fit(cell: Text, width: int) -> Text:
     return out
 
 
-class ScanLog(Widget):
+def _fit_plain(plain: str, width: int) -> str:
+    """`_fit(Text(plain), width).plain` without the Text: cut to `width` cells ending in "…", or
+    padded to it with spaces (what Text.truncate(width, overflow="ellipsis", pad=True) does)."""
+    length = cell_len(plain)
+    if length > width:
+        return set_cell_size(plain, width - 1) + "…"
+    return plain + " " * (width - length) if length < width else plain
+
+
+class ScanLog(QuickOffset):
     """The last `max_rows` results; as many as fit are shown, the newest on the bottom line."""
 
     COMPONENT_CLASSES = {"scan-log--header", "scan-log--even-row"}
@@ -181,7 +189,7 @@ class ScanLog(Widget):
         for n, (cell, (_, cell_width)) in enumerate(zip(cells, COLUMNS)):
             if n:
                 plain += GAP
-            text = _fit(cell, cell_width).plain if cell_len(cell.plain) != cell_width else cell.plain
+            text = _fit_plain(cell.plain, cell_width)
             if cell.style:
                 if plain:
                     segments.append(Segment(plain, style))
@@ -196,18 +204,22 @@ class ScanLog(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         # Each row is a full-width Strip already (`_strip`): what the styles cache would make of
         # it when the log has no padding, border or effects (lines.fast_shape) — handed out as is.
-        key = (self.size, style_keys(self))
+        size = self.size  # looked up once a frame (the screen's map), not once a line
+        key = (size, style_keys(self))
         if key != self._plain_key:  # looked up again when a style or the size changes
             plain = self.styles.padding == (0, 0, 0, 0) and fast_shape(self)
             self._plain_key, self._background = key, self.background_colors[1] if plain else None
         if self._background is None or self.text_selection is not None:
             return super().render_lines(crop)
-        return handed_out(self, [self.render_line(y) for y in crop.line_range], self._background, crop,
-                          self.size.width)
+        return handed_out(self, [self._render_line(y, size) for y in crop.line_range], self._background, crop,
+                          size.width)
 
     def render_line(self, y: int) -> Strip:
+        return self._render_line(y, self.size)
+
+    def _render_line(self, y: int, size: Size) -> Strip:
         # Called for every line of every frame the log is repainted in: cache hits stay cheap.
-        width, height = self.size
+        width, height = size
         if y == 0:
             header = self._strips.get((0, width))
             if header is None:
