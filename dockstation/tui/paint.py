@@ -23,7 +23,6 @@ from typing import Any
 log = logging.getLogger("dockstation.tui")
 
 
-
 def paint_now(app: Any) -> bool:
     """Compose and write the current screen's pending repaints now; False if left to Textual."""
     try:

@@ -52,10 +52,6 @@ class LoopWriter(WriterThread):
             self._pending += 1
         self._queue.put(text)
 
-    def stop(self) -> None:
-        self._queue.put(None)  # behind what is queued, as Textual's
-        self.join()
-
     def run(self) -> None:
         write, flush = self._file.write, self._file.flush
         get, qsize = self._queue.get, self._queue.qsize

@@ -26,6 +26,7 @@ from dockstation.text import clean
 from dockstation.tui.widgets.bigfont import BOX3, FONTS, Font, draw, width
 from dockstation.tui.widgets.lines import KeptLines, Look
 
+
 def one_cell(font: Font) -> bool:
     """Whether every character `font` draws with is one cell wide (box drawing, blocks, half
     blocks): a drawn row's columns are then its characters, which `BigText` counts on
@@ -137,7 +138,7 @@ class BigText(KeptLines):
         rich_style, inner, width = self.painted(look.style.rich_style), self.painted(look.inner), look.width
         rows = []
         for pieces in Rows(lines[:look.height], self._cuts).pieces():
-            cells = sum(len(piece) for piece in pieces)  # a character is a cell (ONE_CELL)
+            cells = sum(len(piece) for piece in pieces)  # a character is a cell (one_cell)
             if cells > width:
                 return super().build_rows(look)
             segments = [Segment(piece, rich_style) for piece in pieces]
